@@ -1,0 +1,41 @@
+# One command per routine. Each target creates .venv on first use and installs what it needs.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEVSTAMP := $(VENV)/.installed-dev
+
+.PHONY: run test lint typecheck bench install install-dev clean
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml constraints.txt | $(PY)
+	$(PY) -m pip install -q -c constraints.txt -e .
+	touch $@
+
+$(DEVSTAMP): pyproject.toml constraints.txt | $(PY)
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $@ $(STAMP)
+
+install: $(STAMP)
+install-dev: $(DEVSTAMP)
+
+## Start warroom on 127.0.0.1:8080 with SQLite in ./data (override with WARROOM_* variables).
+run: $(STAMP)
+	$(VENV)/bin/warroom serve
+
+## The whole suite: lint, types, tests (PostgreSQL half runs when WARROOM_TEST_DATABASE_URL is set).
+test: $(DEVSTAMP)
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest
+
+lint: $(DEVSTAMP)
+	$(VENV)/bin/ruff check src tests bench
+
+bench: $(DEVSTAMP)
+	$(PY) bench/api.py
+
+clean:
+	rm -rf $(VENV) data

@@ -1,0 +1,48 @@
+"""Who is doing something: a token, a person, an integration or warroom itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from warroom.errors import Forbidden
+
+
+class Role(StrEnum):
+    """What a token may do; each role includes the ones before it."""
+
+    VIEWER = "viewer"
+    RESPONDER = "responder"
+    ADMIN = "admin"
+
+    @property
+    def level(self) -> int:
+        """Order of privilege."""
+        return _LEVELS[self]
+
+
+_LEVELS = {Role.VIEWER: 0, Role.RESPONDER: 1, Role.ADMIN: 2}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The attribution of a change: `kind` is token, user, integration or system."""
+
+    name: str
+    role: Role
+    kind: str = "token"
+    token_id: int | None = None
+    remote_addr: str | None = None
+
+    @property
+    def is_person(self) -> bool:
+        """True for people (tokens and users), false for warroom and integrations."""
+        return self.kind in ("token", "user")
+
+    def require(self, role: Role) -> None:
+        """Raise Forbidden unless this actor has at least `role`."""
+        if self.role.level < role.level:
+            raise Forbidden(f"This needs the {role.value} role; token {self.name!r} has {self.role.value}.")
+
+
+SYSTEM = Actor(name="warroom", role=Role.ADMIN, kind="system")

@@ -1,0 +1,205 @@
+"""Settings from the environment (WARROOM_*) and the declarative config file (warroom.yaml)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from warroom.incidents.severities import DEFAULT_SEVERITIES, Severity, SeverityTable
+from warroom.timeparse import parse_duration
+
+
+class Settings(BaseSettings):
+    """Process settings. Every field can be set as WARROOM_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="WARROOM_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Folder for the SQLite database and the admin token.")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite in data_dir when unset.")
+    config: Path | None = Field(default=None, description="Path to warroom.yaml.")
+    host: str = Field(default="127.0.0.1", description="Address `warroom serve` listens on.")
+    port: int = Field(default=8080, description="Port `warroom serve` listens on.")
+    log_level: str = Field(default="info", description="debug, info, warning or error.")
+    log_format: str = Field(default="console", description="console or json.")
+    public_url: str | None = Field(default=None, description="Base URL people reach warroom at (links in pages).")
+
+    def resolved_database_url(self) -> str:
+        """The database URL to use: the explicit one, or SQLite in the data folder."""
+        if self.database_url:
+            return normalize_database_url(self.database_url)
+        return f"sqlite:///{(self.data_dir / 'warroom.db').resolve()}"
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the URL forms people paste (postgres://, postgresql://) and pick our drivers."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SeverityConfig(_Strict):
+    """A severity in warroom.yaml; durations as 5m, 1h, ..."""
+
+    name: str
+    description: str = ""
+    acknowledge: str
+    response: str
+    detection: str
+    mitigation: str
+    recovery: str
+    update_every: str | None = None
+    page: bool = False
+
+    @field_validator("acknowledge", "response", "detection", "mitigation", "recovery", "update_every")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+
+class ServiceConfig(_Strict):
+    """A service incidents, alerts and monitors can name."""
+
+    name: str
+    description: str = ""
+
+
+class ConfigFile(_Strict):
+    """The whole of warroom.yaml. Each domain adds its own section."""
+
+    severities: list[SeverityConfig] | None = None
+    services: list[ServiceConfig] = []
+
+    def severity_table(self) -> SeverityTable:
+        """The configured severity table, or the defaults."""
+        if not self.severities:
+            return SeverityTable(DEFAULT_SEVERITIES)
+        return SeverityTable(
+            [
+                Severity(
+                    name=s.name.upper(),
+                    rank=rank,
+                    description=s.description,
+                    acknowledge=parse_duration(s.acknowledge),
+                    response=parse_duration(s.response),
+                    detection=parse_duration(s.detection),
+                    mitigation=parse_duration(s.mitigation),
+                    recovery=parse_duration(s.recovery),
+                    update_every=parse_duration(s.update_every) if s.update_every else None,
+                    page=s.page,
+                )
+                for rank, s in enumerate(self.severities)
+            ]
+        )
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong in the config file, with where it is."""
+
+    path: str
+    line: int | None
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.location}: {self.message}" if self.location else f"{where}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The config file cannot be used; carries every problem found."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """The 1-based line of the YAML node at `loc`, or of the deepest ancestor found."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+            if match is None:
+                key_node = next((k for k, _ in node.value if getattr(k, "value", None) == key), None)
+                return key_node.start_mark.line + 1 if key_node is not None else line
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            return line
+        line = node.start_mark.line + 1
+    return line
+
+
+def parse_config_text(text: str, path: str = "warroom.yaml") -> ConfigFile:
+    """Parse and validate config text; raises ConfigError listing every problem with its line."""
+    try:
+        root = yaml.compose(text)
+        data: Any = yaml.safe_load(text) if root is not None else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError([ConfigProblem(path, line, "", f"not valid YAML: {exc}")]) from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([ConfigProblem(path, 1, "", "the top level must be a mapping of sections")])
+    try:
+        parsed = ConfigFile.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            ConfigProblem(
+                path,
+                _line_of(root, tuple(err["loc"])),
+                ".".join(str(p) for p in err["loc"]),
+                err["msg"],
+            )
+            for err in exc.errors()
+        ]
+        raise ConfigError(problems) from exc
+    problems = check_references(parsed, root, path)
+    if problems:
+        raise ConfigError(problems)
+    return parsed
+
+
+def check_references(parsed: ConfigFile, root: yaml.Node | None, path: str) -> list[ConfigProblem]:
+    """Cross-checks the schema cannot express (duplicate names...)."""
+    problems: list[ConfigProblem] = []
+    seen: set[str] = set()
+    for index, severity in enumerate(parsed.severities or []):
+        if severity.name.upper() in seen:
+            problems.append(ConfigProblem(path, _line_of(root, ("severities", index, "name")),
+                                          f"severities.{index}.name", f"duplicate severity {severity.name!r}"))
+        seen.add(severity.name.upper())
+    names: set[str] = set()
+    for index, service in enumerate(parsed.services):
+        if service.name in names:
+            problems.append(ConfigProblem(path, _line_of(root, ("services", index, "name")),
+                                          f"services.{index}.name", f"duplicate service {service.name!r}"))
+        names.add(service.name)
+    return problems
+
+
+def load_config_file(path: Path | None) -> ConfigFile:
+    """The config file at `path`, or an empty config when there is none."""
+    if path is None:
+        return ConfigFile()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(str(path), None, "", f"cannot read: {exc.strerror}")]) from exc
+    return parse_config_text(text, str(path))

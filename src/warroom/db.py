@@ -1,0 +1,216 @@
+"""Database access: one SQLAlchemy engine per process, SQLite tuned for one writer, PostgreSQL for many."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError as SAOperationalError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
+from sqlalchemy.types import TypeDecorator
+
+from warroom.clock import as_utc
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Base of every table; the naming convention keeps migrations identical on both backends."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always aware UTC in Python, whatever the backend stores."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored: pass aware UTC")
+        aware = as_utc(value)
+        # SQLite keeps text; a fixed naive-UTC form sorts and compares correctly.
+        return aware.replace(tzinfo=None) if dialect.name == "sqlite" else aware
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return as_utc(value) if value is not None else None
+
+
+def is_sqlite(url: str) -> bool:
+    """True for SQLite URLs."""
+    return url.startswith("sqlite")
+
+
+def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    # Autocommit at the driver level so that we emit BEGIN ourselves (see _sqlite_on_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Any) -> None:
+    # A write transaction takes the write lock up front (BEGIN IMMEDIATE): two requests that read then
+    # write the same incident are serialised instead of one failing with "database is locked" midway.
+    if conn.get_execution_options().get("warroom_write"):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """An engine for `url` with our SQLite pragmas or PostgreSQL pool settings."""
+    if is_sqlite(url):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 5},
+            pool_size=pool_size,
+            max_overflow=pool_size * 2,
+        )
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+
+
+class Database:
+    """The engine plus the two kinds of sessions: plain (reads) and write (takes the write lock on SQLite)."""
+
+    def __init__(self, url: str, *, engine: Engine | None = None, pool_size: int = 10) -> None:
+        self.url = url
+        self.engine = engine or make_engine(url, pool_size=pool_size)
+        # Shared with every session (session.info): the runtime puts itself here so that domain hooks
+        # reached from a service function can find the clock and config without a global.
+        self.session_info: dict[str, Any] = {}
+        self._reads = sessionmaker(bind=self.engine, expire_on_commit=False, info=self.session_info)
+        self._writes = sessionmaker(
+            bind=self.engine.execution_options(warroom_write=True), expire_on_commit=False, info=self.session_info
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the backend is SQLite (one writer, one engine process)."""
+        return self.engine.dialect.name == "sqlite"
+
+    def session(self) -> Session:
+        """A session for reading (it may write, but takes no lock up front)."""
+        return self._reads()
+
+    def write_session(self) -> Session:
+        """A session for a change: BEGIN IMMEDIATE on SQLite; rows are locked with FOR UPDATE on PostgreSQL."""
+        return self._writes()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A write session that commits on success and rolls back on error."""
+        session = self.write_session()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def ping(self) -> bool:
+        """True when the database answers a trivial query."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except (OperationalError, SAOperationalError, OSError):
+            return False
+
+    def dispose(self) -> None:
+        """Close pooled connections."""
+        self.engine.dispose()
+
+
+def migrations_dir() -> Path:
+    """Where the Alembic scripts live inside the package."""
+    return Path(__file__).parent / "migrations"
+
+
+def alembic_config(url: str) -> Any:
+    """An Alembic Config pointing at our scripts and `url`."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Apply pending migrations (every domain's branch) to the database at `url`."""
+    from alembic import command
+
+    engine = make_engine(url) if is_sqlite(url) else create_engine(url, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            cfg = alembic_config(url)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    finally:
+        engine.dispose()
+
+
+def downgrade(url: str, revision: str = "base") -> None:
+    """Undo migrations down to `revision`."""
+    from alembic import command
+
+    engine = make_engine(url) if is_sqlite(url) else create_engine(url, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            cfg = alembic_config(url)
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, revision)
+    finally:
+        engine.dispose()
+
+
+def pending_migrations(url: str) -> list[str]:
+    """Revisions not yet applied to the database at `url`."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(url))
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+    finally:
+        engine.dispose()
+    applied: set[str] = set()
+    for head in current:
+        applied.update(rev.revision for rev in script.iterate_revisions(head, "base"))
+    return [rev.revision for rev in script.walk_revisions() if rev.revision not in applied]
+
+
+def table_names(engine: Engine) -> list[str]:
+    """Tables present in the database (for the readiness check and tests)."""
+    return inspect(engine).get_table_names()

@@ -1,0 +1,1 @@
+"""Incidents: severities and their targets, lifecycle, timeline, durations."""

@@ -1,0 +1,39 @@
+"""Everything a process shares: settings, config, clock, database, metrics and the domain hooks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from warroom.clock import Clock, SystemClock
+from warroom.config import ConfigFile, Settings, load_config_file
+from warroom.db import Database
+from warroom.incidents.severities import SeverityTable
+from warroom.incidents.timeline import TimelineHook
+
+
+@dataclass
+class Runtime:
+    """One per process (or per test): passed to the app, the CLI's server-side commands and the engine."""
+
+    settings: Settings
+    config: ConfigFile
+    db: Database
+    clock: Clock = field(default_factory=SystemClock)
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    timeline_hooks: list[TimelineHook] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.severities: SeverityTable = self.config.severity_table()
+        self.db.session_info["runtime"] = self
+        self.db.session_info["timeline_hooks"] = self.timeline_hooks
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:
+        """Build the runtime the settings describe (reads warroom.yaml, opens the database)."""
+        config = load_config_file(settings.config)
+        db = Database(settings.resolved_database_url())
+        return cls(settings=settings, config=config, db=db, clock=clock or SystemClock())
