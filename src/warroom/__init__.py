@@ -1,1 +1,3 @@
-"""warroom."""
+"""warroom: self-hosted incident response."""
+
+__version__ = "0.1.0"

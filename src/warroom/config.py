@@ -39,7 +39,7 @@ def normalize_database_url(url: str) -> str:
     """Accept the URL forms people paste (postgres://, postgresql://) and pick our drivers."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -58,9 +58,10 @@ class SeverityConfig(_Strict):
     mitigation: str
     recovery: str
     update_every: str | None = None
+    total: str | None = None
     page: bool = False
 
-    @field_validator("acknowledge", "response", "detection", "mitigation", "recovery", "update_every")
+    @field_validator("acknowledge", "response", "detection", "mitigation", "recovery", "update_every", "total")
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
         if value is not None:
@@ -98,6 +99,7 @@ class ConfigFile(_Strict):
                     recovery=parse_duration(s.recovery),
                     update_every=parse_duration(s.update_every) if s.update_every else None,
                     page=s.page,
+                    total=parse_duration(s.total) if s.total else None,
                 )
                 for rank, s in enumerate(self.severities)
             ]
@@ -182,14 +184,26 @@ def check_references(parsed: ConfigFile, root: yaml.Node | None, path: str) -> l
     seen: set[str] = set()
     for index, severity in enumerate(parsed.severities or []):
         if severity.name.upper() in seen:
-            problems.append(ConfigProblem(path, _line_of(root, ("severities", index, "name")),
-                                          f"severities.{index}.name", f"duplicate severity {severity.name!r}"))
+            problems.append(
+                ConfigProblem(
+                    path,
+                    _line_of(root, ("severities", index, "name")),
+                    f"severities.{index}.name",
+                    f"duplicate severity {severity.name!r}",
+                )
+            )
         seen.add(severity.name.upper())
     names: set[str] = set()
     for index, service in enumerate(parsed.services):
         if service.name in names:
-            problems.append(ConfigProblem(path, _line_of(root, ("services", index, "name")),
-                                          f"services.{index}.name", f"duplicate service {service.name!r}"))
+            problems.append(
+                ConfigProblem(
+                    path,
+                    _line_of(root, ("services", index, "name")),
+                    f"services.{index}.name",
+                    f"duplicate service {service.name!r}",
+                )
+            )
         names.add(service.name)
     return problems
 

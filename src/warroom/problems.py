@@ -22,8 +22,15 @@ MAX_BODY_BYTES = 1024 * 1024
 log = structlog.get_logger("warroom.http")
 
 
-def problem(status: int, title: str, detail: str, *, instance: str | None = None,
-            errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     """A problem-details response."""
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     if instance:
@@ -63,24 +70,40 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail),
-                       instance=request.url.path)
+        return problem(
+            exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail), instance=request.url.path
+        )
 
     @app.exception_handler(OperationalError)
     async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:
         log.warning("database unavailable", path=request.url.path, error=str(exc.orig))
-        return problem(503, "Service unavailable", "The database is unavailable; retry later.",
-                       instance=request.url.path, headers={"Retry-After": "5"})
+        return problem(
+            503,
+            "Service unavailable",
+            "The database is unavailable; retry later.",
+            instance=request.url.path,
+            headers={"Retry-After": "5"},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", path=request.url.path)
-        return problem(500, "Internal error", "Something went wrong on our side; it has been logged.",
-                       instance=request.url.path)
+        return problem(
+            500, "Internal error", "Something went wrong on our side; it has been logged.", instance=request.url.path
+        )
 
 
-_TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-           409: "Conflict", 413: "Payload too large", 415: "Unsupported media type", 422: "Invalid request"}
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Invalid request",
+}
 
 
 class BodyLimitMiddleware:
@@ -126,8 +149,12 @@ class BodyLimitMiddleware:
                 await self._too_large(scope, receive, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem(413, "Payload too large",
-                           f"The request body is larger than {self.max_bytes // 1024} KiB.", instance=scope["path"])
+        response = problem(
+            413,
+            "Payload too large",
+            f"The request body is larger than {self.max_bytes // 1024} KiB.",
+            instance=scope["path"],
+        )
         await response(scope, receive, send)
 
 
@@ -139,13 +166,22 @@ class RequestMetrics:
     """Counters of requests and errors by route template and status."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.requests = Counter("warroom_http_requests_total", "HTTP requests answered.",
-                                ["method", "route", "status"], registry=registry)
-        self.errors = Counter("warroom_http_errors_total", "HTTP requests answered with a 5xx status.",
-                              ["method", "route"], registry=registry)
-        self.latency = Histogram("warroom_http_request_seconds", "Time to answer HTTP requests.", ["route"],
-                                 registry=registry,
-                                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+        self.requests = Counter(
+            "warroom_http_requests_total", "HTTP requests answered.", ["method", "route", "status"], registry=registry
+        )
+        self.errors = Counter(
+            "warroom_http_errors_total",
+            "HTTP requests answered with a 5xx status.",
+            ["method", "route"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "warroom_http_request_seconds",
+            "Time to answer HTTP requests.",
+            ["route"],
+            registry=registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
 
 
 class MetricsMiddleware:

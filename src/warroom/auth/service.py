@@ -15,7 +15,7 @@ from warroom.auth.actor import Actor, Role
 from warroom.auth.models import ApiToken, AuditEntry
 from warroom.errors import InvalidInput, NotFound, Unauthorized
 
-TOKEN_PREFIX = "wr_"
+TOKEN_PREFIX = "wr_"  # noqa: S105 - a public prefix, not a secret
 _LOOKUP_LEN = 12
 
 
@@ -54,7 +54,7 @@ def authenticate(session: Session, plaintext: str) -> ApiToken:
     invalid = Unauthorized("Invalid or revoked API token.")
     if not plaintext.startswith(TOKEN_PREFIX):
         raise invalid
-    lookup = plaintext[len(TOKEN_PREFIX):len(TOKEN_PREFIX) + _LOOKUP_LEN]
+    lookup = plaintext[len(TOKEN_PREFIX) : len(TOKEN_PREFIX) + _LOOKUP_LEN]
     token = session.scalar(select(ApiToken).where(ApiToken.lookup == lookup))
     expected = token.token_hash if token is not None else _hash("absent")
     matches = hmac.compare_digest(expected, _hash(plaintext))
@@ -125,7 +125,9 @@ def record(
     return entry
 
 
-def list_audit(session: Session, *, limit: int = 100, actor: str | None = None, action: str | None = None) -> list[AuditEntry]:
+def list_audit(
+    session: Session, *, limit: int = 100, actor: str | None = None, action: str | None = None
+) -> list[AuditEntry]:
     """The newest audit entries first."""
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if actor:

@@ -42,16 +42,23 @@ def detail(session: Session, runtime: Runtime, incident: Incident) -> IncidentDe
     )
 
 
-def _done(session: Session, runtime: Runtime, actor: Actor, action: str, incident: Incident,
-          extra: dict[str, object] | None = None) -> IncidentDetail:
+def _done(
+    session: Session,
+    runtime: Runtime,
+    actor: Actor,
+    action: str,
+    incident: Incident,
+    extra: dict[str, object] | None = None,
+) -> IncidentDetail:
     audit.record(session, actor, action, f"incident:{incident.id}", now=runtime.clock.now(), detail=extra)
     session.commit()
     return detail(session, runtime, incident)
 
 
 @router.post("/incidents", status_code=201, response_model=IncidentDetail)
-def declare_incident(body: IncidentCreate, response: Response, session: WriteSession, runtime: RuntimeDep,
-                     actor: Responder) -> IncidentDetail:
+def declare_incident(
+    body: IncidentCreate, response: Response, session: WriteSession, runtime: RuntimeDep, actor: Responder
+) -> IncidentDetail:
     """Declare an incident."""
     incident = service.declare(
         session,
@@ -68,8 +75,9 @@ def declare_incident(body: IncidentCreate, response: Response, session: WriteSes
         started_at=body.started_at,
         detected_at=body.detected_at,
     )
-    result = _done(session, runtime, actor, "incident.declare", incident,
-                   {"severity": incident.severity, "title": incident.title})
+    result = _done(
+        session, runtime, actor, "incident.declare", incident, {"severity": incident.severity, "title": incident.title}
+    )
     response.headers["Location"] = f"/api/v1/incidents/{incident.id}"
     return result
 
@@ -98,8 +106,9 @@ def show_incident(number: int, session: ReadSession, runtime: RuntimeDep, _actor
 
 
 @router.patch("/incidents/{number}", response_model=IncidentDetail)
-def update_incident(number: int, body: IncidentUpdate, session: WriteSession, runtime: RuntimeDep,
-                    actor: Responder) -> IncidentDetail:
+def update_incident(
+    number: int, body: IncidentUpdate, session: WriteSession, runtime: RuntimeDep, actor: Responder
+) -> IncidentDetail:
     """Change fields and/or the status (with a message)."""
     incident = service.get_for_update(session, number)
     changes = service.Changes(**body.model_dump(exclude_unset=True))
@@ -108,8 +117,9 @@ def update_incident(number: int, body: IncidentUpdate, session: WriteSession, ru
 
 
 @router.post("/incidents/{number}/acknowledge", response_model=IncidentDetail)
-def acknowledge_incident(number: int, session: WriteSession, runtime: RuntimeDep, actor: Responder,
-                         body: ActionBody | None = None) -> IncidentDetail:
+def acknowledge_incident(
+    number: int, session: WriteSession, runtime: RuntimeDep, actor: Responder, body: ActionBody | None = None
+) -> IncidentDetail:
     """Acknowledge: someone is on it; escalation stops."""
     incident = service.get_for_update(session, number)
     service.acknowledge(session, incident, actor, runtime.clock.now(), body.message if body else "")
@@ -117,8 +127,9 @@ def acknowledge_incident(number: int, session: WriteSession, runtime: RuntimeDep
 
 
 @router.post("/incidents/{number}/resolve", response_model=IncidentDetail)
-def resolve_incident(number: int, session: WriteSession, runtime: RuntimeDep, actor: Responder,
-                     body: ActionBody | None = None) -> IncidentDetail:
+def resolve_incident(
+    number: int, session: WriteSession, runtime: RuntimeDep, actor: Responder, body: ActionBody | None = None
+) -> IncidentDetail:
     """Resolve the incident."""
     incident = service.get_for_update(session, number)
     service.resolve(session, incident, actor, runtime.clock.now(), body.message if body else "")
@@ -126,8 +137,9 @@ def resolve_incident(number: int, session: WriteSession, runtime: RuntimeDep, ac
 
 
 @router.post("/incidents/{number}/reopen", response_model=IncidentDetail)
-def reopen_incident(number: int, session: WriteSession, runtime: RuntimeDep, actor: Responder,
-                    body: ActionBody | None = None) -> IncidentDetail:
+def reopen_incident(
+    number: int, session: WriteSession, runtime: RuntimeDep, actor: Responder, body: ActionBody | None = None
+) -> IncidentDetail:
     """Reopen a resolved incident."""
     incident = service.get_for_update(session, number)
     service.reopen(session, incident, actor, runtime.clock.now(), body.message if body else "")
@@ -135,8 +147,9 @@ def reopen_incident(number: int, session: WriteSession, runtime: RuntimeDep, act
 
 
 @router.post("/incidents/{number}/notes", status_code=201, response_model=TimelineEventRead)
-def add_note(number: int, body: NoteCreate, session: WriteSession, runtime: RuntimeDep,
-             actor: Responder) -> TimelineEventRead:
+def add_note(
+    number: int, body: NoteCreate, session: WriteSession, runtime: RuntimeDep, actor: Responder
+) -> TimelineEventRead:
     """Add a note to the timeline."""
     incident = service.get_for_update(session, number)
     event = service.add_note(session, incident, actor, runtime.clock.now(), body.message)

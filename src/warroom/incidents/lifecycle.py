@@ -6,8 +6,13 @@ from warroom.errors import Conflict, InvalidInput
 from warroom.incidents.models import Status
 
 ALLOWED: dict[Status, tuple[Status, ...]] = {
-    Status.TRIGGERED: (Status.ACKNOWLEDGED, Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING,
-                       Status.RESOLVED),
+    Status.TRIGGERED: (
+        Status.ACKNOWLEDGED,
+        Status.INVESTIGATING,
+        Status.IDENTIFIED,
+        Status.MONITORING,
+        Status.RESOLVED,
+    ),
     Status.ACKNOWLEDGED: (Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING, Status.RESOLVED),
     Status.INVESTIGATING: (Status.IDENTIFIED, Status.MONITORING, Status.RESOLVED),
     Status.IDENTIFIED: (Status.INVESTIGATING, Status.MONITORING, Status.RESOLVED),
@@ -36,8 +41,9 @@ def check_transition(current: Status, target: Status, number: int) -> None:
     if target in allowed:
         return
     if current is Status.RESOLVED:
-        raise Conflict(f"Incident #{number} is resolved; reopen it first (warroom incident reopen {number}).",
-                       field="status")
+        raise Conflict(
+            f"Incident #{number} is resolved; reopen it first (warroom incident reopen {number}).", field="status"
+        )
     if target is current:
         hint = f"Incident #{number} is already {current.value}."
     else:

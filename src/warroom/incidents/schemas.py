@@ -120,8 +120,15 @@ class TimelineEventRead(BaseModel):
     @classmethod
     def of(cls, event: TimelineEvent) -> TimelineEventRead:
         """Read an ORM event."""
-        return cls(id=event.id, at=event.at, kind=event.kind, actor=event.actor, actor_kind=event.actor_kind,
-                   message=event.message, data=event.data or {})
+        return cls(
+            id=event.id,
+            at=event.at,
+            kind=event.kind,
+            actor=event.actor,
+            actor_kind=event.actor_kind,
+            message=event.message,
+            data=event.data or {},
+        )
 
 
 class MeasureRead(BaseModel):
@@ -136,8 +143,13 @@ class MeasureRead(BaseModel):
     @classmethod
     def of(cls, m: Measure) -> MeasureRead:
         """Read a computed measure."""
-        return cls(name=m.name, seconds=m.seconds, target_seconds=m.target_seconds, state=m.state,
-                   remaining_seconds=m.remaining_seconds)
+        return cls(
+            name=m.name,
+            seconds=m.seconds,
+            target_seconds=m.target_seconds,
+            state=m.state,
+            remaining_seconds=m.remaining_seconds,
+        )
 
 
 class MilestonesRead(BaseModel):

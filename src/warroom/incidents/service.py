@@ -67,8 +67,9 @@ def declare(
     detected = detected_at or now
     started = started_at or detected
     if started > detected:
-        raise InvalidInput("started_at cannot be after detected_at: the problem began before it was seen.",
-                           field="started_at")
+        raise InvalidInput(
+            "started_at cannot be after detected_at: the problem began before it was seen.", field="started_at"
+        )
     if detected > now:
         raise InvalidInput("detected_at cannot be in the future.", field="detected_at")
     incident = Incident(
@@ -121,23 +122,35 @@ def get_or_404(session: Session, number: int) -> Incident:
 
 def get_for_update(session: Session, number: int) -> Incident:
     """The incident locked for a change (FOR UPDATE on PostgreSQL; SQLite already holds the write lock)."""
-    incident = session.scalars(
-        select(Incident).where(Incident.id == number).with_for_update()
-    ).one_or_none()
+    incident = session.scalars(select(Incident).where(Incident.id == number).with_for_update()).one_or_none()
     if incident is None:
         raise NotFound(f"No incident #{number}.", field="number")
     return incident
 
 
-def _move(session: Session, incident: Incident, target: Status, actor: Actor, now: datetime, message: str,
-          kind: str = "status_changed") -> TimelineEvent:
+def _move(
+    session: Session,
+    incident: Incident,
+    target: Status,
+    actor: Actor,
+    now: datetime,
+    message: str,
+    kind: str = "status_changed",
+) -> TimelineEvent:
     current = Status(incident.status)
     check_transition(current, target, incident.id)
     if actor.is_person and incident.acknowledged_at is None and target is not Status.ACKNOWLEDGED:
         # A person moving the incident on has seen it: that is an acknowledgement, and it counts for MTTA.
         incident.acknowledged_at = now
-        timeline.append(session, incident, kind="acknowledged", actor=actor, at=now,
-                        message=f"acknowledged by moving to {target.value}", data={"implicit": True})
+        timeline.append(
+            session,
+            incident,
+            kind="acknowledged",
+            actor=actor,
+            at=now,
+            message=f"acknowledged by moving to {target.value}",
+            data={"implicit": True},
+        )
     incident.status = target.value
     incident.updated_at = now
     if target in RESPONDING and incident.responded_at is None:
@@ -151,8 +164,15 @@ def _move(session: Session, incident: Incident, target: Status, actor: Actor, no
         incident.mitigated_at = incident.mitigated_at or now
     if message:
         incident.last_update_at = now
-    return timeline.append(session, incident, kind=kind, actor=actor, at=now, message=message,
-                           data={"from": current.value, "to": target.value})
+    return timeline.append(
+        session,
+        incident,
+        kind=kind,
+        actor=actor,
+        at=now,
+        message=message,
+        data={"from": current.value, "to": target.value},
+    )
 
 
 def acknowledge(session: Session, incident: Incident, actor: Actor, now: datetime, message: str = "") -> Incident:
@@ -161,13 +181,21 @@ def acknowledge(session: Session, incident: Incident, actor: Actor, now: datetim
     incident.status = Status.ACKNOWLEDGED.value
     incident.acknowledged_at = incident.acknowledged_at or now
     incident.updated_at = now
-    timeline.append(session, incident, kind="acknowledged", actor=actor, at=now, message=message,
-                    data={"from": Status.TRIGGERED.value, "to": Status.ACKNOWLEDGED.value})
+    timeline.append(
+        session,
+        incident,
+        kind="acknowledged",
+        actor=actor,
+        at=now,
+        message=message,
+        data={"from": Status.TRIGGERED.value, "to": Status.ACKNOWLEDGED.value},
+    )
     return incident
 
 
-def change_status(session: Session, incident: Incident, status: str, actor: Actor, now: datetime,
-                  message: str = "") -> Incident:
+def change_status(
+    session: Session, incident: Incident, status: str, actor: Actor, now: datetime, message: str = ""
+) -> Incident:
     """Move the incident to `status` with an optional public message."""
     target = parse_status(status)
     if target is Status.ACKNOWLEDGED:
@@ -187,14 +215,23 @@ def resolve(session: Session, incident: Incident, actor: Actor, now: datetime, m
 def reopen(session: Session, incident: Incident, actor: Actor, now: datetime, message: str = "") -> Incident:
     """Bring a resolved incident back to investigating."""
     if incident.status != Status.RESOLVED:
-        raise Conflict(f"Incident #{incident.id} is {incident.status}, not resolved: only resolved incidents "
-                       "can be reopened.", field="status")
+        raise Conflict(
+            f"Incident #{incident.id} is {incident.status}, not resolved: only resolved incidents can be reopened.",
+            field="status",
+        )
     incident.status = Status.INVESTIGATING.value
     incident.resolved_at = None
     incident.mitigated_at = None
     incident.updated_at = now
-    timeline.append(session, incident, kind="reopened", actor=actor, at=now, message=message,
-                    data={"from": Status.RESOLVED.value, "to": Status.INVESTIGATING.value})
+    timeline.append(
+        session,
+        incident,
+        kind="reopened",
+        actor=actor,
+        at=now,
+        message=message,
+        data={"from": Status.RESOLVED.value, "to": Status.INVESTIGATING.value},
+    )
     return incident
 
 
@@ -225,8 +262,9 @@ class Changes:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def update(session: Session, incident: Incident, changes: Changes, *, severities: SeverityTable, actor: Actor,
-           now: datetime) -> Incident:
+def update(
+    session: Session, incident: Incident, changes: Changes, *, severities: SeverityTable, actor: Actor, now: datetime
+) -> Incident:
     """Apply `changes`, one timeline event per kind of change; a status change carries the message."""
     if changes.severity is not None:
         sev = severities.get(changes.severity)
@@ -234,37 +272,76 @@ def update(session: Session, incident: Incident, changes: Changes, *, severities
             old = incident.severity
             incident.severity = sev.name
             direction = "raised" if sev.rank < severities.get(old).rank else "lowered"
-            timeline.append(session, incident, kind="severity_changed", actor=actor, at=now,
-                            message=f"severity {direction} from {old} to {sev.name}",
-                            data={"from": old, "to": sev.name, "direction": direction})
+            timeline.append(
+                session,
+                incident,
+                kind="severity_changed",
+                actor=actor,
+                at=now,
+                message=f"severity {direction} from {old} to {sev.name}",
+                data={"from": old, "to": sev.name, "direction": direction},
+            )
     if changes.title is not None:
         title = _clean_title(changes.title)
         if title != incident.title:
-            timeline.append(session, incident, kind="title_changed", actor=actor, at=now, message=title,
-                            data={"from": incident.title, "to": title})
+            timeline.append(
+                session,
+                incident,
+                kind="title_changed",
+                actor=actor,
+                at=now,
+                message=title,
+                data={"from": incident.title, "to": title},
+            )
             incident.title = title
     if changes.commander is not None:
         commander = changes.commander.strip() or None
         if commander != incident.commander:
-            timeline.append(session, incident, kind="commander_changed", actor=actor, at=now,
-                            message=f"commander is now {commander or 'nobody'}",
-                            data={"from": incident.commander, "to": commander})
+            timeline.append(
+                session,
+                incident,
+                kind="commander_changed",
+                actor=actor,
+                at=now,
+                message=f"commander is now {commander or 'nobody'}",
+                data={"from": incident.commander, "to": commander},
+            )
             incident.commander = commander
     for name in ("description", "impact"):
         value = getattr(changes, name)
         if value is not None and value != getattr(incident, name):
-            timeline.append(session, incident, kind=f"{name}_changed", actor=actor, at=now, message=value,
-                            data={"from": getattr(incident, name), "to": value})
+            timeline.append(
+                session,
+                incident,
+                kind=f"{name}_changed",
+                actor=actor,
+                at=now,
+                message=value,
+                data={"from": getattr(incident, name), "to": value},
+            )
             setattr(incident, name, value)
     if changes.services is not None:
         services = _clean_services(changes.services)
         if services != incident.services:
-            timeline.append(session, incident, kind="services_changed", actor=actor, at=now,
-                            message=", ".join(services), data={"from": incident.services, "to": services})
+            timeline.append(
+                session,
+                incident,
+                kind="services_changed",
+                actor=actor,
+                at=now,
+                message=", ".join(services),
+                data={"from": incident.services, "to": services},
+            )
             incident.service_links = [IncidentService(service=s) for s in services]
     if changes.labels is not None and changes.labels != incident.labels:
-        timeline.append(session, incident, kind="labels_changed", actor=actor, at=now,
-                        data={"from": incident.labels, "to": changes.labels})
+        timeline.append(
+            session,
+            incident,
+            kind="labels_changed",
+            actor=actor,
+            at=now,
+            data={"from": incident.labels, "to": changes.labels},
+        )
         incident.labels = dict(changes.labels)
     if changes.started_at is not None or changes.detected_at is not None:
         started = changes.started_at or incident.started_at
@@ -272,15 +349,28 @@ def update(session: Session, incident: Incident, changes: Changes, *, severities
         if started > detected:
             raise InvalidInput("started_at cannot be after detected_at.", field="started_at")
         incident.started_at, incident.detected_at = started, detected
-        timeline.append(session, incident, kind="times_changed", actor=actor, at=now,
-                        data={"started_at": started.isoformat(), "detected_at": detected.isoformat()})
+        timeline.append(
+            session,
+            incident,
+            kind="times_changed",
+            actor=actor,
+            at=now,
+            data={"started_at": started.isoformat(), "detected_at": detected.isoformat()},
+        )
     if changes.status is not None:
         change_status(session, incident, changes.status, actor, now, changes.message or "")
     elif changes.message:
         # A message without a status change is a status update at the current status.
         incident.last_update_at = now
-        timeline.append(session, incident, kind="update", actor=actor, at=now, message=changes.message,
-                        data={"status": incident.status})
+        timeline.append(
+            session,
+            incident,
+            kind="update",
+            actor=actor,
+            at=now,
+            message=changes.message,
+            data={"status": incident.status},
+        )
     incident.updated_at = now
     return incident
 
@@ -294,8 +384,7 @@ class Filters:
     service: str | None = None
 
 
-def parse_filters(status: str | None, severity: str | None, service: str | None,
-                  severities: SeverityTable) -> Filters:
+def parse_filters(status: str | None, severity: str | None, service: str | None, severities: SeverityTable) -> Filters:
     """Filters from comma lists; `open` stands for every status but resolved."""
     statuses: list[str] = []
     for part in (status or "").split(","):
@@ -327,7 +416,7 @@ def decode_cursor(cursor: str) -> int:
         raise InvalidInput("Invalid cursor: pass the next_cursor of a previous page.", field="cursor") from None
 
 
-def _filtered(filters: Filters) -> Select[tuple[Incident]]:
+def _filtered(filters: Filters) -> Select[Incident]:
     query = select(Incident)
     if filters.statuses:
         query = query.where(Incident.status.in_(filters.statuses))
@@ -340,8 +429,9 @@ def _filtered(filters: Filters) -> Select[tuple[Incident]]:
     return query
 
 
-def list_incidents(session: Session, filters: Filters, *, limit: int = 50,
-                   cursor: str | None = None) -> tuple[list[Incident], str | None]:
+def list_incidents(
+    session: Session, filters: Filters, *, limit: int = 50, cursor: str | None = None
+) -> tuple[list[Incident], str | None]:
     """A page of incidents, newest first, and the cursor of the next page (None at the end)."""
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}.", field="limit")

@@ -22,11 +22,12 @@ class Severity:
     recovery: timedelta
     update_every: timedelta | None
     page: bool
+    total: timedelta | None = None  # the seeds round the total up (P2: 15+30+60 min, "<2 hours")
 
     @property
     def resolve(self) -> timedelta:
-        """The total MTTR target: detection + mitigation + recovery."""
-        return self.detection + self.mitigation + self.recovery
+        """The total MTTR target: as configured, else detection + mitigation + recovery."""
+        return self.total or (self.detection + self.mitigation + self.recovery)
 
 
 def _m(minutes: float) -> timedelta:
@@ -34,16 +35,27 @@ def _m(minutes: float) -> timedelta:
 
 
 DEFAULT_SEVERITIES: tuple[Severity, ...] = (
-    Severity("P0", 0, "Complete outage, data loss or security breach", _m(5), _m(15), _m(2), _m(3), _m(5),
-             _m(30), True),
-    Severity("P1", 1, "Major feature broken or severe degradation", _m(15), _m(60), _m(5), _m(10), _m(15),
-             _m(60), True),
-    Severity("P2", 2, "Partial outage or minor feature broken", _m(30), _m(240), _m(15), _m(30), _m(60),
-             _m(240), True),
-    Severity("P3", 3, "Minor issue with a workaround", _m(240), _m(1440), _m(60), _m(480), _m(1440),
-             _m(1440), False),
-    Severity("P4", 4, "Cosmetic or low impact", _m(1440), _m(4320), _m(1440), _m(4320), _m(10080),
-             None, False),
+    Severity(
+        "P0", 0, "Complete outage, data loss or security breach", _m(5), _m(15), _m(2), _m(3), _m(5), _m(30), True
+    ),
+    Severity(
+        "P1", 1, "Major feature broken or severe degradation", _m(15), _m(60), _m(5), _m(10), _m(15), _m(60), True
+    ),
+    Severity(
+        "P2",
+        2,
+        "Partial outage or minor feature broken",
+        _m(30),
+        _m(240),
+        _m(15),
+        _m(30),
+        _m(60),
+        _m(240),
+        True,
+        total=_m(120),
+    ),
+    Severity("P3", 3, "Minor issue with a workaround", _m(240), _m(1440), _m(60), _m(480), _m(1440), _m(1440), False),
+    Severity("P4", 4, "Cosmetic or low impact", _m(1440), _m(4320), _m(1440), _m(4320), _m(10080), None, False),
 )
 
 
@@ -66,9 +78,7 @@ class SeverityTable:
         """The severity called `name` (case-insensitive), or an error naming the accepted ones."""
         found = self._by_name.get(name.strip().upper()) if isinstance(name, str) else None
         if found is None:
-            raise InvalidInput(
-                f"Unknown severity {name!r}: expected one of {', '.join(self._by_name)}.", field=field
-            )
+            raise InvalidInput(f"Unknown severity {name!r}: expected one of {', '.join(self._by_name)}.", field=field)
         return found
 
     def highest(self, names: list[str]) -> str:

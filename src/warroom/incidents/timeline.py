@@ -47,5 +47,7 @@ def append(
 def events(session: Session, incident_id: int) -> list[TimelineEvent]:
     """The incident's timeline, oldest first."""
     return list(
-        session.scalars(select(TimelineEvent).where(TimelineEvent.incident_id == incident_id).order_by(TimelineEvent.id))
+        session.scalars(
+            select(TimelineEvent).where(TimelineEvent.incident_id == incident_id).order_by(TimelineEvent.id)
+        )
     )

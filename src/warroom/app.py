@@ -1,0 +1,66 @@
+"""Builds the ASGI app from the domains' routers."""
+
+from __future__ import annotations
+
+import importlib
+
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from warroom import __version__
+from warroom.metrics import IncidentCollector
+from warroom.problems import (
+    BodyLimitMiddleware,
+    MetricsMiddleware,
+    RequestMetrics,
+    install_problem_handlers,
+    problem,
+)
+from warroom.runtime import Runtime
+
+# Each domain with an HTTP face adds its router module here.
+ROUTER_MODULES = (
+    "warroom.auth.api",
+    "warroom.incidents.api",
+    "warroom.reports.api",
+)
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    """The warroom API for `runtime`."""
+    app = FastAPI(
+        title="warroom",
+        version=__version__,
+        description="Self-hosted incident response: alerts, incidents, on-call, runbooks.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.runtime = runtime
+    install_problem_handlers(app)
+    for module_name in ROUTER_MODULES:
+        app.include_router(importlib.import_module(module_name).router)
+
+    runtime.registry.register(IncidentCollector(runtime))
+    request_metrics = RequestMetrics(runtime.registry)
+
+    @app.get("/health", tags=["ops"])
+    def health() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["ops"], response_model=None)
+    def ready() -> Response:
+        """The database answers; 503 otherwise (load balancers take the process out)."""
+        if runtime.db.ping():
+            return JSONResponse({"status": "ready"})
+        return problem(503, "Not ready", "The database is unreachable.", headers={"Retry-After": "5"})
+
+    @app.get("/metrics", tags=["ops"])
+    def metrics() -> Response:
+        """Prometheus text format."""
+        return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(MetricsMiddleware, metrics=request_metrics)
+    app.add_middleware(BodyLimitMiddleware)
+    return app

@@ -1,0 +1,112 @@
+"""`warroom token ...` (on the database directly, for bootstrapping) and `warroom audit` (through the API)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from warroom.auth import service
+from warroom.auth.actor import SYSTEM
+from warroom.auth.schemas import TokenRead
+from warroom.client import ApiClient
+from warroom.cliutil import console, handle_errors, print_json, table, when
+from warroom.config import Settings
+from warroom.server import prepare
+
+token_app = typer.Typer(help="Issue, list and revoke API tokens (runs on the server's database).", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@token_app.command("create")
+@handle_errors
+def create(
+    name: Annotated[str, typer.Option("--name", help="Who or what uses it.")],
+    role: Annotated[str, typer.Option("--role", help="viewer, responder or admin.")] = "responder",
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a token; it is printed once and stored hashed."""
+    runtime = prepare(Settings())
+    with runtime.db.transaction() as session:
+        now = runtime.clock.now()
+        token, plaintext = service.create_token(
+            session, name=name, role=service.parse_role(role), created_by="cli", now=now
+        )
+        service.record(
+            session,
+            SYSTEM,
+            "token.create",
+            f"token:{token.id}",
+            now=now,
+            detail={"name": token.name, "role": token.role, "via": "cli"},
+        )
+    if as_json:
+        print_json({**TokenRead.of(token).model_dump(mode="json"), "token": plaintext})
+    else:
+        console.print(plaintext, markup=False, highlight=False)
+
+
+@token_app.command("list")
+@handle_errors
+def list_(
+    include_revoked: Annotated[bool, typer.Option("--all", help="Include revoked tokens.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """List tokens (never their secrets)."""
+    runtime = prepare(Settings())
+    with runtime.db.session() as session:
+        tokens = [TokenRead.of(t) for t in service.list_tokens(session, include_revoked=include_revoked)]
+    if as_json:
+        print_json([t.model_dump(mode="json") for t in tokens])
+        return
+    table(
+        None,
+        ["id", "name", "role", "created", "by", "revoked"],
+        [
+            [
+                t.id,
+                t.name,
+                t.role,
+                when(t.created_at.isoformat()),
+                t.created_by,
+                when(t.revoked_at.isoformat()) if t.revoked_at else "-",
+            ]
+            for t in tokens
+        ],
+    )
+
+
+@token_app.command("revoke")
+@handle_errors
+def revoke(ref: Annotated[str, typer.Argument(help="Token id or name.")], as_json: JsonOpt = False) -> None:
+    """Revoke a token; it stops working at once."""
+    runtime = prepare(Settings())
+    with runtime.db.transaction() as session:
+        now = runtime.clock.now()
+        token = service.revoke_token(session, service.get_token(session, ref), now=now)
+        service.record(session, SYSTEM, "token.revoke", f"token:{token.id}", now=now, detail={"via": "cli"})
+        read = TokenRead.of(token)
+    if as_json:
+        print_json(read.model_dump(mode="json"))
+    else:
+        console.print(f"revoked token {read.id} ({read.name})", markup=False, highlight=False)
+
+
+@handle_errors
+def audit(
+    limit: Annotated[int, typer.Option(help="How many entries, newest first.")] = 50,
+    actor: Annotated[str | None, typer.Option(help="Only this token or user.")] = None,
+    action: Annotated[str | None, typer.Option(help="Only this action, e.g. incident.resolve.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the audit log (admin)."""
+    entries = ApiClient().get("/api/v1/audit", limit=limit, actor=actor, action=action)
+    if as_json:
+        print_json(entries)
+        return
+    table(
+        None,
+        ["at", "who", "action", "target", "from"],
+        [[when(e["at"]), e["actor"], e["action"], e["target"], e["remote_addr"]] for e in entries],
+    )

@@ -1,0 +1,7 @@
+"""Imports every domain's tables so that Base.metadata is complete (Alembic, tests)."""
+
+from warroom.auth import models as auth_models
+from warroom.db import Base
+from warroom.incidents import models as incident_models
+
+__all__ = ["Base", "auth_models", "incident_models"]

@@ -1,0 +1,1 @@
+"""Reports: MTTA/MTTR against targets and exports."""

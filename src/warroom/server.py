@@ -1,0 +1,103 @@
+"""Starting warroom: logging, migrations, the first admin token, the HTTP server."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import structlog
+
+from warroom import db as dbmod
+from warroom.auth import service as auth_service
+from warroom.auth.actor import SYSTEM, Role
+from warroom.config import Settings
+from warroom.runtime import Runtime
+
+log = structlog.get_logger("warroom")
+
+
+def configure_logging(settings: Settings) -> None:
+    """structlog to stderr, console or JSON lines."""
+    level = getattr(logging, settings.log_level.upper(), logging.INFO)
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    # Alembic narrates every plugin it loads at INFO; the operator only needs the revisions applied.
+    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer() if settings.log_format == "json" else structlog.dev.ConsoleRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        cache_logger_on_first_use=True,
+    )
+
+
+def prepare(settings: Settings, *, migrate: bool = True) -> Runtime:
+    """A runtime for server-side work, with the database migrated unless told not to."""
+    url = settings.resolved_database_url()
+    if dbmod.is_sqlite(url):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if migrate:
+        dbmod.upgrade(url)
+    return Runtime.from_settings(settings)
+
+
+def ensure_admin_token(runtime: Runtime) -> Path | None:
+    """On a database with no token at all, create an admin token and write it (0600) to DATA_DIR/admin-token."""
+    with runtime.db.transaction() as session:
+        if auth_service.count_tokens(session) > 0:
+            return None
+        now = runtime.clock.now()
+        token, plaintext = auth_service.create_token(
+            session, name="admin", role=Role.ADMIN, created_by=SYSTEM.name, now=now
+        )
+        auth_service.record(
+            session,
+            SYSTEM,
+            "token.create",
+            f"token:{token.id}",
+            now=now,
+            detail={"name": "admin", "role": "admin", "first_start": True},
+        )
+        runtime.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        path = runtime.settings.data_dir / "admin-token"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(plaintext + "\n")
+        os.chmod(path, 0o600)
+    return path
+
+
+def serve(settings: Settings, *, migrate: bool = True) -> None:
+    """Run the API (and whatever background work the runtime starts) until interrupted."""
+    import uvicorn
+
+    from warroom.app import create_app
+
+    configure_logging(settings)
+    runtime = prepare(settings, migrate=migrate)
+    token_path = ensure_admin_token(runtime)
+    if token_path is not None:
+        log.info(
+            "created the first admin token",
+            path=str(token_path.resolve()),
+            hint=f"export WARROOM_TOKEN=$(cat {token_path})",
+        )
+    log.info(
+        "warroom listening",
+        url=f"http://{settings.host}:{settings.port}",
+        database=runtime.db.engine.url.render_as_string(hide_password=True),
+    )
+    uvicorn.run(
+        create_app(runtime),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
