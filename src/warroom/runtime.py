@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -25,6 +27,10 @@ class Runtime:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     timeline_hooks: list[TimelineHook] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    # Set by a running engine in this process: called after a commit that scheduled a job.
+    wake_engine: Callable[[datetime], None] | None = None
+    # Whether the app starts an engine in its lifespan (`warroom serve` yes, `--no-engine` and tests no).
+    run_engine: bool = False
 
     def __post_init__(self) -> None:
         self.severities: SeverityTable = self.config.severity_table()
