@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +15,10 @@ from warroom.config import ConfigFile, Settings, load_config_file
 from warroom.db import Database
 from warroom.incidents.severities import SeverityTable
 from warroom.incidents.timeline import TimelineHook
+
+# Domains that react to other domains or run background work: each module has `install(runtime)`, which
+# registers its timeline hooks, job kinds and engine services. Add one line per domain.
+DOMAIN_MODULES: tuple[str, ...] = ()
 
 
 @dataclass
@@ -36,6 +41,8 @@ class Runtime:
         self.severities: SeverityTable = self.config.severity_table()
         self.db.session_info["runtime"] = self
         self.db.session_info["timeline_hooks"] = self.timeline_hooks
+        for module_name in DOMAIN_MODULES:
+            importlib.import_module(module_name).install(self)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:

@@ -9,9 +9,10 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import structlog
 from prometheus_client import Counter, Histogram
@@ -24,6 +25,18 @@ from warroom.engine.models import Job
 log = structlog.get_logger("warroom.engine")
 
 LEASE = timedelta(minutes=5)
+
+
+class BackgroundService(Protocol):
+    """Long-running work an engine process carries besides jobs (e.g. the health-check scheduler)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+# Factories called with the runtime when an engine starts; domains append to it in their install().
+BACKGROUND_SERVICES: list[Callable[[Any], BackgroundService]] = []
 
 
 class EngineAlreadyRunning(RuntimeError):
@@ -60,6 +73,7 @@ class Engine:
         self._thread: threading.Thread | None = None
         self._listener: threading.Thread | None = None
         self._lock_file: IO[str] | None = None
+        self._services: list[BackgroundService] = []
         metrics = runtime.extras.get("engine_metrics")
         if metrics is None:
             metrics = EngineMetrics(runtime.registry)
@@ -215,12 +229,19 @@ class Engine:
         if not self.db.is_sqlite:
             self._listener = threading.Thread(target=self._listen, name="warroom-engine-listen", daemon=True)
             self._listener.start()
+        for factory in BACKGROUND_SERVICES:
+            service = factory(self.runtime)
+            service.start()
+            self._services.append(service)
         log.info("engine started", engine=self.id)
 
     def stop(self, timeout: float = 10) -> None:
         """Finish the job at hand and stop."""
         self._stop.set()
         self._wake.set()
+        for service in reversed(self._services):
+            service.stop()
+        self._services.clear()
         if self._thread is not None:
             self._thread.join(timeout)
         if self._listener is not None:

@@ -74,6 +74,8 @@ def declare_incident(
         commander=body.commander,
         started_at=body.started_at,
         detected_at=body.detected_at,
+        # Read by the on-call domain's hook on the `declared` event.
+        data={k: v for k, v in {"policy": body.policy, "category": body.category}.items() if v},
     )
     result = _done(
         session, runtime, actor, "incident.declare", incident, {"severity": incident.severity, "title": incident.title}

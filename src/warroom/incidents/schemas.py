@@ -27,6 +27,8 @@ class IncidentCreate(_In):
     commander: str | None = Field(default=None, max_length=100)
     started_at: AwareDatetime | None = Field(default=None, description="When the problem began (may be earlier).")
     detected_at: AwareDatetime | None = None
+    policy: str | None = Field(default=None, max_length=100, description="Escalation policy to page with.")
+    category: str | None = Field(default=None, max_length=100, description="e.g. database, security, payment.")
 
 
 class IncidentUpdate(_In):
