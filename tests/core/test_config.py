@@ -89,6 +89,6 @@ def test_durations(text, seconds):
 
 
 def test_bad_durations_say_what_is_accepted():
-    with pytest.raises(ValueError, match="e.g. 30s, 5m"):
+    with pytest.raises(ValueError, match=r"e\.g\. 30s, 5m"):
         parse_duration("5 minutes")
     assert format_duration(timedelta(minutes=65)) == "1h 05m"
