@@ -155,9 +155,8 @@ def test_the_background_engine_is_woken_by_a_commit(runtime, backend):
         engine.stop()
 
 
+@pytest.mark.backend("sqlite")
 def test_sqlite_refuses_a_second_engine(runtime, backend):
-    if backend != "sqlite":
-        pytest.skip("only SQLite limits engines to one")
     first = Engine(runtime)
     first.start()
     try:
@@ -167,9 +166,8 @@ def test_sqlite_refuses_a_second_engine(runtime, backend):
         first.stop()
 
 
+@pytest.mark.backend("postgresql")
 def test_three_engines_on_postgresql_run_each_job_once(runtime, backend, clock):
-    if backend != "postgresql":
-        pytest.skip("several engines share work only on PostgreSQL")
     with runtime.db.transaction() as session:
         for n in range(300):
             jobs.schedule(session, "test-record", key=f"k{n}", due=clock.now(), now=clock.now())
