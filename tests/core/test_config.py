@@ -43,8 +43,9 @@ severities:
     with pytest.raises(ConfigError) as info:
         parse_config_text(text, "warroom.yaml")
     messages = [str(p) for p in info.value.problems]
-    assert any(m.startswith("warroom.yaml:6: severities.0.acknowledge") and "invalid duration" in m
-               for m in messages), messages
+    assert any(
+        m.startswith("warroom.yaml:6: severities.0.acknowledge") and "invalid duration" in m for m in messages
+    ), messages
     assert any(m.startswith("warroom.yaml:12: severities.1.colour") for m in messages), messages
 
 
@@ -82,8 +83,9 @@ def test_settings_from_environment(monkeypatch, tmp_path):
     assert Settings().resolved_database_url() == "postgresql+psycopg://u@127.0.0.1/db"
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("5m", 300), ("1h30m", 5400), ("2d", 172800),
-                                               ("1w", 604800), ("45", 45)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30s", 30), ("5m", 300), ("1h30m", 5400), ("2d", 172800), ("1w", 604800), ("45", 45)]
+)
 def test_durations(text, seconds):
     assert parse_duration(text).total_seconds() == seconds
 

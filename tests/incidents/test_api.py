@@ -18,8 +18,7 @@ def test_declare_answers_201_with_location_and_the_incident(api):
     assert response.status_code == 201
     assert response.headers["location"] == "/api/v1/incidents/1"
     body = response.json()
-    assert (body["number"], body["status"], body["severity"], body["services"]) == (1, "triggered", "P1",
-                                                                                   ["checkout"])
+    assert (body["number"], body["status"], body["severity"], body["services"]) == (1, "triggered", "P1", ["checkout"])
     assert body["created_by"] == "alice"
     assert body["labels"] == {"env": "prod"}
     assert [e["kind"] for e in body["timeline"]] == ["declared"]
@@ -198,9 +197,11 @@ def test_health_ready_metrics(api, client_for):
 
 
 def test_ready_is_503_when_the_database_is_gone(runtime, client_for):
+    from warroom.db import Database
+
     anonymous = client_for(None)
-    runtime.db.engine.dispose()
-    runtime.db.engine = __import__("sqlalchemy").create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    runtime.db.dispose()
+    runtime.db = Database("postgresql+psycopg://nobody@127.0.0.1:1/none")
     response = anonymous.get("/ready")
     assert response.status_code == 503
     assert response.headers["content-type"] == PROBLEM
@@ -211,3 +212,15 @@ def test_openapi_and_docs_are_served(client_for):
     spec = anonymous.get("/openapi.json").json()
     assert "/api/v1/incidents/{number}/acknowledge" in spec["paths"]
     assert anonymous.get("/docs").status_code == 200
+
+
+def test_a_change_with_the_database_down_is_503_not_500(runtime, api):
+    from warroom.db import Database
+
+    declare(api)
+    runtime.db.dispose()
+    runtime.db = Database("postgresql+psycopg://nobody@127.0.0.1:1/none")  # refuses every connection
+    response = api.post("/api/v1/incidents", json={"title": "x", "severity": "P1"})
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["detail"] == "The database is unavailable; retry later."

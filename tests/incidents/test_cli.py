@@ -37,8 +37,21 @@ def cli(live_server, make_token, monkeypatch, runtime):
 
 
 def test_the_tour(cli):
-    created = json.loads(cli("incident", "declare", "--severity", "P1", "--title", "Checkout API 502s",
-                             "--service", "checkout", "--description", "5xx above 5%", "--json"))
+    created = json.loads(
+        cli(
+            "incident",
+            "declare",
+            "--severity",
+            "P1",
+            "--title",
+            "Checkout API 502s",
+            "--service",
+            "checkout",
+            "--description",
+            "5xx above 5%",
+            "--json",
+        )
+    )
     assert created["number"] == 1
     assert "#1 [P1] Checkout API 502s — acknowledged" in cli("incident", "ack", "1")
     cli("incident", "update", "1", "--status", "identified", "--message", "Bad deploy of v2.3.1")
@@ -49,8 +62,15 @@ def test_the_tour(cli):
     shown = json.loads(cli("incident", "show", "1", "--json"))
     assert shown["status"] == "resolved"
     assert shown["commander"] == "bob"
-    assert [e["kind"] for e in shown["timeline"]] == ["declared", "acknowledged", "status_changed", "note",
-                                                      "severity_changed", "commander_changed", "resolved"]
+    assert [e["kind"] for e in shown["timeline"]] == [
+        "declared",
+        "acknowledged",
+        "status_changed",
+        "note",
+        "severity_changed",
+        "commander_changed",
+        "resolved",
+    ]
     human = cli("incident", "show", "1")
     assert "Durations" in human and "Rolled back" in human
     assert "reopened" in json.dumps(json.loads(cli("incident", "reopen", "1", "--json"))["timeline"])
@@ -117,8 +137,9 @@ def test_serve_first_start_writes_an_admin_token(tmp_path: Path):
     port = free_port()
     env = {**os.environ, "WARROOM_DATA_DIR": str(tmp_path / "data"), "WARROOM_PORT": str(port)}
     env.pop("WARROOM_DATABASE_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "warroom", "serve"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "warroom", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
