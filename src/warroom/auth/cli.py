@@ -50,7 +50,7 @@ def create(
             detail={"name": token.name, "role": token.role, "via": "cli"},
         )
     if as_json:
-        print_json({**TokenRead.of(token).model_dump(mode="json"), "token": plaintext})
+        print_json({**TokenRead.model_validate(token).model_dump(mode="json"), "token": plaintext})
     else:
         console.print(plaintext, markup=False, highlight=False)
 
@@ -64,7 +64,7 @@ def list_(
     """List tokens (never their secrets)."""
     runtime = prepare(Settings())
     with runtime.db.session() as session:
-        tokens = [TokenRead.of(t) for t in service.list_tokens(session, include_revoked=include_revoked)]
+        tokens = [TokenRead.model_validate(t) for t in service.list_tokens(session, include_revoked=include_revoked)]
     if as_json:
         print_json([t.model_dump(mode="json") for t in tokens])
         return
@@ -94,7 +94,7 @@ def revoke(ref: Annotated[str, typer.Argument(help="Token id or name.")], as_jso
         now = runtime.clock.now()
         token = service.revoke_token(session, service.get_token(session, ref), now=now)
         service.record(session, _operator(), "token.revoke", f"token:{token.id}", now=now, detail={"via": "cli"})
-        read = TokenRead.of(token)
+        read = TokenRead.model_validate(token)
     if as_json:
         print_json(read.model_dump(mode="json"))
     else:
