@@ -1,4 +1,4 @@
-"""Recognising commands that destroy, stop or overwrite things, so they always need a person's confirmation."""
+"""Recognising commands that destroy, stop or overwrite things: they always need a person to confirm."""
 
 from __future__ import annotations
 
@@ -6,16 +6,32 @@ import re
 
 # (reason shown to the person, pattern). Patterns look at the command text as written.
 _COMMAND_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("rm -rf", re.compile(r"\brm\s+(?:-\S*\s+)*-(?:[a-zA-Z]*[rR][a-zA-Z]*f|[a-zA-Z]*f[a-zA-Z]*[rR])\b|\brm\s+.*(?:--recursive|-r\b).*(?:--force|-f\b)")),
+    (
+        "rm -rf",
+        re.compile(
+            r"\brm\s+(?:-\S*\s+)*-(?:[a-zA-Z]*[rR][a-zA-Z]*f|[a-zA-Z]*f[a-zA-Z]*[rR])\b|\brm\s+.*(?:--recursive|-r\b).*(?:--force|-f\b)"
+        ),
+    ),
     ("redis FLUSHDB/FLUSHALL", re.compile(r"\bflush(?:db|all)\b", re.IGNORECASE)),
-    ("SQL DROP", re.compile(r"\bdrop\s+(?:table|database|schema|index|view|user|role|column|materialized)\b", re.IGNORECASE)),
+    (
+        "SQL DROP",
+        re.compile(
+            r"\bdrop\s+(?:table|database|schema|index|view|user|role|column|materialized)\b", re.IGNORECASE
+        ),
+    ),
     ("SQL TRUNCATE", re.compile(r"\btruncate\s+(?:table\s+)?[A-Za-z_\"`]", re.IGNORECASE)),
     ("pg_terminate_backend", re.compile(r"\bpg_terminate_backend\b")),
-    ("docker system prune", re.compile(r"\bdocker\s+(?:system|volume|image|container|network|builder)\s+prune\b")),
+    (
+        "docker system prune",
+        re.compile(r"\bdocker\s+(?:system|volume|image|container|network|builder)\s+prune\b"),
+    ),
     ("docker compose down", re.compile(r"\bdocker(?:\s+compose|-compose)\s+(?:-\S+\s+(?:\S+\s+)?)*down\b")),
     ("kubectl delete", re.compile(r"\bkubectl\s+(?:.*\s)?delete\b")),
     ("systemctl stop/restart", re.compile(r"\bsystemctl\s+(?:-\S+\s+)*(?:stop|restart|kill|disable|mask)\b")),
-    ("git revert/reset --hard/push", re.compile(r"\bgit\s+(?:-\S+\s+)*(?:revert\b|reset\s+(?:.*\s)?--hard\b|push\b)")),
+    (
+        "git revert/reset --hard/push",
+        re.compile(r"\bgit\s+(?:-\S+\s+)*(?:revert\b|reset\s+(?:.*\s)?--hard\b|push\b)"),
+    ),
     ("truncate -s 0", re.compile(r"\btruncate\s+(?:-\S+\s+)*-s\s*0\b|\btruncate\s+--size[= ]0\b")),
     ("--force", re.compile(r"(?<![\w-])--force(?:[-=][\w-]*)?\b")),
     ("--delete", re.compile(r"(?<![\w-])--delete\b")),

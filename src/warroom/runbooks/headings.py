@@ -21,12 +21,18 @@ _NUMBERING = re.compile(
 # English compound comes last ("Recovery Verification" is a verification, "Diagnosis & Resolution" ends
 # in the resolution).
 _ROLE_WORDS: list[tuple[Role, str]] = [
-    (Role.DETECTION, r"detect(?:ion|ing)?|symptoms?|signs?|alerts? fired|observe|how to (?:detect|recogni[sz]e)"),
-    (Role.ASSESSMENT, r"assess(?:ment|ing)?|triage|orient|impact analysis|initial response|severity assessment"),
+    (
+        Role.DETECTION,
+        r"detect(?:ion|ing)?|symptoms?|signs?|alerts? fired|observe|how to (?:detect|recogni[sz]e)",
+    ),
+    (
+        Role.ASSESSMENT,
+        r"assess(?:ment|ing)?|triage|orient|impact analysis|initial response|severity assessment",
+    ),
     (
         Role.MITIGATION,
-        r"immediate actions?|act|mitigat(?:ion|e|ing)|contain(?:ment)?|workarounds?|quick (?:fix(?:es)?|actions?)"
-        r"|first (?:\d+ )?(?:minutes|steps)|emergency actions?",
+        r"immediate actions?|act|mitigat(?:ion|e|ing)|contain(?:ment)?|workarounds?"
+        r"|quick (?:fix(?:es)?|actions?)|first (?:\d+ )?(?:minutes|steps)|emergency actions?",
     ),
     (
         Role.DIAGNOSIS,
@@ -43,7 +49,8 @@ _ROLE_WORDS: list[tuple[Role, str]] = [
     (Role.COMMUNICATION, r"communicat(?:ion|e|ing)|status (?:page|updates?)|stakeholders?|announce(?:ment)?"),
     (
         Role.POST_INCIDENT,
-        r"post[- ]?incident|post[- ]?mortem|retrospective|lessons learned|follow[- ]?ups?|rca|after[- ]action",
+        r"post[- ]?incident|post[- ]?mortem|retrospective|lessons learned|follow[- ]?ups?|rca"
+        r"|after[- ]action",
     ),
     (Role.ESCALATION, r"escalat(?:ion|e|ing)|contacts?|contact information|on[- ]?call|who to call|paging"),
 ]

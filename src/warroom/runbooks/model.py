@@ -25,7 +25,7 @@ class Role(StrEnum):
 
 
 class StepKind(StrEnum):
-    """A command runs in bash; a manual step or a check is confirmed by a person; a reference is only shown."""
+    """A command runs in bash; a person confirms a manual step or a check; a reference is only shown."""
 
     COMMAND = "command"
     MANUAL = "manual"

@@ -50,23 +50,30 @@ _BOLD_LABEL = re.compile(r"^(?:\*\*|__)([^*_\n]{1,80}?)(?:\*\*|__)\s*:?\s*$")
 _BOLD_PREFIX = re.compile(r"^(?:\*\*|__)([^*_\n]{1,80}?)\s*:?\s*(?:\*\*|__)\s*:?\s+(.+)$", re.DOTALL)
 _PROMPT = re.compile(r"^\s*\$(?: |$)")
 _PROSE_LINE = re.compile(r"^[A-Za-z][\w/-]*:\s")
-_HTML_TAGS = frozenset(
-    "a abbr b br code dd del details div dl dt em h1 h2 h3 h4 h5 h6 hr i img input ins kbd li ol p pre q s "
-    "samp small span strong sub summary sup table tbody td th thead tr u ul html head body script style".split()
+
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Word lists as text: easier to read and extend than a column of quoted strings.
+_HTML_TAGS = _wordset(
+    "a abbr b br code dd del details div dl dt em h1 h2 h3 h4 h5 h6 hr i img input ins kbd li ol p pre "
+    "q s samp small span strong sub summary sup table tbody td th thead tr u ul html head body script style"
 )
 _ANGLE = re.compile(r"(?<![<\w])<([a-z][a-z0-9_-]*)>")
 _MUSTACHE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}")
 _DOLLAR_BRACE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_KNOWN_COMMANDS = frozenset(
+_KNOWN_COMMANDS = _wordset(
     """
-    apt apt-get awk aws az bash brew cat cd chmod chown cp crontab curl cut date dd df dig docker
+    apt apt-get awk aws az bash brew cat cd certbot chmod chown cp crontab curl cut date dd df dig docker
     docker-compose du echo env export find free gcloud git grep gunzip gzip head helm host htop iostat ip
-    iptables journalctl jq kafka-topics kill kubectl less ln ls lsof make mkdir mongo mongosh mv mysql
-    nc netstat nginx nohup node npm npx nslookup openssl pgrep pg_dump pg_isready ping pip pkill pm2 printf
-    ps psql python python3 redis-cli rm rsync scp sed service set sleep sort sqlite3 ss ssh sudo systemctl
-    tail tar tee telnet terraform top touch traceroute truncate uptime vim wget which yarn yum watch
-    xargs zcat uniq wc openssl certbot vmstat sar strace tcpdump mtr kill killall
-    """.split()
+    iptables journalctl jq kafka-topics kill killall kubectl less ln ls lsof make mkdir mongo mongosh mtr mv
+    mysql nc netstat nginx nohup node npm npx nslookup openssl pgrep pg_dump pg_isready ping pip pkill pm2
+    printf ps psql python python3 redis-cli rm rsync sar scp sed service set sleep sort sqlite3 ss ssh strace
+    sudo systemctl tail tar tcpdump tee telnet terraform top touch traceroute truncate uniq uptime vim vmstat
+    watch wc wget which xargs yarn yum zcat
+    """
 )
 _BOX_DRAWING = re.compile(r"[\u2500-\u257f]|â”")
 
@@ -168,7 +175,9 @@ def parse_info(info: str) -> tuple[str, StepOptions, list[str]]:
                 flags[key] = not has_value or value.lower() in ("true", "yes", "1")
             else:
                 complaints.append(f"unknown step option {key!r}: expected timeout=N, confirm, auto or verify")
-    options = StepOptions(timeout=timeout, confirm=flags["confirm"], auto=flags["auto"], verify=flags["verify"])
+    options = StepOptions(
+        timeout=timeout, confirm=flags["confirm"], auto=flags["auto"], verify=flags["verify"]
+    )
     return lang, options, complaints
 
 
@@ -251,7 +260,9 @@ class _Builder:
             try:
                 front.last_reviewed = date.fromisoformat(reviewed)
             except ValueError:
-                self.problem(1, Level.ERROR, "front-matter", f"last_reviewed {reviewed!r} is not a date (YYYY-MM-DD)")
+                self.problem(
+                    1, Level.ERROR, "front-matter", f"last_reviewed {reviewed!r} is not a date (YYYY-MM-DD)"
+                )
         elif reviewed is not None:
             self.problem(1, Level.ERROR, "front-matter", "last_reviewed must be a date (YYYY-MM-DD)")
         every = data.get("review_every")
@@ -293,7 +304,9 @@ class _Builder:
                 try:
                     re.compile(str(pattern))
                 except re.error as exc:
-                    self.problem(1, Level.ERROR, "front-matter", f"param {name!r} pattern is not a regex: {exc}")
+                    self.problem(
+                        1, Level.ERROR, "front-matter", f"param {name!r} pattern is not a regex: {exc}"
+                    )
                     pattern = None
             default = spec.get("default")
             params.append(
@@ -383,7 +396,12 @@ class _Builder:
         closing = lines[end - 1].strip() if end - 1 < len(lines) and end - 1 > start else ""
         marker = token.markup
         if not (closing.startswith(marker) and closing.strip(marker[0]) == ""):
-            self.problem(start + 1, Level.ERROR, "unclosed-fence", f"code fence opened at line {start + 1} is never closed")
+            self.problem(
+                start + 1,
+                Level.ERROR,
+                "unclosed-fence",
+                f"code fence opened at line {start + 1} is never closed",
+            )
         lang, options, complaints = parse_info(token.info)
         for complaint in complaints:
             self.problem(start + 1, Level.WARNING, "step-option", complaint)
@@ -395,7 +413,9 @@ class _Builder:
         if lang_lower in SHELL_LANGUAGES or (not lang_lower and looks_like_commands(content)):
             if lang_lower in SHELL_LANGUAGES and _is_prose_block(content):
                 self.problem(
-                    start + 1, Level.WARNING, "not-commands",
+                    start + 1,
+                    Level.WARNING,
+                    "not-commands",
                     f"this {lang} block holds prose, not commands; it is shown but not run",
                 )
                 self.reference(content, lang, first - 1)
@@ -459,7 +479,9 @@ class _Builder:
                 bisect.bisect_right(line_starts, scanned.items[-1].start) - 1 if scanned.items else 0
             )
             self.problem(
-                last_line, Level.ERROR, "unbalanced",
+                last_line,
+                Level.ERROR,
+                "unbalanced",
                 f"command has unbalanced quoting: {', '.join(scanned.unclosed)} left open",
             )
 
@@ -479,7 +501,9 @@ class _Builder:
                 return
             command, line_no = pending
             refs = tuple(find_placeholders(command, self.declared))
-            step = self.command_step(command, "\n".join(description), label, lang, options, first + line_no, refs)
+            step = self.command_step(
+                command, "\n".join(description), label, lang, options, first + line_no, refs
+            )
             step.expected_output = "\n".join(output) if output else None
 
         i = 0
@@ -524,8 +548,12 @@ class _Builder:
         nearby = " ".join((description, label, self.lead, self.current.title if self.current else ""))
         reasons = command_dangers(command) + text_dangers(nearby)
         if reasons and options.auto:
-            self.problem(line, Level.WARNING, "auto-dangerous", "dangerous step marked auto: it will always ask")
-            options = StepOptions(timeout=options.timeout, confirm=options.confirm, auto=False, verify=options.verify)
+            self.problem(
+                line, Level.WARNING, "auto-dangerous", "dangerous step marked auto: it will always ask"
+            )
+            options = StepOptions(
+                timeout=options.timeout, confirm=options.confirm, auto=False, verify=options.verify
+            )
         names = tuple(dict.fromkeys(ref.name for ref in refs))
         return self.add_step(
             StepKind.COMMAND,
@@ -607,7 +635,9 @@ class _Builder:
             return ""
         task = _TASK.match(text)
         if task:
-            self.add_step(StepKind.CHECK, line, text=_strip_markup(text[task.end() :]), checked=task.group(1) != " ")
+            self.add_step(
+                StepKind.CHECK, line, text=_strip_markup(text[task.end() :]), checked=task.group(1) != " "
+            )
             return ""
         self.note_text(text)
         if not ordered:
@@ -666,7 +696,7 @@ class _Builder:
 
 
 def parse(text: str, path: Path | str | None = None) -> Runbook:
-    """Parse Markdown runbook text; `path` names it (its stem is the id without front matter). Never raises."""
+    """Parse Markdown runbook text; `path` names it, its stem is the default id. Never raises."""
     where = Path(path) if path is not None else None
     builder = _Builder(text, where)
     try:
@@ -674,10 +704,14 @@ def parse(text: str, path: Path | str | None = None) -> Runbook:
         builder.text = text
         tokens = _MD.parse(text)
         if text.startswith("---\n") and not (tokens and tokens[0].type == "front_matter"):
-            builder.problem(1, Level.ERROR, "front-matter", "front matter opened at line 1 is never closed with ---")
+            builder.problem(
+                1, Level.ERROR, "front-matter", "front matter opened at line 1 is never closed with ---"
+            )
         builder.walk(tokens)
     except Exception as exc:  # a broken file must never take the server or the CLI down with it
-        builder.problem(1, Level.ERROR, "parser", f"could not parse this runbook: {type(exc).__name__}: {exc}")
+        builder.problem(
+            1, Level.ERROR, "parser", f"could not parse this runbook: {type(exc).__name__}: {exc}"
+        )
     return builder.finish()
 
 
@@ -688,7 +722,9 @@ def parse_file(path: Path | str) -> Runbook:
         data = where.read_bytes()
     except OSError as exc:
         runbook = parse("", where)
-        runbook.problems.append(Problem(1, Level.ERROR, "unreadable", f"cannot read {where}: {exc.strerror or exc}"))
+        runbook.problems.append(
+            Problem(1, Level.ERROR, "unreadable", f"cannot read {where}: {exc.strerror or exc}")
+        )
         return runbook
     text = data.decode("utf-8", errors="replace")
     if text.startswith("\ufeff"):

@@ -48,9 +48,20 @@ _DQ_PLAIN = re.compile(r'[^"\\$`]+')
 _NAME_CHARS = re.compile(r"[A-Za-z0-9_]+|[@*#?$!0-9-]")
 _HEREDOC = re.compile(r"<<(-?)[ \t]*(?:'([^'\n]*)'|\"([^\"\n]*)\"|\\?([^\s;&|<>()'\"]+))")
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\+?=")
-_OPEN_KEYWORDS = {"for": "loop", "while": "loop", "until": "loop", "select": "loop", "if": "if", "case": "case"}
+_OPEN_KEYWORDS = {
+    "for": "loop",
+    "while": "loop",
+    "until": "loop",
+    "select": "loop",
+    "if": "if",
+    "case": "case",
+}
 _CLOSE_KEYWORDS = {"done": "loop", "fi": "if", "esac": "case"}
-_STAY_AT_COMMAND = {"do", "then", "else", "elif", "!", "time", "{"} | set(_OPEN_KEYWORDS) - {"for", "case", "select"}
+_STAY_AT_COMMAND = {"do", "then", "else", "elif", "!", "time", "{"} | set(_OPEN_KEYWORDS) - {
+    "for",
+    "case",
+    "select",
+}
 _FRAME_NAMES = {
     "dq": "double quote",
     "cmd": "$(",
