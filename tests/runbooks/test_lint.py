@@ -97,7 +97,6 @@ def test_broken_runbook_reports_each_problem_with_its_line(write: Write) -> None
     ]
     text = [str(m) for m in messages]
     assert text[0] == f"{path}:1: error: required section 'Verification' is missing"
-    assert f"{path}:2" not in "".join(text)
     assert has_errors(messages)
 
 
