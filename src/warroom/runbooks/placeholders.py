@@ -86,6 +86,10 @@ def _quoted_for(context: Context, value: str) -> str | None:
     word = shlex.quote(value)
     if context in (Context.UNQUOTED, Context.COMMENT):
         return word
+    if context in (Context.SINGLE, Context.DOUBLE) and word == value:
+        # Only letters, digits and @%+=:,./- : literal inside either kind of quotes, so no need to
+        # close and reopen them (the person reads `"logs of web"`, not `"logs of "web""`).
+        return value
     if context is Context.SINGLE:
         # Close the single-quoted string, add the quoted word, reopen: still one word for bash.
         return f"'{word}'"
