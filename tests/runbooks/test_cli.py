@@ -66,14 +66,28 @@ def test_show_json_has_sections_and_steps(seeds_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["id"] == path.stem
-    resolution = [s for s in data["sections"] if s["path_str"] == "Common Scenarios › Database Connection Issues › Resolution"]
+    resolution = [
+        s
+        for s in data["sections"]
+        if s["path_str"] == "Common Scenarios › Database Connection Issues › Resolution"
+    ]
     assert resolution and resolution[0]["role"] == "resolution" and resolution[0]["line"] == 107
-    kill = [s for s in data["steps"] if s["line"] == 110][0]
+    kill = next(s for s in data["steps"] if s["line"] == 110)
     assert kill["kind"] == "command" and kill["dangerous"] is True
     assert kill["section"] == "Common Scenarios › Database Connection Issues › Resolution"
     assert kill["options"] == {"timeout": None, "confirm": False, "auto": False, "verify": False}
-    assert set(kill) >= {"index", "kind", "section", "command", "description", "placeholders", "dangerous", "options", "line"}
-    restart = [s for s in data["steps"] if s["line"] == 85][0]
+    assert set(kill) >= {
+        "index",
+        "kind",
+        "section",
+        "command",
+        "description",
+        "placeholders",
+        "dangerous",
+        "options",
+        "line",
+    }
+    restart = next(s for s in data["steps"] if s["line"] == 85)
     assert restart["placeholders"] == ["service"]
 
 
@@ -124,16 +138,23 @@ def test_run_refuses_bad_input_with_one_line(write: Write, args: list[str], mess
 def test_interactive_run_asks_runs_skips_and_confirms(write: Write) -> None:
     runbook = parse_file(write("web.md", RUNBOOK))
     ask = Script(
-        "run",            # diagnosis command
-        "done", "told",   # manual step + comment
-        "run", "no",      # dangerous command: run, then refuse the confirmation
-        "done", "",       # checklist item
-        "run",            # verify step
+        "run",  # diagnosis command
+        "done",
+        "told",  # manual step + comment
+        "run",
+        "no",  # dangerous command: run, then refuse the confirmation
+        "done",
+        "",  # checklist item
+        "run",  # verify step
     )
     console = Console(record=True, width=200)
     record = run_interactive(runbook, runbook.steps, {"service": "web"}, ask=ask, console=console)
     assert [(r.step.index, r.action) for r in record.records] == [
-        (1, "ran"), (2, "done"), (3, "skipped"), (4, "done"), (5, "ran")
+        (1, "ran"),
+        (2, "done"),
+        (3, "skipped"),
+        (4, "done"),
+        (5, "ran"),
     ]
     assert record.records[0].result is not None and record.records[0].result.output == "logs of web\n"
     assert record.records[2].reason == "not confirmed"
@@ -156,12 +177,16 @@ def test_interactive_run_asks_for_missing_values_and_skips_with_reason(write: Wr
 
 def test_interactive_run_refuses_a_bad_value_and_can_quit(write: Write) -> None:
     runbook = parse_file(write("web.md", RUNBOOK))
-    record = run_interactive(runbook, runbook.steps, {}, ask=Script("BAD VALUE", "quit"), console=Console(record=True))
+    record = run_interactive(
+        runbook, runbook.steps, {}, ask=Script("BAD VALUE", "quit"), console=Console(record=True)
+    )
     assert record.records[0].action == "skipped" and "unfilled" in record.records[0].reason
     assert record.quit
 
 
-def test_run_command_with_injected_prompt_and_failed_verification(write: Write, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_command_with_injected_prompt_and_failed_verification(
+    write: Write, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = write("web.md", RUNBOOK)
     monkeypatch.setattr(cli, "ASK", Script("run", "done", "", "skip", "later", "done", "", "run"))
     result = runner.invoke(app, ["run", str(path), "--param", "service=api"])

@@ -25,7 +25,7 @@ Md = Callable[..., Runbook]
         ('psql -c "drop database app"', "SQL DROP"),
         ('psql -c "TRUNCATE TABLE events"', "SQL TRUNCATE"),
         ('psql -c "DELETE FROM sessions"', "SQL DELETE without WHERE"),
-        ("psql -c \"SELECT pg_terminate_backend(pid) FROM pg_stat_activity\"", "pg_terminate_backend"),
+        ('psql -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"', "pg_terminate_backend"),
         ("docker system prune -f", "docker system prune"),
         ("docker volume prune", "docker system prune"),
         ("docker compose down", "docker compose down"),
@@ -73,8 +73,15 @@ def test_harmless_commands(command: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["Flush problematic data (CAUTION)", "WARNING: this drops data", "Restart database (last resort)",
-     "This is destructive", "DANGER zone", "Warning: slow", "caution!"],
+    [
+        "Flush problematic data (CAUTION)",
+        "WARNING: this drops data",
+        "Restart database (last resort)",
+        "This is destructive",
+        "DANGER zone",
+        "Warning: slow",
+        "caution!",
+    ],
 )
 def test_warning_words_near_a_step(text: str) -> None:
     assert text_dangers(text)

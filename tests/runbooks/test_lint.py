@@ -59,7 +59,9 @@ def test_good_runbook_is_clean(write: Write) -> None:
 
 
 def test_broken_runbook_reports_each_problem_with_its_line(write: Write) -> None:
-    path = write("broken.md", """
+    path = write(
+        "broken.md",
+        """
         ---
         id: broken
         last_reviewed: 2025-01-01
@@ -82,7 +84,8 @@ def test_broken_runbook_reports_each_problem_with_its_line(write: Write) -> None
         ## Tail
         ```bash
         echo no end
-    """)
+    """,
+    )
     messages = lint_runbook(parse_file(path), today=TODAY)
     assert codes(messages) == [
         (1, "error", "missing-section"),
@@ -101,7 +104,10 @@ def test_broken_runbook_reports_each_problem_with_its_line(write: Write) -> None
 
 
 def test_broken_front_matter_is_an_error_but_the_runbook_still_loads(write: Write) -> None:
-    rb = parse_file(write("yaml.md", """
+    rb = parse_file(
+        write(
+            "yaml.md",
+            """
         ---
         id: [unclosed
         ---
@@ -109,7 +115,9 @@ def test_broken_front_matter_is_an_error_but_the_runbook_still_loads(write: Writ
         ```bash
         uptime
         ```
-    """))
+    """,
+        )
+    )
     assert rb.title == "Still here" and rb.id == "yaml"
     assert [(p.line, p.code) for p in rb.problems] == [(2, "front-matter")]
     unclosed = parse_file(write("open.md", "---\nid: x\n# Title\n"))
@@ -121,7 +129,8 @@ def test_duplicate_ids_across_files(write: Write) -> None:
     b = parse_file(write("b/two.md", "---\nid: same\n---\n# B\ntext\n"))
     messages = lint_many([a, b], today=TODAY)
     assert [(m.file.endswith(("one.md", "two.md")), m.code) for m in messages] == [
-        (True, "duplicate-id"), (True, "duplicate-id")
+        (True, "duplicate-id"),
+        (True, "duplicate-id"),
     ]
 
 

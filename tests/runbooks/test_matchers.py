@@ -22,7 +22,9 @@ def test_parse_forms() -> None:
     assert one('msg="a \\"quoted\\", value"').value == 'a "quoted", value'
     many = matchers.parse('{alertname="DiskFull", severity=~"critical|page", team!~"infra.*"}')
     assert [(m.name, m.op, m.value) for m in many] == [
-        ("alertname", Op.EQ, "DiskFull"), ("severity", Op.RE, "critical|page"), ("team", Op.NRE, "infra.*")
+        ("alertname", Op.EQ, "DiskFull"),
+        ("severity", Op.RE, "critical|page"),
+        ("team", Op.NRE, "infra.*"),
     ]
     assert matchers.parse("") == []
 

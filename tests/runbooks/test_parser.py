@@ -77,7 +77,9 @@ def test_bad_front_matter_values_are_problems(md: Md, front: str, message: str) 
 
 def test_fence_options() -> None:
     assert parse_info("bash {timeout=60 confirm auto verify}") == (
-        "bash", StepOptions(timeout=60.0, confirm=True, auto=True, verify=True), []
+        "bash",
+        StepOptions(timeout=60.0, confirm=True, auto=True, verify=True),
+        [],
     )
     assert parse_info("sh {timeout=5m, confirm=false}")[1] == StepOptions(timeout=300.0)
     assert parse_info("bash{auto}")[:2] == ("bash", StepOptions(auto=True))
@@ -118,15 +120,26 @@ def test_repair_mojibake() -> None:
 @pytest.mark.parametrize(
     ("title", "role"),
     [
-        ("Detection", Role.DETECTION), ("Symptoms", Role.DETECTION), ("Triage", Role.ASSESSMENT),
-        ("Immediate Actions (First 5 Minutes)", Role.MITIGATION), ("Containment", Role.MITIGATION),
-        ("Investigation", Role.DIAGNOSIS), ("Troubleshooting", Role.DIAGNOSIS),
-        ("Diagnosis & Resolution", Role.RESOLUTION), ("Common Fixes", Role.RESOLUTION),
-        ("Rollback", Role.RECOVERY), ("Restore from backup", Role.RECOVERY),
-        ("Recovery Verification", Role.VERIFICATION), ("Health Checks", Role.VERIFICATION),
-        ("Stakeholder Communication", Role.COMMUNICATION), ("Post-Mortem", Role.POST_INCIDENT),
-        ("Post-Incident Actions", Role.POST_INCIDENT), ("Escalation Paths", Role.ESCALATION),
-        ("Emergency Contacts", Role.ESCALATION), ("Severity Levels", None), ("Overview", None),
+        ("Detection", Role.DETECTION),
+        ("Symptoms", Role.DETECTION),
+        ("Triage", Role.ASSESSMENT),
+        ("Immediate Actions (First 5 Minutes)", Role.MITIGATION),
+        ("Containment", Role.MITIGATION),
+        ("Investigation", Role.DIAGNOSIS),
+        ("Troubleshooting", Role.DIAGNOSIS),
+        ("Diagnosis & Resolution", Role.RESOLUTION),
+        ("Common Fixes", Role.RESOLUTION),
+        ("Rollback", Role.RECOVERY),
+        ("Restore from backup", Role.RECOVERY),
+        ("Recovery Verification", Role.VERIFICATION),
+        ("Health Checks", Role.VERIFICATION),
+        ("Stakeholder Communication", Role.COMMUNICATION),
+        ("Post-Mortem", Role.POST_INCIDENT),
+        ("Post-Incident Actions", Role.POST_INCIDENT),
+        ("Escalation Paths", Role.ESCALATION),
+        ("Emergency Contacts", Role.ESCALATION),
+        ("Severity Levels", None),
+        ("Overview", None),
     ],
 )
 def test_roles_across_wordings(title: str, role: Role | None) -> None:
@@ -141,7 +154,9 @@ def test_sections_inherit_roles_and_paths_skip_the_title(md: Md) -> None:
         text
     """)
     assert [(s.path_str, s.role) for s in rb.sections] == [
-        ("Title", None), ("Diagnosis", Role.DIAGNOSIS), ("Diagnosis › Database", Role.DIAGNOSIS)
+        ("Title", None),
+        ("Diagnosis", Role.DIAGNOSIS),
+        ("Diagnosis › Database", Role.DIAGNOSIS),
     ]
 
 

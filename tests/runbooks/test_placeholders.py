@@ -29,7 +29,9 @@ def fill(command: str, **values: str) -> str:
 
 
 def bash(command: str) -> str:
-    out = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, timeout=10, check=True)
+    out = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], capture_output=True, timeout=10, check=True
+    )
     return out.stdout.decode("utf-8", errors="surrogateescape")
 
 
@@ -79,7 +81,7 @@ def test_value_from_an_alert_label_is_one_word_not_a_second_command() -> None:
 def test_values_inside_single_and_double_quotes_stay_one_word() -> None:
     assert fill("echo 'a <v> b'", v="x y") == "echo 'a ''x y'' b'"
     assert bash(fill("printf '%s\\n' 'a <v> b'", v="it's $(id)")) == "a it's $(id) b\n"
-    assert bash(fill('printf \'%s\\n\' "Bearer <token>"', token='x" `id` $HOME')) == 'Bearer x" `id` $HOME\n'
+    assert bash(fill("printf '%s\\n' \"Bearer <token>\"", token='x" `id` $HOME')) == 'Bearer x" `id` $HOME\n'
     assert bash(fill("printf '%s\\n' \"$(printf '%s' <v>)\"", v="a b")) == "a b\n"
 
 
@@ -96,7 +98,9 @@ def test_quoted_heredoc_delimiter_still_refuses_placeholders_in_its_body() -> No
 
 
 def test_unfilled_placeholder_means_the_step_cannot_run() -> None:
-    result = fill_command("docker logs <container> <db>", find_placeholders("docker logs <container> <db>"), {})
+    result = fill_command(
+        "docker logs <container> <db>", find_placeholders("docker logs <container> <db>"), {}
+    )
     assert result.command is None and result.missing == ("container", "db") and not result.ready
 
 
@@ -158,7 +162,7 @@ def test_property_unquoted_value_is_exactly_one_argument(value: str) -> None:
 @slow
 @given(value=values)
 def test_property_value_inside_double_quotes_stays_literal(value: str) -> None:
-    assert bash(fill('printf \'%s\\n\' "[{{ value }}]"', value=value)) == f"[{value}]\n"
+    assert bash(fill("printf '%s\\n' \"[{{ value }}]\"", value=value)) == f"[{value}]\n"
 
 
 @slow

@@ -24,7 +24,10 @@ def test_pipefail_makes_a_failing_pipe_fail() -> None:
 def test_lines_stream_to_the_callback_as_they_come() -> None:
     seen: list[tuple[str, float]] = []
     start = time.monotonic()
-    run_command("echo one; sleep 0.3; echo two; printf 'no newline'", on_line=lambda l: seen.append((l, time.monotonic())))
+    run_command(
+        "echo one; sleep 0.3; echo two; printf 'no newline'",
+        on_line=lambda line: seen.append((line, time.monotonic())),
+    )
     assert [line for line, _ in seen] == ["one", "two", "no newline"]
     assert seen[0][1] - start < 0.25  # the first line arrived before the command finished
 
@@ -59,7 +62,9 @@ def test_a_background_child_holding_stdout_does_not_block() -> None:
 
 
 def test_environment_and_working_directory(tmp_path: Path) -> None:
-    result = run_command('printf "%s %s" "$WARROOM_X" "$PWD"', env={"WARROOM_X": "1", "PATH": "/usr/bin:/bin"}, cwd=tmp_path)
+    result = run_command(
+        'printf "%s %s" "$WARROOM_X" "$PWD"', env={"WARROOM_X": "1", "PATH": "/usr/bin:/bin"}, cwd=tmp_path
+    )
     assert result.output == f"1 {tmp_path}"
 
 

@@ -66,7 +66,11 @@ def test_seed_000_counts_sections_and_steps(seed: Seed) -> None:
         "docker network inspect traefik-network",
     ]
     assert [s.description for s in first] == [
-        "Service status", "Service status", "Recent logs", "Resource usage", "Network status"
+        "Service status",
+        "Service status",
+        "Recent logs",
+        "Resource usage",
+        "Network status",
     ]
     assert first[0].section_path == "Response Workflow › Assessment › Commands"
     assert first[0].role is Role.ASSESSMENT
@@ -80,7 +84,10 @@ def test_seed_000_counts_sections_and_steps(seed: Seed) -> None:
     assert recreate.dangerous and recreate.danger_reasons == ("--force",)
     checks = [s for s in rb.steps if s.kind is StepKind.CHECK]
     assert [c.text for c in checks] == [
-        "Service is running", "Health checks passing", "No errors in logs", "Functionality verified",
+        "Service is running",
+        "Health checks passing",
+        "No errors in logs",
+        "Functionality verified",
         "Monitoring shows normal",
     ]
     assert all(c.role is Role.VERIFICATION for c in checks)
@@ -93,9 +100,10 @@ def test_seed_001_mojibake_headings_and_multi_command_blocks(seed: Seed) -> None
     rb = seed("001")
     assert kinds(rb) == {"reference": 3, "manual": 15, "command": 40, "check": 15}
     titles = [s.title for s in rb.sections if s.level == 2]
-    # "## ðŸš¨ Emergency Response Procedures", "## ðŸ“‹ Quick Reference Checklists", "## ðŸ”— Contact Information"
+    # "## ðŸš¨ Emergency Response Procedures", "## ðŸ“‹ Quick Reference Checklists",
+    # "## ðŸ”— Contact Information"
     assert titles == ["Emergency Response Procedures", "Quick Reference Checklists", "Contact Information"]
-    heading = [s for s in rb.sections if s.title == "Emergency Response Procedures"][0]
+    heading = next(s for s in rb.sections if s.title == "Emergency Response Procedures")
     assert heading.heading == "ðŸš¨ Emergency Response Procedures"
     roles = {s.title: s.role for s in rb.sections}
     assert roles["Incident Detection"] is Role.DETECTION  # "#### 1. Incident Detection"
@@ -112,7 +120,7 @@ def test_seed_001_mojibake_headings_and_multi_command_blocks(seed: Seed) -> None
     assert maintenance.command == (
         "curl -X POST http://localhost:8080/admin/maintenance \\\n"
         '  -H "Authorization: Bearer $ADMIN_TOKEN" \\\n'
-        "  -d '{\"enabled\": true, \"message\": \"Temporary maintenance\"}'"
+        '  -d \'{"enabled": true, "message": "Temporary maintenance"}\''
     )
     assert maintenance.placeholders == ()  # $ADMIN_TOKEN is a shell variable
     flush = step_at(rb, 99)
@@ -138,7 +146,9 @@ def test_seed_002_placeholders_labels_and_diagram(seed: Seed) -> None:
     rb = seed("002")
     assert kinds(rb) == {"manual": 5, "command": 12, "reference": 2, "check": 17}
     assert [s.title for s in rb.sections if s.level == 2][:3] == [
-        "Available Runbooks", "Quick Start Guide", "Runbook Structure"
+        "Available Runbooks",
+        "Quick Start Guide",
+        "Runbook Structure",
     ]
     # A fence inside "3. **Log Incident**" takes the item as its label; the item is no manual step.
     log = [s for s in rb.steps if s.label == "Log Incident"]
@@ -153,12 +163,14 @@ def test_seed_002_placeholders_labels_and_diagram(seed: Seed) -> None:
     chart = step_at(rb, 163)
     assert chart.kind is StepKind.REFERENCE and chart.language == ""
     # The template in a markdown fence does not add headings.
-    assert not any("Detection" == s.title for s in rb.sections)
+    assert not any(s.title == "Detection" for s in rb.sections)
     roles = {s.path_str: s.role for s in rb.sections}
     assert roles["Essential Commands Reference › Health Checks"] is Role.VERIFICATION
     assert roles["Essential Commands Reference › Quick Recovery"] is Role.RECOVERY
     assert roles["Escalation Contacts › Level 2: On-Call Engineer (10-30 min)"] is Role.ESCALATION
-    assert sum(1 for s in rb.steps if s.kind is StepKind.CHECK and "Runbook Maintenance" in s.section_path) == 12
+    assert (
+        sum(1 for s in rb.steps if s.kind is StepKind.CHECK and "Runbook Maintenance" in s.section_path) == 12
+    )
 
 
 def test_seed_003_scenarios_multiline_quotes_and_last_resort(seed: Seed) -> None:
@@ -198,7 +210,14 @@ def test_seed_004_reference_only_sql_and_typescript(seed: Seed) -> None:
     rb = seed("004")
     assert kinds(rb) == {"command": 54, "manual": 34, "reference": 6}
     refs = [(s.line, s.language) for s in rb.steps if s.kind is StepKind.REFERENCE]
-    assert refs == [(92, "typescript"), (155, "sql"), (288, ""), (307, "typescript"), (347, "markdown"), (522, "")]
+    assert refs == [
+        (92, "typescript"),
+        (155, "sql"),
+        (288, ""),
+        (307, "typescript"),
+        (347, "markdown"),
+        (522, ""),
+    ]
     sql = step_at(rb, 155)
     assert sql.command is None and sql.text.startswith("-- Check database connectivity\nSELECT 1;")
     roles = {s.title: s.role for s in rb.sections}

@@ -43,18 +43,20 @@ def test_backslash_continuation_and_trailing_operators_stay_one_command(md: Md) 
 
 
 def test_heredoc_is_part_of_its_command(md: Md) -> None:
-    rb = md("""
+    rb = md(
+        """
         ```bash
         cat <<EOF > /tmp/x.conf
         a = 1
         # not a comment
         EOF
         cat <<-'END'
-        	tabbed
-        	END
+        {tab}tabbed
+        {tab}END
         echo after
         ```
-    """)
+    """.replace("{tab}", "\t")
+    )
     assert commands(rb) == [
         "cat <<EOF > /tmp/x.conf\na = 1\n# not a comment\nEOF",
         "cat <<-'END'\n\ttabbed\n\tEND",
@@ -181,6 +183,11 @@ def test_scan_reports_quoting_context_of_positions() -> None:
     positions = [i for i, ch in enumerate(text) if ch == "x"]
     contexts = scan(text, positions).contexts
     assert [contexts[p] for p in positions] == [
-        Context.UNQUOTED, Context.SINGLE, Context.DOUBLE, Context.UNQUOTED, Context.UNSAFE, Context.COMMENT,
+        Context.UNQUOTED,
+        Context.SINGLE,
+        Context.DOUBLE,
+        Context.UNQUOTED,
+        Context.UNSAFE,
+        Context.COMMENT,
         Context.UNSAFE,
     ]

@@ -40,6 +40,11 @@ _COMMAND_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("iptables", re.compile(r"\bip6?tables\b")),
 ]
 
+# One cheap search first: most commands contain none of these words and skip the patterns below.
+_ANY = re.compile(
+    r"rm|flush|drop|truncate|delete|pg_terminate|prune|down|kubectl|systemctl|git|--force|mkfs|dd|iptables",
+    re.IGNORECASE,
+)
 _DELETE_FROM = re.compile(r"\bdelete\s+from\s+[^;]*", re.IGNORECASE)
 _WHERE = re.compile(r"\bwhere\b", re.IGNORECASE)
 
@@ -52,6 +57,8 @@ _TEXT_PATTERN = re.compile(
 
 def command_dangers(command: str) -> list[str]:
     """The reasons `command` is dangerous by its own text; empty when none is known."""
+    if not _ANY.search(command):
+        return []
     reasons = [reason for reason, pattern in _COMMAND_PATTERNS if pattern.search(command)]
     for statement in _DELETE_FROM.findall(command):
         if not _WHERE.search(statement):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -88,6 +89,7 @@ def _is_decoration(ch: str) -> bool:
     return category[0] in "SPMCZ" or ord(ch) < 0x300 or ch in _CP1252_BYTE
 
 
+@functools.lru_cache(maxsize=4096)  # the same headings recur in every runbook of a team
 def clean_heading(text: str) -> str:
     """The heading a person would read: no emoji or mojibake prefix, no numbering, no markup."""
     text = repair_mojibake(text.strip())
@@ -107,6 +109,7 @@ def clean_heading(text: str) -> str:
     return text.strip(" :-–—").strip() or text.strip()
 
 
+@functools.lru_cache(maxsize=4096)
 def role_of(title: str) -> Role | None:
     """The role a cleaned heading names, or None; the last keyword in the heading wins."""
     found: Role | None = None

@@ -75,6 +75,8 @@ _KNOWN_COMMANDS = _wordset(
     watch wc wget which xargs yarn yum zcat
     """
 )
+# libyaml's safe loader when present: ten times faster than the pure Python one, same safety.
+_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BOX_DRAWING = re.compile(r"[\u2500-\u257f]|â”")
 
 
@@ -211,10 +213,14 @@ class _Builder:
     def front_matter(self, token: Token) -> None:
         self.front.present = True
         try:
-            data = yaml.safe_load(token.content) if token.content.strip() else {}
+            text = token.content
+            data = yaml.load(text, Loader=_YAML_LOADER) if text.strip() else {}  # noqa: S506 - a SafeLoader
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = 2 + (mark.line if mark is not None else 0)
+            if token.map:
+                # An error found at the end of the text belongs to its last line, not the closing ---.
+                line = max(1, min(line, token.map[1] - 1))
             reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             self.problem(line, Level.ERROR, "front-matter", f"front matter is not valid YAML: {reason}")
             return

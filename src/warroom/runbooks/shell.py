@@ -44,6 +44,9 @@ class Scan:
 
 
 _PLAIN = re.compile(r"[^\s'\"\\$`;&|()<>#{}]+")
+# Words and the blanks between them up to the next special character: one step for most of a line.
+_RUN = re.compile(r"[^\n\r'\"\\$`;&|()<>#{}]+")
+_WORDS = re.compile(r"[^ \t]+")
 _DQ_PLAIN = re.compile(r'[^"\\$`]+')
 _NAME_CHARS = re.compile(r"[A-Za-z0-9_]+|[@*#?$!0-9-]")
 _HEREDOC = re.compile(r"<<(-?)[ \t]*(?:'([^'\n]*)'|\"([^\"\n]*)\"|\\?([^\s;&|<>()'\"]+))")
@@ -221,21 +224,30 @@ class _Scanner:
             self.mark(i, i + 1, Context.UNQUOTED)
             self.word_done("")
             return i + 1
-        m = _PLAIN.match(s, i)
-        if m is None:  # pragma: no cover - every other character is plain
+        m = _RUN.match(s, i)
+        if m is None:  # pragma: no cover - every other character is handled above
             return i + 1
-        self.mark(i, m.end(), Context.UNQUOTED)
-        word = m.group()
-        boundary = m.end() >= self.n or s[m.end()] in " \t\r\n;&|)"
-        if self.at_cmd and boundary and (i == 0 or s[i - 1] in " \t\n;&|({"):
-            opened = _OPEN_KEYWORDS.get(word)
-            closed = _CLOSE_KEYWORDS.get(word)
-            if opened:
-                self.stack.append(opened)
-            elif closed and self.frame() == closed:
-                self.stack.pop()
-        self.word_done(word)
-        return m.end()
+        end = m.end()
+        self.mark(i, end, Context.UNQUOTED)
+        if not self.at_cmd:
+            # Arguments only: no keyword can start here, so the whole run is plain words.
+            self.pending_op = False
+            return end
+        for w in _WORDS.finditer(s, i, end):
+            if not self.at_cmd:
+                break
+            word = w.group()
+            boundary = w.end() < end or end >= self.n or s[end] in " \t\r\n;&|)"
+            if boundary and (w.start() == 0 or s[w.start() - 1] in " \t\n;&|({"):
+                opened = _OPEN_KEYWORDS.get(word)
+                closed = _CLOSE_KEYWORDS.get(word)
+                if opened:
+                    self.stack.append(opened)
+                elif closed and self.frame() == closed:
+                    self.stack.pop()
+            self.word_done(word)
+        self.pending_op = False
+        return end
 
     def word_done(self, word: str) -> None:
         self.pending_op = False
