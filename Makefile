@@ -27,12 +27,12 @@ run: $(STAMP)
 
 ## The whole suite: lint, types, tests (PostgreSQL half runs when WARROOM_TEST_DATABASE_URL is set).
 test: $(DEVSTAMP)
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
 
 lint: $(DEVSTAMP)
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check .
 
 bench: $(DEVSTAMP)
 	$(PY) bench/api.py

@@ -78,9 +78,22 @@ def _truncate_all(database: Database) -> None:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "backend(*names): run only on these backends (sqlite, postgresql)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Each test that uses the database runs once per backend; @pytest.mark.backend("postgresql") narrows it
+    # for behaviour that exists on one backend only (several engines, the SQLite engine lock).
+    if "backend" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker("backend")
+        names = list(marker.args) if marker else ["sqlite", "postgresql"]
+        metafunc.parametrize("backend", names, indirect=True)
+
+
+@pytest.fixture
 def backend(request: pytest.FixtureRequest) -> str:
-    """Each test that uses the database runs once on SQLite and once on PostgreSQL."""
+    """The database backend of this run of the test."""
     return str(request.param)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
@@ -29,7 +31,23 @@ ROUTER_MODULES = (
 
 def create_app(runtime: Runtime) -> FastAPI:
     """The warroom API for `runtime`."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        engine = None
+        if runtime.run_engine:
+            from warroom.engine.worker import Engine
+
+            engine = Engine(runtime)
+            engine.start()
+        try:
+            yield
+        finally:
+            if engine is not None:
+                engine.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="warroom",
         version=__version__,
         description="Self-hosted incident response: alerts, incidents, on-call, runbooks.",

@@ -16,8 +16,8 @@ from rich.table import Table
 from warroom.config import ConfigError
 from warroom.errors import WarroomError
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")

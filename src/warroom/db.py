@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -165,32 +165,30 @@ def alembic_config(url: str) -> Any:
     return cfg
 
 
-def upgrade(url: str, revision: str = "heads") -> None:
-    """Apply pending migrations (every domain's branch) to the database at `url`."""
-    from alembic import command
-
+def _alembic(url: str, action: Callable[[Any], None]) -> None:
+    """Run an Alembic command on one connection (our SQLite pragmas apply to it)."""
     engine = make_engine(url) if is_sqlite(url) else create_engine(url, poolclass=NullPool)
     try:
         with engine.begin() as conn:
             cfg = alembic_config(url)
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
+            action(cfg)
     finally:
         engine.dispose()
+
+
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Apply pending migrations (every domain's branch) to the database at `url`."""
+    from alembic import command
+
+    _alembic(url, lambda cfg: command.upgrade(cfg, revision))
 
 
 def downgrade(url: str, revision: str = "base") -> None:
     """Undo migrations down to `revision`."""
     from alembic import command
 
-    engine = make_engine(url) if is_sqlite(url) else create_engine(url, poolclass=NullPool)
-    try:
-        with engine.begin() as conn:
-            cfg = alembic_config(url)
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, revision)
-    finally:
-        engine.dispose()
+    _alembic(url, lambda cfg: command.downgrade(cfg, revision))
 
 
 def pending_migrations(url: str) -> list[str]:

@@ -122,31 +122,26 @@ class BodyLimitMiddleware:
             await self._too_large(scope, receive, send)
             return
         received = 0
-        too_large = False
+        answered = False
 
         async def limited_receive() -> Message:
-            nonlocal received, too_large
+            nonlocal received, answered
             message = await receive()
-            if message["type"] == "http.request":
+            if message["type"] == "http.request" and not answered:
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    too_large = True
-                    raise _BodyTooLarge()
+                    # Answer 413 ourselves and tell the app the client went away, so whatever it makes of the
+                    # truncated body is never sent.
+                    answered = True
+                    await self._too_large(scope, receive, send)
+                    return {"type": "http.disconnect"}
             return message
 
-        started = False
+        async def guarded_send(message: Message) -> None:
+            if not answered:
+                await send(message)
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
-                await self._too_large(scope, receive, send)
+        await self.app(scope, limited_receive, guarded_send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem(
@@ -156,10 +151,6 @@ class BodyLimitMiddleware:
             instance=scope["path"],
         )
         await response(scope, receive, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 class RequestMetrics:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -12,6 +15,10 @@ from warroom.config import ConfigFile, Settings, load_config_file
 from warroom.db import Database
 from warroom.incidents.severities import SeverityTable
 from warroom.incidents.timeline import TimelineHook
+
+# Domains that react to other domains or run background work: each module has `install(runtime)`, which
+# registers its timeline hooks, job kinds and engine services. Add one line per domain.
+DOMAIN_MODULES: tuple[str, ...] = ()
 
 
 @dataclass
@@ -25,11 +32,17 @@ class Runtime:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     timeline_hooks: list[TimelineHook] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    # Set by a running engine in this process: called after a commit that scheduled a job.
+    wake_engine: Callable[[datetime], None] | None = None
+    # Whether the app starts an engine in its lifespan (`warroom serve` yes, `--no-engine` and tests no).
+    run_engine: bool = False
 
     def __post_init__(self) -> None:
         self.severities: SeverityTable = self.config.severity_table()
         self.db.session_info["runtime"] = self
         self.db.session_info["timeline_hooks"] = self.timeline_hooks
+        for module_name in DOMAIN_MODULES:
+            importlib.import_module(module_name).install(self)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:

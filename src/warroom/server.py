@@ -74,14 +74,15 @@ def ensure_admin_token(runtime: Runtime) -> Path | None:
     return path
 
 
-def serve(settings: Settings, *, migrate: bool = True) -> None:
-    """Run the API (and whatever background work the runtime starts) until interrupted."""
+def serve(settings: Settings, *, migrate: bool = True, engine: bool = True) -> None:
+    """Run the API, and an engine in the same process unless told not to, until interrupted."""
     import uvicorn
 
     from warroom.app import create_app
 
     configure_logging(settings)
     runtime = prepare(settings, migrate=migrate)
+    runtime.run_engine = engine
     token_path = ensure_admin_token(runtime)
     if token_path is not None:
         log.info(
@@ -101,3 +102,21 @@ def serve(settings: Settings, *, migrate: bool = True) -> None:
         log_level=settings.log_level.lower(),
         access_log=False,
     )
+
+
+def run_engine(settings: Settings, *, migrate: bool = False) -> None:
+    """Run an engine alone (no HTTP) until SIGINT/SIGTERM."""
+    import signal
+    import threading
+
+    from warroom.engine.worker import Engine
+
+    configure_logging(settings)
+    runtime = prepare(settings, migrate=migrate)
+    engine = Engine(runtime)
+    engine.start()
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    stopping.wait()
+    engine.stop()

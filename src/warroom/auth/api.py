@@ -30,13 +30,13 @@ def create_token(body: TokenCreate, session: WriteSession, runtime: RuntimeDep, 
         session, actor, "token.create", f"token:{token.id}", now=now, detail={"name": token.name, "role": token.role}
     )
     session.commit()
-    return TokenCreated(**TokenRead.of(token).model_dump(), token=plaintext)
+    return TokenCreated(**TokenRead.model_validate(token).model_dump(), token=plaintext)
 
 
 @router.get("/tokens", response_model=list[TokenRead])
 def list_tokens(session: ReadSession, _actor: Admin, include_revoked: bool = False) -> list[TokenRead]:
     """Tokens (without secrets)."""
-    return [TokenRead.of(t) for t in service.list_tokens(session, include_revoked=include_revoked)]
+    return [TokenRead.model_validate(t) for t in service.list_tokens(session, include_revoked=include_revoked)]
 
 
 @router.delete("/tokens/{ref}", response_model=TokenRead)
@@ -46,7 +46,7 @@ def revoke_token(ref: str, session: WriteSession, runtime: RuntimeDep, actor: Ad
     token = service.revoke_token(session, service.get_token(session, ref), now=now)
     service.record(session, actor, "token.revoke", f"token:{token.id}", now=now, detail={"name": token.name})
     session.commit()
-    return TokenRead.of(token)
+    return TokenRead.model_validate(token)
 
 
 @router.get("/audit", response_model=list[AuditRead])
@@ -58,4 +58,4 @@ def list_audit(
     action: str | None = None,
 ) -> list[AuditRead]:
     """The audit log, newest first."""
-    return [AuditRead.of(e) for e in service.list_audit(session, limit=limit, actor=actor, action=action)]
+    return [AuditRead.model_validate(e) for e in service.list_audit(session, limit=limit, actor=actor, action=action)]

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import getpass
 from typing import Annotated
 
 import typer
 
 from warroom.auth import service
-from warroom.auth.actor import SYSTEM
+from warroom.auth.actor import Actor, Role
 from warroom.auth.schemas import TokenRead
 from warroom.client import ApiClient
 from warroom.cliutil import console, handle_errors, print_json, table, when
 from warroom.config import Settings
 from warroom.server import prepare
+
+
+def _operator() -> Actor:
+    """Who runs a server-side command: the operating-system user, for the audit log."""
+    return Actor(name=f"cli:{getpass.getuser()}", role=Role.ADMIN, kind="system")
+
 
 token_app = typer.Typer(help="Issue, list and revoke API tokens (runs on the server's database).", no_args_is_help=True)
 
@@ -30,19 +37,20 @@ def create(
     runtime = prepare(Settings())
     with runtime.db.transaction() as session:
         now = runtime.clock.now()
+        operator = _operator()
         token, plaintext = service.create_token(
-            session, name=name, role=service.parse_role(role), created_by="cli", now=now
+            session, name=name, role=service.parse_role(role), created_by=operator.name, now=now
         )
         service.record(
             session,
-            SYSTEM,
+            operator,
             "token.create",
             f"token:{token.id}",
             now=now,
             detail={"name": token.name, "role": token.role, "via": "cli"},
         )
     if as_json:
-        print_json({**TokenRead.of(token).model_dump(mode="json"), "token": plaintext})
+        print_json({**TokenRead.model_validate(token).model_dump(mode="json"), "token": plaintext})
     else:
         console.print(plaintext, markup=False, highlight=False)
 
@@ -56,7 +64,7 @@ def list_(
     """List tokens (never their secrets)."""
     runtime = prepare(Settings())
     with runtime.db.session() as session:
-        tokens = [TokenRead.of(t) for t in service.list_tokens(session, include_revoked=include_revoked)]
+        tokens = [TokenRead.model_validate(t) for t in service.list_tokens(session, include_revoked=include_revoked)]
     if as_json:
         print_json([t.model_dump(mode="json") for t in tokens])
         return
@@ -85,8 +93,8 @@ def revoke(ref: Annotated[str, typer.Argument(help="Token id or name.")], as_jso
     with runtime.db.transaction() as session:
         now = runtime.clock.now()
         token = service.revoke_token(session, service.get_token(session, ref), now=now)
-        service.record(session, SYSTEM, "token.revoke", f"token:{token.id}", now=now, detail={"via": "cli"})
-        read = TokenRead.of(token)
+        service.record(session, _operator(), "token.revoke", f"token:{token.id}", now=now, detail={"via": "cli"})
+        read = TokenRead.model_validate(token)
     if as_json:
         print_json(read.model_dump(mode="json"))
     else:

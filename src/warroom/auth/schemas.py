@@ -7,8 +7,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from warroom.auth.models import ApiToken, AuditEntry
-
 
 class TokenCreate(BaseModel):
     """Issue a token."""
@@ -21,24 +19,14 @@ class TokenCreate(BaseModel):
 class TokenRead(BaseModel):
     """A token without its secret."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     name: str
     role: str
     created_at: datetime
     created_by: str
     revoked_at: datetime | None
-
-    @classmethod
-    def of(cls, token: ApiToken) -> TokenRead:
-        """Read an ORM token."""
-        return cls(
-            id=token.id,
-            name=token.name,
-            role=token.role,
-            created_at=token.created_at,
-            created_by=token.created_by,
-            revoked_at=token.revoked_at,
-        )
 
 
 class TokenCreated(TokenRead):
@@ -50,6 +38,8 @@ class TokenCreated(TokenRead):
 class AuditRead(BaseModel):
     """An audit-log entry."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     at: datetime
     actor: str
@@ -58,17 +48,3 @@ class AuditRead(BaseModel):
     target: str
     remote_addr: str | None
     detail: dict[str, Any]
-
-    @classmethod
-    def of(cls, entry: AuditEntry) -> AuditRead:
-        """Read an ORM entry."""
-        return cls(
-            id=entry.id,
-            at=entry.at,
-            actor=entry.actor,
-            actor_kind=entry.actor_kind,
-            action=entry.action,
-            target=entry.target,
-            remote_addr=entry.remote_addr,
-            detail=entry.detail or {},
-        )

@@ -35,10 +35,10 @@ def detail(session: Session, runtime: Runtime, incident: Incident) -> IncidentDe
     stones = durations.milestones(events)
     measures = durations.measure(stones, runtime.severities.get(incident.severity), runtime.clock.now())
     return IncidentDetail(
-        **IncidentRead.of(incident).model_dump(),
-        milestones=MilestonesRead.of(stones),
-        durations=[MeasureRead.of(m) for m in measures],
-        timeline=[TimelineEventRead.of(e) for e in events],
+        **IncidentRead.model_validate(incident).model_dump(),
+        milestones=MilestonesRead.model_validate(stones),
+        durations=[MeasureRead.model_validate(m) for m in measures],
+        timeline=[TimelineEventRead.model_validate(e) for e in events],
     )
 
 
@@ -74,6 +74,8 @@ def declare_incident(
         commander=body.commander,
         started_at=body.started_at,
         detected_at=body.detected_at,
+        # Read by the on-call domain's hook on the `declared` event.
+        data={k: v for k, v in {"policy": body.policy, "category": body.category}.items() if v},
     )
     result = _done(
         session, runtime, actor, "incident.declare", incident, {"severity": incident.severity, "title": incident.title}
@@ -96,7 +98,7 @@ def list_incidents(
     """Incidents, newest first, with cursor pagination."""
     filters = service.parse_filters(status, severity, service_name, runtime.severities)
     items, next_cursor = service.list_incidents(session, filters, limit=limit, cursor=cursor)
-    return IncidentPage(items=[IncidentRead.of(i) for i in items], next_cursor=next_cursor)
+    return IncidentPage(items=[IncidentRead.model_validate(i) for i in items], next_cursor=next_cursor)
 
 
 @router.get("/incidents/{number}", response_model=IncidentDetail)
@@ -155,7 +157,7 @@ def add_note(
     event = service.add_note(session, incident, actor, runtime.clock.now(), body.message)
     audit.record(session, actor, "incident.note", f"incident:{incident.id}", now=runtime.clock.now())
     session.commit()
-    return TimelineEventRead.of(event)
+    return TimelineEventRead.model_validate(event)
 
 
 @router.get("/severities")

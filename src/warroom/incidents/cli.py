@@ -76,10 +76,14 @@ def declare(
     commander: Annotated[str | None, typer.Option("--commander")] = None,
     label: Annotated[list[str] | None, typer.Option("--label", help="key=value (repeatable).")] = None,
     started_at: Annotated[str | None, typer.Option("--started-at", help="ISO time the problem began.")] = None,
+    policy: Annotated[str | None, typer.Option("--policy", help="Escalation policy to page with.")] = None,
+    category: Annotated[str | None, typer.Option("--category", help="e.g. database, security.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Declare a new incident."""
     body: dict[str, Any] = {
+        "policy": policy,
+        "category": category,
         "title": title,
         "severity": severity,
         "services": service or [],

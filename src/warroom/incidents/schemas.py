@@ -7,9 +7,6 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from warroom.incidents.durations import Measure, Milestones
-from warroom.incidents.models import Incident, TimelineEvent
-
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -27,6 +24,8 @@ class IncidentCreate(_In):
     commander: str | None = Field(default=None, max_length=100)
     started_at: AwareDatetime | None = Field(default=None, description="When the problem began (may be earlier).")
     detected_at: AwareDatetime | None = None
+    policy: str | None = Field(default=None, max_length=100, description="Escalation policy to page with.")
+    category: str | None = Field(default=None, max_length=100, description="e.g. database, security, payment.")
 
 
 class IncidentUpdate(_In):
@@ -60,6 +59,8 @@ class NoteCreate(_In):
 class IncidentRead(BaseModel):
     """An incident as the list shows it."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     number: int
     title: str
     description: str
@@ -80,34 +81,11 @@ class IncidentRead(BaseModel):
     resolved_at: datetime | None
     last_update_at: datetime | None
 
-    @classmethod
-    def of(cls, incident: Incident) -> IncidentRead:
-        """Read an ORM incident."""
-        return cls(
-            number=incident.id,
-            title=incident.title,
-            description=incident.description,
-            severity=incident.severity,
-            status=incident.status,
-            services=incident.services,
-            commander=incident.commander,
-            created_by=incident.created_by,
-            impact=incident.impact,
-            labels=incident.labels or {},
-            started_at=incident.started_at,
-            detected_at=incident.detected_at,
-            created_at=incident.created_at,
-            updated_at=incident.updated_at,
-            acknowledged_at=incident.acknowledged_at,
-            identified_at=incident.identified_at,
-            mitigated_at=incident.mitigated_at,
-            resolved_at=incident.resolved_at,
-            last_update_at=incident.last_update_at,
-        )
-
 
 class TimelineEventRead(BaseModel):
     """One timeline event."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: int
     at: datetime
@@ -117,22 +95,11 @@ class TimelineEventRead(BaseModel):
     message: str
     data: dict[str, Any]
 
-    @classmethod
-    def of(cls, event: TimelineEvent) -> TimelineEventRead:
-        """Read an ORM event."""
-        return cls(
-            id=event.id,
-            at=event.at,
-            kind=event.kind,
-            actor=event.actor,
-            actor_kind=event.actor_kind,
-            message=event.message,
-            data=event.data or {},
-        )
-
 
 class MeasureRead(BaseModel):
     """A duration against its target."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     name: str
     seconds: float | None
@@ -140,20 +107,11 @@ class MeasureRead(BaseModel):
     state: str
     remaining_seconds: float | None
 
-    @classmethod
-    def of(cls, m: Measure) -> MeasureRead:
-        """Read a computed measure."""
-        return cls(
-            name=m.name,
-            seconds=m.seconds,
-            target_seconds=m.target_seconds,
-            state=m.state,
-            remaining_seconds=m.remaining_seconds,
-        )
-
 
 class MilestonesRead(BaseModel):
     """The moments read off the timeline."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     started: datetime
     detected: datetime
@@ -162,11 +120,6 @@ class MilestonesRead(BaseModel):
     identified: datetime | None
     mitigated: datetime | None
     resolved: datetime | None
-
-    @classmethod
-    def of(cls, m: Milestones) -> MilestonesRead:
-        """Read computed milestones."""
-        return cls(**m.__dict__)
 
 
 class IncidentDetail(IncidentRead):

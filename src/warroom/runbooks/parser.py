@@ -1,0 +1,738 @@
+"""Reading a Markdown runbook into front matter, sections and steps. Never raises: problems are listed."""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from mdit_py_plugins.front_matter import front_matter_plugin
+
+from warroom import matchers
+from warroom.errors import InvalidInput
+from warroom.runbooks.danger import command_dangers, text_dangers
+from warroom.runbooks.headings import clean_heading, role_of
+from warroom.runbooks.model import (
+    FrontMatter,
+    Level,
+    Param,
+    PlaceholderRef,
+    Problem,
+    Role,
+    Runbook,
+    Section,
+    Step,
+    StepKind,
+    StepOptions,
+)
+from warroom.runbooks.shell import scan
+from warroom.timeparse import parse_duration
+
+# Only the block phase of markdown-it runs: inline parsing would double the cost and we only need the
+# raw text of headings, paragraphs and list items. For the same reason task list items are recognised
+# here with the rule of mdit-py-plugins' tasklists (`[ ]`/`[x]` then a space at the start of an item)
+# instead of through the plugin, which needs the inline phase. Indented code blocks, HTML blocks and
+# link reference definitions are never steps, so their rules are off too.
+_MD = MarkdownIt("commonmark", {"maxNesting": 40}).use(front_matter_plugin)
+_MD.disable(["inline", "text_join", "reference", "html_block", "code"], ignoreInvalid=True)
+
+SHELL_LANGUAGES = frozenset({"bash", "sh", "shell", "console", "zsh", "shell-session", "shellsession", "ksh"})
+
+_TASK = re.compile(r"^\[([ xX])\]\s+")
+_BOLD_LABEL = re.compile(r"^(?:\*\*|__)([^*_\n]{1,80}?)(?:\*\*|__)\s*:?\s*$")
+_BOLD_PREFIX = re.compile(r"^(?:\*\*|__)([^*_\n]{1,80}?)\s*:?\s*(?:\*\*|__)\s*:?\s+(.+)$", re.DOTALL)
+_PROMPT = re.compile(r"^\s*\$(?: |$)")
+_PROSE_LINE = re.compile(r"^[A-Za-z][\w/-]*:\s")
+
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Word lists as text: easier to read and extend than a column of quoted strings.
+_HTML_TAGS = _wordset(
+    "a abbr b br code dd del details div dl dt em h1 h2 h3 h4 h5 h6 hr i img input ins kbd li ol p pre "
+    "q s samp small span strong sub summary sup table tbody td th thead tr u ul html head body script style"
+)
+_ANGLE = re.compile(r"(?<![<\w])<([a-z][a-z0-9_-]*)>")
+_MUSTACHE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}")
+_DOLLAR_BRACE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_KNOWN_COMMANDS = _wordset(
+    """
+    apt apt-get awk aws az bash brew cat cd certbot chmod chown cp crontab curl cut date dd df dig docker
+    docker-compose du echo env export find free gcloud git grep gunzip gzip head helm host htop iostat ip
+    iptables journalctl jq kafka-topics kill killall kubectl less ln ls lsof make mkdir mongo mongosh mtr mv
+    mysql nc netstat nginx nohup node npm npx nslookup openssl pgrep pg_dump pg_isready ping pip pkill pm2
+    printf ps psql python python3 redis-cli rm rsync sar scp sed service set sleep sort sqlite3 ss ssh strace
+    sudo systemctl tail tar tcpdump tee telnet terraform top touch traceroute truncate uniq uptime vim vmstat
+    watch wc wget which xargs yarn yum zcat
+    """
+)
+# libyaml's safe loader when present: ten times faster than the pure Python one, same safety.
+_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BOX_DRAWING = re.compile(r"[\u2500-\u257f]|â”")
+
+
+def normalize_name(name: str) -> str:
+    """The canonical form of a placeholder or param name: `service-name` and `service_name` are one."""
+    return name.replace("-", "_")
+
+
+def find_placeholders(text: str, declared: Iterable[str] = ()) -> list[PlaceholderRef]:
+    """Placeholders in `text`: `<name>`, `{{ name }}`, and `${NAME}` when NAME is a declared param."""
+    declared_set = set(declared)
+    refs: list[PlaceholderRef] = []
+    if "<" in text:
+        for m in _ANGLE.finditer(text):
+            if m.group(1) not in _HTML_TAGS:
+                refs.append(PlaceholderRef(normalize_name(m.group(1)), m.group(0), m.start(), m.end()))
+    if "{{" in text:
+        for m in _MUSTACHE.finditer(text):
+            refs.append(PlaceholderRef(normalize_name(m.group(1)), m.group(0), m.start(), m.end()))
+    if declared_set and "${" in text:
+        for m in _DOLLAR_BRACE.finditer(text):
+            if m.group(1) in declared_set:
+                refs.append(PlaceholderRef(m.group(1), m.group(0), m.start(), m.end()))
+    refs.sort(key=lambda ref: ref.start)
+    return refs
+
+
+def mask_placeholders(text: str, refs: list[PlaceholderRef]) -> str:
+    """`text` with each placeholder replaced by plain letters of the same length, for the shell scanner."""
+    if not refs:
+        return text
+    parts: list[str] = []
+    last = 0
+    for ref in refs:
+        parts.append(text[last : ref.start])
+        parts.append("x" * (ref.end - ref.start))
+        last = ref.end
+    parts.append(text[last:])
+    return "".join(parts)
+
+
+def looks_like_commands(text: str) -> bool:
+    """True when most lines of an untagged block start with a known command, a path or a `$ ` prompt."""
+    if _BOX_DRAWING.search(text):
+        return False
+    total = hits = 0
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        total += 1
+        if line.startswith("$ "):
+            hits += 1
+            continue
+        words = line.split()
+        while words and (words[0] == "sudo" or re.match(r"^[A-Z_][A-Z0-9_]*=", words[0])):
+            words = words[1:]
+        if words and (words[0] in _KNOWN_COMMANDS or words[0].startswith(("./", "/", "~/"))):
+            hits += 1
+    return hits > 0 and hits >= 0.6 * total
+
+
+def _is_prose_block(text: str) -> bool:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    return bool(lines) and all(_PROSE_LINE.match(ln) for ln in lines) and not looks_like_commands(text)
+
+
+def parse_info(info: str) -> tuple[str, StepOptions, list[str]]:
+    """The language, the step options and any complaints from a fence info string."""
+    info = info.strip()
+    lang = info.split(maxsplit=1)[0] if info else ""
+    if "{" in lang:
+        lang = lang.split("{", 1)[0]
+    complaints: list[str] = []
+    brace = re.search(r"\{([^}]*)\}", info)
+    timeout: float | None = None
+    flags = {"confirm": False, "auto": False, "verify": False}
+    if brace:
+        for word in re.split(r"[\s,]+", brace.group(1).strip()):
+            if not word or word.startswith((".", "#")):
+                continue
+            key, has_value, value = word.partition("=")
+            value = value.strip("\"'")
+            if key == "timeout":
+                try:
+                    seconds = parse_duration(value).total_seconds()
+                except ValueError as exc:
+                    complaints.append(f"step option timeout: {exc}")
+                    continue
+                if seconds <= 0:
+                    complaints.append("step option timeout must be positive")
+                    continue
+                timeout = seconds
+            elif key in flags:
+                if has_value and value.lower() not in ("true", "false", "yes", "no", "1", "0"):
+                    complaints.append(f"step option {key}={value!r}: expected true or false")
+                    continue
+                flags[key] = not has_value or value.lower() in ("true", "yes", "1")
+            else:
+                complaints.append(f"unknown step option {key!r}: expected timeout=N, confirm, auto or verify")
+    options = StepOptions(
+        timeout=timeout, confirm=flags["confirm"], auto=flags["auto"], verify=flags["verify"]
+    )
+    return lang, options, complaints
+
+
+def _strip_markup(text: str) -> str:
+    return text.replace("**", "").replace("__", "").strip()
+
+
+class _Builder:
+    """Walks the markdown-it token stream once and builds the runbook."""
+
+    def __init__(self, text: str, path: Path | None) -> None:
+        self.text = text
+        self.path = path
+        self.problems: list[Problem] = []
+        self.sections: list[Section] = []
+        self.steps: list[Step] = []
+        self.symptoms: list[str] = []
+        self.front = FrontMatter()
+        self.heading_stack: list[Section] = []
+        self.current: Section | None = None
+        self.real: Section | None = None
+        self.lead = ""
+        self.first_heading: str | None = None
+        self.declared: set[str] = set()
+
+    # -- problems ----------------------------------------------------------------------------------
+    def problem(self, line: int, level: Level, code: str, message: str) -> None:
+        self.problems.append(Problem(line, level, code, message))
+
+    # -- front matter ------------------------------------------------------------------------------
+    def front_matter(self, token: Token) -> None:
+        self.front.present = True
+        try:
+            text = token.content
+            data = yaml.load(text, Loader=_YAML_LOADER) if text.strip() else {}  # noqa: S506 - a SafeLoader
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = 2 + (mark.line if mark is not None else 0)
+            if token.map:
+                # An error found at the end of the text belongs to its last line, not the closing ---.
+                line = max(1, min(line, token.map[1] - 1))
+            reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            self.problem(line, Level.ERROR, "front-matter", f"front matter is not valid YAML: {reason}")
+            return
+        if not isinstance(data, dict):
+            self.problem(1, Level.ERROR, "front-matter", "front matter must be a mapping of keys to values")
+            return
+        self.read_front(data)
+
+    def read_front(self, data: dict[str, Any]) -> None:
+        front = self.front
+
+        def strings(key: str) -> list[str]:
+            value = data.get(key)
+            if value is None:
+                return []
+            if isinstance(value, str):
+                return [value]
+            if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+                return [str(v) for v in value]
+            self.problem(1, Level.ERROR, "front-matter", f"front matter {key!r} must be a string or a list")
+            return []
+
+        for key in ("id", "title", "severity", "owner"):
+            value = data.get(key)
+            if value is not None and not isinstance(value, str | int):
+                self.problem(1, Level.ERROR, "front-matter", f"front matter {key!r} must be a string")
+            elif value is not None:
+                setattr(front, key, str(value))
+        front.services = strings("services") or strings("service")
+        front.match = strings("match")
+        for expression in front.match:
+            try:
+                matchers.parse(expression)
+            except InvalidInput as exc:
+                self.problem(1, Level.ERROR, "front-matter", f"front matter match {expression!r}: {exc}")
+        front.required_sections = strings("required_sections")
+        reviewed = data.get("last_reviewed")
+        if isinstance(reviewed, datetime):
+            front.last_reviewed = reviewed.date()
+        elif isinstance(reviewed, date):
+            front.last_reviewed = reviewed
+        elif isinstance(reviewed, str):
+            try:
+                front.last_reviewed = date.fromisoformat(reviewed)
+            except ValueError:
+                self.problem(
+                    1, Level.ERROR, "front-matter", f"last_reviewed {reviewed!r} is not a date (YYYY-MM-DD)"
+                )
+        elif reviewed is not None:
+            self.problem(1, Level.ERROR, "front-matter", "last_reviewed must be a date (YYYY-MM-DD)")
+        every = data.get("review_every")
+        if every is not None:
+            try:
+                # A bare number means days: nobody reviews a runbook every 90 seconds.
+                front.review_every = (
+                    timedelta(days=every) if isinstance(every, int | float) else parse_duration(str(every))
+                )
+            except ValueError as exc:
+                self.problem(1, Level.ERROR, "front-matter", f"review_every: {exc}")
+        front.params = self.read_params(data.get("params"))
+        self.declared = {p.name for p in front.params}
+        known = {"id", "title", "services", "service", "match", "severity", "owner", "last_reviewed"}
+        known |= {"review_every", "params", "required_sections"}
+        front.extra = {k: v for k, v in data.items() if k not in known}
+
+    def read_params(self, raw: Any) -> list[Param]:
+        if raw is None:
+            return []
+        items: list[tuple[str, Any]] = []
+        if isinstance(raw, dict):
+            items = [(str(k), v) for k, v in raw.items()]
+        elif isinstance(raw, list):
+            for entry in raw:
+                if isinstance(entry, str):
+                    items.append((entry, {}))
+                elif isinstance(entry, dict) and "name" in entry:
+                    items.append((str(entry["name"]), entry))
+                else:
+                    self.problem(1, Level.ERROR, "front-matter", "each param needs a name")
+        else:
+            self.problem(1, Level.ERROR, "front-matter", "params must be a list or a mapping")
+        params: list[Param] = []
+        for name, spec in items:
+            spec = spec if isinstance(spec, dict) else {"default": spec}
+            pattern = spec.get("pattern")
+            if pattern is not None:
+                try:
+                    re.compile(str(pattern))
+                except re.error as exc:
+                    self.problem(
+                        1, Level.ERROR, "front-matter", f"param {name!r} pattern is not a regex: {exc}"
+                    )
+                    pattern = None
+            default = spec.get("default")
+            params.append(
+                Param(
+                    name=name if name.isupper() else normalize_name(name),
+                    description=str(spec.get("description") or ""),
+                    default=None if default is None else str(default),
+                    pattern=None if pattern is None else str(pattern),
+                )
+            )
+        return params
+
+    # -- sections ----------------------------------------------------------------------------------
+    def heading(self, token: Token, raw: str) -> None:
+        level = int(token.tag[1:])
+        line = (token.map[0] if token.map else 0) + 1
+        title = clean_heading(raw)
+        if self.first_heading is None and title:
+            self.first_heading = title
+        while self.heading_stack and self.heading_stack[-1].level >= level:
+            self.heading_stack.pop()
+        parent = self.heading_stack[-1] if self.heading_stack else None
+        section = self.new_section(title, raw, level, line, parent, pseudo=False)
+        self.heading_stack.append(section)
+        self.real = section
+        self.current = section
+        self.lead = ""
+
+    def pseudo_heading(self, label: str, line: int) -> None:
+        parent = self.real
+        level = (parent.level if parent else 0) + 1
+        self.current = self.new_section(clean_heading(label), label, level, line, parent, pseudo=True)
+        self.lead = ""
+
+    def new_section(
+        self, title: str, raw: str, level: int, line: int, parent: Section | None, *, pseudo: bool
+    ) -> Section:
+        own = role_of(title)
+        inherited = parent.role if parent else None
+        # Everything under a post-incident heading is post-incident work, even "Immediate Actions".
+        role = inherited if inherited is Role.POST_INCIDENT else (own or inherited)
+        path = ((*parent.path, title) if parent else (title,)) if title else (parent.path if parent else ())
+        section = Section(
+            index=len(self.sections),
+            title=title,
+            heading=raw.strip(),
+            level=level,
+            path=path,
+            line=line,
+            role=role,
+            own_role=own,
+            parent=parent.index if parent else None,
+            pseudo=pseudo,
+        )
+        self.sections.append(section)
+        return section
+
+    def note_text(self, text: str) -> None:
+        if self.current is not None:
+            self.current.has_content = True
+            self.current.text.append(text)
+            if self.current.role is Role.DETECTION:
+                self.symptoms.append(_strip_markup(text))
+
+    # -- steps -------------------------------------------------------------------------------------
+    def add_step(self, kind: StepKind, line: int, **fields: Any) -> Step:
+        section = self.current
+        if section is not None:
+            section.has_content = True
+        step = Step(
+            index=len(self.steps) + 1,
+            id="",
+            kind=kind,
+            section=section.index if section else None,
+            section_path="",
+            role=section.role if section else None,
+            line=line,
+            **fields,
+        )
+        self.steps.append(step)
+        return step
+
+    def fence(self, token: Token, label: str) -> None:
+        start = token.map[0] if token.map else 0
+        end = token.map[1] if token.map else start + 1
+        lines = self.lines
+        closing = lines[end - 1].strip() if end - 1 < len(lines) and end - 1 > start else ""
+        marker = token.markup
+        if not (closing.startswith(marker) and closing.strip(marker[0]) == ""):
+            self.problem(
+                start + 1,
+                Level.ERROR,
+                "unclosed-fence",
+                f"code fence opened at line {start + 1} is never closed",
+            )
+        lang, options, complaints = parse_info(token.info)
+        for complaint in complaints:
+            self.problem(start + 1, Level.WARNING, "step-option", complaint)
+        content = token.content
+        lang_lower = lang.lower()
+        first = start + 2
+        if self.current is not None:
+            self.current.has_content = True
+        if lang_lower in SHELL_LANGUAGES or (not lang_lower and looks_like_commands(content)):
+            if lang_lower in SHELL_LANGUAGES and _is_prose_block(content):
+                self.problem(
+                    start + 1,
+                    Level.WARNING,
+                    "not-commands",
+                    f"this {lang} block holds prose, not commands; it is shown but not run",
+                )
+                self.reference(content, lang, first - 1)
+                return
+            prompted = any(_PROMPT.match(line) for line in content.splitlines())
+            if prompted:
+                self.console_block(content, lang, options, first, label)
+            else:
+                self.shell_block(content, lang, options, first, label)
+            return
+        self.reference(content, lang, first - 1)
+
+    @property
+    def lines(self) -> list[str]:
+        cached: list[str] | None = getattr(self, "_lines", None)
+        if cached is None:
+            cached = self.text.split("\n")
+            self._lines = cached
+        return cached
+
+    def reference(self, content: str, lang: str, line: int) -> None:
+        self.add_step(StepKind.REFERENCE, line, text=content, language=lang, label=self.lead)
+
+    def shell_block(self, content: str, lang: str, options: StepOptions, first: int, label: str) -> None:
+        refs = find_placeholders(content, self.declared)
+        scanned = scan(mask_placeholders(content, refs))
+        line_starts = [0]
+        line_starts.extend(m.end() for m in re.finditer("\n", content))
+        group: list[str] = []
+        group_line = -1
+        group_last = -2
+        group_used = True
+        for item in scanned.items:
+            line_no = bisect.bisect_right(line_starts, item.start) - 1
+            if item.kind == "comment":
+                body = content[item.start : item.end].lstrip("#").strip()
+                if content.startswith("#!", item.start):
+                    continue
+                if line_no != group_last + 1:
+                    if not group_used and group:
+                        self.manual_from_comments(group, first + group_line, lang)
+                    group, group_line, group_used = [], line_no, False
+                if body:
+                    group.append(body)
+                group_last = line_no
+                continue
+            command = content[item.start : item.end].rstrip()
+            if not command.strip():
+                continue
+            group_used = True
+            own_refs = tuple(
+                PlaceholderRef(r.name, r.text, r.start - item.start, r.end - item.start)
+                for r in refs
+                if item.start <= r.start < item.end
+            )
+            self.command_step(command, "\n".join(group), label, lang, options, first + line_no, own_refs)
+        if not group_used and group:
+            self.manual_from_comments(group, first + group_line, lang)
+        if scanned.unclosed:
+            last_line = first + (
+                bisect.bisect_right(line_starts, scanned.items[-1].start) - 1 if scanned.items else 0
+            )
+            self.problem(
+                last_line,
+                Level.ERROR,
+                "unbalanced",
+                f"command has unbalanced quoting: {', '.join(scanned.unclosed)} left open",
+            )
+
+    def manual_from_comments(self, group: list[str], line: int, lang: str) -> None:
+        self.add_step(StepKind.MANUAL, line, text="\n".join(group), label=self.lead, language=lang)
+
+    def console_block(self, content: str, lang: str, options: StepOptions, first: int, label: str) -> None:
+        lines = content.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        description: list[str] = []
+        pending: tuple[str, int] | None = None
+        output: list[str] = []
+
+        def flush() -> None:
+            if pending is None:
+                return
+            command, line_no = pending
+            refs = tuple(find_placeholders(command, self.declared))
+            step = self.command_step(
+                command, "\n".join(description), label, lang, options, first + line_no, refs
+            )
+            step.expected_output = "\n".join(output) if output else None
+
+        i = 0
+        while i < len(lines):
+            line = lines[i]
+            if _PROMPT.match(line):
+                flush()
+                if pending is not None:
+                    description = []
+                output = []
+                command = line.lstrip()[2:] if line.lstrip() != "$" else ""
+                start = i
+                while i + 1 < len(lines) and self.incomplete(command):
+                    i += 1
+                    nxt = lines[i]
+                    command += "\n" + (nxt.lstrip()[2:] if nxt.lstrip().startswith("> ") else nxt)
+                pending = (command, start)
+            elif pending is None:
+                if line.strip().startswith("#"):
+                    description.append(line.strip().lstrip("#").strip())
+            else:
+                output.append(line)
+            i += 1
+        flush()
+
+    def incomplete(self, command: str) -> bool:
+        stripped = command.rstrip()
+        if stripped.endswith(("\\", "|", "&&", "||")):
+            return True
+        return bool(scan(mask_placeholders(command, find_placeholders(command, self.declared))).unclosed)
+
+    def command_step(
+        self,
+        command: str,
+        description: str,
+        label: str,
+        lang: str,
+        options: StepOptions,
+        line: int,
+        refs: tuple[PlaceholderRef, ...],
+    ) -> Step:
+        nearby = " ".join((description, label, self.lead, self.current.title if self.current else ""))
+        reasons = command_dangers(command) + text_dangers(nearby)
+        if reasons and options.auto:
+            self.problem(
+                line, Level.WARNING, "auto-dangerous", "dangerous step marked auto: it will always ask"
+            )
+            options = StepOptions(
+                timeout=options.timeout, confirm=options.confirm, auto=False, verify=options.verify
+            )
+        names = tuple(dict.fromkeys(ref.name for ref in refs))
+        return self.add_step(
+            StepKind.COMMAND,
+            line,
+            command=command,
+            description=description,
+            label=label,
+            language=lang,
+            placeholders=names,
+            refs=refs,
+            dangerous=bool(reasons),
+            danger_reasons=tuple(dict.fromkeys(reasons)),
+            options=options,
+        )
+
+    # -- the walk ----------------------------------------------------------------------------------
+    def walk(self, tokens: list[Token]) -> None:
+        # (ordered, label for fences inside this item) for each open list item
+        items: list[tuple[bool, str]] = []
+        lists: list[bool] = []
+        quote_depth = 0
+        n = len(tokens)
+        i = 0
+        while i < n:
+            token = tokens[i]
+            kind = token.type
+            if kind == "front_matter":
+                self.front_matter(token)
+            elif kind == "heading_open":
+                self.heading(token, tokens[i + 1].content if i + 1 < n else "")
+                i += 2
+            elif kind == "paragraph_open":
+                content = tokens[i + 1].content if i + 1 < n else ""
+                line = (token.map[0] if token.map else 0) + 1
+                if not items:
+                    self.paragraph(content, line, in_quote=quote_depth > 0)
+                i += 2
+            elif kind == "fence":
+                label = items[-1][1] if items else ""
+                self.fence(token, label or _strip_markup(self.lead))
+                self.lead = ""
+            elif kind in ("bullet_list_open", "ordered_list_open"):
+                lists.append(kind == "ordered_list_open")
+                if not items:
+                    self.lead = ""
+            elif kind in ("bullet_list_close", "ordered_list_close"):
+                if lists:
+                    lists.pop()
+            elif kind == "list_item_open":
+                items.append((bool(lists and lists[-1]), self.list_item(tokens, i, lists, len(items))))
+            elif kind == "list_item_close":
+                if items:
+                    items.pop()
+            elif kind == "blockquote_open":
+                quote_depth += 1
+            elif kind == "blockquote_close":
+                quote_depth -= 1
+            i += 1
+
+    def paragraph(self, content: str, line: int, *, in_quote: bool) -> None:
+        if not in_quote and _BOLD_LABEL.match(content) and self.current is not None:
+            self.pseudo_heading(_BOLD_LABEL.match(content).group(1), line)  # type: ignore[union-attr]
+            return
+        prefix = _BOLD_PREFIX.match(content)
+        if prefix and role_of(prefix.group(1)) is Role.DETECTION:
+            self.symptoms.append(_strip_markup(prefix.group(2)))
+        self.note_text(content)
+        self.lead = content
+
+    def list_item(self, tokens: list[Token], i: int, lists: list[bool], depth: int) -> str:
+        """Handle a list item's own text; return the label its nested fences get."""
+        token = tokens[i]
+        ordered = bool(lists and lists[-1])
+        line = (token.map[0] if token.map else 0) + 1
+        text = ""
+        if i + 2 < len(tokens) and tokens[i + 1].type == "paragraph_open":
+            text = tokens[i + 2].content
+        if not text:
+            return ""
+        task = _TASK.match(text)
+        if task:
+            self.add_step(
+                StepKind.CHECK, line, text=_strip_markup(text[task.end() :]), checked=task.group(1) != " "
+            )
+            return ""
+        self.note_text(text)
+        if not ordered:
+            return ""
+        holds_fence = False
+        level = token.level
+        j = i + 1
+        while j < len(tokens):
+            other = tokens[j]
+            if other.type == "list_item_close" and other.level == level:
+                break
+            if other.type == "fence":
+                holds_fence = True
+                break
+            j += 1
+        if holds_fence:
+            return _strip_markup(text.split("\n", 1)[0]).rstrip(":")
+        label = _BOLD_LABEL.match(text)
+        if label and (text.rstrip().endswith(":") or label.group(1).rstrip().endswith(":")):
+            # "1. **Service Restart:**" standing alone names what follows, like a heading.
+            if depth == 0 and self.current is not None:
+                self.pseudo_heading(label.group(1), line)
+            return ""
+        self.add_step(StepKind.MANUAL, line, text=_strip_markup(text))
+        return ""
+
+    # -- result ------------------------------------------------------------------------------------
+    def finish(self) -> Runbook:
+        # A document with one H1 uses it as its title: leave it out of every path, as a reader would.
+        top = [section for section in self.sections if section.level == 1]
+        if len(top) == 1 and self.sections and self.sections[0] is top[0]:
+            title_section = top[0]
+            for section in self.sections[1:]:
+                if section.path[:1] == title_section.path and len(section.path) > 1:
+                    section.path = section.path[1:]
+        seen: dict[str, int] = {}
+        for step in self.steps:
+            step.section_path = self.sections[step.section].path_str if step.section is not None else ""
+            # A stable id: the same step keeps it when other parts of the file change.
+            key = f"{step.kind}|{step.section_path}|{step.command if step.command is not None else step.text}"
+            occurrence = seen.get(key, 0)
+            seen[key] = occurrence + 1
+            step.id = hashlib.blake2s(f"{key}|{occurrence}".encode(), digest_size=5).hexdigest()
+        stem = self.path.stem if self.path else "runbook"
+        title = self.front.title or self.first_heading or stem
+        return Runbook(
+            id=self.front.id or stem,
+            title=title,
+            path=self.path,
+            front=self.front,
+            sections=self.sections,
+            steps=self.steps,
+            problems=sorted(self.problems, key=lambda p: (p.line, p.level != Level.ERROR)),
+            symptoms=self.symptoms,
+        )
+
+
+def parse(text: str, path: Path | str | None = None) -> Runbook:
+    """Parse Markdown runbook text; `path` names it, its stem is the default id. Never raises."""
+    where = Path(path) if path is not None else None
+    builder = _Builder(text, where)
+    try:
+        text = text.replace("\r\n", "\n").replace("\x00", "\ufffd")
+        builder.text = text
+        tokens = _MD.parse(text)
+        if text.startswith("---\n") and not (tokens and tokens[0].type == "front_matter"):
+            builder.problem(
+                1, Level.ERROR, "front-matter", "front matter opened at line 1 is never closed with ---"
+            )
+        builder.walk(tokens)
+    except Exception as exc:  # a broken file must never take the server or the CLI down with it
+        builder.problem(
+            1, Level.ERROR, "parser", f"could not parse this runbook: {type(exc).__name__}: {exc}"
+        )
+    return builder.finish()
+
+
+def parse_file(path: Path | str) -> Runbook:
+    """Read and parse one runbook file; an unreadable file gives a runbook with one problem."""
+    where = Path(path)
+    try:
+        data = where.read_bytes()
+    except OSError as exc:
+        runbook = parse("", where)
+        runbook.problems.append(
+            Problem(1, Level.ERROR, "unreadable", f"cannot read {where}: {exc.strerror or exc}")
+        )
+        return runbook
+    text = data.decode("utf-8", errors="replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return parse(text, where)

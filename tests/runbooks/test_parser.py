@@ -1,0 +1,195 @@
+"""Front matter, fence options, headings, and the promise that parsing never raises."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from warroom.runbooks.headings import clean_heading, repair_mojibake, role_of
+from warroom.runbooks.model import Param, Role, Runbook, StepKind, StepOptions
+from warroom.runbooks.parser import parse, parse_info
+
+Md = Callable[..., Runbook]
+
+
+def test_front_matter_fields(md: Md) -> None:
+    rb = md("""
+        ---
+        id: checkout-5xx
+        title: Checkout returns 5xx
+        services: checkout
+        match:
+          - alertname=HighErrorRate
+          - 'env=~"prod|stag.*"'
+        severity: P1
+        owner: payments
+        last_reviewed: 2026-01-15
+        review_every: 90d
+        params:
+          - name: service
+            description: compose service
+            default: checkout
+            pattern: '[a-z-]+'
+          - name: REGION
+        required_sections: [Diagnosis, Verification]
+        team_channel: '#payments'
+        ---
+        # Something else
+    """)
+    front = rb.front
+    assert (rb.id, rb.title) == ("checkout-5xx", "Checkout returns 5xx")
+    assert front.services == ["checkout"]
+    assert front.match == ["alertname=HighErrorRate", 'env=~"prod|stag.*"']
+    assert (front.severity, front.owner) == ("P1", "payments")
+    assert front.last_reviewed == date(2026, 1, 15) and front.review_every == timedelta(days=90)
+    assert front.params == [Param("service", "compose service", "checkout", "[a-z-]+"), Param("REGION")]
+    assert front.required_sections == ["Diagnosis", "Verification"]
+    assert front.extra == {"team_channel": "#payments"}
+    assert rb.problems == []
+
+
+def test_without_front_matter_title_is_first_heading_and_id_the_file_stem(md: Md) -> None:
+    rb = md("Intro text\n\n## 🚀 Deploy rollback\n", name="runbooks/rollback-deploy.md")
+    assert (rb.id, rb.title) == ("rollback-deploy", "Deploy rollback")
+    assert md("no headings at all", name="x/plain.markdown").title == "plain"
+
+
+@pytest.mark.parametrize(
+    ("front", "message"),
+    [
+        ("params: 5", "params must be a list"),
+        ("last_reviewed: yesterday", "is not a date"),
+        ("review_every: often", "review_every"),
+        ("match: ['env=~\"(\"']", "invalid regex"),
+        ("params: [{name: x, pattern: '('}]", "pattern is not a regex"),
+        ("- just a list", "must be a mapping"),
+    ],
+)
+def test_bad_front_matter_values_are_problems(md: Md, front: str, message: str) -> None:
+    rb = md(f"---\n{front}\n---\n# T\n")
+    assert rb.title == "T"
+    assert any(message in p.message for p in rb.problems), rb.problems
+
+
+def test_fence_options() -> None:
+    assert parse_info("bash {timeout=60 confirm auto verify}") == (
+        "bash",
+        StepOptions(timeout=60.0, confirm=True, auto=True, verify=True),
+        [],
+    )
+    assert parse_info("sh {timeout=5m, confirm=false}")[1] == StepOptions(timeout=300.0)
+    assert parse_info("bash{auto}")[:2] == ("bash", StepOptions(auto=True))
+    lang, _, complaints = parse_info("bash {timeout=soon colour=red}")
+    assert lang == "bash" and len(complaints) == 2
+    assert parse_info("")[0] == ""
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("ðŸš¨ Emergency Response Procedures", "Emergency Response Procedures"),
+        ("ðŸ›¡ï¸ Recovery Procedures", "Recovery Procedures"),
+        ("ðŸ“‹ Quick Reference Checklists", "Quick Reference Checklists"),
+        ("⚡ Immediate Actions (First X Minutes)", "Immediate Actions (First X Minutes)"),
+        ("2. Assessment", "Assessment"),
+        ("1.1 Incident Detection", "Incident Detection"),
+        ("Scenario 2: Database Connection Issues", "Database Connection Issues"),
+        ("Phase 3: Resolution & Recovery (Ongoing)", "Resolution & Recovery (Ongoing)"),
+        ("A. Common Commands", "Common Commands"),
+        ("**Resolution**:", "Resolution"),
+        ("P0 - Critical", "P0 - Critical"),
+        ("404 errors", "404 errors"),
+        ("Émergence", "Émergence"),
+        ("Café résumé", "Café résumé"),
+    ],
+)
+def test_clean_heading(raw: str, clean: str) -> None:
+    assert clean_heading(raw) == clean
+
+
+def test_repair_mojibake() -> None:
+    assert repair_mojibake("ðŸš¨ x") == "🚨 x"
+    assert repair_mojibake("â†’") == "→"
+    assert repair_mojibake("Café") == "Café"
+
+
+@pytest.mark.parametrize(
+    ("title", "role"),
+    [
+        ("Detection", Role.DETECTION),
+        ("Symptoms", Role.DETECTION),
+        ("Triage", Role.ASSESSMENT),
+        ("Immediate Actions (First 5 Minutes)", Role.MITIGATION),
+        ("Containment", Role.MITIGATION),
+        ("Investigation", Role.DIAGNOSIS),
+        ("Troubleshooting", Role.DIAGNOSIS),
+        ("Diagnosis & Resolution", Role.RESOLUTION),
+        ("Common Fixes", Role.RESOLUTION),
+        ("Rollback", Role.RECOVERY),
+        ("Restore from backup", Role.RECOVERY),
+        ("Recovery Verification", Role.VERIFICATION),
+        ("Health Checks", Role.VERIFICATION),
+        ("Stakeholder Communication", Role.COMMUNICATION),
+        ("Post-Mortem", Role.POST_INCIDENT),
+        ("Post-Incident Actions", Role.POST_INCIDENT),
+        ("Escalation Paths", Role.ESCALATION),
+        ("Emergency Contacts", Role.ESCALATION),
+        ("Severity Levels", None),
+        ("Overview", None),
+    ],
+)
+def test_roles_across_wordings(title: str, role: Role | None) -> None:
+    assert role_of(title) is role
+
+
+def test_sections_inherit_roles_and_paths_skip_the_title(md: Md) -> None:
+    rb = md("""
+        # Title
+        ## Diagnosis
+        ### Database
+        text
+    """)
+    assert [(s.path_str, s.role) for s in rb.sections] == [
+        ("Title", None),
+        ("Diagnosis", Role.DIAGNOSIS),
+        ("Diagnosis › Database", Role.DIAGNOSIS),
+    ]
+
+
+def test_checklists_checked_state_and_numbered_prose(md: Md) -> None:
+    rb = md("""
+        ## Verify
+        - [ ] Health checks passing
+        - [x] Alert resolved
+        * plain bullet is no step
+
+        1. Tell support
+        2. **Update** the status page
+    """)
+    assert [(s.kind, s.text, s.checked) for s in rb.steps] == [
+        (StepKind.CHECK, "Health checks passing", False),
+        (StepKind.CHECK, "Alert resolved", True),
+        (StepKind.MANUAL, "Tell support", False),
+        (StepKind.MANUAL, "Update the status page", False),
+    ]
+
+
+def test_unclosed_fence_still_loads_its_steps(md: Md) -> None:
+    rb = md("# T\n```bash\nuptime\n")
+    assert [s.command for s in rb.steps] == ["uptime"]
+    assert [(p.line, p.code) for p in rb.problems] == [(2, "unclosed-fence")]
+
+
+_PIECES = [*"#-*`[]x{}<>$'\"\\\n :=|&;()1.\t~ab", "```", "---\n", "ðŸ", "<name>", "{{ v }}", "- [ ] "]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=120).map("".join))
+def test_parse_never_raises(text: str) -> None:
+    rb = parse(text, "fuzz.md")
+    assert rb.id == "fuzz"
+    assert all(p.code != "parser" for p in rb.problems), rb.problems
