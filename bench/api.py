@@ -41,7 +41,7 @@ from sqlalchemy.pool import NullPool
 from warroom import db as dbmod
 from warroom.auth import service as auth_service
 from warroom.auth.actor import Role
-from warroom.config import ConfigFile, Settings, normalize_database_url
+from warroom.config import Settings, normalize_database_url
 from warroom.incidents.models import Incident, IncidentService, TimelineEvent
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
@@ -315,15 +315,11 @@ def free_port() -> int:
 
 
 def serve(url: str, port: int, data_dir: str) -> None:
-    """Child process: the real app under uvicorn, as `warroom serve` runs it (no access log)."""
-    import uvicorn
+    """Child process: exactly what `warroom serve` runs (the app and an idle engine), quiet below warnings."""
+    from warroom import server
 
-    from warroom.app import create_app
-    from warroom.runtime import Runtime
-
-    settings = Settings(data_dir=Path(data_dir), database_url=url)
-    runtime = Runtime(settings=settings, config=ConfigFile(), db=dbmod.Database(url))
-    uvicorn.run(create_app(runtime), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    settings = Settings(data_dir=Path(data_dir), database_url=url, host="127.0.0.1", port=port, log_level="warning")
+    server.serve(settings, migrate=False)
 
 
 @dataclass(frozen=True)
@@ -373,6 +369,7 @@ class Row:
     latencies: list[float]
     errors: int
     seconds: float
+    server_cpu_ms: float | None = None  # server CPU time per request (warm-up requests included)
 
     def pct(self, p: float) -> float:
         """The p-th percentile in ms (nearest rank)."""
@@ -385,15 +382,29 @@ class Row:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
 
 
-def measure(pool: Any, backend: str, label: str, job: Job, clients: int) -> Row:
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process `pid` (all its threads), from /proc; None where there is no /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(pool: Any, backend: str, label: str, job: Job, clients: int, server_pid: int) -> Row:
     """Run `job` on `clients` processes at once (the request count split between them)."""
     jobs = [
         Job(job.base, job.token, job.path, job.n_incidents, -(-job.requests // clients), job.deadline, job.seed + i)
         for i in range(clients)
     ]
+    cpu_before = cpu_seconds(server_pid)
     results = pool.map(client, jobs, chunksize=1) if clients > 1 else [client(jobs[0])]
+    cpu_after = cpu_seconds(server_pid)
     latencies = [ms for lat, _, _ in results for ms in lat]
-    return Row(backend, label, clients, latencies, sum(e for _, e, _ in results), max(s for _, _, s in results))
+    row = Row(backend, label, clients, latencies, sum(e for _, e, _ in results), max(s for _, _, s in results))
+    if cpu_before is not None and cpu_after is not None:
+        row.server_cpu_ms = (cpu_after - cpu_before) * 1000 / (len(latencies) + clients * WARMUP_REQUESTS)
+    return row
 
 
 def check_answers(base: str, token: str, n: int) -> str | None:
@@ -470,7 +481,7 @@ def run_backend(backend: str, url: str, args: argparse.Namespace, pool: Any, wor
         for clients in (1, args.clients):
             for label, path in endpoints:
                 job = Job(base, token, path, incidents, args.requests, time.time() + args.max_seconds, args.seed)
-                row = measure(pool, backend, label, job, clients)
+                row = measure(pool, backend, label, job, clients, server.pid)
                 rows.append(row)
                 print(f"  {label.strip()} x{clients}: p99 {row.pct(99):.1f} ms", flush=True)
     finally:
@@ -499,7 +510,10 @@ def pg_database(admin_raw: str) -> tuple[str | None, str, Engine | None]:
 
 def table(rows: list[Row]) -> str:
     """The results as aligned text."""
-    head = f"{'backend':<11}{'endpoint':<38}{'clients':>7}{'n':>7}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}{'req/s':>8}"
+    head = (
+        f"{'backend':<11}{'endpoint':<38}{'clients':>7}{'n':>7}"
+        f"{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}{'req/s':>8}{'cpu/req':>9}"
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
         if not r.latencies:
@@ -508,9 +522,13 @@ def table(rows: list[Row]) -> str:
         lines.append(
             f"{r.backend:<11}{r.endpoint:<38}{r.clients:>7}{len(r.latencies):>7}"
             f"{r.pct(50):>8.1f}{r.pct(95):>8.1f}{r.pct(99):>8.1f}{max(r.latencies):>8.1f}{r.rate:>8.0f}"
+            + (f"{r.server_cpu_ms:>9.1f}" if r.server_cpu_ms is not None else f"{'-':>9}")
             + (f"  {r.errors} errors" if r.errors else "")
         )
-    lines.append("latencies in ms, measured by the client over loopback (keep-alive; one process per client)")
+    lines.append(
+        "latencies in ms, measured by the client over loopback (keep-alive; one process per client);"
+        " cpu/req: server process CPU ms per request"
+    )
     return "\n".join(lines)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -74,6 +75,17 @@ def ensure_admin_token(runtime: Runtime) -> Path | None:
     return path
 
 
+def freeze_heap() -> None:
+    """Exempt everything alive now (modules, the app, the runtime) from the garbage collector's full passes.
+
+    These objects live as long as the process. Left in the oldest generation, every full pass walks all
+    ~100k of them with the GIL held: 30-100 ms during which no request is answered, which was most of
+    the API's p99 under concurrent load. Garbage cycles created later are still collected.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def serve(settings: Settings, *, migrate: bool = True, engine: bool = True) -> None:
     """Run the API, and an engine in the same process unless told not to, until interrupted."""
     import uvicorn
@@ -95,8 +107,10 @@ def serve(settings: Settings, *, migrate: bool = True, engine: bool = True) -> N
         url=f"http://{settings.host}:{settings.port}",
         database=runtime.db.engine.url.render_as_string(hide_password=True),
     )
+    app = create_app(runtime)
+    freeze_heap()
     uvicorn.run(
-        create_app(runtime),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
