@@ -34,8 +34,9 @@ test: $(DEVSTAMP)
 lint: $(DEVSTAMP)
 	$(VENV)/bin/ruff check .
 
+## API latency on 100k incidents / 1M timeline events, SQLite and PostgreSQL (~3 min; e.g. BENCH_ARGS="--backend sqlite").
 bench: $(DEVSTAMP)
-	$(PY) bench/api.py
+	$(PY) bench/api.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data
