@@ -62,7 +62,7 @@ _SERVICE_NAMES = (
 )
 SERVICES = tuple(_SERVICE_NAMES.split())
 _PEOPLE_NAMES = "alice bob carol dave erin frank grace heidi ivan judy mallory niaj olivia peggy rupert sybil"
-PEOPLE_LIST = tuple(_PEOPLE_NAMES.split())
+PEOPLE = tuple(_PEOPLE_NAMES.split())
 SYMPTOMS = (
     "5xx errors",
     "elevated latency",
@@ -96,7 +96,7 @@ class Chunk:
 
 
 def _event_counts(rng: random.Random, n: int, per_incident: int) -> list[int]:
-    """Events per incident: varied (±6 around the mean, at least 3) but summing to exactly n * per_incident."""
+    """Events per incident: varied (up to ±6 around the mean, never under 3) but summing to n * per_incident."""
     spread = max(0, min(6, per_incident - 3))
     counts = [per_incident] * n
     for i in range(0, n - 1, 2):
@@ -112,12 +112,9 @@ def _lifecycle(rng: random.Random, status: str, budget: int) -> list[str]:
         return []
     order = ["acknowledged", "investigating", "identified", "monitoring", "resolved"]
     chance = {"acknowledged": 0.95, "investigating": 0.85, "identified": 0.6, "monitoring": 0.7}
-    path = [s for s in order[: order.index(status)] if rng.random() < chance[s]]
-    if status != "acknowledged" and "acknowledged" not in path and rng.random() < 0.9:
-        path.insert(0, "acknowledged")  # a person moving it on acknowledges it (service._move)
-    path.append(status)
-    while len(path) > max(budget, 1):
-        path.pop(0 if len(path) == 1 else len(path) - 2)
+    path = [s for s in order[: order.index(status)] if rng.random() < chance[s]] + [status]
+    while len(path) > budget:  # keep the final status, drop the step before it
+        path.pop(-2)
     return path
 
 
@@ -138,7 +135,7 @@ def generate(n: int, per_incident: int, now: datetime, seed: int) -> Iterator[Ch
         detected = created - timedelta(minutes=rng.uniform(0, pace))
         started = detected - timedelta(minutes=rng.uniform(0, 3 * pace))
         services = sorted(rng.sample(SERVICES, rng.choice((1, 1, 1, 2, 2, 3))))
-        creator = rng.choice(PEOPLE_LIST)
+        creator = rng.choice(PEOPLE)
         title = f"{services[0]}: {rng.choice(SYMPTOMS)} in {rng.choice(REGIONS)}"
 
         # (at, kind, message, data) in timeline order; the declared event first, as declare() writes it.
@@ -181,7 +178,7 @@ def generate(n: int, per_incident: int, now: datetime, seed: int) -> Iterator[Ch
                 message, data = f"Still {current}: next update in 30 minutes.", {"status": current}
                 last_update = max(last_update or when, when)
             else:
-                message = f"{rng.choice(PEOPLE_LIST)} is looking at the {services[0]} dashboards."
+                message = f"{rng.choice(PEOPLE)} is looking at the {services[0]} dashboards."
             timeline.append((when, kind, message, data))
 
         responded = [stamps[s] for s in ("investigating", "identified", "monitoring", "resolved") if s in stamps]
@@ -192,7 +189,7 @@ def generate(n: int, per_incident: int, now: datetime, seed: int) -> Iterator[Ch
                 "description": f"Customers see {title.split(': ', 1)[1]}.",
                 "severity": severity,
                 "status": status,
-                "commander": rng.choice(PEOPLE_LIST) if severity in ("P0", "P1", "P2") else None,
+                "commander": rng.choice(PEOPLE) if severity in ("P0", "P1", "P2") else None,
                 "created_by": creator,
                 "impact": "Some customers cannot complete checkout." if severity in ("P0", "P1") else "",
                 "labels": {"team": f"team-{services[0]}", "region": rng.choice(REGIONS)},
@@ -478,12 +475,13 @@ def run_backend(backend: str, url: str, args: argparse.Namespace, pool: Any, wor
         if cursor:  # a small --incidents may have fewer than 51 open incidents
             endpoints.append(("  page 2 (cursor)", f"/api/v1/incidents?status=open&limit=50&cursor={cursor}"))
         endpoints.append(("GET /incidents/{n}", "/api/v1/incidents/{n}"))
-        for clients in (1, args.clients):
+        for clients in sorted({1, args.clients}):
             for label, path in endpoints:
                 job = Job(base, token, path, incidents, args.requests, time.time() + args.max_seconds, args.seed)
                 row = measure(pool, backend, label, job, clients, server.pid)
                 rows.append(row)
-                print(f"  {label.strip()} x{clients}: p99 {row.pct(99):.1f} ms", flush=True)
+                done = f"p99 {row.pct(99):.1f} ms" if row.latencies else "no requests completed"
+                print(f"  {label.strip()} x{clients}: {done}", flush=True)
     finally:
         server.terminate()
         server.join(10)
@@ -492,8 +490,12 @@ def run_backend(backend: str, url: str, args: argparse.Namespace, pool: Any, wor
     return Outcome(backend, rows, load_line)
 
 
-def pg_database(admin_raw: str) -> tuple[str | None, str, Engine | None]:
-    """(url of a fresh bench database or None, reason when None, admin engine to drop it with)."""
+class Unavailable(Exception):
+    """PostgreSQL cannot be used for the bench; the message says why."""
+
+
+def create_pg_database(admin_raw: str) -> tuple[Engine, str, str]:
+    """A fresh `warroom_bench_<pid>` on the server of `admin_raw`: (admin engine, its name, its URL)."""
     admin = normalize_database_url(admin_raw)
     engine = create_engine(admin, poolclass=NullPool, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
     name = f"warroom_bench_{os.getpid()}"
@@ -504,8 +506,8 @@ def pg_database(admin_raw: str) -> tuple[str | None, str, Engine | None]:
     except Exception as exc:
         engine.dispose()
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        return None, f"{make_url(admin).render_as_string(hide_password=True)}: {reason}", None
-    return make_url(admin).set(database=name).render_as_string(hide_password=False), name, engine
+        raise Unavailable(f"{make_url(admin).render_as_string(hide_password=True)}: {reason}") from exc
+    return engine, name, make_url(admin).set(database=name).render_as_string(hide_password=False)
 
 
 def table(rows: list[Row]) -> str:
@@ -543,8 +545,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--seed", type=int, default=2)
     args = parser.parse_args(argv)
-    if args.incidents < 200 or args.events_per_incident < 1:
-        parser.error("need at least 200 incidents (for two pages of open ones) and 1 event per incident")
+    if args.incidents < 200 or args.events_per_incident < 3 or args.clients < 1:
+        parser.error("need at least 200 incidents, 3 events per incident and 1 client")
 
     print(
         f"warroom API bench: {args.incidents:,} incidents x {args.events_per_incident} events, "
@@ -560,9 +562,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.backend in ("sqlite", "both"):
             outcomes.append(run_backend("sqlite", f"sqlite:///{workdir / 'bench.db'}", args, pool, workdir))
         if args.backend in ("postgresql", "both"):
-            url, name, admin = pg_database(os.environ.get("WARROOM_TEST_DATABASE_URL") or DEFAULT_PG)
-            if url is None or admin is None:
-                skipped.append(f"postgresql skipped: unreachable ({name})")
+            try:
+                admin, name, url = create_pg_database(os.environ.get("WARROOM_TEST_DATABASE_URL") or DEFAULT_PG)
+            except Unavailable as exc:
+                skipped.append(f"postgresql skipped: cannot create a database ({exc})")
                 print(skipped[-1], flush=True)
             else:
                 try:
@@ -585,8 +588,9 @@ def main(argv: list[str] | None = None) -> int:
     if not rows:
         print("FAIL: nothing was measured")
         return 1
-    print(verdict(rows))
-    return 0 if verdict(rows).startswith("PASS") else 1
+    line = verdict(rows)
+    print(line)
+    return 0 if line.startswith("PASS") else 1
 
 
 def _worst(rows: list[Row]) -> str:
