@@ -30,7 +30,7 @@ from warroom.alerts.schemas import (
 from warroom.alerts.service import IntegrationRef
 from warroom.auth import service as audit
 from warroom.deps import Admin, ReadSession, Responder, RuntimeDep, Viewer, WriteSession, bearer_token
-from warroom.errors import InvalidInput, Unauthorized, Unavailable
+from warroom.errors import InvalidInput, Unavailable
 from warroom.runtime import Runtime
 from warroom.timeparse import parse_duration
 
@@ -42,18 +42,37 @@ UNKNOWN_KEY = "Unknown or revoked integration key."
 # -- intake ------------------------------------------------------------------------------------------------------
 
 
-async def _resolve_key(runtime: Runtime, key: str | None) -> IntegrationRef:
+def _unauthorized(detail: str) -> JSONResponse:
+    # No `instance`: the path holds the key, and answers (and the logs that keep them) must not.
+    return JSONResponse(
+        {"type": "about:blank", "title": "Unauthorized", "status": 401, "detail": detail},
+        status_code=401,
+        media_type="application/problem+json",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+async def _resolve_key(runtime: Runtime, key: str | None) -> IntegrationRef | JSONResponse:
     metrics = intake.metrics_for(runtime)
     if not key:
         metrics.rejected.labels("unknown", "missing_key").inc()
-        raise Unauthorized(
+        return _unauthorized(
             "Missing integration key: POST to /api/v1/intake/<key> or send `Authorization: Bearer <key>`."
         )
-    ref = await run_in_threadpool(intake.key_cache(runtime).resolve, runtime, key)
+    ref = await _lookup(runtime, key)
     if ref is None:
         metrics.rejected.labels("unknown", "unknown_key").inc()
-        raise Unauthorized(UNKNOWN_KEY)
+        return _unauthorized(UNKNOWN_KEY)
     return ref
+
+
+async def _lookup(runtime: Runtime, key: str) -> IntegrationRef | None:
+    cache = intake.key_cache(runtime)
+    hit, ref = cache.cached(key)
+    if hit:
+        return ref
+    # Only a cache miss reads the database, and never on the event loop.
+    return await run_in_threadpool(cache.resolve, runtime, key)
 
 
 async def _read_json(request: Request, runtime: Runtime, integration: str) -> Any:
@@ -107,6 +126,8 @@ async def _ingest(runtime: Runtime, ref: IntegrationRef, alerts: list[IncomingAl
 async def _intake(request: Request, key: str | None) -> Response:
     runtime: Runtime = request.app.state.runtime
     ref = await _resolve_key(runtime, key)
+    if isinstance(ref, JSONResponse):
+        return ref
     if ref.type == "pagerduty":
         return await _pagerduty(request, runtime, ref)
     try:
@@ -153,7 +174,7 @@ async def _pagerduty(request: Request, runtime: Runtime, ref: IntegrationRef | N
         if not isinstance(key, str) or not key.strip():
             metrics.rejected.labels("unknown", "missing_key").inc()
             return _pd_invalid(["'routing_key' is missing or blank"])
-        ref = await run_in_threadpool(intake.key_cache(runtime).resolve, runtime, key.strip())
+        ref = await _lookup(runtime, key.strip())
         if ref is None:
             metrics.rejected.labels("unknown", "unknown_key").inc()
             return _pd_invalid(["Invalid routing key"])

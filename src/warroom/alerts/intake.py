@@ -82,14 +82,21 @@ class KeyCache:
         self._entries: dict[str, _CacheEntry] = {}
         self._lock = threading.Lock()
 
+    def cached(self, key: str) -> tuple[bool, IntegrationRef | None]:
+        """(True, integration or None) when the answer for `key` is cached and fresh; (False, None) otherwise."""
+        with self._lock:
+            entry = self._entries.get(service.hash_key(key))
+        if entry is not None and entry.expires > time.monotonic():
+            return True, entry.ref
+        return False, None
+
     def resolve(self, runtime: Any, key: str) -> IntegrationRef | None:
-        """The live integration for `key`, or None."""
+        """The live integration for `key`, or None (reads the database when not cached)."""
+        hit, ref = self.cached(key)
+        if hit:
+            return ref
         digest = service.hash_key(key)
         now = time.monotonic()
-        with self._lock:
-            entry = self._entries.get(digest)
-        if entry is not None and entry.expires > now:
-            return entry.ref
         try:
             with runtime.db.session() as session:
                 ref = service.find_by_key(session, runtime, key)
