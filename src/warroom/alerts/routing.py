@@ -97,7 +97,13 @@ class Router:
         severity_label = "severity"
         matched: list[str] = []
         explanations: list[tuple[str, bool, list[str]]] = []
+        stopped_by: str | None = None
         for route in self.routes:
+            if stopped_by is not None:
+                if not explain:
+                    break
+                explanations.append((route.name, False, [f"not tried: {stopped_by} matched and does not continue"]))
+                continue
             ok, reasons = route.explain(labels)
             if explain:
                 explanations.append((route.name, ok, reasons))
@@ -111,7 +117,7 @@ class Router:
             if "severity_label" in route.set_fields:
                 severity_label = route.config.severity_label
             if not route.continue_:
-                break
+                stopped_by = route.name
         route_name = matched[-1] if matched else DEFAULT_ROUTE
         severity, reason = self._severity(
             labels, merged.get("severity"), severity_map, severity_label, integration_severity
