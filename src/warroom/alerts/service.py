@@ -15,9 +15,9 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, Table, bindparam, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -315,6 +315,8 @@ class _Context:
         self._windows: dict[str, int] | None = None
         self._incidents: dict[int, Incident] = {}
         self._groups: dict[str, AlertGroup] = {}
+        self.resolved: dict[int, tuple[Incident, Actor, dict[str, str]]] = {}
+        self.source_resolved = False
         self.postgres = session.get_bind().dialect.name == "postgresql"
 
     def decide(self, labels: dict[str, str], integration: Integration) -> Decision:
@@ -322,7 +324,7 @@ class _Context:
             labels, integration_service=integration.service, integration_severity=integration.severity
         )
 
-    def suppression(self, alert: Alert) -> str | None:
+    def suppression(self, alert: AlertRow) -> str | None:
         """Why this firing alert must open no incident, or None."""
         labels = dict(alert.labels)
         if alert.service:
@@ -358,6 +360,41 @@ class _Context:
             self._incidents[number] = found
         return found
 
+    def preload(self, groups: dict[str, str], incident_ids: set[int]) -> None:
+        """Create and lock every group row this batch may need, then their incidents: a few statements, not
+        one per alert. Sorted, so that two writers take the same locks in the same order."""
+        session = self.session
+        if groups:
+            table = cast(Table, AlertGroup.__table__)
+            insert = postgresql.insert(table) if self.postgres else sqlite.insert(table)
+            rows = [
+                {"group_key": key, "route": route, "incident_id": None, "updated_at": self.now}
+                for key, route in sorted(groups.items())
+            ]
+            session.execute(insert.on_conflict_do_nothing(index_elements=["group_key"]), rows)
+            keys = sorted(groups)
+            for start in range(0, len(keys), 500):
+                query = (
+                    select(AlertGroup)
+                    .where(AlertGroup.group_key.in_(keys[start : start + 500]))
+                    .order_by(AlertGroup.group_key)
+                    .with_for_update()
+                )
+                for group in session.scalars(query):
+                    self._groups[group.group_key] = group
+                    if group.incident_id is not None:
+                        incident_ids.add(group.incident_id)
+        wanted = sorted(i for i in incident_ids if i not in self._incidents)
+        for start in range(0, len(wanted), 500):
+            incident_query = (
+                select(Incident)
+                .where(Incident.id.in_(wanted[start : start + 500]))
+                .order_by(Incident.id)
+                .with_for_update()
+            )
+            for incident in session.scalars(incident_query):
+                self._incidents[incident.id] = incident
+
     def group(self, key: str, route: str) -> AlertGroup:
         """The group row for `key`, created if new and locked: one incident per group even under concurrency."""
         found = self._groups.get(key)
@@ -372,6 +409,104 @@ class _Context:
         found = self.session.scalars(select(AlertGroup).where(AlertGroup.group_key == key).with_for_update()).one()
         self._groups[key] = found
         return found
+
+
+_ROW_COLUMNS = (
+    "id",
+    "integration_id",
+    "fingerprint",
+    "status",
+    "summary",
+    "severity",
+    "service",
+    "route",
+    "group_key",
+    "incident_id",
+    "suppressed_by",
+    "labels",
+    "annotations",
+    "starts_at",
+    "ends_at",
+    "resolved_at",
+    "last_seen_at",
+    "received",
+)
+_UNLOADED: Any = object()
+
+
+class AlertRow:
+    """An alert read with Core for the intake's hot path: no ORM bookkeeping per attribute. Assignments are
+    recorded, and `write_rows` sends them back as one executemany per set of changed columns."""
+
+    __slots__ = (*_ROW_COLUMNS, "raw", "changes")
+
+    id: int
+    integration_id: int
+    fingerprint: str
+    status: str
+    summary: str
+    severity: str
+    service: str | None
+    route: str
+    group_key: str
+    incident_id: int | None
+    suppressed_by: str | None
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: datetime
+    ends_at: datetime | None
+    resolved_at: datetime | None
+    last_seen_at: datetime
+    received: int
+    raw: dict[str, Any]
+    changes: dict[str, Any]
+
+    def __init__(self, values: Any) -> None:
+        for name in _ROW_COLUMNS:
+            object.__setattr__(self, name, values[name])
+        object.__setattr__(self, "raw", _UNLOADED)
+        object.__setattr__(self, "changes", {})
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        current = getattr(self, name)
+        if current is _UNLOADED or current != value:
+            object.__setattr__(self, name, value)
+            self.changes[name] = value
+
+
+def load_rows(session: Session, *conditions: Any, lock: bool = True) -> list[AlertRow]:
+    """Alerts matching `conditions` as AlertRows (locked FOR UPDATE on PostgreSQL), in (integration, fingerprint)
+    order so that two writers lock in the same order."""
+    table = cast(Table, Alert.__table__)
+    query = (
+        select(*(table.c[name] for name in _ROW_COLUMNS))
+        .where(*conditions)
+        .order_by(table.c.integration_id, table.c.fingerprint)
+    )
+    if lock:
+        query = query.with_for_update()
+    return [AlertRow(row) for row in session.execute(query).mappings()]
+
+
+def write_rows(session: Session, rows: Sequence[AlertRow]) -> None:
+    """Send the rows' recorded changes: one executemany UPDATE per set of changed columns."""
+    table = cast(Table, Alert.__table__)
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        if not row.changes:
+            continue
+        columns = tuple(sorted(row.changes))
+        params = {f"v_{name}": row.changes[name] for name in columns}
+        params["v_id"] = row.id
+        shapes.setdefault(columns, []).append(params)
+        row.changes.clear()
+    for columns, batch in shapes.items():
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("v_id"))
+            .values({name: bindparam(f"v_{name}") for name in columns})
+        )
+        session.execute(statement, batch)
 
 
 def ingest_alerts(
@@ -398,6 +533,8 @@ def ingest_many(
                 fingerprint = hashlib.sha256(fingerprint.encode()).hexdigest()
             flat.append((index, integration, incoming, fingerprint, ctx.decide(incoming.labels, integration)))
     rows, fresh = _store(ctx, flat)
+    groups = {decision.group_key: decision.route for _, _, incoming, _, decision in flat if incoming.status == "firing"}
+    ctx.preload(groups, {alert.incident_id for alert in rows.values() if alert.incident_id is not None})
     results = [IngestResult(integration.name) for integration, _ in batch]
     for index, integration, incoming, fingerprint, decision in flat:
         alert = rows[(integration.id, fingerprint)]
@@ -407,6 +544,8 @@ def ingest_many(
         results[index].outcomes.append(
             AlertOutcome(alert.id, fingerprint, alert.status, action, alert.incident_id, alert.suppressed_by)
         )
+    write_rows(session, list(rows.values()))
+    _finish(ctx)
     return results
 
 
@@ -427,7 +566,7 @@ def _summary(incoming: IncomingAlert) -> str:
 
 def _store(
     ctx: _Context, flat: list[tuple[int, Integration, IncomingAlert, str, Decision]]
-) -> tuple[dict[tuple[int, str], Alert], set[tuple[int, str]]]:
+) -> tuple[dict[tuple[int, str], AlertRow], set[tuple[int, str]]]:
     """Insert the alerts not seen before (ON CONFLICT DO NOTHING) and lock every alert of the batch.
 
     Returns the rows by (integration, fingerprint) and which of them this transaction created."""
@@ -464,34 +603,25 @@ def _store(
         }
     keys = sorted(values)
     session = ctx.session
-    insert = postgresql.insert(Alert) if ctx.postgres else sqlite.insert(Alert)
-    created: set[tuple[int, str]] = set()
+    table = cast(Table, Alert.__table__)
+    insert = postgresql.insert(table) if ctx.postgres else sqlite.insert(table)
     # The unique (integration, fingerprint) decides who creates an alert; whoever loses treats it as a repeat.
+    # One executemany (SQLAlchemy's insertmanyvalues), so the statement compiles once and is cached.
+    statement = insert.on_conflict_do_nothing(index_elements=["integration_id", "fingerprint"]).returning(
+        table.c.integration_id, table.c.fingerprint, sort_by_parameter_order=True
+    )
+    result = session.execute(statement, [values[k] for k in keys])
+    created: set[tuple[int, str]] = {(row[0], row[1]) for row in result}
+    rows: dict[tuple[int, str], AlertRow] = {}
     for start in range(0, len(keys), 500):
-        chunk = [values[k] for k in keys[start : start + 500]]
-        statement = (
-            insert.values(chunk)
-            .on_conflict_do_nothing(index_elements=["integration_id", "fingerprint"])
-            .returning(Alert.integration_id, Alert.fingerprint)
-        )
-        created.update((row[0], row[1]) for row in session.execute(statement))
-    rows: dict[tuple[int, str], Alert] = {}
-    for start in range(0, len(keys), 500):
-        chunk_keys = keys[start : start + 500]
-        query = (
-            select(Alert)
-            .where(tuple_(Alert.integration_id, Alert.fingerprint).in_(chunk_keys))
-            .order_by(Alert.integration_id, Alert.fingerprint)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        for alert in session.scalars(query):
+        condition = tuple_(table.c.integration_id, table.c.fingerprint).in_(keys[start : start + 500])
+        for alert in load_rows(session, condition):
             rows[(alert.integration_id, alert.fingerprint)] = alert
     return rows, created
 
 
 def _apply(
-    ctx: _Context, integration: Integration, alert: Alert, incoming: IncomingAlert, decision: Decision, *, new: bool
+    ctx: _Context, integration: Integration, alert: AlertRow, incoming: IncomingAlert, decision: Decision, *, new: bool
 ) -> str:
     now = ctx.now
     alert.received += 1
@@ -536,7 +666,7 @@ def _apply(
     return "repeated"
 
 
-def _acknowledge(ctx: _Context, integration: Integration, alert: Alert) -> str:
+def _acknowledge(ctx: _Context, integration: Integration, alert: AlertRow) -> str:
     if alert.incident_id is not None:
         incident = ctx.incident(alert.incident_id)
         if incident is not None and incident.status == Status.TRIGGERED:
@@ -546,11 +676,11 @@ def _acknowledge(ctx: _Context, integration: Integration, alert: Alert) -> str:
     return "acknowledged"
 
 
-def _title(alert: Alert) -> str:
+def _title(alert: AlertRow) -> str:
     return alert.summary or alert.labels.get("alertname") or f"Alert {alert.fingerprint}"
 
 
-def _place(ctx: _Context, integration: Integration, alert: Alert, decision: Decision, *, attach_kind: str) -> None:
+def _place(ctx: _Context, integration: Integration, alert: AlertRow, decision: Decision, *, attach_kind: str) -> None:
     """Attach a firing alert to its group's open incident, opening one if needed, unless something holds it back."""
     reason = ctx.suppression(alert)
     alert.suppressed_by = reason
@@ -608,8 +738,7 @@ def _place(ctx: _Context, integration: Integration, alert: Alert, decision: Deci
             incidents.change_status(
                 session, incident, Status.INVESTIGATING.value, actor, now, f"{_title(alert)} is firing again"
             )
-        else:
-            jobs.cancel(session, AUTO_RESOLVE, key=f"incident:{incident.id}")
+        # Otherwise a pending auto-resolve (a person acknowledged) finds this alert firing and does nothing.
     alert.incident_id = incident.id
     timeline.append(
         session,
@@ -633,7 +762,7 @@ def _valid_severity(ctx: _Context, severity: str) -> str:
     return severity if severity in names else names[-1]
 
 
-def _resolve(ctx: _Context, integration: Integration, alert: Alert, incoming: IncomingAlert) -> None:
+def _resolve(ctx: _Context, integration: Integration, alert: AlertRow, incoming: IncomingAlert) -> None:
     session, now = ctx.session, ctx.now
     alert.status = "resolved"
     alert.ends_at = incoming.ends_at or now
@@ -653,10 +782,33 @@ def _resolve(ctx: _Context, integration: Integration, alert: Alert, incoming: In
                 message=_title(alert),
                 data={"alert": alert.id, "integration": integration.name, "fingerprint": alert.fingerprint},
             )
-            _after_alert_resolved(ctx, incident, actor, alert)
+            # Checked once per incident at the end of the batch (a re-fire later in the batch cancels it).
+            ctx.resolved.setdefault(incident.id, (incident, actor, dict(alert.labels)))
     if ctx.rules and any(rule.is_source(alert.labels) for rule in ctx.rules):
-        # This alert may have held others back: those still firing get their chance now.
-        reevaluate(session, ctx.runtime, now=now, only_prefix="inhibit:", ctx=ctx)
+        ctx.source_resolved = True
+
+
+def _finish(ctx: _Context) -> None:
+    """What waits for the whole batch: incidents whose alerts resolved, alerts an inhibition held back."""
+    if ctx.resolved:
+        firing: dict[int, list[str]] = {}
+        rows = ctx.session.execute(
+            select(Alert.incident_id, Alert.severity).where(
+                Alert.incident_id.in_(sorted(ctx.resolved)), Alert.status == "firing", Alert.suppressed_by.is_(None)
+            )
+        )
+        for incident_id, severity in rows:
+            if incident_id is not None:
+                firing.setdefault(incident_id, []).append(severity)
+        for incident_id in sorted(ctx.resolved):
+            incident, actor, labels = ctx.resolved[incident_id]
+            _after_alert_resolved(ctx, incident, actor, labels, firing.get(incident_id, []))
+        ctx.resolved.clear()
+    if ctx.source_resolved:
+        ctx.source_resolved = False
+        # A resolved alert may have held others back: those still firing get their chance now.
+        reevaluate(ctx.session, ctx.runtime, now=ctx.now, only_prefix="inhibit:", ctx=ctx)
+        _finish(ctx)
 
 
 def firing_alerts_of(session: Session, incident_id: int) -> list[Alert]:
@@ -670,11 +822,14 @@ def firing_alerts_of(session: Session, incident_id: int) -> list[Alert]:
     )
 
 
-def _after_alert_resolved(ctx: _Context, incident: Incident, actor: Actor, alert: Alert) -> None:
+def _after_alert_resolved(
+    ctx: _Context, incident: Incident, actor: Actor, labels: dict[str, str], firing: list[str]
+) -> None:
     session, now = ctx.session, ctx.now
-    firing = firing_alerts_of(session, incident.id)
+    if incident.status == Status.RESOLVED:
+        return
     if firing:
-        highest = ctx.runtime.severities.highest([_valid_severity(ctx, a.severity) for a in firing])
+        highest = ctx.runtime.severities.highest([_valid_severity(ctx, severity) for severity in firing])
         if highest != incident.severity and not _person_set_severity(session, incident.id):
             incidents.update(
                 session,
@@ -685,8 +840,7 @@ def _after_alert_resolved(ctx: _Context, incident: Incident, actor: Actor, alert
                 now=now,
             )
         return
-    decision = ctx.router.decide(alert.labels)
-    resolve_after = decision.resolve_after
+    resolve_after = ctx.router.decide(labels).resolve_after
     if not person_acknowledged(session, incident.id) and incident.status != Status.MONITORING:
         incidents.change_status(
             session, incident, Status.MONITORING.value, actor, now, "All alerts resolved; watching for a re-fire."
@@ -759,10 +913,10 @@ def reevaluate(
 ) -> int:
     """Give still-firing alerts held back (silence, window, inhibition) another look; returns how many now page."""
     ctx = ctx or _Context(session, runtime, now)
-    query = select(Alert).where(Alert.status == "firing", Alert.suppressed_by.is_not(None)).order_by(Alert.id)
+    conditions = [Alert.status == "firing", Alert.suppressed_by.is_not(None)]
     if only_prefix:
-        query = query.where(Alert.suppressed_by.startswith(only_prefix))
-    held = list(session.scalars(query.with_for_update()))
+        conditions.append(Alert.suppressed_by.startswith(only_prefix))
+    held = load_rows(session, *conditions)
     released = 0
     integrations: dict[int, Integration] = {}
     for alert in held:
@@ -774,6 +928,7 @@ def reevaluate(
         _place(ctx, integration, alert, decision, attach_kind="alert_attached")
         if alert.suppressed_by is None:
             released += 1
+    write_rows(session, held)
     return released
 
 
