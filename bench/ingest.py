@@ -375,7 +375,7 @@ class Alertmanager:
         self.log.close()
 
 
-PHASES = ((1, 32), (10, 16), (100, 4))
+PHASES = tuple((int(s), int(c)) for s, c in (p.split(":") for p in os.environ.get("BENCH_PHASES", "1:32,10:16,100:4").split(",")))
 
 
 def report(result: Result, check: str = "") -> None:

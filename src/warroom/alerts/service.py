@@ -19,7 +19,7 @@ from typing import Any, cast
 
 from sqlalchemy import Select, Table, bindparam, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from warroom.alerts import maintenance, silences
 from warroom.alerts.config import INTEGRATION_TYPES, SEVERITY_NAMES
@@ -316,6 +316,7 @@ class _Context:
         self._incidents: dict[int, Incident] = {}
         self._groups: dict[str, AlertGroup] = {}
         self.resolved: dict[int, tuple[Incident, Actor, dict[str, str]]] = {}
+        self.statuses: dict[int, str] = {}
         self.source_resolved = False
         self.postgres = session.get_bind().dialect.name == "postgresql"
 
@@ -348,6 +349,13 @@ class _Context:
             if rule is not None:
                 return f"inhibit:{rule}"
         return None
+
+    def status_of(self, number: int) -> str:
+        """An incident's status: from the incidents this batch locked, else as read at its start."""
+        locked = self._incidents.get(number)
+        if locked is not None:
+            return locked.status
+        return self.statuses.get(number, Status.RESOLVED.value)
 
     def incident(self, number: int) -> Incident | None:
         """The incident, locked for this transaction (once)."""
@@ -388,6 +396,7 @@ class _Context:
         for start in range(0, len(wanted), 500):
             incident_query = (
                 select(Incident)
+                .options(lazyload(Incident.service_links))  # read only when a service list is needed
                 .where(Incident.id.in_(wanted[start : start + 500]))
                 .order_by(Incident.id)
                 .with_for_update()
@@ -533,8 +542,7 @@ def ingest_many(
                 fingerprint = hashlib.sha256(fingerprint.encode()).hexdigest()
             flat.append((index, integration, incoming, fingerprint, ctx.decide(incoming.labels, integration)))
     rows, fresh = _store(ctx, flat)
-    groups = {decision.group_key: decision.route for _, _, incoming, _, decision in flat if incoming.status == "firing"}
-    ctx.preload(groups, {alert.incident_id for alert in rows.values() if alert.incident_id is not None})
+    ctx.preload(*_needed(ctx, flat, rows, fresh))
     results = [IngestResult(integration.name) for integration, _ in batch]
     for index, integration, incoming, fingerprint, decision in flat:
         alert = rows[(integration.id, fingerprint)]
@@ -547,6 +555,38 @@ def ingest_many(
     write_rows(session, list(rows.values()))
     _finish(ctx)
     return results
+
+
+def _needed(
+    ctx: _Context,
+    flat: list[tuple[int, Integration, IncomingAlert, str, Decision]],
+    rows: dict[tuple[int, str], AlertRow],
+    fresh: set[tuple[int, str]],
+) -> tuple[dict[str, str], set[int]]:
+    """The groups to lock (alerts that may open or join an incident) and the incidents to lock (those joined,
+    and those whose alerts resolve). A repeat of a firing alert with an open incident needs neither."""
+    linked = sorted({row.incident_id for row in rows.values() if row.incident_id is not None})
+    if linked:
+        for number, status in ctx.session.execute(select(Incident.id, Incident.status).where(Incident.id.in_(linked))):
+            ctx.statuses[number] = status
+    groups: dict[str, str] = {}
+    incident_ids: set[int] = set()
+    for _index, integration, incoming, fingerprint, decision in flat:
+        row = rows[(integration.id, fingerprint)]
+        if incoming.status == "resolved" or incoming.acknowledge:
+            if row.incident_id is not None:
+                incident_ids.add(row.incident_id)
+            continue
+        placed = (
+            (integration.id, fingerprint) in fresh
+            or row.status == "resolved"
+            or row.suppressed_by is not None
+            or row.incident_id is None
+            or ctx.statuses.get(row.incident_id, Status.RESOLVED.value) == Status.RESOLVED
+        )
+        if placed:
+            groups[decision.group_key] = decision.route
+    return groups, incident_ids
 
 
 def _summary(incoming: IncomingAlert) -> str:
@@ -567,57 +607,71 @@ def _summary(incoming: IncomingAlert) -> str:
 def _store(
     ctx: _Context, flat: list[tuple[int, Integration, IncomingAlert, str, Decision]]
 ) -> tuple[dict[tuple[int, str], AlertRow], set[tuple[int, str]]]:
-    """Insert the alerts not seen before (ON CONFLICT DO NOTHING) and lock every alert of the batch.
-
-    Returns the rows by (integration, fingerprint) and which of them this transaction created."""
+    """Lock the batch's known alerts, insert the unknown ones (ON CONFLICT DO NOTHING), and return every row
+    by (integration, fingerprint) with the set this transaction created."""
     if not flat:
         return {}, set()
-    now = ctx.now
-    values: dict[tuple[int, str], dict[str, Any]] = {}
-    for _index, integration, incoming, fingerprint, decision in flat:
-        key = (integration.id, fingerprint)
-        if key in values:
-            continue
-        firing = incoming.status == "firing"
-        values[key] = {
-            "integration_id": integration.id,
-            "fingerprint": fingerprint,
-            "status": incoming.status,
-            "summary": _summary(incoming),
-            "severity": decision.severity,
-            "service": decision.service,
-            "route": decision.route,
-            "group_key": decision.group_key,
-            "incident_id": None,
-            "suppressed_by": None,
-            "labels": incoming.labels,
-            "annotations": incoming.annotations,
-            "generator_url": incoming.generator_url,
-            "starts_at": incoming.starts_at or now,
-            "ends_at": None if firing else (incoming.ends_at or now),
-            "first_seen_at": now,
-            "last_seen_at": now,
-            "resolved_at": None if firing else now,
-            "received": 0,
-            "raw": incoming.raw,
-        }
-    keys = sorted(values)
     session = ctx.session
     table = cast(Table, Alert.__table__)
-    insert = postgresql.insert(table) if ctx.postgres else sqlite.insert(table)
-    # The unique (integration, fingerprint) decides who creates an alert; whoever loses treats it as a repeat.
-    # One executemany (SQLAlchemy's insertmanyvalues), so the statement compiles once and is cached.
-    statement = insert.on_conflict_do_nothing(index_elements=["integration_id", "fingerprint"]).returning(
-        table.c.integration_id, table.c.fingerprint, sort_by_parameter_order=True
-    )
-    result = session.execute(statement, [values[k] for k in keys])
-    created: set[tuple[int, str]] = {(row[0], row[1]) for row in result}
+    first: dict[tuple[int, str], tuple[Integration, IncomingAlert, Decision]] = {}
+    for _index, integration, incoming, fingerprint, decision in flat:
+        first.setdefault((integration.id, fingerprint), (integration, incoming, decision))
+    keys = sorted(first)
     rows: dict[tuple[int, str], AlertRow] = {}
     for start in range(0, len(keys), 500):
         condition = tuple_(table.c.integration_id, table.c.fingerprint).in_(keys[start : start + 500])
         for alert in load_rows(session, condition):
             rows[(alert.integration_id, alert.fingerprint)] = alert
+    missing = [key for key in keys if key not in rows]
+    created: set[tuple[int, str]] = set()
+    if missing:
+        values = {key: _initial(ctx, key[1], *first[key]) for key in missing}
+        insert = postgresql.insert(table) if ctx.postgres else sqlite.insert(table)
+        # The unique (integration, fingerprint) decides who creates an alert; whoever loses treats it as a repeat.
+        # One executemany (SQLAlchemy's insertmanyvalues): the statement compiles once and is cached.
+        statement = insert.on_conflict_do_nothing(index_elements=["integration_id", "fingerprint"]).returning(
+            table.c.id, table.c.integration_id, table.c.fingerprint, sort_by_parameter_order=True
+        )
+        for returned in session.execute(statement, [values[k] for k in missing]):
+            alert_id, integration_id, fingerprint = returned[0], returned[1], returned[2]
+            key = (int(integration_id), str(fingerprint))
+            rows[key] = AlertRow({**values[key], "id": alert_id})
+            created.add(key)
+        lost = [key for key in missing if key not in created]
+        if lost:  # another writer created them since our first look: they are repeats now
+            condition = tuple_(table.c.integration_id, table.c.fingerprint).in_(lost)
+            for alert in load_rows(session, condition):
+                rows[(alert.integration_id, alert.fingerprint)] = alert
     return rows, created
+
+
+def _initial(
+    ctx: _Context, fingerprint: str, integration: Integration, incoming: IncomingAlert, decision: Decision
+) -> dict[str, Any]:
+    now = ctx.now
+    firing = incoming.status == "firing"
+    return {
+        "integration_id": integration.id,
+        "fingerprint": fingerprint,
+        "status": incoming.status,
+        "summary": _summary(incoming),
+        "severity": decision.severity,
+        "service": decision.service,
+        "route": decision.route,
+        "group_key": decision.group_key,
+        "incident_id": None,
+        "suppressed_by": None,
+        "labels": incoming.labels,
+        "annotations": incoming.annotations,
+        "generator_url": incoming.generator_url,
+        "starts_at": incoming.starts_at or now,
+        "ends_at": None if firing else (incoming.ends_at or now),
+        "first_seen_at": now,
+        "last_seen_at": now,
+        "resolved_at": None if firing else now,
+        "received": 0,
+        "raw": incoming.raw,
+    }
 
 
 def _apply(
@@ -658,11 +712,9 @@ def _apply(
     # A repeat of a firing alert: nothing new, unless what held it back has ended or its incident was closed.
     if alert.suppressed_by is not None:
         _place(ctx, integration, alert, decision, attach_kind="alert_attached")
-    elif alert.incident_id is not None:
-        incident = ctx.incident(alert.incident_id)
-        if incident is None or incident.status == Status.RESOLVED:
-            alert.incident_id = None
-            _place(ctx, integration, alert, decision, attach_kind="alert_attached")
+    elif alert.incident_id is None or ctx.status_of(alert.incident_id) == Status.RESOLVED:
+        alert.incident_id = None
+        _place(ctx, integration, alert, decision, attach_kind="alert_attached")
     return "repeated"
 
 
