@@ -321,9 +321,7 @@ class _Context:
         self.postgres = session.get_bind().dialect.name == "postgresql"
 
     def decide(self, labels: dict[str, str], integration: Integration) -> Decision:
-        return self.router.decide(
-            labels, integration_service=integration.service, integration_severity=integration.severity
-        )
+        return self.router.decide_cached(labels, integration.service, integration.severity)
 
     def suppression(self, alert: AlertRow) -> str | None:
         """Why this firing alert must open no incident, or None."""

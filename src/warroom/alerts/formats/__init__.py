@@ -39,6 +39,12 @@ def parse_time(value: Any, field: str) -> datetime | None:
     text = value.strip()
     if text.startswith("0001-01-01"):
         return None
+    try:  # the common case (up to microseconds, `Z` or an offset) without the regex below
+        parsed = datetime.fromisoformat(text)
+        if parsed.tzinfo is not None:
+            return parsed.astimezone(UTC)
+    except ValueError:
+        pass
     match = _FRACTION.match(text)
     if match is not None:
         head, fraction, tail = match.groups()
