@@ -20,7 +20,6 @@ import os
 import random
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -237,7 +236,9 @@ async def drive(
         started = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(clients)))
         elapsed = time.perf_counter() - started
-    return Result(label, size, clients, len(latencies), accepted, elapsed, latencies, errors, dict(workload.kinds), fingerprints)
+    return Result(
+        label, size, clients, len(latencies), accepted, elapsed, latencies, errors, dict(workload.kinds), fingerprints
+    )
 
 
 class Warroom:
@@ -375,13 +376,16 @@ class Alertmanager:
         self.log.close()
 
 
-PHASES = tuple((int(s), int(c)) for s, c in (p.split(":") for p in os.environ.get("BENCH_PHASES", "1:32,10:16,100:4").split(",")))
+PHASES = tuple(
+    (int(s), int(c)) for s, c in (p.split(":") for p in os.environ.get("BENCH_PHASES", "1:32,10:16,100:4").split(","))
+)
 
 
 def report(result: Result, check: str = "") -> None:
     kinds = result.kinds
     total = sum(kinds.values()) or 1
-    mix = f"new {kinds['new'] * 100 // total}% / repeat {kinds['repeat'] * 100 // total}% / resolve {kinds['resolve'] * 100 // total}%"
+    share = {name: kinds[name] * 100 // total for name in ("new", "repeat", "resolve")}
+    mix = f"new {share['new']}% / repeat {share['repeat']}% / resolve {share['resolve']}%"
     errors = f" errors={result.errors}" if result.errors else ""
     print(
         f"{result.label:<22} {result.size:>3}/req  clients {result.clients:>2}  "
