@@ -160,6 +160,9 @@ def test_pagerduty_events_v2_answers_like_pagerduty(api, sender, make_integratio
     assert wrong_key.json()["errors"] == ["Invalid routing key"]
     assert rejected(runtime, "unknown", "unknown_key") == 1
 
+    unknown_ack = sender.post("/v2/enqueue", json=pd_event(key, "acknowledge", dedup_key="never-seen"))
+    assert unknown_ack.status_code == 202
+    assert api.get("/api/v1/alerts", params={"status": "firing"}).json()["items"][-1]["fingerprint"] == "db-1-disk"
     assert sender.post("/v2/enqueue", json=pd_event(key, "acknowledge")).status_code == 202
     assert incident(api, 1)["status"] == "acknowledged"
     assert sender.post("/v2/enqueue", json=pd_event(key, "resolve")).status_code == 202

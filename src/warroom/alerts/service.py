@@ -647,11 +647,12 @@ def _initial(
     ctx: _Context, fingerprint: str, integration: Integration, incoming: IncomingAlert, decision: Decision
 ) -> dict[str, Any]:
     now = ctx.now
-    firing = incoming.status == "firing"
+    # An acknowledge for an alert never seen is recorded like a resolve for one: stored, not firing.
+    firing = incoming.status == "firing" and not incoming.acknowledge
     return {
         "integration_id": integration.id,
         "fingerprint": fingerprint,
-        "status": incoming.status,
+        "status": "firing" if firing else "resolved",
         "summary": _summary(incoming),
         "severity": decision.severity,
         "service": decision.service,
@@ -679,7 +680,7 @@ def _apply(
     alert.received += 1
     alert.last_seen_at = now
     if incoming.acknowledge:
-        return _acknowledge(ctx, integration, alert)
+        return "acknowledge_unknown" if new else _acknowledge(ctx, integration, alert)
     if not new:
         alert.raw = incoming.raw
         if incoming.annotations:
