@@ -42,6 +42,7 @@ def test_sqlite_locked_past_busy_timeout_answers_503_then_recovers(runtime, send
         blocker.close()
     assert refused.status_code == 503
     assert refused.headers["Retry-After"] == "5"
+    assert key not in refused.text
     assert unavailable_count(runtime) == 1
     assert sender.post(f"/api/v1/intake/{key}", json=am_payload(am_alert("AfterUnlock"))).status_code == 200
     with runtime.db.session() as session:
@@ -75,6 +76,7 @@ def test_postgresql_database_gone_answers_503(tmp_path, clock):
         refused = client.post(f"/api/v1/intake/{key}", json=am_payload(am_alert("Next")))
         assert refused.status_code == 503
         assert refused.json()["detail"] == "The database is unavailable; retry later."
+        assert key not in refused.text  # the path holds the key: never echoed, not even in a 503
         assert unavailable_count(runtime) == 1
         # A key not in the cache needs the database too: 503, not 401 (the sender must retry, not give up).
         uncached = client.post(f"/api/v1/intake/{'a' * 32}", json=am_payload(am_alert("Other")))

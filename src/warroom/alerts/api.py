@@ -30,7 +30,7 @@ from warroom.alerts.schemas import (
 from warroom.alerts.service import IntegrationRef
 from warroom.auth import service as audit
 from warroom.deps import Admin, ReadSession, Responder, RuntimeDep, Viewer, WriteSession, bearer_token
-from warroom.errors import InvalidInput, Unavailable
+from warroom.errors import InvalidInput, Unavailable, WarroomError
 from warroom.runtime import Runtime
 from warroom.timeparse import parse_duration
 
@@ -142,10 +142,24 @@ async def _intake(request: Request, key: str | None) -> Response:
     return JSONResponse(result.as_dict())
 
 
+def _error(exc: WarroomError) -> JSONResponse:
+    # The shared handler would put the path (and so the key) in `instance`: intake errors leave it out.
+    headers = {"Retry-After": "5"} if exc.status == 503 else None
+    return JSONResponse(
+        {"type": "about:blank", "title": exc.title, "status": exc.status, "detail": exc.detail},
+        status_code=exc.status,
+        media_type="application/problem+json",
+        headers=headers,
+    )
+
+
 @router.post("/api/v1/intake/{key}", summary="Receive alerts (key in the path)")
 async def intake_with_key(key: str, request: Request) -> Response:
     """Receive alerts; the integration's type says how to read the body. 200 only once committed."""
-    return await _intake(request, key)
+    try:
+        return await _intake(request, key)
+    except WarroomError as exc:
+        return _error(exc)
 
 
 @router.post("/api/v1/intake", summary="Receive alerts (key as a bearer token)")
