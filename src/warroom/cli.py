@@ -27,6 +27,11 @@ SUB_APPS = (
     ("warroom.incidents.cli", "app", "incident"),
     ("warroom.reports.cli", "app", "export"),
     ("warroom.runbooks.cli", "app", "runbook"),
+    ("warroom.alerts.cli", "integration_app", "integration"),
+    ("warroom.alerts.cli", "alert_app", "alert"),
+    ("warroom.alerts.cli", "route_app", "route"),
+    ("warroom.alerts.cli", "silence_app", "silence"),
+    ("warroom.alerts.cli", "maintenance_app", "maintenance"),
 )
 
 app.add_typer(token_app, name="token")

@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from warroom.alerts.config import InhibitRuleConfig, IntegrationConfig, RouteConfig
 from warroom.incidents.severities import DEFAULT_SEVERITIES, Severity, SeverityTable
 from warroom.timeparse import parse_duration
 
@@ -81,6 +82,9 @@ class ConfigFile(_Strict):
 
     severities: list[SeverityConfig] | None = None
     services: list[ServiceConfig] = []
+    routes: list[RouteConfig] = []
+    inhibit: list[InhibitRuleConfig] = []
+    integrations: list[IntegrationConfig] = []
 
     def severity_table(self) -> SeverityTable:
         """The configured severity table, or the defaults."""
@@ -205,6 +209,9 @@ def check_references(parsed: ConfigFile, root: yaml.Node | None, path: str) -> l
                 )
             )
         names.add(service.name)
+    from warroom.alerts.config_checks import check_alerts_config
+
+    problems.extend(check_alerts_config(parsed, root, path, _line_of))
     return problems
 
 

@@ -1,8 +1,9 @@
 """Imports every domain's tables so that Base.metadata is complete (Alembic, tests)."""
 
+from warroom.alerts import models as alert_models
 from warroom.auth import models as auth_models
 from warroom.db import Base
 from warroom.engine import models as engine_models
 from warroom.incidents import models as incident_models
 
-__all__ = ["Base", "auth_models", "engine_models", "incident_models"]
+__all__ = ["Base", "alert_models", "auth_models", "engine_models", "incident_models"]

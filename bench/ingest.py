@@ -1,0 +1,475 @@
+"""Alert intake benchmark: Alertmanager v4 webhooks against `warroom serve`, on SQLite and PostgreSQL.
+
+    .venv/bin/python bench/ingest.py                 # both backends (PostgreSQL from WARROOM_TEST_DATABASE_URL)
+    .venv/bin/python bench/ingest.py --backend sqlite --seconds 5
+
+Load: 1, 10 and 100 alerts per request; 5,000 distinct fingerprints per phase; about 30% repeats and 10%
+resolves; concurrent clients on loopback; every phase bounded in time and in requests. Routing, dedup and
+grouping are on (a warroom.yaml with routes). At the end of each phase every accepted alert is checked in the
+database: the sum of the stored alerts' `received` counters must equal the number of alerts answered 2xx,
+and every accepted fingerprint must be stored. When Debian's prometheus-alertmanager is installed the same
+load goes to its own `POST /api/v2/alerts` (in memory) and the ratio is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+FINGERPRINTS = 5000
+REPEAT_SHARE = 0.30
+RESOLVE_SHARE = 0.10
+MAX_REQUESTS = 200_000
+CONFIG = """
+services:
+  - name: checkout
+  - name: payments
+  - name: search
+routes:
+  - name: prod
+    match: ['env="prod"']
+    continue: true
+    policy: prod-oncall
+  - name: payments
+    match: ['service="payments"']
+    severity: P1
+    group_by: [alertname, service]
+  - name: web
+    match: ['service=~"checkout|search"']
+    group_by: [alertname, service]
+"""
+SERVICES = ("checkout", "payments", "search")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Workload:
+    """Alerts to send: new fingerprints, repeats of firing ones and resolves, in the shares asked for."""
+
+    phase: str
+    rng: random.Random
+    firing: list[int] = field(default_factory=list)
+    firing_set: set[int] = field(default_factory=set)
+    next_new: int = 0
+    kinds: dict[str, int] = field(default_factory=lambda: {"new": 0, "repeat": 0, "resolve": 0})
+
+    def labels(self, index: int) -> dict[str, str]:
+        return {
+            "alertname": f"Bench{index % 40}",
+            "instance": f"host-{index}",
+            "service": SERVICES[index % len(SERVICES)],
+            "env": "prod" if index % 2 else "staging",
+            "severity": ("critical", "warning", "error", "info")[index % 4],
+            "phase": self.phase,
+        }
+
+    def one(self) -> tuple[int, str]:
+        roll = self.rng.random()
+        if self.firing and roll < RESOLVE_SHARE:
+            position = self.rng.randrange(len(self.firing))
+            index = self.firing[position]
+            self.firing[position] = self.firing[-1]
+            self.firing.pop()
+            self.firing_set.discard(index)
+            self.kinds["resolve"] += 1
+            return index, "resolved"
+        if self.firing and roll < RESOLVE_SHARE + REPEAT_SHARE:
+            self.kinds["repeat"] += 1
+            return self.rng.choice(self.firing), "firing"
+        index = self.next_new % FINGERPRINTS
+        self.next_new += 1
+        if index not in self.firing_set:
+            self.firing.append(index)
+            self.firing_set.add(index)
+        self.kinds["new"] += 1
+        return index, "firing"
+
+    def batch(self, size: int) -> list[tuple[int, str]]:
+        chosen: dict[int, str] = {}
+        while len(chosen) < size:
+            index, status = self.one()
+            chosen[index] = status
+        return list(chosen.items())
+
+
+def webhook(workload: Workload, items: list[tuple[int, str]]) -> dict[str, Any]:
+    """An Alertmanager v4 webhook payload."""
+    now = datetime.now(UTC).isoformat()
+    alerts = [
+        {
+            "status": status,
+            "labels": workload.labels(index),
+            "annotations": {"summary": f"Bench alert {index} of {workload.phase}"},
+            "startsAt": "2026-01-05T08:59:30.123456789Z",
+            "endsAt": now if status == "resolved" else "0001-01-01T00:00:00Z",
+            "generatorURL": "http://prometheus:9090/graph",
+            "fingerprint": f"{workload.phase}-{index:05d}",
+        }
+        for index, status in items
+    ]
+    return {
+        "receiver": "warroom",
+        "status": "firing",
+        "alerts": alerts,
+        "groupLabels": {},
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager:9093",
+        "version": "4",
+        "groupKey": "{}:{}",
+        "truncatedAlerts": 0,
+    }
+
+
+def postable(workload: Workload, items: list[tuple[int, str]]) -> list[dict[str, Any]]:
+    """The same alerts as Alertmanager's own API takes them (`POST /api/v2/alerts`)."""
+    now = datetime.now(UTC).isoformat()
+    out = []
+    for index, status in items:
+        alert: dict[str, Any] = {
+            "labels": workload.labels(index),
+            "annotations": {"summary": f"Bench alert {index}"},
+            "startsAt": "2026-01-05T08:59:30Z",
+            "generatorURL": "http://prometheus:9090/graph",
+        }
+        if status == "resolved":
+            alert["endsAt"] = now
+        out.append(alert)
+    return out
+
+
+@dataclass
+class Result:
+    label: str
+    size: int
+    clients: int
+    requests: int
+    alerts: int
+    seconds: float
+    latencies: list[float]
+    errors: dict[str, int]
+    kinds: dict[str, int]
+    fingerprints: set[str]
+
+    @property
+    def alerts_per_second(self) -> float:
+        return self.alerts / self.seconds if self.seconds else 0.0
+
+    @property
+    def requests_per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def quantile(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(int(q * len(ordered)), len(ordered) - 1)] * 1000
+
+
+async def drive(
+    url: str,
+    make_body: Any,
+    *,
+    size: int,
+    clients: int,
+    seconds: float,
+    workload: Workload,
+    headers: dict[str, str],
+    label: str,
+) -> Result:
+    """`clients` connections each sending one request after the other until the time or request budget ends."""
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    accepted = 0
+    sent = 0
+    fingerprints: set[str] = set()
+    deadline = time.perf_counter() + seconds
+    connector = aiohttp.TCPConnector(limit=clients, force_close=False)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
+
+        async def client() -> None:
+            nonlocal accepted, sent
+            while time.perf_counter() < deadline and sent < MAX_REQUESTS:
+                sent += 1
+                items = workload.batch(size)
+                body = json.dumps(make_body(workload, items)).encode()
+                started = time.perf_counter()
+                try:
+                    async with http.post(url, data=body, headers={"Content-Type": "application/json"}) as response:
+                        await response.read()
+                        status = response.status
+                except aiohttp.ClientError as exc:
+                    errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                    continue
+                latencies.append(time.perf_counter() - started)
+                if 200 <= status < 300:
+                    accepted += len(items)
+                    fingerprints.update(f"{workload.phase}-{index:05d}" for index, _ in items)
+                else:
+                    errors[str(status)] = errors.get(str(status), 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    return Result(
+        label, size, clients, len(latencies), accepted, elapsed, latencies, errors, dict(workload.kinds), fingerprints
+    )
+
+
+class Warroom:
+    """`warroom serve` in its own process (API, intake writer and engine), on a fresh database."""
+
+    def __init__(self, backend: str, pg_admin: str | None, folder: Path) -> None:
+        self.backend = backend
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.pg_admin = pg_admin
+        self.pg_name: str | None = None
+        if backend == "postgresql":
+            assert pg_admin
+            self.pg_name = f"warroom_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+            engine = create_engine(pg_admin, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+            with engine.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{self.pg_name}"'))
+            engine.dispose()
+            self.database_url = make_url(pg_admin).set(database=self.pg_name).render_as_string(hide_password=False)
+        else:
+            self.database_url = f"sqlite:///{folder / 'warroom.db'}"
+        (folder / "warroom.yaml").write_text(CONFIG)
+        env = {
+            **os.environ,
+            "WARROOM_DATA_DIR": str(folder),
+            "WARROOM_DATABASE_URL": self.database_url,
+            "WARROOM_CONFIG": str(folder / "warroom.yaml"),
+            "WARROOM_PORT": str(self.port),
+            "WARROOM_LOG_LEVEL": "warning",
+        }
+        self.log = (folder / "server.log").open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "warroom", "serve"], env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{self.url}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise SystemExit(f"warroom did not start; see {folder / 'server.log'}")
+            time.sleep(0.2)
+        self.token = (folder / "admin-token").read_text().strip()
+
+    def integration(self, name: str) -> str:
+        response = httpx.post(
+            f"{self.url}/api/v1/integrations",
+            json={"name": name, "type": "alertmanager"},
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+        response.raise_for_status()
+        return str(response.json()["key"])
+
+    def verify(self, result: Result, integration: str) -> str:
+        """Every accepted alert is in the database: counters add up and every fingerprint is stored."""
+        url = self.database_url.replace("postgresql://", "postgresql+psycopg://", 1)
+        engine = create_engine(url, poolclass=NullPool)
+        with engine.connect() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT count(*), coalesce(sum(received), 0) FROM alerts a JOIN alert_integrations i "
+                    "ON a.integration_id = i.id WHERE i.name = :name"
+                ),
+                {"name": integration},
+            ).one()
+            stored = {
+                r[0]
+                for r in conn.execute(
+                    text(
+                        "SELECT fingerprint FROM alerts a JOIN alert_integrations i ON a.integration_id = i.id "
+                        "WHERE i.name = :name"
+                    ),
+                    {"name": integration},
+                )
+            }
+            incidents = conn.execute(text("SELECT count(*) FROM incidents")).scalar()
+        engine.dispose()
+        missing = result.fingerprints - stored
+        if int(row[1]) != result.alerts or missing:
+            return f"FAILED: accepted {result.alerts}, stored receipts {row[1]}, missing fingerprints {len(missing)}"
+        return f"ok ({row[0]} alerts, {int(row[1])} receipts, {incidents} incidents so far)"
+
+    def close(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+        if self.pg_name and self.pg_admin:
+            engine = create_engine(self.pg_admin, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+            with engine.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)'))
+            engine.dispose()
+
+
+class Alertmanager:
+    """Debian's prometheus-alertmanager on loopback, no clustering."""
+
+    def __init__(self, folder: Path) -> None:
+        binary = shutil.which("prometheus-alertmanager")
+        assert binary
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        (folder / "am.yml").write_text("route:\n  receiver: none\nreceivers:\n  - name: none\n")
+        self.log = (folder / "am.log").open("wb")
+        self.process = subprocess.Popen(
+            [
+                binary,
+                f"--config.file={folder / 'am.yml'}",
+                f"--storage.path={folder / 'am-data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--cluster.listen-address=",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("alertmanager did not start")
+            time.sleep(0.2)
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+        self.log.close()
+
+
+PHASES = tuple(
+    (int(s), int(c)) for s, c in (p.split(":") for p in os.environ.get("BENCH_PHASES", "1:32,10:16,100:4").split(","))
+)
+
+
+def report(result: Result, check: str = "") -> None:
+    kinds = result.kinds
+    total = sum(kinds.values()) or 1
+    share = {name: kinds[name] * 100 // total for name in ("new", "repeat", "resolve")}
+    mix = f"new {share['new']}% / repeat {share['repeat']}% / resolve {share['resolve']}%"
+    errors = f" errors={result.errors}" if result.errors else ""
+    print(
+        f"{result.label:<22} {result.size:>3}/req  clients {result.clients:>2}  "
+        f"{result.requests_per_second:>8.0f} req/s  {result.alerts_per_second:>8.0f} alerts/s  "
+        f"p50 {result.quantile(0.50):6.1f} ms  p99 {result.quantile(0.99):6.1f} ms  [{mix}]{errors}"
+        + (f"  check: {check}" if check else ""),
+        flush=True,
+    )
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    pg_admin = args.pg_url or os.environ.get("WARROOM_TEST_DATABASE_URL")
+    if pg_admin:
+        pg_admin = pg_admin.replace("postgres://", "postgresql+psycopg://", 1).replace(
+            "postgresql://", "postgresql+psycopg://", 1
+        )
+    if "postgresql" in backends and not pg_admin:
+        print("postgresql: skipped (set WARROOM_TEST_DATABASE_URL or --pg-url)")
+        backends.remove("postgresql")
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}; {args.seconds:.0f} s per phase")
+    summary: dict[tuple[str, int], Result] = {}
+    for backend in backends:
+        with tempfile.TemporaryDirectory(prefix=f"warroom-bench-{backend}-") as folder:
+            server = Warroom(backend, pg_admin, Path(folder))
+            try:
+                for size, clients in PHASES:
+                    name = f"bench-{size}"
+                    key = server.integration(name)
+                    workload = Workload(phase=f"{backend[:2]}{size}", rng=random.Random(size))
+                    result = await drive(
+                        f"{server.url}/api/v1/intake",
+                        webhook,
+                        size=size,
+                        clients=clients,
+                        seconds=args.seconds,
+                        workload=workload,
+                        headers={"Authorization": f"Bearer {key}"},
+                        label=f"warroom {backend}",
+                    )
+                    report(result, server.verify(result, name))
+                    summary[(backend, size)] = result
+            finally:
+                server.close()
+    if shutil.which("prometheus-alertmanager") and not args.no_alertmanager:
+        with tempfile.TemporaryDirectory(prefix="warroom-bench-am-") as folder:
+            am = Alertmanager(Path(folder))
+            try:
+                for size, clients in PHASES:
+                    workload = Workload(phase=f"am{size}", rng=random.Random(size))
+                    result = await drive(
+                        f"{am.url}/api/v2/alerts",
+                        postable,
+                        size=size,
+                        clients=clients,
+                        seconds=args.seconds,
+                        workload=workload,
+                        headers={},
+                        label="alertmanager (memory)",
+                    )
+                    report(result)
+                    for backend in backends:
+                        ours = summary.get((backend, size))
+                        if ours and result.alerts_per_second:
+                            print(
+                                f"    ratio warroom {backend} / alertmanager at {size}/req: "
+                                f"{ours.alerts_per_second / result.alerts_per_second:.2f}"
+                            )
+            finally:
+                am.close()
+    else:
+        print("alertmanager: not installed (apt-get install prometheus-alertmanager) — no comparison")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--seconds", type=float, default=8.0, help="Length of each phase (bounded).")
+    parser.add_argument("--pg-url", help="PostgreSQL admin URL (default: WARROOM_TEST_DATABASE_URL).")
+    parser.add_argument("--no-alertmanager", action="store_true")
+    args = parser.parse_args()
+    args.seconds = min(max(args.seconds, 1.0), 60.0)
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()

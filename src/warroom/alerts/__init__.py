@@ -1,0 +1,1 @@
+"""Alert intake: integrations and their formats, dedup, routing, silences, maintenance, inhibition, grouping."""

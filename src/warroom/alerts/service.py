@@ -1,0 +1,1066 @@
+"""The rules of the alerts domain: integrations and their keys, and turning alerts into the right incidents.
+
+`ingest_alerts` stores, deduplicates, routes, silences and groups; the caller commits. Lock order, the same
+everywhere so that two writers never wait on each other in a circle: alert rows, then group rows (sorted
+by key), then incidents."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Select, Table, bindparam, func, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, lazyload
+
+from warroom.alerts import maintenance, silences
+from warroom.alerts.config import INTEGRATION_TYPES, SEVERITY_NAMES
+from warroom.alerts.formats import FormatError
+from warroom.alerts.formats.generic import check_mapping
+from warroom.alerts.inhibition import InhibitRule, compile_rules, inhibiting_rule
+from warroom.alerts.models import Alert, AlertGroup, Integration
+from warroom.alerts.routing import Decision, Router, fingerprint_of
+from warroom.alerts.schemas import IncomingAlert
+from warroom.auth.actor import SYSTEM, Actor, Role
+from warroom.engine import jobs
+from warroom.errors import Conflict, InvalidInput, NotFound
+from warroom.incidents import service as incidents
+from warroom.incidents import timeline
+from warroom.incidents.models import Incident, Status, TimelineEvent
+
+__all__ = [
+    "AlertOutcome",
+    "IncomingAlert",
+    "IngestResult",
+    "builtin_integration",
+    "ingest_alerts",
+    "ingest_many",
+]
+
+AUTO_RESOLVE = "alerts.auto_resolve"
+KEY_LOOKUP_LEN = 12
+MAX_LIMIT = 500
+
+
+# -- integrations ------------------------------------------------------------------------------------------------
+
+
+def hash_key(key: str) -> str:
+    """The stored form of an integration key."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _new_key() -> str:
+    # 32 hex characters: the shape of a PagerDuty integration key, so PagerDuty senders accept it as a routing key.
+    return secrets.token_hex(16)
+
+
+def _check_type(kind: str) -> str:
+    kind = kind.strip().lower()
+    if kind not in INTEGRATION_TYPES:
+        raise InvalidInput(
+            f"Unknown integration type {kind!r}: expected one of {', '.join(INTEGRATION_TYPES)}.", field="type"
+        )
+    return kind
+
+
+def _check_severity(severity: str | None) -> str | None:
+    if severity is None or not severity.strip():
+        return None
+    if severity.strip().upper() not in SEVERITY_NAMES:
+        raise InvalidInput(
+            f"Unknown severity {severity!r}: expected one of {', '.join(SEVERITY_NAMES)}.", field="severity"
+        )
+    return severity.strip().upper()
+
+
+def create_integration(
+    session: Session,
+    *,
+    name: str,
+    type: str,
+    created_by: str,
+    now: datetime,
+    service: str | None = None,
+    severity: str | None = None,
+    mapping: dict[str, Any] | None = None,
+) -> tuple[Integration, str]:
+    """Create an integration; returns it and its key, which is stored hashed and shown only now."""
+    name = name.strip()
+    kind = _check_type(type)
+    if session.scalar(select(Integration.id).where(Integration.name == name)) is not None:
+        raise Conflict(f"An integration called {name!r} exists: pick another name or rotate its key.", field="name")
+    if mapping and kind != "generic":
+        raise InvalidInput("Only generic integrations take a mapping.", field="mapping")
+    try:
+        checked = check_mapping(dict(mapping or {}))
+    except FormatError as exc:
+        raise InvalidInput(exc.message, field=exc.field) from None
+    key = _new_key()
+    integration = Integration(
+        name=name,
+        type=kind,
+        key_lookup=key[:KEY_LOOKUP_LEN],
+        key_hash=hash_key(key),
+        service=(service or "").strip() or None,
+        severity=_check_severity(severity),
+        config={"mapping": checked} if checked else {},
+        source="api",
+        created_at=now,
+        created_by=created_by,
+    )
+    session.add(integration)
+    session.flush()
+    return integration, key
+
+
+def get_integration(session: Session, ref: str) -> Integration:
+    """An integration by name or id, or NotFound."""
+    integration = session.scalar(select(Integration).where(Integration.name == ref))
+    if integration is None and ref.isdigit():
+        integration = session.get(Integration, int(ref))
+    if integration is None:
+        raise NotFound(f"No integration {ref!r}: see `warroom integration list`.", field="integration")
+    return integration
+
+
+def list_integrations(session: Session, *, include_revoked: bool = False) -> list[Integration]:
+    """Integrations by name."""
+    query = select(Integration).order_by(Integration.name)
+    if not include_revoked:
+        query = query.where(Integration.revoked_at.is_(None))
+    return list(session.scalars(query))
+
+
+def revoke_integration(session: Session, integration: Integration, *, now: datetime) -> Integration:
+    """Revoke the key: the sender gets 401 from now on (other processes within the key cache's few seconds)."""
+    if integration.revoked_at is None:
+        integration.revoked_at = now
+    return integration
+
+
+def rotate_key(session: Session, integration: Integration) -> tuple[Integration, str]:
+    """A new key for the integration; the old one stops working."""
+    if integration.source != "api":
+        raise Conflict(
+            f"Integration {integration.name!r} comes from {integration.source}; its key is not warroom's to rotate.",
+            field="integration",
+        )
+    key = _new_key()
+    integration.key_lookup = key[:KEY_LOOKUP_LEN]
+    integration.key_hash = hash_key(key)
+    integration.revoked_at = None
+    return integration, key
+
+
+def _ensure_named(session: Session, *, name: str, type: str, source: str, now: datetime, **values: Any) -> Integration:
+    existing = session.scalar(select(Integration).where(Integration.name == name))
+    if existing is not None:
+        return existing
+    row = {"name": name, "type": type, "source": source, "created_at": now, "created_by": "warroom", "config": {}}
+    row.update(values)
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert(Integration) if dialect == "postgresql" else sqlite.insert(Integration)
+    # Two processes may create it at once: the unique name keeps one, and both read that one.
+    session.execute(insert.values(**row).on_conflict_do_nothing(index_elements=["name"]))
+    return session.scalars(select(Integration).where(Integration.name == name)).one()
+
+
+def builtin_integration(session: Session, name: str, *, type: str = "monitor", now: datetime) -> Integration:
+    """The integration warroom's own senders (health checks) use; created on first use."""
+    return _ensure_named(session, name=name, type=_check_type(type), source="builtin", now=now)
+
+
+def config_integration(session: Session, runtime: Any, name: str, *, now: datetime) -> Integration:
+    """The row of an integration declared in warroom.yaml (created on its first alert)."""
+    for item in runtime.config.integrations:
+        if item.name == name:
+            integration = _ensure_named(
+                session,
+                name=name,
+                type=item.type,
+                source="config",
+                now=now,
+                service=item.service,
+                severity=_check_severity(item.severity),
+                config={"mapping": item.mapping} if item.mapping else {},
+            )
+            return integration
+    raise NotFound(f"No integration {name!r} in warroom.yaml.", field="integration")
+
+
+@dataclass(frozen=True)
+class IntegrationRef:
+    """What the intake path needs to know about an integration, cached in memory between requests."""
+
+    id: int | None  # None: declared in warroom.yaml and not yet used
+    name: str
+    type: str
+    config: dict[str, Any]
+
+
+def find_by_key(session: Session, runtime: Any, key: str) -> IntegrationRef | None:
+    """The live integration whose key is `key`, or None (unknown and revoked look the same to the caller)."""
+    digest = hash_key(key)
+    if len(key) >= KEY_LOOKUP_LEN:
+        row = session.scalar(select(Integration).where(Integration.key_lookup == key[:KEY_LOOKUP_LEN]))
+        expected = row.key_hash if row is not None and row.key_hash else hash_key("absent")
+        if hmac.compare_digest(expected, digest) and row is not None and row.revoked_at is None:
+            return IntegrationRef(row.id, row.name, row.type, dict(row.config or {}))
+    for item in runtime.config.integrations:
+        configured = os.environ.get(item.key_env)
+        if configured and hmac.compare_digest(hash_key(configured), digest):
+            row = session.scalar(select(Integration).where(Integration.name == item.name))
+            if row is not None and row.revoked_at is not None:
+                return None
+            config = {"mapping": item.mapping} if item.mapping else {}
+            return IntegrationRef(row.id if row is not None else None, item.name, item.type, config)
+    return None
+
+
+# -- ingesting ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class AlertOutcome:
+    """What happened to one incoming alert."""
+
+    alert_id: int
+    fingerprint: str
+    status: str
+    action: str  # created | repeated | refired | resolved | resolve_unknown | resolve_repeated | acknowledged
+    incident: int | None
+    suppressed_by: str | None
+
+
+@dataclass
+class IngestResult:
+    """What happened to the alerts of one request."""
+
+    integration: str
+    outcomes: list[AlertOutcome] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> int:
+        """How many alerts were stored."""
+        return len(self.outcomes)
+
+    @property
+    def incidents(self) -> list[int]:
+        """The incidents the alerts are attached to."""
+        return sorted({o.incident for o in self.outcomes if o.incident is not None})
+
+    def as_dict(self) -> dict[str, Any]:
+        """The intake answer."""
+        return {
+            "status": "ok",
+            "integration": self.integration,
+            "accepted": self.accepted,
+            "incidents": self.incidents,
+            "alerts": [
+                {
+                    "id": o.alert_id,
+                    "fingerprint": o.fingerprint,
+                    "status": o.status,
+                    "action": o.action,
+                    "incident": o.incident,
+                    "suppressed_by": o.suppressed_by,
+                }
+                for o in self.outcomes
+            ],
+        }
+
+
+def integration_actor(integration: Integration) -> Actor:
+    """The actor of alert-driven changes: the integration itself."""
+    return Actor(name=integration.name, role=Role.RESPONDER, kind="integration")
+
+
+def router_for(runtime: Any) -> Router:
+    """The runtime's compiled routes (compiled once per runtime)."""
+    router: Router | None = runtime.extras.get("alerts.router")
+    if router is None:
+        router = Router(runtime.config.routes, runtime.severities.names())
+        runtime.extras["alerts.router"] = router
+    return router
+
+
+def inhibit_rules_for(runtime: Any) -> list[InhibitRule]:
+    """The runtime's compiled inhibition rules."""
+    rules: list[InhibitRule] | None = runtime.extras.get("alerts.inhibit")
+    if rules is None:
+        rules = compile_rules(runtime.config.inhibit)
+        runtime.extras["alerts.inhibit"] = rules
+    return rules
+
+
+class _Context:
+    """Per-transaction caches: routes, silences and windows in force, incidents already locked."""
+
+    def __init__(self, session: Session, runtime: Any, now: datetime) -> None:
+        self.session = session
+        self.runtime = runtime
+        self.now = now
+        self.router = router_for(runtime)
+        self.rules = inhibit_rules_for(runtime)
+        self._silences: list[silences.ActiveSilence] | None = None
+        self._windows: dict[str, int] | None = None
+        self._incidents: dict[int, Incident] = {}
+        self._groups: dict[str, AlertGroup] = {}
+        self.resolved: dict[int, tuple[Incident, Actor, dict[str, str]]] = {}
+        self.statuses: dict[int, str] = {}
+        self.source_resolved = False
+        self.postgres = session.get_bind().dialect.name == "postgresql"
+
+    def decide(self, labels: dict[str, str], integration: Integration) -> Decision:
+        return self.router.decide_cached(labels, integration.service, integration.severity)
+
+    def suppression(self, alert: AlertRow) -> str | None:
+        """Why this firing alert must open no incident, or None."""
+        labels = dict(alert.labels)
+        if alert.service:
+            labels.setdefault("service", alert.service)
+        if self._silences is None:
+            self._silences = silences.active(self.session, self.now)
+        for silence in self._silences:
+            if silence.matches(labels):
+                return f"silence:{silence.id}"
+        if alert.service:
+            if self._windows is None:
+                self._windows = maintenance.active_by_service(self.session, self.now)
+            window = self._windows.get(alert.service)
+            if window is not None:
+                return f"maintenance:{window}"
+        if self.rules:
+            firing = self.session.scalars(
+                select(Alert.labels).where(Alert.status == "firing", Alert.id != alert.id)
+            ).all()
+            rule = inhibiting_rule(self.rules, alert.labels, firing)
+            if rule is not None:
+                return f"inhibit:{rule}"
+        return None
+
+    def status_of(self, number: int) -> str:
+        """An incident's status: from the incidents this batch locked, else as read at its start."""
+        locked = self._incidents.get(number)
+        if locked is not None:
+            return locked.status
+        return self.statuses.get(number, Status.RESOLVED.value)
+
+    def incident(self, number: int) -> Incident | None:
+        """The incident, locked for this transaction (once)."""
+        found = self._incidents.get(number)
+        if found is None:
+            try:
+                found = incidents.get_for_update(self.session, number)
+            except NotFound:
+                return None
+            self._incidents[number] = found
+        return found
+
+    def preload(self, groups: dict[str, str], incident_ids: set[int]) -> None:
+        """Create and lock every group row this batch may need, then their incidents: a few statements, not
+        one per alert. Sorted, so that two writers take the same locks in the same order."""
+        session = self.session
+        if groups:
+            table = cast(Table, AlertGroup.__table__)
+            insert = postgresql.insert(table) if self.postgres else sqlite.insert(table)
+            rows = [
+                {"group_key": key, "route": route, "incident_id": None, "updated_at": self.now}
+                for key, route in sorted(groups.items())
+            ]
+            session.execute(insert.on_conflict_do_nothing(index_elements=["group_key"]), rows)
+            keys = sorted(groups)
+            for start in range(0, len(keys), 500):
+                query = (
+                    select(AlertGroup)
+                    .where(AlertGroup.group_key.in_(keys[start : start + 500]))
+                    .order_by(AlertGroup.group_key)
+                    .with_for_update()
+                )
+                for group in session.scalars(query):
+                    self._groups[group.group_key] = group
+                    if group.incident_id is not None:
+                        incident_ids.add(group.incident_id)
+        wanted = sorted(i for i in incident_ids if i not in self._incidents)
+        for start in range(0, len(wanted), 500):
+            incident_query = (
+                select(Incident)
+                .options(lazyload(Incident.service_links))  # read only when a service list is needed
+                .where(Incident.id.in_(wanted[start : start + 500]))
+                .order_by(Incident.id)
+                .with_for_update()
+            )
+            for incident in session.scalars(incident_query):
+                self._incidents[incident.id] = incident
+
+    def group(self, key: str, route: str) -> AlertGroup:
+        """The group row for `key`, created if new and locked: one incident per group even under concurrency."""
+        found = self._groups.get(key)
+        if found is not None:
+            return found
+        insert = postgresql.insert(AlertGroup) if self.postgres else sqlite.insert(AlertGroup)
+        self.session.execute(
+            insert.values(group_key=key, route=route, incident_id=None, updated_at=self.now).on_conflict_do_nothing(
+                index_elements=["group_key"]
+            )
+        )
+        found = self.session.scalars(select(AlertGroup).where(AlertGroup.group_key == key).with_for_update()).one()
+        self._groups[key] = found
+        return found
+
+
+_ROW_COLUMNS = (
+    "id",
+    "integration_id",
+    "fingerprint",
+    "status",
+    "summary",
+    "severity",
+    "service",
+    "route",
+    "group_key",
+    "incident_id",
+    "suppressed_by",
+    "labels",
+    "annotations",
+    "starts_at",
+    "ends_at",
+    "resolved_at",
+    "last_seen_at",
+    "received",
+)
+_UNLOADED: Any = object()
+
+
+class AlertRow:
+    """An alert read with Core for the intake's hot path: no ORM bookkeeping per attribute. Assignments are
+    recorded, and `write_rows` sends them back as one executemany per set of changed columns."""
+
+    __slots__ = (*_ROW_COLUMNS, "raw", "changes")
+
+    id: int
+    integration_id: int
+    fingerprint: str
+    status: str
+    summary: str
+    severity: str
+    service: str | None
+    route: str
+    group_key: str
+    incident_id: int | None
+    suppressed_by: str | None
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: datetime
+    ends_at: datetime | None
+    resolved_at: datetime | None
+    last_seen_at: datetime
+    received: int
+    raw: dict[str, Any]
+    changes: dict[str, Any]
+
+    def __init__(self, values: Any) -> None:
+        for name in _ROW_COLUMNS:
+            object.__setattr__(self, name, values[name])
+        object.__setattr__(self, "raw", _UNLOADED)
+        object.__setattr__(self, "changes", {})
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        current = getattr(self, name)
+        if current is _UNLOADED or current != value:
+            object.__setattr__(self, name, value)
+            self.changes[name] = value
+
+
+def load_rows(session: Session, *conditions: Any, lock: bool = True) -> list[AlertRow]:
+    """Alerts matching `conditions` as AlertRows (locked FOR UPDATE on PostgreSQL), in (integration, fingerprint)
+    order so that two writers lock in the same order."""
+    table = cast(Table, Alert.__table__)
+    query = (
+        select(*(table.c[name] for name in _ROW_COLUMNS))
+        .where(*conditions)
+        .order_by(table.c.integration_id, table.c.fingerprint)
+    )
+    if lock:
+        query = query.with_for_update()
+    return [AlertRow(row) for row in session.execute(query).mappings()]
+
+
+def write_rows(session: Session, rows: Sequence[AlertRow]) -> None:
+    """Send the rows' recorded changes: one executemany UPDATE per set of changed columns."""
+    table = cast(Table, Alert.__table__)
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        if not row.changes:
+            continue
+        columns = tuple(sorted(row.changes))
+        params = {f"v_{name}": row.changes[name] for name in columns}
+        params["v_id"] = row.id
+        shapes.setdefault(columns, []).append(params)
+        row.changes.clear()
+    for columns, batch in shapes.items():
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("v_id"))
+            .values({name: bindparam(f"v_{name}") for name in columns})
+        )
+        session.execute(statement, batch)
+
+
+def ingest_alerts(
+    session: Session, runtime: Any, integration: Integration, alerts: list[IncomingAlert], *, now: datetime
+) -> IngestResult:
+    """Store, dedup, route, silence, group; the caller commits."""
+    return ingest_many(session, runtime, [(integration, alerts)], now=now)[0]
+
+
+def ingest_many(
+    session: Session,
+    runtime: Any,
+    batch: Sequence[tuple[Integration, list[IncomingAlert]]],
+    *,
+    now: datetime,
+) -> list[IngestResult]:
+    """Ingest several requests in one transaction, in order (the intake writer's group commit)."""
+    ctx = _Context(session, runtime, now)
+    flat: list[tuple[int, Integration, IncomingAlert, str, Decision]] = []
+    for index, (integration, alerts) in enumerate(batch):
+        for incoming in alerts:
+            fingerprint = incoming.fingerprint or fingerprint_of(incoming.labels)
+            if len(fingerprint) > 255:
+                fingerprint = hashlib.sha256(fingerprint.encode()).hexdigest()
+            flat.append((index, integration, incoming, fingerprint, ctx.decide(incoming.labels, integration)))
+    rows, fresh = _store(ctx, flat)
+    ctx.preload(*_needed(ctx, flat, rows, fresh))
+    results = [IngestResult(integration.name) for integration, _ in batch]
+    for index, integration, incoming, fingerprint, decision in flat:
+        alert = rows[(integration.id, fingerprint)]
+        new = (integration.id, fingerprint) in fresh
+        fresh.discard((integration.id, fingerprint))
+        action = _apply(ctx, integration, alert, incoming, decision, new=new)
+        results[index].outcomes.append(
+            AlertOutcome(alert.id, fingerprint, alert.status, action, alert.incident_id, alert.suppressed_by)
+        )
+    write_rows(session, list(rows.values()))
+    _finish(ctx)
+    return results
+
+
+def _needed(
+    ctx: _Context,
+    flat: list[tuple[int, Integration, IncomingAlert, str, Decision]],
+    rows: dict[tuple[int, str], AlertRow],
+    fresh: set[tuple[int, str]],
+) -> tuple[dict[str, str], set[int]]:
+    """The groups to lock (alerts that may open or join an incident) and the incidents to lock (those joined,
+    and those whose alerts resolve). A repeat of a firing alert with an open incident needs neither."""
+    linked = sorted({row.incident_id for row in rows.values() if row.incident_id is not None})
+    if linked:
+        for number, status in ctx.session.execute(select(Incident.id, Incident.status).where(Incident.id.in_(linked))):
+            ctx.statuses[number] = status
+    groups: dict[str, str] = {}
+    incident_ids: set[int] = set()
+    for _index, integration, incoming, fingerprint, decision in flat:
+        row = rows[(integration.id, fingerprint)]
+        if incoming.status == "resolved" or incoming.acknowledge:
+            if row.incident_id is not None:
+                incident_ids.add(row.incident_id)
+            continue
+        placed = (
+            (integration.id, fingerprint) in fresh
+            or row.status == "resolved"
+            or row.suppressed_by is not None
+            or row.incident_id is None
+            or ctx.statuses.get(row.incident_id, Status.RESOLVED.value) == Status.RESOLVED
+        )
+        if placed:
+            groups[decision.group_key] = decision.route
+    return groups, incident_ids
+
+
+def _summary(incoming: IncomingAlert) -> str:
+    labels, annotations = incoming.labels, incoming.annotations
+    text = (
+        annotations.get("summary")
+        or annotations.get("title")
+        or annotations.get("message")
+        or annotations.get("description")
+        or labels.get("alertname")
+        or ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        or "alert"
+    )
+    text = " ".join(text.split())
+    return text[:297] + "..." if len(text) > 300 else text
+
+
+def _store(
+    ctx: _Context, flat: list[tuple[int, Integration, IncomingAlert, str, Decision]]
+) -> tuple[dict[tuple[int, str], AlertRow], set[tuple[int, str]]]:
+    """Lock the batch's known alerts, insert the unknown ones (ON CONFLICT DO NOTHING), and return every row
+    by (integration, fingerprint) with the set this transaction created."""
+    if not flat:
+        return {}, set()
+    session = ctx.session
+    table = cast(Table, Alert.__table__)
+    first: dict[tuple[int, str], tuple[Integration, IncomingAlert, Decision]] = {}
+    for _index, integration, incoming, fingerprint, decision in flat:
+        first.setdefault((integration.id, fingerprint), (integration, incoming, decision))
+    keys = sorted(first)
+    rows: dict[tuple[int, str], AlertRow] = {}
+    for start in range(0, len(keys), 500):
+        condition = tuple_(table.c.integration_id, table.c.fingerprint).in_(keys[start : start + 500])
+        for alert in load_rows(session, condition):
+            rows[(alert.integration_id, alert.fingerprint)] = alert
+    missing = [key for key in keys if key not in rows]
+    created: set[tuple[int, str]] = set()
+    if missing:
+        values = {key: _initial(ctx, key[1], *first[key]) for key in missing}
+        insert = postgresql.insert(table) if ctx.postgres else sqlite.insert(table)
+        # The unique (integration, fingerprint) decides who creates an alert; whoever loses treats it as a repeat.
+        # One executemany (SQLAlchemy's insertmanyvalues): the statement compiles once and is cached.
+        statement = insert.on_conflict_do_nothing(index_elements=["integration_id", "fingerprint"]).returning(
+            table.c.id, table.c.integration_id, table.c.fingerprint, sort_by_parameter_order=True
+        )
+        for returned in session.execute(statement, [values[k] for k in missing]):
+            alert_id, integration_id, fingerprint = returned[0], returned[1], returned[2]
+            key = (int(integration_id), str(fingerprint))
+            rows[key] = AlertRow({**values[key], "id": alert_id})
+            created.add(key)
+        lost = [key for key in missing if key not in created]
+        if lost:  # another writer created them since our first look: they are repeats now
+            condition = tuple_(table.c.integration_id, table.c.fingerprint).in_(lost)
+            for alert in load_rows(session, condition):
+                rows[(alert.integration_id, alert.fingerprint)] = alert
+    return rows, created
+
+
+def _initial(
+    ctx: _Context, fingerprint: str, integration: Integration, incoming: IncomingAlert, decision: Decision
+) -> dict[str, Any]:
+    now = ctx.now
+    # An acknowledge for an alert never seen is recorded like a resolve for one: stored, not firing.
+    firing = incoming.status == "firing" and not incoming.acknowledge
+    return {
+        "integration_id": integration.id,
+        "fingerprint": fingerprint,
+        "status": "firing" if firing else "resolved",
+        "summary": _summary(incoming),
+        "severity": decision.severity,
+        "service": decision.service,
+        "route": decision.route,
+        "group_key": decision.group_key,
+        "incident_id": None,
+        "suppressed_by": None,
+        "labels": incoming.labels,
+        "annotations": incoming.annotations,
+        "generator_url": incoming.generator_url,
+        "starts_at": incoming.starts_at or now,
+        "ends_at": None if firing else (incoming.ends_at or now),
+        "first_seen_at": now,
+        "last_seen_at": now,
+        "resolved_at": None if firing else now,
+        "received": 0,
+        "raw": incoming.raw,
+    }
+
+
+def _apply(
+    ctx: _Context, integration: Integration, alert: AlertRow, incoming: IncomingAlert, decision: Decision, *, new: bool
+) -> str:
+    now = ctx.now
+    alert.received += 1
+    alert.last_seen_at = now
+    if incoming.acknowledge:
+        return "acknowledge_unknown" if new else _acknowledge(ctx, integration, alert)
+    if not new:
+        alert.raw = incoming.raw
+        if incoming.annotations:
+            alert.annotations = incoming.annotations
+            alert.summary = _summary(incoming)
+    if incoming.status == "resolved":
+        if new:
+            return "resolve_unknown"  # recorded (visible in the alert list) and otherwise ignored
+        if alert.status == "resolved":
+            return "resolve_repeated"
+        _resolve(ctx, integration, alert, incoming)
+        return "resolved"
+    if new:
+        _place(ctx, integration, alert, decision, attach_kind="alert_attached")
+        return "created"
+    if alert.status == "resolved":
+        # The same alert fires again (Alertmanager reuses fingerprints across firing periods).
+        alert.status = "firing"
+        alert.starts_at = incoming.starts_at or now
+        alert.ends_at = None
+        alert.resolved_at = None
+        alert.labels = incoming.labels
+        alert.severity, alert.service = decision.severity, decision.service
+        alert.route, alert.group_key = decision.route, decision.group_key
+        alert.incident_id = None
+        _place(ctx, integration, alert, decision, attach_kind="alert_refired")
+        return "refired"
+    # A repeat of a firing alert: nothing new, unless what held it back has ended or its incident was closed.
+    if alert.suppressed_by is not None:
+        _place(ctx, integration, alert, decision, attach_kind="alert_attached")
+    elif alert.incident_id is None or ctx.status_of(alert.incident_id) == Status.RESOLVED:
+        alert.incident_id = None
+        _place(ctx, integration, alert, decision, attach_kind="alert_attached")
+    return "repeated"
+
+
+def _acknowledge(ctx: _Context, integration: Integration, alert: AlertRow) -> str:
+    if alert.incident_id is not None:
+        incident = ctx.incident(alert.incident_id)
+        if incident is not None and incident.status == Status.TRIGGERED:
+            incidents.acknowledge(
+                ctx.session, incident, integration_actor(integration), ctx.now, f"acknowledged by {integration.name}"
+            )
+    return "acknowledged"
+
+
+def _title(alert: AlertRow) -> str:
+    return alert.summary or alert.labels.get("alertname") or f"Alert {alert.fingerprint}"
+
+
+def _place(ctx: _Context, integration: Integration, alert: AlertRow, decision: Decision, *, attach_kind: str) -> None:
+    """Attach a firing alert to its group's open incident, opening one if needed, unless something holds it back."""
+    reason = ctx.suppression(alert)
+    alert.suppressed_by = reason
+    if reason is not None:
+        alert.incident_id = None
+        return
+    session, now = ctx.session, ctx.now
+    actor = integration_actor(integration)
+    group = ctx.group(alert.group_key, alert.route)
+    incident = ctx.incident(group.incident_id) if group.incident_id is not None else None
+    if incident is not None and incident.status == Status.RESOLVED:
+        incident = None
+    severity = _valid_severity(ctx, alert.severity)
+    if incident is None:
+        labels = {k: alert.labels.get(k, "") for k in decision.group_by if k != "..." and k in alert.labels}
+        data: dict[str, Any] = {
+            "policy": decision.policy,
+            "category": decision.category,
+            "runbook": decision.runbook,
+            "auto_runbook": decision.auto_runbook or None,
+            "route": alert.route,
+            "group_key": alert.group_key,
+            "integration": integration.name,
+            "alert": alert.id,
+        }
+        incident = incidents.declare(
+            session,
+            title=_title(alert),
+            severity=severity,
+            severities=ctx.runtime.severities,
+            actor=actor,
+            now=now,
+            description=alert.annotations.get("description", ""),
+            services=[alert.service] if alert.service else [],
+            labels=labels,
+            started_at=min(alert.starts_at, now),
+            detected_at=now,
+            data={k: v for k, v in data.items() if v is not None},
+        )
+        ctx._incidents[incident.id] = incident
+        group.incident_id = incident.id
+        group.updated_at = now
+    else:
+        if ctx.runtime.severities.get(severity).rank < ctx.runtime.severities.get(incident.severity).rank:
+            incidents.update(
+                session,
+                incident,
+                incidents.Changes(severity=severity),
+                severities=ctx.runtime.severities,
+                actor=actor,
+                now=now,
+            )
+        if incident.status == Status.MONITORING:
+            jobs.cancel(session, AUTO_RESOLVE, key=f"incident:{incident.id}")
+            incidents.change_status(
+                session, incident, Status.INVESTIGATING.value, actor, now, f"{_title(alert)} is firing again"
+            )
+        # Otherwise a pending auto-resolve (a person acknowledged) finds this alert firing and does nothing.
+    alert.incident_id = incident.id
+    timeline.append(
+        session,
+        incident,
+        kind=attach_kind,
+        actor=actor,
+        at=now,
+        message=_title(alert),
+        data={
+            "alert": alert.id,
+            "integration": integration.name,
+            "fingerprint": alert.fingerprint,
+            "severity": alert.severity,
+            "labels": alert.labels,
+        },
+    )
+
+
+def _valid_severity(ctx: _Context, severity: str) -> str:
+    names = ctx.runtime.severities.names()
+    return severity if severity in names else names[-1]
+
+
+def _resolve(ctx: _Context, integration: Integration, alert: AlertRow, incoming: IncomingAlert) -> None:
+    session, now = ctx.session, ctx.now
+    alert.status = "resolved"
+    alert.ends_at = incoming.ends_at or now
+    alert.resolved_at = now
+    was_suppressed = alert.suppressed_by is not None
+    alert.suppressed_by = None
+    if alert.incident_id is not None and not was_suppressed:
+        incident = ctx.incident(alert.incident_id)
+        if incident is not None and incident.status != Status.RESOLVED:
+            actor = integration_actor(integration)
+            timeline.append(
+                session,
+                incident,
+                kind="alert_resolved",
+                actor=actor,
+                at=now,
+                message=_title(alert),
+                data={"alert": alert.id, "integration": integration.name, "fingerprint": alert.fingerprint},
+            )
+            # Checked once per incident at the end of the batch (a re-fire later in the batch cancels it).
+            ctx.resolved.setdefault(incident.id, (incident, actor, dict(alert.labels)))
+    if ctx.rules and any(rule.is_source(alert.labels) for rule in ctx.rules):
+        ctx.source_resolved = True
+
+
+def _finish(ctx: _Context) -> None:
+    """What waits for the whole batch: incidents whose alerts resolved, alerts an inhibition held back."""
+    if ctx.resolved:
+        firing: dict[int, list[str]] = {}
+        rows = ctx.session.execute(
+            select(Alert.incident_id, Alert.severity).where(
+                Alert.incident_id.in_(sorted(ctx.resolved)), Alert.status == "firing", Alert.suppressed_by.is_(None)
+            )
+        )
+        for incident_id, severity in rows:
+            if incident_id is not None:
+                firing.setdefault(incident_id, []).append(severity)
+        for incident_id in sorted(ctx.resolved):
+            incident, actor, labels = ctx.resolved[incident_id]
+            _after_alert_resolved(ctx, incident, actor, labels, firing.get(incident_id, []))
+        ctx.resolved.clear()
+    if ctx.source_resolved:
+        ctx.source_resolved = False
+        # A resolved alert may have held others back: those still firing get their chance now.
+        reevaluate(ctx.session, ctx.runtime, now=ctx.now, only_prefix="inhibit:", ctx=ctx)
+        _finish(ctx)
+
+
+def firing_alerts_of(session: Session, incident_id: int) -> list[Alert]:
+    """The incident's alerts that still fire."""
+    return list(
+        session.scalars(
+            select(Alert).where(
+                Alert.incident_id == incident_id, Alert.status == "firing", Alert.suppressed_by.is_(None)
+            )
+        )
+    )
+
+
+def _after_alert_resolved(
+    ctx: _Context, incident: Incident, actor: Actor, labels: dict[str, str], firing: list[str]
+) -> None:
+    session, now = ctx.session, ctx.now
+    if incident.status == Status.RESOLVED:
+        return
+    if firing:
+        highest = ctx.runtime.severities.highest([_valid_severity(ctx, severity) for severity in firing])
+        if highest != incident.severity and not _person_set_severity(session, incident.id):
+            incidents.update(
+                session,
+                incident,
+                incidents.Changes(severity=highest),
+                severities=ctx.runtime.severities,
+                actor=actor,
+                now=now,
+            )
+        return
+    resolve_after = ctx.router.decide(labels).resolve_after
+    if not person_acknowledged(session, incident.id) and incident.status != Status.MONITORING:
+        incidents.change_status(
+            session, incident, Status.MONITORING.value, actor, now, "All alerts resolved; watching for a re-fire."
+        )
+    jobs.schedule(
+        session,
+        AUTO_RESOLVE,
+        key=f"incident:{incident.id}",
+        due=now + resolve_after,
+        payload={"incident": incident.id, "resolve_after": resolve_after.total_seconds()},
+        now=now,
+    )
+
+
+def person_acknowledged(session: Session, incident_id: int) -> bool:
+    """True when a person (not warroom, not an integration) has acknowledged the incident."""
+    found = session.scalar(
+        select(TimelineEvent.id)
+        .where(
+            TimelineEvent.incident_id == incident_id,
+            TimelineEvent.kind == "acknowledged",
+            TimelineEvent.actor_kind.in_(("token", "user")),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def _person_set_severity(session: Session, incident_id: int) -> bool:
+    found = session.scalar(
+        select(TimelineEvent.id)
+        .where(
+            TimelineEvent.incident_id == incident_id,
+            TimelineEvent.kind == "severity_changed",
+            TimelineEvent.actor_kind.in_(("token", "user")),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def auto_resolve(session: Session, runtime: Any, incident_id: int, *, now: datetime, waited: timedelta) -> str:
+    """After resolve_after with nothing firing: resolve (by warroom), or only note it when a person is in charge."""
+    try:
+        incident = incidents.get_for_update(session, incident_id)
+    except NotFound:
+        return "gone"
+    if incident.status == Status.RESOLVED:
+        return "already resolved"
+    if firing_alerts_of(session, incident_id):
+        return "firing again"
+    minutes = int(waited.total_seconds() // 60)
+    span = f"{minutes} min" if minutes else f"{int(waited.total_seconds())} s"
+    if person_acknowledged(session, incident_id):
+        incidents.add_note(
+            session,
+            incident,
+            SYSTEM,
+            now,
+            f"No alert has fired for {span}. A person acknowledged this incident, so warroom leaves resolving "
+            "it to the responders.",
+        )
+        return "noted"
+    incidents.resolve(session, incident, SYSTEM, now, f"All alerts resolved and quiet for {span}.")
+    return "resolved"
+
+
+def reevaluate(
+    session: Session, runtime: Any, *, now: datetime, only_prefix: str | None = None, ctx: _Context | None = None
+) -> int:
+    """Give still-firing alerts held back (silence, window, inhibition) another look; returns how many now page."""
+    ctx = ctx or _Context(session, runtime, now)
+    conditions = [Alert.status == "firing", Alert.suppressed_by.is_not(None)]
+    if only_prefix:
+        conditions.append(Alert.suppressed_by.startswith(only_prefix))
+    held = load_rows(session, *conditions)
+    released = 0
+    integrations: dict[int, Integration] = {}
+    for alert in held:
+        integration = integrations.get(alert.integration_id) or session.get(Integration, alert.integration_id)
+        if integration is None:
+            continue
+        integrations[alert.integration_id] = integration
+        decision = ctx.decide(dict(alert.labels), integration)
+        _place(ctx, integration, alert, decision, attach_kind="alert_attached")
+        if alert.suppressed_by is None:
+            released += 1
+    write_rows(session, held)
+    return released
+
+
+# -- reading -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertFilters:
+    """What `GET /alerts` filters on."""
+
+    status: str | None = None
+    integration_id: int | None = None
+    service: str | None = None
+    incident: int | None = None
+
+
+def encode_cursor(alert_id: int) -> str:
+    """An opaque cursor after alert `alert_id`."""
+    return base64.urlsafe_b64encode(f"a:{alert_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The alert id a cursor points after."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, value = raw.split(":", 1)
+        if kind != "a":
+            raise ValueError(kind)
+        return int(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("Invalid cursor: pass the next_cursor of a previous page.", field="cursor") from None
+
+
+def _filtered(filters: AlertFilters) -> Select[Alert]:
+    query = select(Alert)
+    if filters.status:
+        if filters.status == "suppressed":
+            query = query.where(Alert.status == "firing", Alert.suppressed_by.is_not(None))
+        else:
+            query = query.where(Alert.status == filters.status)
+    if filters.integration_id is not None:
+        query = query.where(Alert.integration_id == filters.integration_id)
+    if filters.service:
+        query = query.where(Alert.service == filters.service)
+    if filters.incident is not None:
+        query = query.where(Alert.incident_id == filters.incident)
+    return query
+
+
+def list_alerts(
+    session: Session, filters: AlertFilters, *, limit: int = 50, cursor: str | None = None
+) -> tuple[list[Alert], str | None]:
+    """A page of alerts, newest first, and the next cursor (None at the end)."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}.", field="limit")
+    if filters.status and filters.status not in ("firing", "resolved", "suppressed"):
+        raise InvalidInput(
+            f"Unknown alert status {filters.status!r}: expected firing, resolved or suppressed.", field="status"
+        )
+    query = _filtered(filters)
+    if cursor:
+        query = query.where(Alert.id < decode_cursor(cursor))
+    rows = list(session.scalars(query.order_by(Alert.id.desc()).limit(limit + 1)))
+    if len(rows) > limit:
+        return rows[:limit], encode_cursor(rows[limit - 1].id)
+    return rows, None
+
+
+def get_alert(session: Session, alert_id: int) -> Alert:
+    """The alert with this id, or NotFound."""
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise NotFound(f"No alert {alert_id}.", field="id")
+    return alert
+
+
+def integration_names(session: Session) -> dict[int, str]:
+    """Integration id → name (for listings)."""
+    return {row[0]: row[1] for row in session.execute(select(Integration.id, Integration.name))}
+
+
+def count_alerts(session: Session) -> int:
+    """How many alerts are stored (benchmarks, tests)."""
+    return int(session.scalar(select(func.count(Alert.id))) or 0)
