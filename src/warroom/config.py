@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from warroom.incidents.severities import DEFAULT_SEVERITIES, Severity, SeverityTable
+from warroom.runbooks.config import RunbooksConfig
 from warroom.timeparse import parse_duration
 
 
@@ -81,6 +82,7 @@ class ConfigFile(_Strict):
 
     severities: list[SeverityConfig] | None = None
     services: list[ServiceConfig] = []
+    runbooks: RunbooksConfig = Field(default_factory=RunbooksConfig)
 
     def severity_table(self) -> SeverityTable:
         """The configured severity table, or the defaults."""
