@@ -77,6 +77,7 @@ def _step_read(data: dict[str, Any], record: StepExecution | None) -> StepRead:
         role=data.get("role"),
         title=service.step_title(data),
         description=data.get("description", ""),
+        label=data.get("label", ""),
         text=data.get("text", ""),
         language=data.get("language", ""),
         template=data.get("template"),

@@ -59,6 +59,7 @@ class StepRead(BaseModel):
     role: str | None
     title: str
     description: str
+    label: str = Field(description="The text that introduces the step (a list item or paragraph).")
     text: str
     language: str
     template: str | None = Field(description="The command as written in the file (placeholders unfilled).")
