@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
@@ -12,7 +13,7 @@ from warroom.auth.actor import Actor
 from warroom.deps import ReadSession, Responder, RuntimeDep, Viewer, WriteSession
 from warroom.incidents import service as incidents
 from warroom.runbooks import service
-from warroom.runbooks.cache import duplicate_problems
+from warroom.runbooks.cache import duplicate_problems, file_digest
 from warroom.runbooks.context import alert_context, matching_context
 from warroom.runbooks.lint import lint_runbook
 from warroom.runbooks.matching import rank
@@ -115,12 +116,10 @@ def _step_read(data: dict[str, Any], record: StepExecution | None) -> StepRead:
     )
 
 
-def run_read(runtime: Runtime, run: RunbookRun) -> RunRead:
+def run_read(run: RunbookRun) -> RunRead:
     """A run with its frozen steps and their states."""
     records = {r.step_id: r for r in run.executions}
-    current = cache_of(runtime)
-    fresh = next((r for r in current.refresh().runbooks if r.id == run.runbook_id), None)
-    changed = fresh is None or (bool(run.digest) and current.digest(fresh) != run.digest)
+    changed = file_digest(Path(run.path)) != run.digest if run.path else True
     return RunRead(
         id=run.id,
         incident=run.incident_id,
@@ -239,13 +238,13 @@ def start_run(number: int, body: RunStart, session: WriteSession, runtime: Runti
     )
     _audit(session, runtime, actor, "runbook.run.start", run, {"params": sorted(body.params), "path": run.path})
     session.commit()
-    return run_read(runtime, run)
+    return run_read(run)
 
 
 @router.get("/incidents/{number}/runbook-runs/{run_id}", response_model=RunRead)
 def show_run(number: int, run_id: int, session: ReadSession, runtime: RuntimeDep, _actor: Viewer) -> RunRead:
     """A run: its frozen steps, their states, commands, exit codes and output."""
-    return run_read(runtime, service.get_run(session, number, run_id))
+    return run_read(service.get_run(session, number, run_id))
 
 
 @router.post("/incidents/{number}/runbook-runs/{run_id}/steps/{step_id}/run", status_code=202, response_model=StepRead)
@@ -317,4 +316,4 @@ def finish_run(
     service.finish_run(session, run, actor=actor, now=runtime.clock.now(), comment=comment)
     _audit(session, runtime, actor, "runbook.run.finish", run, {"outcome": run.outcome})
     session.commit()
-    return run_read(runtime, run)
+    return run_read(run)

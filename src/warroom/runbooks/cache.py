@@ -29,6 +29,14 @@ class _Entry:
     digest: str
 
 
+def file_digest(path: Path) -> str:
+    """The sha256 of a file's bytes ("" when it cannot be read): tells a run that its file changed."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
 def _read(path: Path) -> tuple[Runbook, str]:
     """Parse a file and fingerprint the bytes parsed (runs record it to tell when the file changed since)."""
     try:
