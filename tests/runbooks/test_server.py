@@ -134,6 +134,8 @@ def test_the_library_reparses_only_changed_files(runtime, runbook_dir):
     from warroom.runbooks.setup import cache_of
 
     cache = cache_of(runtime)
+    cache.refresh()
+    assert cache.last.parsed == 1 and cache.last.files == 1
     write(runbook_dir, "db.md", "# Database\n")
     cache.refresh()
     assert cache.last.parsed == 1 and cache.last.files == 2
@@ -596,3 +598,28 @@ def test_step_state_names_are_the_documented_ones():
         "done",
         "not_done",
     }
+
+
+def test_a_broken_auto_runbook_never_fails_the_declaration(runtime, make_incident, runbook_dir):
+    write(runbook_dir, "broken.md", "---\nid: broken\nservices: [api]\n---\n# Broken\n```bash\necho 'open\n")
+    incident = make_incident(services=["api"], data={"auto_runbook": True, "runbook": "broken"})
+    with runtime.db.session() as session:
+        assert service.runs_of(session, incident.number) == []
+    skipped = events(runtime, incident.number, "runbook_auto_skipped")
+    assert skipped and "broken" in skipped[0].message
+
+
+def test_a_failing_auto_run_is_undone_and_the_incident_still_declared(runtime, make_incident, runbook_dir, monkeypatch):
+    write(runbook_dir, "api.md", AUTO)
+
+    def explode(session: Any, run: Any, **kwargs: Any) -> list[str]:
+        raise RuntimeError("engine table gone")
+
+    monkeypatch.setattr(service, "queue_unattended", explode)
+    incident = make_incident(data={"labels": {"alertname": "ApiErrors"}, "auto_runbook": True})
+    with runtime.db.session() as session:
+        assert service.runs_of(session, incident.number) == [], "the half-started run was rolled back"
+        assert jobs.pending(session) == []
+    skipped = events(runtime, incident.number, "runbook_auto_skipped")
+    assert "RuntimeError: engine table gone" in skipped[0].message
+    assert events(runtime, incident.number, "runbook_started") == [], "its timeline event went with it"

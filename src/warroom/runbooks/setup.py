@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import structlog
@@ -9,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from warroom.auth.actor import SYSTEM, Actor, Role
 from warroom.engine import jobs
+from warroom.engine.worker import BACKGROUND_SERVICES
 from warroom.errors import WarroomError
 from warroom.incidents import timeline
 from warroom.incidents.models import Incident, TimelineEvent
@@ -29,11 +32,42 @@ AUTO_MIN_SCORE = 100.0
 
 def install(runtime: Any) -> None:
     """Load the runbook folders, register the step job and the hooks on `declared` and `resolved`."""
-    cache = RunbookCache(configured_folders(runtime.config.runbooks.folders, runtime.settings.config))
-    cache.refresh()
-    runtime.extras[EXTRA] = cache
+    # Parsed on first use, or at once by the engine's background service (below) when a server starts:
+    # commands like `warroom token create` build a runtime too and should not parse every runbook.
+    runtime.extras[EXTRA] = RunbookCache(configured_folders(runtime.config.runbooks.folders, runtime.settings.config))
     jobs.register(STEP_KIND)
     runtime.timeline_hooks.append(_on_timeline)
+    if LibraryLoader not in BACKGROUND_SERVICES:
+        BACKGROUND_SERVICES.append(LibraryLoader)
+
+
+class LibraryLoader:
+    """Loads the runbook library in the background when an engine starts, so the first request (or the
+    first automatic run, which happens inside the declaration's transaction) finds it parsed."""
+
+    def __init__(self, runtime: Any) -> None:
+        self.cache = cache_of(runtime)
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Parse the folders in a thread; requests meanwhile wait for it on the cache's lock."""
+        self.thread = threading.Thread(target=self._load, name="warroom-runbooks", daemon=True)
+        self.thread.start()
+
+    def _load(self) -> None:
+        started = time.perf_counter()
+        library = self.cache.refresh()
+        log.info(
+            "runbooks loaded",
+            runbooks=len(library.runbooks),
+            folders=[str(f) for f in self.cache.folders],
+            seconds=round(time.perf_counter() - started, 2),
+        )
+
+    def stop(self) -> None:
+        """Wait for the load to end."""
+        if self.thread is not None:
+            self.thread.join(timeout=30)
 
 
 def cache_of(runtime: Any) -> RunbookCache:
@@ -93,8 +127,22 @@ def auto_run(session: Session, runtime: Any, incident: Incident, event: Timeline
             data={"reason": why},
         )
         return
+    if runbook.errors:
+        problem = runbook.errors[0]
+        why = f"runbook {runbook.id} has errors (line {problem.line}: {problem.message}); run it by hand"
+        timeline.append(
+            session,
+            incident,
+            kind="runbook_auto_skipped",
+            actor=SYSTEM,
+            at=now,
+            message=f"no automatic runbook run: {why}",
+            data={"reason": why, "runbook": runbook.id},
+        )
+        return
     context = context_from_events([event], incident.labels or {})
     try:
+        # A savepoint: whatever goes wrong here is undone, and the incident is still declared.
         with session.begin_nested():
             run = service.start_run(
                 session,
@@ -108,16 +156,17 @@ def auto_run(session: Session, runtime: Any, incident: Incident, event: Timeline
                 context=context,
             )
             queued = service.queue_unattended(session, run, now=now)
-    except WarroomError as exc:
-        log.warning("automatic runbook run failed", incident=incident.id, runbook=runbook.id, error=exc.detail)
+    except Exception as exc:  # an alert must never be refused because of a runbook
+        detail = exc.detail if isinstance(exc, WarroomError) else f"{type(exc).__name__}: {exc}"
+        log.warning("automatic runbook run failed", incident=incident.id, runbook=runbook.id, error=detail)
         timeline.append(
             session,
             incident,
             kind="runbook_auto_skipped",
             actor=SYSTEM,
             at=now,
-            message=f"automatic run of {runbook.id} failed: {exc.detail}",
-            data={"reason": exc.detail, "runbook": runbook.id},
+            message=f"automatic run of {runbook.id} failed: {detail}",
+            data={"reason": detail, "runbook": runbook.id},
         )
         return
     log.info("automatic runbook run", incident=incident.id, runbook=runbook.id, steps=len(queued), why=why)
