@@ -431,10 +431,16 @@ class Claimed:
     timeout: float
 
 
+def _locked_run(session: Session, run_id: int) -> RunbookRun | None:
+    # FOR UPDATE on PostgreSQL: an API request finishing the run (or skipping the step) and the engine
+    # claiming the step are serialised, so a step never starts on a run that was just finished.
+    return session.scalars(select(RunbookRun).where(RunbookRun.id == run_id).with_for_update()).one_or_none()
+
+
 def claim_step(session: Session, run_id: int, step_id: str, *, now: datetime) -> Claimed | None:
     """Mark a queued step running and return what to run; None when there is nothing to do (cancelled,
     already done). A step found `running` was left by a stopped engine: it is never run twice."""
-    run = session.get(RunbookRun, run_id)
+    run = _locked_run(session, run_id)
     if run is None:
         return None
     record = next((r for r in run.executions if r.step_id == step_id), None)
@@ -523,7 +529,7 @@ def _finish_record(
 
 def record_result(session: Session, run_id: int, step_id: str, result: RunResult, *, now: datetime) -> None:
     """Store what a step's command did and put it on the incident's timeline."""
-    run = session.get(RunbookRun, run_id)
+    run = _locked_run(session, run_id)
     if run is None:
         return
     record = next((r for r in run.executions if r.step_id == step_id), None)
@@ -536,7 +542,7 @@ def record_result(session: Session, run_id: int, step_id: str, result: RunResult
 
 def record_failure(session: Session, run_id: int, step_id: str, message: str, *, now: datetime) -> None:
     """The command could not be started at all (no bash, no working folder): the step failed."""
-    run = session.get(RunbookRun, run_id)
+    run = _locked_run(session, run_id)
     if run is None:
         return
     record = next((r for r in run.executions if r.step_id == step_id), None)
