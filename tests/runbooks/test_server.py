@@ -623,3 +623,23 @@ def test_a_failing_auto_run_is_undone_and_the_incident_still_declared(runtime, m
     skipped = events(runtime, incident.number, "runbook_auto_skipped")
     assert "RuntimeError: engine table gone" in skipped[0].message
     assert events(runtime, incident.number, "runbook_started") == [], "its timeline event went with it"
+
+
+def test_shell_syntax_in_alert_values_is_printed_never_run(api, engine, make_incident, tmp_path):
+    marker = tmp_path / "ran"
+    values = [
+        f"$(touch {marker})",
+        f"`touch {marker}`",
+        f"a'b; touch {marker}",
+        f"> {marker}",
+        "* ~ $HOME ${PATH} \\ ' \"",
+        f"--help && touch {marker} #",
+    ]
+    for value in values:
+        incident = make_incident(data={"labels": {"service": value}})
+        run = start(api, incident.number)
+        diagnosis = step_in(run, "Diagnosis")
+        api.post(run_url(incident.number, run, diagnosis, "run"), json={})
+        engine.run_due()
+        assert step_in(api.get(run_url(incident.number, run)).json(), "Diagnosis")["output"] == value + "\n"
+    assert not marker.exists()
