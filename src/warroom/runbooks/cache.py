@@ -123,7 +123,7 @@ class RunbookCache:
 
 def configured_folders(config_folders: Sequence[str], config_path: Path | None) -> list[Path]:
     """Folders from warroom.yaml (relative to its folder) then WARROOM_RUNBOOK_DIRS, without repeats."""
-    base = config_path.parent if config_path is not None else Path.cwd()
+    base = config_path.resolve().parent if config_path is not None else Path.cwd()
     folders = [Path(f) if Path(f).is_absolute() else base / f for f in config_folders]
     folders.extend(Path(p) for p in os.environ.get(library.ENV_DIRS, "").split(":") if p.strip())
     unique: list[Path] = []
