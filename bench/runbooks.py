@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from warroom.runbooks import library
+from warroom.runbooks.cache import RunbookCache
 from warroom.runbooks.runner import run_command
 
 SEEDS = (Path(__file__).resolve().parents[1] / ".." / "shared" / "seeds").resolve()
@@ -78,6 +79,25 @@ def main() -> None:
             f" = {len(loaded.runbooks) / elapsed:,.0f} files/s, {steps:,} steps ({verdict} the 2 s target)"
         )
         print(f"       load average during the run: {os.getloadavg()[0]:.2f} on {cpus} CPU(s)")
+        # The server's library: parsed once at start, then each request only stats the files.
+        cache = RunbookCache([folder])
+        cache.refresh()
+        refreshes: list[float] = []
+        for _ in range(20):
+            start = time.perf_counter()
+            cache.refresh()
+            refreshes.append(time.perf_counter() - start)
+        assert cache.last.parsed == 0
+        changed = next(iter(sorted(folder.rglob("*.md"))))
+        changed.write_text(changed.read_text(encoding="utf-8") + "\n## Added\n", encoding="utf-8")
+        start = time.perf_counter()
+        cache.refresh()
+        one_changed = time.perf_counter() - start
+        print(
+            f"server library: refresh of {cache.last.files} unchanged files p50 "
+            f"{statistics.median(refreshes) * 1000:.1f} ms; with one file changed {one_changed * 1000:.1f} ms "
+            f"({cache.last.parsed} parsed again)"
+        )
 
     raw: list[float] = []
     for _ in range(args.runs):

@@ -27,6 +27,7 @@ ROUTER_MODULES = (
     "warroom.incidents.api",
     "warroom.reports.api",
     "warroom.alerts.api",
+    "warroom.runbooks.api",
 )
 
 

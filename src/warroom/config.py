@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from warroom.alerts.config import InhibitRuleConfig, IntegrationConfig, RouteConfig
 from warroom.incidents.severities import DEFAULT_SEVERITIES, Severity, SeverityTable
+from warroom.runbooks.config import RunbooksConfig
 from warroom.timeparse import parse_duration
 
 
@@ -85,6 +86,7 @@ class ConfigFile(_Strict):
     routes: list[RouteConfig] = []
     inhibit: list[InhibitRuleConfig] = []
     integrations: list[IntegrationConfig] = []
+    runbooks: RunbooksConfig = Field(default_factory=RunbooksConfig)
 
     def severity_table(self) -> SeverityTable:
         """The configured severity table, or the defaults."""

@@ -29,7 +29,7 @@ def unavailable_count(runtime: Runtime) -> float:
     return value or 0.0
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.backend("sqlite")
 def test_sqlite_locked_past_busy_timeout_answers_503_then_recovers(runtime, sender, make_integration, database_url):
     key = make_integration()
     assert sender.post(f"/api/v1/intake/{key}", json=am_payload(am_alert("Warmup"))).status_code == 200

@@ -193,3 +193,47 @@ def test_parse_never_raises(text: str) -> None:
     rb = parse(text, "fuzz.md")
     assert rb.id == "fuzz"
     assert all(p.code != "parser" for p in rb.problems), rb.problems
+
+
+def test_setext_headings_are_still_headings(md) -> None:
+    runbook = md(
+        """
+        ---
+        id: setext
+        ---
+        Detection
+        =========
+        Look at the dashboard.
+
+        Resolution
+        ----------
+        ```bash
+        systemctl status web
+        ```
+
+        ---
+
+        - item
+          Nested title
+          ---
+        """
+    )
+    titles = [s.title for s in runbook.sections]
+    assert titles[:2] == ["Detection", "Resolution"]
+    assert runbook.steps[0].section_path.endswith("Resolution")
+
+
+def test_a_thematic_break_after_a_blank_line_is_not_a_heading(md) -> None:
+    runbook = md("# Title\n\nSome text\n\n---\n\n## Next\n```bash\nuptime\n```\n")
+    assert [s.title for s in runbook.sections] == ["Title", "Next"]
+
+
+def test_the_parser_without_setext_gives_the_same_tokens_on_the_seeds(seeds_dir) -> None:
+    from warroom.runbooks import parser
+
+    for path in sorted(seeds_dir.glob("*")):
+        text = path.read_text(encoding="utf-8")
+        assert not parser._may_have_setext(text), path.name
+        full = [(t.type, t.map, t.content) for t in parser._MD.parse(text)]
+        lean = [(t.type, t.map, t.content) for t in parser._MD_NO_SETEXT.parse(text)]
+        assert full == lean, path.name

@@ -756,6 +756,9 @@ def _place(ctx: _Context, integration: Integration, alert: AlertRow, decision: D
             "group_key": alert.group_key,
             "integration": integration.name,
             "alert": alert.id,
+            # The runbooks domain fills placeholders and picks automatic runbooks from these.
+            "labels": dict(alert.labels),
+            "annotations": dict(alert.annotations),
         }
         incident = incidents.declare(
             session,
@@ -804,6 +807,7 @@ def _place(ctx: _Context, integration: Integration, alert: AlertRow, decision: D
             "fingerprint": alert.fingerprint,
             "severity": alert.severity,
             "labels": alert.labels,
+            "annotations": alert.annotations,
         },
     )
 

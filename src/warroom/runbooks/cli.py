@@ -16,10 +16,13 @@ from rich.markup import escape
 from rich.prompt import Prompt as RichPrompt
 from rich.table import Table
 
+from warroom.client import ApiClient
+from warroom.cliutil import handle_errors, print_json
 from warroom.errors import InvalidInput, WarroomError
-from warroom.runbooks import library
+from warroom.runbooks import library, remote
 from warroom.runbooks.lint import DEFAULT_FILLABLE, has_errors, lint_many
 from warroom.runbooks.model import Level, Runbook, Step, StepKind
+from warroom.runbooks.parser import parse_file
 from warroom.runbooks.placeholders import check_value, fill_step, parse_assignments, resolve
 from warroom.runbooks.plan import Outcome, outcome, plan, select_steps
 from warroom.runbooks.runner import RunResult, run_command
@@ -301,8 +304,26 @@ def run(
         float | None, typer.Option(help="Seconds before a command is stopped (default 300).")
     ] = None,
     dirs: DirOption = None,
+    incident: Annotated[
+        int | None,
+        typer.Option(
+            "--incident",
+            help="Run on the warroom server for this incident: steps run there, every result on its timeline.",
+        ),
+    ] = None,
 ) -> None:
     """Walk through a runbook in this terminal: each step shown, asked, run, and summarised."""
+    if incident is not None:
+        if dry_run or timeout is not None:
+            why = (
+                "--dry-run prints commands from a file: leave out --incident"
+                if dry_run
+                else "--timeout: on the server a step's timeout comes from the runbook or runbooks.default_timeout"
+            )
+            Console(stderr=True).print(f"[red]error:[/red] {escape(why)}", soft_wrap=True)
+            raise typer.Exit(2)
+        _run_on_server(runbook, incident, param or [], section, from_step)
+        return
     parsed = _load(runbook, dirs)
     console = Console()
     try:
@@ -353,3 +374,105 @@ def _dry_run(console: Console, runbook: Runbook, steps: Sequence[Step], values: 
         else:
             console.print(f"    {escape(step.text)}", soft_wrap=True)
     console.print(f"[dim]{len(steps)} step(s) of {len(runbook.steps)}; nothing was run[/dim]")
+
+
+# -- commands that use a warroom server -------------------------------------------------------------------
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@app.command("list")
+@handle_errors
+def list_(
+    as_json: JsonOption = False,
+    dirs: Annotated[
+        list[Path] | None,
+        typer.Option("--dir", help="List the runbooks in these folders instead of asking the server."),
+    ] = None,
+) -> None:
+    """List runbooks (from the server's folders, or from --dir) with their errors, warnings and review date."""
+    if dirs:
+        try:
+            loaded = library.load(library.discover(dirs))
+        except WarroomError as exc:
+            raise _fail(exc.detail) from None
+        today = date.today()  # noqa: DTZ011 - a calendar date is wanted
+        findings = lint_many(loaded.runbooks, today=today)
+        runbooks = []
+        for parsed in loaded.runbooks:
+            messages = [m for m in findings if m.file == str(parsed.path)]
+            runbooks.append(
+                {
+                    "id": parsed.id,
+                    "title": parsed.title,
+                    "path": str(parsed.path),
+                    "services": parsed.services,
+                    "steps": len(parsed.steps),
+                    "errors": sum(1 for m in messages if m.level is Level.ERROR),
+                    "warnings": sum(1 for m in messages if m.level is Level.WARNING),
+                    "review_due": None,
+                }
+            )
+    else:
+        runbooks = ApiClient().get("/api/v1/runbooks")
+    if as_json:
+        print_json(runbooks)
+    else:
+        remote.list_rows(runbooks)
+
+
+@app.command("match")
+@handle_errors
+def match(
+    incident: Annotated[int, typer.Option("--incident", help="The incident number.")],
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """Runbooks that fit an incident, best first, each with why."""
+    matches = ApiClient().get(f"/api/v1/incidents/{incident}/runbooks", limit=limit)
+    if as_json:
+        print_json(matches)
+    elif not matches:
+        print_line(f"no runbook fits incident #{incident}")
+    else:
+        remote.match_rows(matches)
+
+
+@app.command("stats")
+@handle_errors
+def stats(as_json: JsonOption = False) -> None:
+    """Per runbook: times used, success rate, median time to resolve with and without it, last use, review due."""
+    figures = ApiClient().get("/api/v1/runbooks/stats")
+    if as_json:
+        print_json(figures)
+    else:
+        remote.stats_rows(figures)
+
+
+def print_line(text: str) -> None:
+    """One plain line on stdout."""
+    Console().print(text, markup=False, highlight=False)
+
+
+@handle_errors
+def _run_on_server(ref: str, incident: int, params: list[str], section: str | None, from_step: int | None) -> None:
+    try:
+        given = parse_assignments(params)
+    except WarroomError as exc:
+        raise _fail(exc.detail) from None
+    runbook_id = ref
+    if Path(ref).is_file():
+        # The server runs only runbooks from its own folders: a file names the runbook by its id.
+        runbook_id = parse_file(ref).id
+    console = Console()
+    session = remote.RemoteRun(ApiClient(), incident, ask=ASK, console=console)
+    run_data = session.start(runbook_id, given, section, from_step)
+    try:
+        session.walk(run_data)
+    except EOFError:
+        raise _fail(f"input ended; run {run_data['id']} stays open on incident #{incident}") from None
+    if session.quit:
+        console.print(f"quit: run {run_data['id']} stays open on incident #{incident} (resolving it finishes the run)")
+        return
+    if session.finish(run_data)["outcome"] == Outcome.FAILED.value:
+        raise typer.Exit(1)

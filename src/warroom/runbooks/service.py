@@ -1,0 +1,748 @@
+"""The rules of runbook runs on incidents: start, run/skip/confirm/done a step, record results, finish.
+
+Functions take a session and never commit; the API route or engine handler that called them commits once.
+A step only ever runs the command frozen into the run when it started (from the file on disk), with
+placeholder values inserted as single shell-quoted words.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from warroom.auth.actor import SYSTEM, Actor, Role
+from warroom.engine import jobs
+from warroom.errors import Conflict, InvalidInput, NotFound
+from warroom.incidents import service as incidents
+from warroom.incidents import timeline
+from warroom.incidents.models import Incident
+from warroom.runbooks.context import AlertContext, alert_context, incident_fields
+from warroom.runbooks.model import Param, PlaceholderRef, Runbook, StepKind
+from warroom.runbooks.model import Role as SectionRole
+from warroom.runbooks.models import BUSY_STATES, RunbookRun, StepExecution, StepState
+from warroom.runbooks.parser import normalize_name
+from warroom.runbooks.placeholders import Value, check_value, fill_command, resolve
+from warroom.runbooks.plan import Outcome, PlannedStep, plan, select_steps, verification_steps
+from warroom.runbooks.runner import RunResult
+from warroom.runbooks.serialize import step_to_dict
+
+STEP_JOB = "runbook-step"
+# What a timeline event keeps of a step's output; the step execution keeps up to 64 KiB.
+TIMELINE_EXCERPT = 4096
+# A step still `running` this long after its timeout was abandoned by a stopped engine.
+ABANDON_GRACE = timedelta(minutes=1)
+DIAGNOSTIC_ROLES = (SectionRole.DETECTION, SectionRole.ASSESSMENT, SectionRole.DIAGNOSIS)
+FINAL_STATES = (
+    StepState.SUCCEEDED.value,
+    StepState.FAILED.value,
+    StepState.SKIPPED.value,
+    StepState.DONE.value,
+    StepState.NOT_DONE.value,
+)
+
+
+def job_key(run_id: int, step_id: str) -> str:
+    """The engine job key of one step of one run (scheduling twice keeps one job)."""
+    return f"run:{run_id}:step:{step_id}"
+
+
+def excerpt(text: str, limit: int = TIMELINE_EXCERPT) -> str:
+    """The start and end of `text` within `limit` characters, with a marker where the middle was cut."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n[... {len(text) - 2 * half} characters cut; the run keeps the rest ...]\n{text[-half:]}"
+
+
+# -- values -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Values:
+    """Placeholder values of a run and the names whose only candidate value was refused."""
+
+    found: dict[str, Value] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+def resolve_values(
+    names: Sequence[str],
+    *,
+    given: Mapping[str, str],
+    context: AlertContext,
+    incident: Incident,
+    runbook: Runbook,
+) -> Values:
+    """Values in order: given, the alerts' labels then annotations, the incident's fields, the defaults.
+
+    A refused given value is an error for the caller; a refused alert value leaves the placeholder
+    unfilled (with the reason) rather than falling back to a default that may name another target."""
+    out = Values()
+    params = runbook.front.params
+    for name, value in given.items():
+        check_value(name, value, runbook.params.get(name))
+    fields = incident_fields(incident)
+    for name in names:
+        try:
+            found = resolve(
+                [name], given=given, alert=[context.labels, context.annotations], incident=fields, params=params
+            )
+        except InvalidInput as exc:
+            if name in given:
+                raise
+            out.refused[name] = exc.detail
+            continue
+        if name in found:
+            out.found[name] = found[name]
+    return out
+
+
+# -- starting a run -----------------------------------------------------------------------------------
+
+
+def _snapshot_step(planned: PlannedStep, timeout: float, runbook: Runbook) -> dict[str, Any]:
+    step = planned.step
+    data = step_to_dict(step)
+    declared = {normalize_name(p.name): p.pattern for p in runbook.front.params if p.pattern}
+    data["patterns"] = {n: declared[n] for n in step.placeholders if n in declared}
+    data["template"] = data.pop("command")
+    data["refs"] = [[r.name, r.text, r.start, r.end] for r in step.refs]
+    fill = planned.fill
+    data["command"] = fill.command if fill is not None and fill.ready else None
+    data["missing"] = list(fill.missing) if fill is not None else []
+    data["fill_error"] = fill.error if fill is not None and step.kind is StepKind.COMMAND else None
+    data["needs_confirmation"] = planned.needs_confirmation if step.kind is StepKind.COMMAND else False
+    data["may_run_unattended"] = planned.may_run_unattended
+    data["timeout"] = step.options.timeout or timeout
+    return data
+
+
+def start_run(
+    session: Session,
+    incident: Incident,
+    runbook: Runbook,
+    *,
+    actor: Actor,
+    now: datetime,
+    given: Mapping[str, str] | None = None,
+    section: str | None = None,
+    from_step: int | None = None,
+    default_timeout: float = 300.0,
+    digest: str = "",
+    auto: bool = False,
+    context: AlertContext | None = None,
+) -> RunbookRun:
+    """Start `runbook` on `incident`: plan its steps with the placeholder values and freeze the plan."""
+    if runbook.errors and not runbook.steps:
+        problem = runbook.errors[0]
+        raise Conflict(f"Runbook {runbook.id!r} cannot be run: line {problem.line}: {problem.message}")
+    steps = select_steps(runbook, section=section, from_step=from_step)
+    context = context if context is not None else alert_context(session, incident)
+    names = list(dict.fromkeys(n for s in steps if s.kind is StepKind.COMMAND for n in s.placeholders))
+    values = resolve_values(names, given=dict(given or {}), context=context, incident=incident, runbook=runbook)
+    planned = plan(steps, values.found)
+    snapshot = [_snapshot_step(p, default_timeout, runbook) for p in planned]
+    for data in snapshot:
+        refused = [values.refused[n] for n in data["missing"] if n in values.refused]
+        if refused and data["fill_error"] is None:
+            data["fill_error"] = "; ".join(refused)
+    selected = {s.id for s in steps}
+    run = RunbookRun(
+        incident_id=incident.id,
+        runbook_id=runbook.id,
+        path=str(runbook.path or ""),
+        title=runbook.title,
+        digest=digest,
+        started_by=actor.name,
+        started_by_kind=actor.kind,
+        started_at=now,
+        auto=auto,
+        params={name: {"value": v.value, "source": v.source} for name, v in values.found.items()},
+        steps=snapshot,
+        verify_ids=[s.id for s in verification_steps(runbook) if s.id in selected],
+    )
+    run.executions = [
+        StepExecution(step_id=d["id"], index=d["index"], kind=d["kind"], state=StepState.PENDING.value, updated_at=now)
+        for d in snapshot
+        if d["kind"] != StepKind.REFERENCE.value
+    ]
+    session.add(run)
+    session.flush()
+    timeline.append(
+        session,
+        incident,
+        kind="runbook_started",
+        actor=actor,
+        at=now,
+        message=f"runbook {runbook.title} started" + (" (automatically)" if auto else ""),
+        data={
+            "run_id": run.id,
+            "runbook": runbook.id,
+            "path": run.path,
+            "title": runbook.title,
+            "params": run.params,
+            "steps": len(snapshot),
+            "auto": auto,
+        },
+    )
+    return run
+
+
+# -- finding ------------------------------------------------------------------------------------------
+
+
+def get_run(session: Session, incident_id: int, run_id: int, *, for_update: bool = False) -> RunbookRun:
+    """The run `run_id` of incident `incident_id`, or NotFound."""
+    query = select(RunbookRun).where(RunbookRun.id == run_id, RunbookRun.incident_id == incident_id)
+    if for_update:
+        query = query.with_for_update()
+    run = session.scalars(query).one_or_none()
+    if run is None:
+        raise NotFound(f"No runbook run {run_id} on incident #{incident_id}.", field="run_id")
+    return run
+
+
+def runs_of(session: Session, incident_id: int) -> list[RunbookRun]:
+    """The incident's runbook runs, oldest first."""
+    return list(
+        session.scalars(select(RunbookRun).where(RunbookRun.incident_id == incident_id).order_by(RunbookRun.id))
+    )
+
+
+def snapshot_step(run: RunbookRun, step_id: str) -> dict[str, Any]:
+    """The frozen step `step_id` of `run`, or NotFound."""
+    for data in run.steps:
+        if data["id"] == step_id:
+            return data
+    raise NotFound(f"Run {run.id} has no step {step_id!r}: see GET .../runbook-runs/{run.id}.", field="step_id")
+
+
+def execution(run: RunbookRun, step_id: str) -> StepExecution:
+    """The execution record of step `step_id`; Conflict for reference blocks, which never run."""
+    for record in run.executions:
+        if record.step_id == step_id:
+            return record
+    snapshot_step(run, step_id)
+    raise Conflict(f"Step {step_id} is a reference block: it is shown, never run or checked off.", field="step_id")
+
+
+def _open(run: RunbookRun) -> None:
+    if not run.is_open:
+        raise Conflict(
+            f"Runbook run {run.id} finished at {run.finished_at:%Y-%m-%d %H:%M} UTC: start a new run to do more.",
+        )
+
+
+def _incident(session: Session, run: RunbookRun) -> Incident:
+    return incidents.get_or_404(session, run.incident_id)
+
+
+def _step_data(run: RunbookRun, data: dict[str, Any], record: StepExecution) -> dict[str, Any]:
+    return {
+        "run_id": run.id,
+        "runbook": run.runbook_id,
+        "step_id": record.step_id,
+        "index": record.index,
+        "kind": record.kind,
+        "section": data.get("section", ""),
+        "title": step_title(data),
+    }
+
+
+def step_title(data: Mapping[str, Any]) -> str:
+    """A one-line name for a frozen step: its description, label, text or command."""
+    for key in ("description", "label", "text", "template"):
+        value = data.get(key) or ""
+        if value.strip():
+            return str(value.strip().splitlines()[0])
+    return f"step {data.get('index')}"
+
+
+# -- running, skipping, checking off ------------------------------------------------------------------
+
+
+def _refill(run: RunbookRun, data: dict[str, Any], extra: Mapping[str, str]) -> dict[str, Any]:
+    """Fill a step's missing placeholders with values a person gives now; returns the new step data."""
+    missing = set(data["missing"])
+    unknown = sorted(set(extra) - missing)
+    if unknown:
+        raise InvalidInput(
+            f"Step {data['index']} has no unfilled placeholder {', '.join(unknown)}: values fixed when the run "
+            "started cannot change (start a new run to use other values).",
+            field="params",
+        )
+    patterns: dict[str, str] = data.get("patterns") or {}
+    for name, value in extra.items():
+        check_value(name, value, Param(name, pattern=patterns.get(name)))
+    values = {name: v["value"] for name, v in run.params.items()}
+    values.update(extra)
+    refs = [PlaceholderRef(name, text, start, end) for name, text, start, end in data["refs"]]
+    fill = fill_command(data["template"], refs, values)
+    updated = dict(data)
+    updated["command"] = fill.command if fill.ready else None
+    updated["missing"] = list(fill.missing)
+    updated["fill_error"] = fill.error
+    return updated
+
+
+def request_run(
+    session: Session,
+    run: RunbookRun,
+    step_id: str,
+    *,
+    actor: Actor,
+    now: datetime,
+    confirm: bool = False,
+    params: Mapping[str, str] | None = None,
+) -> StepExecution:
+    """Queue a command step for the engine. Dangerous and `confirm` steps need `confirm`; the command is the
+    one frozen at start, filled; values given now may only fill placeholders still empty."""
+    _open(run)
+    data = snapshot_step(run, step_id)
+    record = execution(run, step_id)
+    if data["kind"] != StepKind.COMMAND.value:
+        raise Conflict(
+            f"Step {data['index']} is a {data['kind']} step: a person does it; mark it with POST .../done.",
+            field="step_id",
+        )
+    if record.state in BUSY_STATES:
+        raise Conflict(f"Step {data['index']} is already {record.state}.", field="step_id")
+    if params:
+        data = _refill(run, data, params)
+        for name, value in params.items():
+            run.params = {**run.params, name: {"value": value, "source": "given"}}
+        run.steps = [data if d["id"] == step_id else d for d in run.steps]
+    if data["command"] is None:
+        why = data["fill_error"] or "unfilled placeholder(s) " + ", ".join(f"<{n}>" for n in data["missing"])
+        raise Conflict(
+            f'Step {data["index"]} cannot run: {why}. Give values with "params": {{name: value}}.', field="params"
+        )
+    if data["needs_confirmation"] and not confirm:
+        reasons = ", ".join(data.get("danger_reasons") or []) or "the runbook marks it confirm"
+        raise InvalidInput(
+            f'Step {data["index"]} is dangerous ({reasons}): send "confirm": true to run `{data["command"]}`.',
+            field="confirm",
+        )
+    record.state = StepState.QUEUED.value
+    record.command = data["command"]
+    record.confirmed = bool(confirm and data["needs_confirmation"])
+    record.actor, record.actor_kind = actor.name, actor.kind
+    record.exit_code = record.duration = None
+    record.output, record.output_bytes, record.truncated, record.timed_out, record.note = "", 0, False, False, ""
+    record.reason = ""
+    record.queued_at = now
+    record.started_at = record.finished_at = None
+    record.updated_at = now
+    if record.confirmed:
+        timeline.append(
+            session,
+            _incident(session, run),
+            kind="runbook_step_confirmed",
+            actor=actor,
+            at=now,
+            message=f"confirmed dangerous step {data['index']}: {data['command']}",
+            data={**_step_data(run, data, record), "command": data["command"], "dangers": data["danger_reasons"]},
+        )
+    jobs.schedule(
+        session,
+        STEP_JOB,
+        key=job_key(run.id, step_id),
+        due=now,
+        payload={"run_id": run.id, "step_id": step_id},
+        now=now,
+    )
+    return record
+
+
+def skip_step(
+    session: Session, run: RunbookRun, step_id: str, *, actor: Actor, now: datetime, reason: str
+) -> StepExecution:
+    """Skip a step, with the reason on the timeline."""
+    _open(run)
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("Say why the step is skipped (reason).", field="reason")
+    data = snapshot_step(run, step_id)
+    record = execution(run, step_id)
+    if record.state in BUSY_STATES:
+        raise Conflict(f"Step {data['index']} is {record.state}: it cannot be skipped now.", field="step_id")
+    record.state = StepState.SKIPPED.value
+    record.reason = reason
+    record.actor, record.actor_kind = actor.name, actor.kind
+    record.finished_at = record.updated_at = now
+    timeline.append(
+        session,
+        _incident(session, run),
+        kind="runbook_step_skipped",
+        actor=actor,
+        at=now,
+        message=f"skipped step {data['index']}: {reason}",
+        data={**_step_data(run, data, record), "reason": reason, "command": data.get("command")},
+    )
+    return record
+
+
+def mark_done(
+    session: Session, run: RunbookRun, step_id: str, *, actor: Actor, now: datetime, done: bool, comment: str = ""
+) -> StepExecution:
+    """Record a person's answer to a manual or check step: done or not done, with an optional comment."""
+    _open(run)
+    data = snapshot_step(run, step_id)
+    record = execution(run, step_id)
+    if data["kind"] == StepKind.COMMAND.value:
+        raise Conflict(
+            f"Step {data['index']} is a command: run it (POST .../run) or skip it; it cannot be checked off.",
+            field="step_id",
+        )
+    record.state = (StepState.DONE if done else StepState.NOT_DONE).value
+    record.reason = comment.strip()
+    record.actor, record.actor_kind = actor.name, actor.kind
+    record.finished_at = record.updated_at = now
+    word = "done" if done else "not done"
+    timeline.append(
+        session,
+        _incident(session, run),
+        kind="runbook_step_done",
+        actor=actor,
+        at=now,
+        message=f"step {data['index']} {word}: {step_title(data)}" + (f" ({record.reason})" if record.reason else ""),
+        data={**_step_data(run, data, record), "done": done, "comment": record.reason},
+    )
+    return record
+
+
+# -- the engine's side --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A step the engine is about to run: the exact command and its time limit."""
+
+    run_id: int
+    step_id: str
+    command: str
+    timeout: float
+
+
+def _locked_run(session: Session, run_id: int) -> RunbookRun | None:
+    # FOR UPDATE on PostgreSQL: an API request finishing the run (or skipping the step) and the engine
+    # claiming the step are serialised, so a step never starts on a run that was just finished.
+    return session.scalars(select(RunbookRun).where(RunbookRun.id == run_id).with_for_update()).one_or_none()
+
+
+def claim_step(session: Session, run_id: int, step_id: str, *, now: datetime) -> Claimed | None:
+    """Mark a queued step running and return what to run; None when there is nothing to do (cancelled,
+    already done). A step found `running` was left by a stopped engine: it is never run twice."""
+    run = _locked_run(session, run_id)
+    if run is None:
+        return None
+    record = next((r for r in run.executions if r.step_id == step_id), None)
+    if record is None or record.command is None:
+        return None
+    data = snapshot_step(run, step_id)
+    timeout = float(data.get("timeout") or 300.0)
+    if record.state == StepState.RUNNING.value:
+        started = record.started_at or now
+        if now < started + timedelta(seconds=timeout) + ABANDON_GRACE:
+            raise jobs.Retry(started + timedelta(seconds=timeout) + ABANDON_GRACE - now, "step still running")
+        _finish_record(
+            session,
+            run,
+            record,
+            now=now,
+            state=StepState.FAILED,
+            note="the engine stopped while this step ran; its result is unknown and it was not run again",
+        )
+        return None
+    if record.state != StepState.QUEUED.value:
+        return None
+    record.state = StepState.RUNNING.value
+    record.started_at = record.updated_at = now
+    record.attempts += 1
+    return Claimed(run.id, step_id, record.command, timeout)
+
+
+def _actor_of(record: StepExecution) -> Actor:
+    if record.actor_kind == SYSTEM.kind or record.actor is None:
+        return SYSTEM
+    return Actor(name=record.actor, role=Role.RESPONDER, kind=record.actor_kind or "token")
+
+
+def _finish_record(
+    session: Session,
+    run: RunbookRun,
+    record: StepExecution,
+    *,
+    now: datetime,
+    state: StepState,
+    result: RunResult | None = None,
+    note: str = "",
+) -> None:
+    data = snapshot_step(run, record.step_id)
+    record.state = state.value
+    record.finished_at = record.updated_at = now
+    if result is not None:
+        record.exit_code = result.exit_code
+        record.duration = round(result.duration, 3)
+        record.output = result.output
+        record.output_bytes = result.output_bytes
+        record.truncated = result.truncated
+        record.timed_out = result.timed_out
+        note = note or result.note
+    record.note = note
+    if result is not None and result.timed_out:
+        outcome_text = f"timed out after {data.get('timeout'):g}s"
+    elif result is not None:
+        outcome_text = f"exit {result.exit_code} in {result.duration:.2f}s"
+    else:
+        outcome_text = note
+    timeline.append(
+        session,
+        _incident(session, run),
+        kind="runbook_step_ran",
+        actor=_actor_of(record),
+        at=now,
+        message=f"step {record.index} {'succeeded' if state is StepState.SUCCEEDED else 'failed'} "
+        f"({outcome_text}): {record.command}",
+        data={
+            **_step_data(run, data, record),
+            "command": record.command,
+            "exit_code": record.exit_code,
+            "duration": record.duration,
+            "timed_out": record.timed_out,
+            "truncated": record.truncated,
+            "output_bytes": record.output_bytes,
+            "output": excerpt(record.output),
+            "confirmed": record.confirmed,
+            "ok": state is StepState.SUCCEEDED,
+            "note": note,
+        },
+    )
+
+
+def record_result(session: Session, run_id: int, step_id: str, result: RunResult, *, now: datetime) -> None:
+    """Store what a step's command did and put it on the incident's timeline."""
+    run = _locked_run(session, run_id)
+    if run is None:
+        return
+    record = next((r for r in run.executions if r.step_id == step_id), None)
+    if record is None or record.state != StepState.RUNNING.value:
+        return
+    _finish_record(
+        session, run, record, now=now, state=StepState.SUCCEEDED if result.ok else StepState.FAILED, result=result
+    )
+
+
+def record_failure(session: Session, run_id: int, step_id: str, message: str, *, now: datetime) -> None:
+    """The command could not be started at all (no bash, no working folder): the step failed."""
+    run = _locked_run(session, run_id)
+    if run is None:
+        return
+    record = next((r for r in run.executions if r.step_id == step_id), None)
+    if record is None or record.state not in BUSY_STATES:
+        return
+    _finish_record(session, run, record, now=now, state=StepState.FAILED, note=message)
+
+
+def step_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment steps run with: the server's, without any WARROOM_* variable (tokens, database URL)."""
+    source = os.environ if base is None else base
+    return {k: v for k, v in source.items() if not k.upper().startswith("WARROOM_")}
+
+
+# -- outcome and finishing ----------------------------------------------------------------------------
+
+
+def passed(run: RunbookRun) -> dict[str, bool]:
+    """Step id -> passed, for steps that ran or were checked off."""
+    out: dict[str, bool] = {}
+    for record in run.executions:
+        if record.state in (StepState.SUCCEEDED.value, StepState.DONE.value):
+            out[record.step_id] = True
+        elif record.state in (StepState.FAILED.value, StepState.NOT_DONE.value):
+            out[record.step_id] = False
+    return out
+
+
+def outcome(run: RunbookRun) -> Outcome:
+    """Success when every verification step passed; failed when one failed; unknown otherwise or if none."""
+    if not run.verify_ids:
+        return Outcome.UNKNOWN
+    results = [passed(run).get(step_id) for step_id in run.verify_ids]
+    if any(r is False for r in results):
+        return Outcome.FAILED
+    if all(r is True for r in results):
+        return Outcome.SUCCESS
+    return Outcome.UNKNOWN
+
+
+def finish_run(
+    session: Session,
+    run: RunbookRun,
+    *,
+    actor: Actor,
+    now: datetime,
+    comment: str = "",
+    incident: Incident | None = None,
+) -> RunbookRun:
+    """Finish the run and record its outcome; steps still queued are cancelled (marked skipped)."""
+    _open(run)
+    verdict = outcome(run)
+    jobs.cancel(session, STEP_JOB, key_prefix=f"run:{run.id}:")
+    counts: dict[str, int] = {}
+    for record in run.executions:
+        if record.state == StepState.QUEUED.value:
+            record.state = StepState.SKIPPED.value
+            record.reason = "the run finished before the step ran"
+            record.finished_at = record.updated_at = now
+        counts[record.state] = counts.get(record.state, 0) + 1
+    run.finished_at = now
+    run.finished_by = actor.name
+    run.outcome = verdict.value
+    timeline.append(
+        session,
+        incident or _incident(session, run),
+        kind="runbook_finished",
+        actor=actor,
+        at=now,
+        message=f"runbook {run.title} finished: {verdict.value}" + (f" ({comment.strip()})" if comment.strip() else ""),
+        data={
+            "run_id": run.id,
+            "runbook": run.runbook_id,
+            "outcome": verdict.value,
+            "steps": counts,
+            "comment": comment.strip(),
+        },
+    )
+    return run
+
+
+def finish_open_runs(session: Session, incident: Incident, *, actor: Actor, now: datetime) -> int:
+    """Finish every open run of a resolved incident (its outcome counts in the stats); returns how many."""
+    count = 0
+    for run in runs_of(session, incident.id):
+        if run.is_open:
+            finish_run(session, run, actor=actor, now=now, comment="incident resolved", incident=incident)
+            count += 1
+    return count
+
+
+# -- automatic runs -----------------------------------------------------------------------------------
+
+
+def unattended_order(run: RunbookRun) -> list[dict[str, Any]]:
+    """The steps that may run without a person (`auto`, not dangerous, filled), diagnostics first."""
+    allowed = [d for d in run.steps if d["kind"] == StepKind.COMMAND.value and d.get("may_run_unattended")]
+    allowed = [d for d in allowed if d["command"] is not None]
+    diagnostic = {r.value for r in DIAGNOSTIC_ROLES}
+    return sorted(allowed, key=lambda d: (d.get("role") not in diagnostic, d["index"]))
+
+
+def queue_unattended(session: Session, run: RunbookRun, *, now: datetime) -> list[str]:
+    """Queue the run's unattended steps for the engine, diagnostics first; returns their ids in order."""
+    queued: list[str] = []
+    for data in unattended_order(run):
+        record = execution(run, data["id"])
+        record.state = StepState.QUEUED.value
+        record.command = data["command"]
+        record.actor, record.actor_kind = SYSTEM.name, SYSTEM.kind
+        record.queued_at = record.updated_at = now
+        # The engine takes due jobs in (due, id) order: scheduled in this order, they run in this order.
+        jobs.schedule(
+            session,
+            STEP_JOB,
+            key=job_key(run.id, data["id"]),
+            due=now,
+            payload={"run_id": run.id, "step_id": data["id"]},
+            now=now,
+        )
+        queued.append(data["id"])
+    return queued
+
+
+# -- effectiveness ------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunbookStats:
+    """How a runbook has served: use, success, time to resolve against comparable incidents, review."""
+
+    runbook: str
+    title: str
+    times_used: int = 0
+    incidents: int = 0
+    finished: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    success_rate: float | None = None
+    median_resolve_with: float | None = None
+    resolved_with: int = 0
+    median_resolve_without: float | None = None
+    resolved_without: int = 0
+    severities: list[str] = field(default_factory=list)
+    last_used: datetime | None = None
+    review_due: date | None = None
+    review_overdue: bool = False
+    in_library: bool = True
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 1) if values else None
+
+
+def review_due(runbook: Runbook) -> date | None:
+    """When the runbook's next review is due (last_reviewed + review_every, a year by default)."""
+    front = runbook.front
+    if front.last_reviewed is None:
+        return None
+    return front.last_reviewed + (front.review_every or timedelta(days=365))
+
+
+def stats(session: Session, runbooks: Sequence[Runbook], *, today: date) -> list[RunbookStats]:
+    """Per runbook: times used, success rate (of runs that ended success or failed), median time to resolve
+    (started to resolved) of the incidents that used it against resolved incidents of the same
+    severities that did not, last use and review date. Runbooks in the library and runbooks with runs."""
+    runs = list(session.scalars(select(RunbookRun).order_by(RunbookRun.id)))
+    resolved = incidents.all_incidents(session, incidents.Filters(statuses=("resolved",)))
+    every = incidents.all_incidents(session, incidents.Filters())
+    severity_of = {i.id: i.severity for i in every}
+    ttr = {i.id: (i.resolved_at - i.started_at).total_seconds() for i in resolved if i.resolved_at is not None}
+    by_id: dict[str, RunbookStats] = {}
+    for runbook in runbooks:
+        if runbook.id in by_id:
+            continue
+        due = review_due(runbook)
+        by_id[runbook.id] = RunbookStats(
+            runbook=runbook.id, title=runbook.title, review_due=due, review_overdue=due is not None and due < today
+        )
+    used_by: dict[str, set[int]] = {}
+    for run in runs:
+        entry = by_id.get(run.runbook_id)
+        if entry is None:
+            entry = by_id[run.runbook_id] = RunbookStats(runbook=run.runbook_id, title=run.title, in_library=False)
+        entry.times_used += 1
+        if run.outcome is not None:
+            entry.finished += 1
+        entry.succeeded += run.outcome == Outcome.SUCCESS.value
+        entry.failed += run.outcome == Outcome.FAILED.value
+        entry.last_used = max(entry.last_used, run.started_at) if entry.last_used else run.started_at
+        used_by.setdefault(run.runbook_id, set()).add(run.incident_id)
+    for runbook_id, entry in by_id.items():
+        used = used_by.get(runbook_id, set())
+        entry.incidents = len(used)
+        judged = entry.succeeded + entry.failed
+        entry.success_rate = round(entry.succeeded / judged, 3) if judged else None
+        sevs = sorted({severity_of[i] for i in used if i in severity_of})
+        entry.severities = sevs
+        with_times = [ttr[i] for i in used if i in ttr]
+        without = [t for i, t in ttr.items() if i not in used and severity_of.get(i) in sevs]
+        entry.median_resolve_with, entry.resolved_with = _median(with_times), len(with_times)
+        entry.median_resolve_without, entry.resolved_without = _median(without), len(without)
+    return sorted(by_id.values(), key=lambda s: (-s.times_used, s.runbook))
