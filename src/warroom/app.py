@@ -26,6 +26,7 @@ ROUTER_MODULES = (
     "warroom.auth.api",
     "warroom.incidents.api",
     "warroom.reports.api",
+    "warroom.monitors.api",
 )
 
 

@@ -26,6 +26,7 @@ app = typer.Typer(
 SUB_APPS = (
     ("warroom.incidents.cli", "app", "incident"),
     ("warroom.reports.cli", "app", "export"),
+    ("warroom.monitors.cli", "app", "monitor"),
 )
 
 app.add_typer(token_app, name="token")

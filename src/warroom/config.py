@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from warroom.incidents.severities import DEFAULT_SEVERITIES, Severity, SeverityTable
+from warroom.monitors.schemas import MonitorConfig, MonitoringConfig
 from warroom.timeparse import parse_duration
 
 
@@ -81,6 +82,8 @@ class ConfigFile(_Strict):
 
     severities: list[SeverityConfig] | None = None
     services: list[ServiceConfig] = []
+    monitors: list[MonitorConfig] = []
+    monitoring: MonitoringConfig = MonitoringConfig()
 
     def severity_table(self) -> SeverityTable:
         """The configured severity table, or the defaults."""
@@ -205,6 +208,9 @@ def check_references(parsed: ConfigFile, root: yaml.Node | None, path: str) -> l
                 )
             )
         names.add(service.name)
+    from warroom.monitors.configcheck import check_monitors
+
+    problems.extend(check_monitors(parsed, root, path))
     return problems
 
 

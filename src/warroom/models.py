@@ -4,5 +4,6 @@ from warroom.auth import models as auth_models
 from warroom.db import Base
 from warroom.engine import models as engine_models
 from warroom.incidents import models as incident_models
+from warroom.monitors import models as monitor_models  # noqa: F401
 
 __all__ = ["Base", "auth_models", "engine_models", "incident_models"]
