@@ -148,6 +148,14 @@ async def execute(check: Check, ctx: CheckContext, timeout: float | None = None)
     return outcome
 
 
+def span(seconds: float) -> str:
+    """A configured duration as written: 5m, 1h, 1d, 90s."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
 def build(cfg: MonitorConfig) -> Check:
     """The check object for a monitor definition."""
     from warroom.monitors.checks import datastores, heartbeat, host, http, logfile, net, prometheus

@@ -6,12 +6,16 @@ uvloop against ~900/s with httpx's AsyncClient, and the scheduler must carry 1,0
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import re
+import ssl
 import time
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from warroom.monitors.checks import DOWN, Check, CheckContext, Outcome
 from warroom.monitors.checks.jsonpath import MISSING, equals, resolve
@@ -39,6 +43,42 @@ def peer_certificate(ssl_object: Any) -> Certificate | None:
     return _certificate(hashlib.sha256(der).hexdigest(), der)
 
 
+# (host, port) -> (monotonic time read, certificate): the expiry changes slowly, so it is read once an hour.
+_CERTIFICATES: dict[tuple[str, int], tuple[float, Certificate | None]] = {}
+CERTIFICATE_TTL = 3600.0
+
+
+async def certificate_of(url: str) -> Certificate | None:
+    """The certificate the server at `url` presents, read by a TLS handshake of our own at most hourly.
+
+    aiohttp releases a connection as soon as a small response is complete, before the caller can look at
+    its TLS session, so the certificate is read apart (one extra handshake per host per hour).
+    """
+    parts = urlsplit(url)
+    key = (parts.hostname or "", parts.port or 443)
+    cached = _CERTIFICATES.get(key)
+    if cached is not None and time.monotonic() - cached[0] < CERTIFICATE_TTL:
+        return cached[1]
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    certificate = None
+    try:
+        _reader, writer = await asyncio.open_connection(key[0], key[1], ssl=context, server_hostname=key[0])
+    except (OSError, ssl.SSLError):
+        return None
+    try:
+        certificate = peer_certificate(writer.get_extra_info("ssl_object"))
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError, ssl.SSLError):
+            await writer.wait_closed()
+    if len(_CERTIFICATES) > 10_000:
+        _CERTIFICATES.clear()
+    _CERTIFICATES[key] = (time.monotonic(), certificate)
+    return certificate
+
+
 class HttpCheck(Check):
     """GET (or any method) a URL and judge the answer."""
 
@@ -55,16 +95,13 @@ class HttpCheck(Check):
             allow_redirects=cfg.follow_redirects,
             ssl=cfg.verify_tls,
         ) as response:
-            certificate = None
-            if response.url.scheme == "https" and response.connection is not None:
-                transport = response.connection.transport
-                certificate = peer_certificate(transport.get_extra_info("ssl_object") if transport else None)
             body = await _read_body(response)
             status = response.status
             reason = response.reason or ""
         latency = time.perf_counter() - started
         latency_ms = round(latency * 1000, 3)
         details: dict[str, Any] = {"status_code": status}
+        certificate = await certificate_of(cfg.url or "") if cfg.url and cfg.url.lower().startswith("https") else None
         if certificate is not None:
             details["tls_days_left"] = round(certificate.days_left(ctx.now()), 2)
             details["tls_not_after"] = certificate.not_after.isoformat()

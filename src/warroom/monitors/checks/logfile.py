@@ -14,9 +14,8 @@ from collections import Counter, deque
 from datetime import datetime, timedelta
 from typing import IO
 
-from warroom.monitors.checks import Check, CheckContext, Outcome, down, up
+from warroom.monitors.checks import Check, CheckContext, Outcome, down, span, up
 from warroom.monitors.schemas import MonitorConfig
-from warroom.timeparse import format_duration
 
 MAX_READ = 16 * 1024 * 1024  # per run; a bigger backlog is read over the next runs
 MAX_LINE = 64 * 1024
@@ -115,7 +114,7 @@ class LogCheck(Check):
             total.update(item)
         threshold = self.cfg.threshold
         assert threshold is not None
-        window = format_duration(self.cfg.window)
+        window = span(self.cfg.window)
         if self.cfg.group_by is None:
             count = total[""]
             if threshold.failed(count):
