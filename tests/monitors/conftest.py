@@ -206,6 +206,12 @@ def check(clock: FakeClock) -> Callable[..., Outcome]:
     return run
 
 
+@pytest.fixture(name="eventually")
+def eventually_fixture() -> Callable[..., Any]:
+    """`eventually(predicate, timeout=10)`: poll real I/O until it holds."""
+    return eventually
+
+
 def eventually(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
     """Poll until `predicate()` is truthy (real I/O takes real time); fail with the last value."""
     deadline = time.monotonic() + timeout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from warroom.monitors.checks import Check, CheckContext, Outcome, down, up
+from warroom.monitors.checks import Check, CheckContext, Outcome, down, span, up
 from warroom.timeparse import format_duration
 
 
@@ -20,7 +20,9 @@ class HeartbeatCheck(Check):
         now = ctx.now()
         period = timedelta(seconds=self.cfg.period or 0)
         grace = timedelta(seconds=self.cfg.grace)
-        expected = f"expected every {format_duration(period)}" + (f" + {format_duration(grace)} grace" if grace else "")
+        expected = f"expected every {span(period.total_seconds())}" + (
+            f" + {span(grace.total_seconds())} grace" if grace else ""
+        )
         if self.last_ping_at is None:
             start = self.since or now
             if now - start > period + grace:
