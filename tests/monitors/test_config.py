@@ -58,7 +58,10 @@ def test_unknown_type_names_the_line():
 
 
 def test_missing_field_names_the_monitor_line_and_the_field():
-    text = "monitors:\n  - name: ok\n    service: s\n    type: tcp\n    host: db\n    port: 5432\n  - name: web\n    service: s\n    type: http\n"
+    text = (
+        "monitors:\n  - name: ok\n    service: s\n    type: tcp\n    host: db\n    port: 5432\n"
+        "  - name: web\n    service: s\n    type: http\n"
+    )
     assert problems(text) == ["warroom.yaml:7: monitors.1.url: a http monitor needs 'url'"]
 
 
@@ -75,7 +78,8 @@ def test_bad_duration_names_its_line():
 
 
 def test_a_field_of_another_type_and_a_typo_are_rejected():
-    text = "monitors:\n  - name: t\n    service: s\n    type: tcp\n    host: h\n    port: 1\n    pattern: x\n    retries: 3\n"
+    base = "monitors:\n  - name: t\n    service: s\n    type: tcp\n    host: h\n    port: 1\n    pattern: x\n"
+    text = base + "    retries: 3\n"
     assert problems(text) == ["warroom.yaml:8: monitors.0.retries: Extra inputs are not permitted"]
     text = "monitors:\n  - name: t\n    service: s\n    type: tcp\n    host: h\n    port: 1\n    pattern: x\n"
     (problem,) = problems(text)

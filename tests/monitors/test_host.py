@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 from warroom.monitors.checks.host import memory_used_percent
 
@@ -68,7 +69,7 @@ def test_command_timeout_kills_the_process_group(check, tmp_path):
             os.kill(child, 0)
         except ProcessLookupError:
             break
-        if open(f"/proc/{child}/stat").read().split()[2] == "Z":
+        if Path(f"/proc/{child}/stat").read_text().split()[2] == "Z":
             break
         time.sleep(0.05)
     else:
