@@ -566,7 +566,8 @@ class MonitorScheduler:
         if changed or stale or outcome.status != slot.last_status:
             self._dirty[slot.id] = slot
             slot.last_status, slot.last_written = outcome.status, at
-        if transition is not None:
+        if transition == "down" or (transition == "up" and slot.state.alert_open):
+            # The first "up" of every monitor after a start is not news; a recovery is.
             log.info(f"monitor {transition}", monitor=slot.cfg.name, message=outcome.message)
         if slot.state.wants_alert != slot.state.alert_open:
             slot.alert_message = outcome.message
