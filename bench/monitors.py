@@ -177,6 +177,8 @@ def prepare_database(url: str, n: int, port: int) -> None:
 
 def child(url: str, seconds: float, out: Path) -> None:
     """Run the monitor scheduler alone (as in an engine) and write what it measured."""
+    import logging
+
     from sqlalchemy import func, select
 
     from warroom.clock import SystemClock
@@ -185,8 +187,6 @@ def child(url: str, seconds: float, out: Path) -> None:
     from warroom.monitors.models import MonitorResult
     from warroom.monitors.scheduler import MonitorScheduler
     from warroom.runtime import Runtime
-
-    import logging
 
     logging.disable(logging.WARNING)  # throttled overload warnings would go to stderr; counted from metrics
     runtime = Runtime(settings=Settings(database_url=url), config=ConfigFile(), db=Database(url), clock=SystemClock())

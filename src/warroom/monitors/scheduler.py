@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import os
 import resource
@@ -52,6 +53,7 @@ PRUNE_KIND = "monitors.prune"
 PRUNE_EVERY = timedelta(minutes=10)
 STATE_REFRESH = timedelta(seconds=60)  # a healthy monitor's row (last check) is rewritten at most this often
 LAG_SAMPLE = 0.05
+ROLLUPS_PER_BATCH = 1000
 ALERT_RETRY = 30.0
 
 
@@ -196,6 +198,8 @@ class MonitorScheduler:
         # Bench only: every start delay in seconds.
         self.delay_samples: list[float] | None = None
         self._owned: dict[int, bool] = {}
+        self._fingerprint: tuple[int, int, int] | None = None
+        self._briefs: list[service.Brief] = []
         self._owned_for: tuple[str, ...] = ()
         self._waiting: deque[tuple[Slot, float]] = deque()
         self._inflight = 0
@@ -306,12 +310,17 @@ class MonitorScheduler:
                     raise
                 log.info("monitor config sync retried", error=str(exc)[:200])
 
-    def _poll(self, now: datetime, assigned: int) -> tuple[list[str], list[service.Brief]]:
+    def _poll(
+        self, now: datetime, assigned: int, known: tuple[int, int, int] | None
+    ) -> tuple[list[str], tuple[int, int, int], list[service.Brief] | None, dict[int, datetime | None]]:
         with self.runtime.db.transaction() as session:
             service.engine_heartbeat(session, self.engine_id, now=now, monitors=assigned)
             engines = service.live_engines(session, now=now, ttl=timedelta(seconds=self.engine_ttl))
-            briefs = service.briefs(session)
-        return engines, briefs
+            fingerprint = service.fingerprint(session)
+            # The full list only when something changed: reading 10,000 rows every refresh costs the loop.
+            briefs = service.briefs(session) if fingerprint != known else None
+            pings = service.pings(session)
+        return engines, fingerprint, briefs, pings
 
     def _leave(self) -> None:
         with self.runtime.db.transaction() as session:
@@ -349,31 +358,40 @@ class MonitorScheduler:
     async def refresh(self) -> None:
         """Heartbeat, find the live engines, and start or stop monitors to match our share."""
         now = self.runtime.clock.now()
-        engines, briefs = await self._db_call(self._poll, now, len(self.slots))
+        engines, fingerprint, briefs, pings = await self._db_call(self._poll, now, len(self.slots), self._fingerprint)
         if self.engine_id not in engines:
             engines = sorted([*engines, self.engine_id])
+        changed = engines != self.engines or briefs is not None
         if engines != self.engines:
             if self.engines:
                 log.info("monitor engines changed", engines=engines, engine=self.engine_id)
             self.engines = engines
         self.metrics.engines.set(len(engines))
-        mine = {b.id: b for b in briefs if self.owns(b.id)}
-        for monitor_id in list(self.slots):
-            brief = mine.get(monitor_id)
-            if brief is None or brief.paused:
-                self._drop(monitor_id)
-        wanted = [
-            b.id
-            for b in mine.values()
-            if not b.paused and (b.id not in self.slots or self.slots[b.id].version != b.version)
-        ]
-        if wanted:
-            for row in await self._db_call(self._load, wanted):
-                self._install(row)
-        for brief in mine.values():
-            slot = self.slots.get(brief.id)
+        if briefs is not None:
+            self._briefs = briefs
+        if changed:
+            mine = {b.id: b for b in self._briefs if self.owns(b.id)}
+            for monitor_id in list(self.slots):
+                brief = mine.get(monitor_id)
+                if brief is None or brief.paused:
+                    self._drop(monitor_id)
+            wanted = [
+                b.id
+                for b in mine.values()
+                if not b.paused and (b.id not in self.slots or self.slots[b.id].version != b.version)
+            ]
+            if wanted:
+                for row in await self._db_call(self._load, wanted):
+                    self._install(row)
+                # Thousands of long-lived definitions and checks: keep them out of the cyclic GC's full
+                # passes, which otherwise stall the loop for tens of milliseconds (seen as start delay).
+                gc.collect()
+                gc.freeze()
+            self._fingerprint = fingerprint
+        for monitor_id, last_ping in pings.items():
+            slot = self.slots.get(monitor_id)
             if slot is not None and isinstance(slot.check, HeartbeatCheck):
-                slot.check.last_ping_at = brief.last_ping_at
+                slot.check.last_ping_at = last_ping
         self.metrics.assigned.set(len(self.slots))
 
     def _install(self, row: Monitor) -> None:
@@ -593,6 +611,9 @@ class MonitorScheduler:
     def _closed_rollups(self, now: datetime, final: bool) -> list[service.Rollup]:
         current = service.minute_of(now)
         closed = [key for key in self._rollups if final or key[1] < current]
+        if not final:
+            # Spread a minute's rollups over several batches: one write of 20,000 upserts would stall the loop.
+            closed = closed[:ROLLUPS_PER_BATCH]
         minutes = [self._rollups.pop(key) for key in closed]
         days: dict[tuple[int, datetime], service.Rollup] = {}
         for minute in minutes:
