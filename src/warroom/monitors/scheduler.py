@@ -199,6 +199,7 @@ class MonitorScheduler:
         self.delay_samples: list[float] | None = None
         self._owned: dict[int, bool] = {}
         self._fingerprint: tuple[int, int, int] | None = None
+        self._prune_ready = False
         self._briefs: list[service.Brief] = []
         self._owned_for: tuple[str, ...] = ()
         self._waiting: deque[tuple[Slot, float]] = deque()
@@ -292,7 +293,7 @@ class MonitorScheduler:
     # -- which monitors are ours -------------------------------------------------------------------------------
 
     def _startup(self) -> None:
-        """Sync warroom.yaml's monitors and make sure the prune job exists (idempotent, any engine may do it)."""
+        """Sync warroom.yaml's monitors into the database (idempotent: every engine does it at start)."""
         now = self.runtime.clock.now()
         configs = list(getattr(self.runtime.config, "monitors", None) or [])
         severities = self.runtime.severities.names()
@@ -303,7 +304,6 @@ class MonitorScheduler:
                         report = service.sync_config(session, configs, now=now, severities=severities)
                         if report.created or report.updated or report.deleted:
                             log.info("monitors synced from config", **vars(report))
-                    schedule_prune(session, now)
                 return
             except Exception as exc:  # two engines syncing at once on PostgreSQL: the loser retries
                 if attempt == 2:
@@ -317,9 +317,13 @@ class MonitorScheduler:
             service.engine_heartbeat(session, self.engine_id, now=now, monitors=assigned)
             engines = service.live_engines(session, now=now, ttl=timedelta(seconds=self.engine_ttl))
             fingerprint = service.fingerprint(session)
+            prune = not self._prune_ready and fingerprint[0] > 0  # no monitors, no history to prune
+            if prune:
+                schedule_prune(session, now)
             # The full list only when something changed: reading 10,000 rows every refresh costs the loop.
             briefs = service.briefs(session) if fingerprint != known else None
             pings = service.pings(session)
+        self._prune_ready = self._prune_ready or prune
         return engines, fingerprint, briefs, pings
 
     def _leave(self) -> None:
