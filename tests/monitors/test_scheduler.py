@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from warroom.engine import jobs
 from warroom.monitors import alerting, service
 from warroom.monitors.checks import Outcome
 from warroom.monitors.models import Monitor, MonitorResult
-from warroom.monitors.scheduler import MonitorScheduler
+from warroom.monitors.scheduler import PRUNE_KIND, MonitorScheduler
 from warroom.monitors.schemas import MonitorConfig, MonitoringConfig
 
 
@@ -96,6 +97,7 @@ def test_checks_run_and_results_are_stored_with_rollups(runtime, start, target, 
     assert uptime()["d7"] == uptime()["d90"] == 1.0
     with runtime.db.session() as session:
         assert service.latency_percentiles(session, monitor.id, now=clock.now())["count"] >= 3
+        assert [job.kind for job in jobs.pending(session)] == [PRUNE_KIND]  # history is pruned by an engine job
 
 
 def test_alert_recorder_down_raises_the_alert_and_up_resolves_it(runtime, start, target, alerts, eventually):

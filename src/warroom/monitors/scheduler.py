@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import gc
 import hashlib
+import math
 import os
 import resource
 import socket
@@ -412,7 +413,7 @@ class MonitorScheduler:
             existing.timeout = cfg.effective_timeout
             if cfg.interval != existing.interval:
                 existing.interval = cfg.interval
-                self._arm(existing, self._loop_time() + jitter(cfg.name, cfg.interval))
+                self._arm(existing, self._first_due(cfg))
             return
         check = build(cfg)
         if isinstance(check, HeartbeatCheck):
@@ -431,7 +432,7 @@ class MonitorScheduler:
             last_written=row.last_checked_at,
         )
         self.slots[row.id] = slot
-        self._arm(slot, self._loop_time() + jitter(cfg.name, cfg.interval))
+        self._arm(slot, self._first_due(cfg))
 
     def _drop(self, monitor_id: int) -> None:
         slot = self.slots.pop(monitor_id, None)
@@ -449,6 +450,18 @@ class MonitorScheduler:
     def _loop_time(self) -> float:
         assert self._loop is not None
         return self._loop.time()
+
+    def _first_due(self, cfg: MonitorConfig) -> float:
+        """The next run on the monitor's own phase of the wall clock: jitter(name) past a multiple of the interval.
+
+        Every engine computes the same phase, so a monitor taken over from a dead engine runs when it would
+        have run there (only the runs during the takeover are missed), and starts stay spread evenly.
+        """
+        loop_now = self._loop_time()
+        wall_now = time.time()
+        phase = jitter(cfg.name, cfg.interval)
+        wall_due = math.ceil((wall_now - phase) / cfg.interval) * cfg.interval + phase
+        return loop_now + (wall_due - wall_now)
 
     def _arm(self, slot: Slot, due: float) -> None:
         if slot.handle is not None:
