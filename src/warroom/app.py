@@ -28,6 +28,7 @@ ROUTER_MODULES = (
     "warroom.reports.api",
     "warroom.alerts.api",
     "warroom.runbooks.api",
+    "warroom.monitors.api",
 )
 
 

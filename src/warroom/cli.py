@@ -32,6 +32,7 @@ SUB_APPS = (
     ("warroom.alerts.cli", "route_app", "route"),
     ("warroom.alerts.cli", "silence_app", "silence"),
     ("warroom.alerts.cli", "maintenance_app", "maintenance"),
+    ("warroom.monitors.cli", "app", "monitor"),
 )
 
 app.add_typer(token_app, name="token")

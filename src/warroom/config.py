@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from warroom.alerts.config import InhibitRuleConfig, IntegrationConfig, RouteConfig
 from warroom.incidents.severities import DEFAULT_SEVERITIES, Severity, SeverityTable
+from warroom.monitors.schemas import MonitorConfig, MonitoringConfig
 from warroom.runbooks.config import RunbooksConfig
 from warroom.timeparse import parse_duration
 
@@ -87,6 +88,8 @@ class ConfigFile(_Strict):
     inhibit: list[InhibitRuleConfig] = []
     integrations: list[IntegrationConfig] = []
     runbooks: RunbooksConfig = Field(default_factory=RunbooksConfig)
+    monitors: list[MonitorConfig] = []
+    monitoring: MonitoringConfig = MonitoringConfig()
 
     def severity_table(self) -> SeverityTable:
         """The configured severity table, or the defaults."""
@@ -214,6 +217,9 @@ def check_references(parsed: ConfigFile, root: yaml.Node | None, path: str) -> l
     from warroom.alerts.config_checks import check_alerts_config
 
     problems.extend(check_alerts_config(parsed, root, path, _line_of))
+    from warroom.monitors.configcheck import check_monitors
+
+    problems.extend(check_monitors(parsed, root, path))
     return problems
 
 

@@ -5,6 +5,15 @@ from warroom.auth import models as auth_models
 from warroom.db import Base
 from warroom.engine import models as engine_models
 from warroom.incidents import models as incident_models
+from warroom.monitors import models as monitor_models
 from warroom.runbooks import models as runbook_models
 
-__all__ = ["Base", "alert_models", "auth_models", "engine_models", "incident_models", "runbook_models"]
+__all__ = [
+    "Base",
+    "alert_models",
+    "auth_models",
+    "engine_models",
+    "incident_models",
+    "monitor_models",
+    "runbook_models",
+]

@@ -21,6 +21,7 @@ from warroom.incidents.timeline import TimelineHook
 DOMAIN_MODULES: tuple[str, ...] = (
     "warroom.alerts.setup",
     "warroom.runbooks.setup",
+    "warroom.monitors",
 )
 
 

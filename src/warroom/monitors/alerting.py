@@ -1,0 +1,73 @@
+"""The one place where monitors meet alert intake: a monitor going down fires an alert through the same
+pipeline as webhook alerts (dedup, routing, silences, maintenance, grouping into incidents); coming back up
+resolves it. Everything else in this package is independent of `warroom.alerts`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+INTEGRATION = "monitors"
+
+
+@dataclass(frozen=True)
+class MonitorInfo:
+    """What an alert says about its monitor."""
+
+    name: str
+    service: str
+    type: str
+    severity: str
+    description: str = ""
+    labels: tuple[tuple[str, str], ...] = ()
+
+
+def alert_fields(monitor: MonitorInfo, status: str, message: str, *, at: datetime) -> dict[str, Any]:
+    """The fields of the IncomingAlert for `monitor` (status firing or resolved)."""
+    labels = dict(monitor.labels)
+    labels.update(
+        {
+            "alertname": monitor.name,
+            "service": monitor.service,
+            "severity": monitor.severity,
+            "monitor": monitor.name,
+            "check": monitor.type,
+        }
+    )
+    summary = f"{monitor.name} is down" if status == "firing" else f"{monitor.name} is up again"
+    annotations = {"summary": summary, "description": message}
+    if monitor.description:
+        annotations["monitor_description"] = monitor.description
+    return {
+        "fingerprint": f"monitor:{monitor.name}",
+        "status": status,
+        "labels": labels,
+        "annotations": annotations,
+        "starts_at": at if status == "firing" else None,
+        "ends_at": at if status == "resolved" else None,
+        "generator_url": None,
+        "raw": {"monitor": monitor.name, "check": monitor.type, "message": message},
+    }
+
+
+def _ingest(session: Session, runtime: Any, fields: dict[str, Any], now: datetime) -> None:
+    # Imported here, not at the top: the scheduler thread imports this module before the alerts domain
+    # (and the incidents domain under it) is needed.
+    from warroom.alerts import service as alerts
+
+    integration = alerts.builtin_integration(session, INTEGRATION, type="monitor", now=now)
+    alerts.ingest_alerts(session, runtime, integration, [alerts.IncomingAlert(**fields)], now=now)
+
+
+def raise_down(session: Session, runtime: Any, monitor: MonitorInfo, message: str, now: datetime) -> None:
+    """Fire the monitor's alert in the caller's transaction (raises when alert intake refuses it)."""
+    _ingest(session, runtime, alert_fields(monitor, "firing", message, at=now), now)
+
+
+def resolve_up(session: Session, runtime: Any, monitor: MonitorInfo, message: str, now: datetime) -> None:
+    """Resolve the monitor's alert in the caller's transaction."""
+    _ingest(session, runtime, alert_fields(monitor, "resolved", message, at=now), now)

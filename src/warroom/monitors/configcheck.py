@@ -1,0 +1,34 @@
+"""Cross-checks of the `monitors:` section that the schema cannot express, with the line of each problem."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from warroom.config import ConfigFile, ConfigProblem, _line_of
+from warroom.monitors.schemas import problems
+
+
+def check_monitors(parsed: ConfigFile, root: yaml.Node | None, path: str) -> list[ConfigProblem]:
+    """Missing or foreign fields for the monitor's type, unknown severities, duplicate names."""
+    found: list[ConfigProblem] = []
+    severities = parsed.severity_table().names()
+    seen: set[str] = set()
+    monitors: list[Any] = list(getattr(parsed, "monitors", []) or [])
+    for index, monitor in enumerate(monitors):
+        if monitor.name in seen:
+            found.append(
+                ConfigProblem(
+                    path,
+                    _line_of(root, ("monitors", index, "name")),
+                    f"monitors.{index}.name",
+                    f"duplicate monitor {monitor.name!r}",
+                )
+            )
+        seen.add(monitor.name)
+        for field, reason in problems(monitor, severities):
+            found.append(
+                ConfigProblem(path, _line_of(root, ("monitors", index, field)), f"monitors.{index}.{field}", reason)
+            )
+    return found

@@ -1,0 +1,43 @@
+"""Running one check now, outside the scheduler (`warroom monitor run`, POST /monitors/{name}/run)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+
+from warroom.monitors.checks import CheckContext, Outcome, build, execute
+from warroom.monitors.checks.heartbeat import HeartbeatCheck
+from warroom.monitors.checks.logfile import LogCheck
+from warroom.monitors.schemas import MonitorConfig
+
+
+async def run_once(
+    cfg: MonitorConfig,
+    *,
+    now: Callable[[], datetime],
+    last_ping_at: datetime | None = None,
+    since: datetime | None = None,
+) -> Outcome:
+    """Run the check once with its timeout; a log check reads the last MB of its file (it has no history)."""
+    ctx = CheckContext(now)
+    check = LogCheck(cfg, from_start=True) if cfg.type == "log" else build(cfg)
+    if isinstance(check, HeartbeatCheck):
+        check.last_ping_at, check.since = last_ping_at, since
+    try:
+        return await execute(check, ctx)
+    finally:
+        await ctx.close()
+        if isinstance(check, LogCheck):
+            check.close()
+
+
+def run_once_sync(
+    cfg: MonitorConfig,
+    *,
+    now: Callable[[], datetime],
+    last_ping_at: datetime | None = None,
+    since: datetime | None = None,
+) -> Outcome:
+    """`run_once` from synchronous code, on a loop of its own."""
+    return asyncio.run(run_once(cfg, now=now, last_ping_at=last_ping_at, since=since))

@@ -1,0 +1,62 @@
+"""`postgres`, `redis` and `sqlite` checks against the machine's PostgreSQL and Redis and a file made here."""
+
+from __future__ import annotations
+
+import sqlite3
+
+PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+def test_postgres_select_1(check):
+    outcome = check(type="postgres", url=PG)
+    assert (outcome.status, outcome.message) == ("up", "SELECT 1 ok")
+
+
+def test_postgres_connections_in_use_threshold(check):
+    query = "SELECT count(*)::float / current_setting('max_connections')::int FROM pg_stat_activity"
+    assert check(type="postgres", url=PG, query=query, fail_if="> 0.9").status == "up"
+    outcome = check(type="postgres", url=PG, query=query, fail_if="> 0")
+    assert outcome.status == "down"
+    assert outcome.message.startswith("query = ") and outcome.message.endswith("(> 0)")
+
+
+def test_postgres_unreachable_is_down(check, closed_port):
+    outcome = check(type="postgres", url=f"postgresql://postgres@127.0.0.1:{closed_port}/postgres", timeout=3)
+    assert outcome.status == "down"
+    assert "OperationalError" in outcome.message
+
+
+def test_postgres_query_error_is_down_with_the_error(check):
+    outcome = check(type="postgres", url=PG, query="SELECT * FROM no_such_table", fail_if="> 1")
+    assert outcome.status == "down"
+    assert "no_such_table" in outcome.message
+
+
+def test_redis_ping(check):
+    assert (check(type="redis", url=REDIS).status, check(type="redis", url=REDIS).message) == ("up", "PONG")
+
+
+def test_redis_info_field_threshold(check):
+    up = check(type="redis", url=REDIS, info_field="connected_clients", fail_if="> 100000")
+    assert up.status == "up" and up.message.startswith("connected_clients = ")
+    down = check(type="redis", url=REDIS, info_field="connected_clients", fail_if=">= 1")
+    assert down.status == "down"
+    missing = check(type="redis", url=REDIS, info_field="no_such_field", fail_if="> 1")
+    assert missing.message == "INFO has no field 'no_such_field'"
+
+
+def test_redis_down_port(check, closed_port):
+    assert check(type="redis", url=f"redis://127.0.0.1:{closed_port}").status == "down"
+
+
+def test_sqlite_opens_and_compares_a_query(check, tmp_path):
+    path = tmp_path / "app.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE backups (ok INTEGER)")
+        conn.executemany("INSERT INTO backups VALUES (?)", [(1,), (0,), (0,)])
+    assert check(type="sqlite", path=str(path)).status == "up"
+    outcome = check(type="sqlite", path=str(path), query="SELECT count(*) FROM backups WHERE ok = 0", fail_if="> 1")
+    assert (outcome.status, outcome.message) == ("down", "query = 2 (> 1)")
+    missing = check(type="sqlite", path=str(tmp_path / "nope.db"))
+    assert missing.status == "down" and "does not exist" in missing.message
