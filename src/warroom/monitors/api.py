@@ -181,7 +181,9 @@ def new_token(name: str, session: WriteSession, runtime: RuntimeDep, actor: Admi
     return TokenRead(token=token, ping_path=f"/api/v1/heartbeats/{token}")
 
 
-@router.api_route("/heartbeats/{token}", methods=["GET", "POST", "HEAD"], response_model=PingRead)
+@router.post("/heartbeats/{token}", response_model=PingRead)
+@router.get("/heartbeats/{token}", response_model=PingRead, operation_id="ping_heartbeat_get")
+@router.head("/heartbeats/{token}", response_model=PingRead, operation_id="ping_heartbeat_head")
 def ping(token: str, session: WriteSession, runtime: RuntimeDep) -> PingRead:
     """A heartbeat ping from a cron job or backup script (the token in the URL is the credential)."""
     now = runtime.clock.now()
