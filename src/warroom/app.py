@@ -6,6 +6,7 @@ import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -20,6 +21,8 @@ from warroom.problems import (
     problem,
 )
 from warroom.runtime import Runtime
+
+log = structlog.get_logger("warroom")
 
 # Each domain with an HTTP face adds its router module here.
 ROUTER_MODULES = (
@@ -39,10 +42,16 @@ def create_app(runtime: Runtime) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         engine = None
         if runtime.run_engine:
-            from warroom.engine.worker import Engine
+            from warroom.engine.worker import Engine, EngineAlreadyRunning
 
             engine = Engine(runtime)
-            engine.start()
+            try:
+                engine.start()
+            except EngineAlreadyRunning:
+                if not runtime.extras.get("engine_optional"):
+                    raise
+                engine = None
+                log.info("engine runs in another worker of this server; this one serves the API only")
         try:
             yield
         finally:

@@ -12,7 +12,7 @@ import typer
 from warroom import __version__
 from warroom import db as dbmod
 from warroom.auth.cli import audit, token_app
-from warroom.cliutil import console, handle_errors, print_json
+from warroom.cliutil import console, fail, handle_errors, print_json
 from warroom.config import Settings, load_config_file
 
 app = typer.Typer(
@@ -59,14 +59,35 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Listen port (default 8080, WARROOM_PORT).")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Data folder (default ./data, WARROOM_DATA_DIR).")] = None,
     migrate: Annotated[bool, typer.Option("--migrate/--no-migrate", help="Apply pending migrations first.")] = True,
+    engine: Annotated[bool, typer.Option("--engine/--no-engine", help="Run an engine in this process.")] = True,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="API processes sharing the port (default 1, WARROOM_WORKERS); one runs the engine."),
+    ] = None,
 ) -> None:
-    """Run the API server."""
+    """Run the API server (with an engine unless --no-engine)."""
     from warroom.server import serve as run
 
     overrides: dict[str, Any] = {
-        k: v for k, v in {"host": host, "port": port, "data_dir": data_dir}.items() if v is not None
+        k: v for k, v in {"host": host, "port": port, "data_dir": data_dir, "workers": workers}.items() if v is not None
     }
-    run(Settings(**overrides), migrate=migrate)
+    settings = Settings(**overrides)
+    run(settings, migrate=migrate, engine=engine, workers=settings.workers)
+
+
+@app.command("engine")
+@handle_errors
+def engine(
+    data_dir: Annotated[Path | None, typer.Option(help="Data folder (default ./data, WARROOM_DATA_DIR).")] = None,
+) -> None:
+    """Run an engine alone (escalations, notifications, checks, runbook steps). Several on PostgreSQL."""
+    from warroom.engine.worker import EngineAlreadyRunning
+    from warroom.server import run_engine
+
+    try:
+        run_engine(Settings(data_dir=data_dir) if data_dir else Settings())
+    except EngineAlreadyRunning as exc:
+        fail(str(exc))
 
 
 @db_app.command("upgrade")

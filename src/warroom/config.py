@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     config: Path | None = Field(default=None, description="Path to warroom.yaml.")
     host: str = Field(default="127.0.0.1", description="Address `warroom serve` listens on.")
     port: int = Field(default=8080, description="Port `warroom serve` listens on.")
+    workers: int = Field(default=1, ge=1, description="API processes `warroom serve` runs.")
     log_level: str = Field(default="info", description="debug, info, warning or error.")
     log_format: str = Field(default="console", description="console or json.")
     public_url: str | None = Field(default=None, description="Base URL people reach warroom at (links in pages).")

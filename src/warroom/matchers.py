@@ -58,9 +58,7 @@ class Matcher:
                 # Alertmanager anchors every regex at both ends: `stag.*` does not match `prestaging`.
                 regex = re.compile(f"^(?:{value})$", re.DOTALL)
             except re.error as exc:
-                raise InvalidInput(
-                    f"invalid regex {value!r} for label {name!r}: {exc}", field="match"
-                ) from exc
+                raise InvalidInput(f"invalid regex {value!r} for label {name!r}: {exc}", field="match") from exc
         return cls(name, op, value, regex)
 
     def matches(self, labels: Mapping[str, str]) -> bool:
@@ -92,8 +90,7 @@ def parse(text: str) -> list[Matcher]:
         m = _MATCHER.match(body, pos)
         if not m or m.end() == pos:
             raise InvalidInput(
-                f"cannot read matcher {body[pos:]!r}: "
-                "expected name=value, name!=value, name=~regex or name!~regex",
+                f"cannot read matcher {body[pos:]!r}: expected name=value, name!=value, name=~regex or name!~regex",
                 field="match",
             )
         name = _unquote(m.group("name"))

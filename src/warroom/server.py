@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -86,8 +87,11 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
-def serve(settings: Settings, *, migrate: bool = True, engine: bool = True) -> None:
-    """Run the API, and an engine in the same process unless told not to, until interrupted."""
+def serve(settings: Settings, *, migrate: bool = True, engine: bool = True, workers: int = 1) -> None:
+    """Run the API, and an engine in the same process unless told not to, until interrupted.
+
+    With `workers` > 1, uvicorn forks that many API processes sharing the port; exactly one of them runs
+    the engine on SQLite (the first to take the engine lock), every one of them on PostgreSQL."""
     import uvicorn
 
     from warroom.app import create_app
@@ -107,6 +111,30 @@ def serve(settings: Settings, *, migrate: bool = True, engine: bool = True) -> N
         url=f"http://{settings.host}:{settings.port}",
         database=runtime.db.engine.url.render_as_string(hide_password=True),
     )
+    if workers > 1:
+        # Workers are fresh processes that rebuild their settings from the environment.
+        os.environ.update(
+            {
+                "WARROOM_DATA_DIR": str(settings.data_dir.resolve()),
+                "WARROOM_DATABASE_URL": settings.resolved_database_url(),
+                "WARROOM_LOG_LEVEL": settings.log_level,
+                "WARROOM_LOG_FORMAT": settings.log_format,
+                WORKER_ENGINE_ENV: "1" if engine else "0",
+            }
+        )
+        if settings.config is not None:
+            os.environ["WARROOM_CONFIG"] = str(settings.config.resolve())
+        runtime.db.dispose()
+        uvicorn.run(
+            "warroom.server:worker_app",
+            factory=True,
+            workers=workers,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+        )
+        return
     app = create_app(runtime)
     freeze_heap()
     uvicorn.run(
@@ -116,6 +144,24 @@ def serve(settings: Settings, *, migrate: bool = True, engine: bool = True) -> N
         log_level=settings.log_level.lower(),
         access_log=False,
     )
+
+
+WORKER_ENGINE_ENV = "WARROOM_WORKER_ENGINE"
+
+
+def worker_app() -> Any:
+    """The app of one `warroom serve --workers N` process (uvicorn calls this in each worker)."""
+    from warroom.app import create_app
+
+    settings = Settings()
+    configure_logging(settings)
+    runtime = Runtime.from_settings(settings)
+    runtime.run_engine = os.environ.get(WORKER_ENGINE_ENV) == "1"
+    # Several workers try; on SQLite the ones that find the engine lock taken serve the API only.
+    runtime.extras["engine_optional"] = True
+    app = create_app(runtime)
+    freeze_heap()
+    return app
 
 
 def run_engine(settings: Settings, *, migrate: bool = False) -> None:

@@ -158,3 +158,60 @@ def test_serve_first_start_writes_an_admin_token(tmp_path: Path):
         proc.terminate()
         output = proc.communicate(timeout=20)[0]
     assert str(tmp_path / "data" / "admin-token") in output
+
+
+def test_engine_command_refuses_a_second_engine_on_sqlite(tmp_path: Path):
+    from warroom.engine.worker import Engine
+    from warroom.server import prepare
+
+    env_data = tmp_path / "data"
+    from warroom.config import Settings
+
+    runtime = prepare(Settings(data_dir=env_data))
+    first = Engine(runtime)
+    first.start()
+    try:
+        env = {**os.environ, "WARROOM_DATA_DIR": str(env_data)}
+        env.pop("WARROOM_DATABASE_URL", None)
+        second = subprocess.run(
+            [sys.executable, "-m", "warroom", "engine"], env=env, capture_output=True, text=True, timeout=60
+        )
+    finally:
+        first.stop()
+    assert second.returncode == 1
+    assert "SQLite allows one engine" in second.stderr
+
+
+def test_serve_with_two_workers_answers_and_runs_one_engine(tmp_path: Path):
+    port = free_port()
+    env = {**os.environ, "WARROOM_DATA_DIR": str(tmp_path / "data"), "WARROOM_PORT": str(port)}
+    env.pop("WARROOM_DATABASE_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "warroom", "serve", "--workers", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        ready = False
+        while time.monotonic() < deadline and not ready:
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert ready
+        token = (tmp_path / "data" / "admin-token").read_text().strip()
+        headers = {"Authorization": f"Bearer {token}"}
+        for n in range(6):
+            created = httpx.post(
+                f"http://127.0.0.1:{port}/api/v1/incidents", headers=headers, json={"title": f"t{n}", "severity": "P3"}
+            )
+            assert created.status_code == 201
+        time.sleep(1)  # let both workers finish starting (one takes the engine lock)
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=30)[0]
+    assert output.count("engine started") == 1, output
+    assert "engine runs in another worker" in output

@@ -67,9 +67,7 @@ def test_show_json_has_sections_and_steps(seeds_dir: Path) -> None:
     data = json.loads(result.stdout)
     assert data["id"] == path.stem
     resolution = [
-        s
-        for s in data["sections"]
-        if s["path_str"] == "Common Scenarios › Database Connection Issues › Resolution"
+        s for s in data["sections"] if s["path_str"] == "Common Scenarios › Database Connection Issues › Resolution"
     ]
     assert resolution and resolution[0]["role"] == "resolution" and resolution[0]["line"] == 107
     kill = next(s for s in data["steps"] if s["line"] == 110)
@@ -177,9 +175,7 @@ def test_interactive_run_asks_for_missing_values_and_skips_with_reason(write: Wr
 
 def test_interactive_run_refuses_a_bad_value_and_can_quit(write: Write) -> None:
     runbook = parse_file(write("web.md", RUNBOOK))
-    record = run_interactive(
-        runbook, runbook.steps, {}, ask=Script("BAD VALUE", "quit"), console=Console(record=True)
-    )
+    record = run_interactive(runbook, runbook.steps, {}, ask=Script("BAD VALUE", "quit"), console=Console(record=True))
     assert record.records[0].action == "skipped" and "unfilled" in record.records[0].reason
     assert record.quit
 

@@ -29,9 +29,7 @@ def fill(command: str, **values: str) -> str:
 
 
 def bash(command: str) -> str:
-    out = subprocess.run(
-        ["bash", "-o", "pipefail", "-c", command], capture_output=True, timeout=10, check=True
-    )
+    out = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, timeout=10, check=True)
     return out.stdout.decode("utf-8", errors="surrogateescape")
 
 
@@ -98,9 +96,7 @@ def test_quoted_heredoc_delimiter_still_refuses_placeholders_in_its_body() -> No
 
 
 def test_unfilled_placeholder_means_the_step_cannot_run() -> None:
-    result = fill_command(
-        "docker logs <container> <db>", find_placeholders("docker logs <container> <db>"), {}
-    )
+    result = fill_command("docker logs <container> <db>", find_placeholders("docker logs <container> <db>"), {})
     assert result.command is None and result.missing == ("container", "db") and not result.ready
 
 
@@ -147,9 +143,7 @@ def test_param_assignments() -> None:
 
 
 # Arbitrary text without NUL or line breaks; everything else, including quotes, $, `, ;, |, >, spaces.
-values = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\n\r"), max_size=40
-)
+values = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\n\r"), max_size=40)
 slow = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

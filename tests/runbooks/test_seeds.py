@@ -168,9 +168,7 @@ def test_seed_002_placeholders_labels_and_diagram(seed: Seed) -> None:
     assert roles["Essential Commands Reference › Health Checks"] is Role.VERIFICATION
     assert roles["Essential Commands Reference › Quick Recovery"] is Role.RECOVERY
     assert roles["Escalation Contacts › Level 2: On-Call Engineer (10-30 min)"] is Role.ESCALATION
-    assert (
-        sum(1 for s in rb.steps if s.kind is StepKind.CHECK and "Runbook Maintenance" in s.section_path) == 12
-    )
+    assert sum(1 for s in rb.steps if s.kind is StepKind.CHECK and "Runbook Maintenance" in s.section_path) == 12
 
 
 def test_seed_003_scenarios_multiline_quotes_and_last_resort(seed: Seed) -> None:

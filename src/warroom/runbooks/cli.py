@@ -86,9 +86,7 @@ def show(
             console.print(indent + "  " + _step_line(step), soft_wrap=True)
     for problem in parsed.problems:
         colour = "red" if problem.level is Level.ERROR else "yellow"
-        console.print(
-            f"[{colour}]{problem.level.value}[/{colour}] line {problem.line}: {escape(problem.message)}"
-        )
+        console.print(f"[{colour}]{problem.level.value}[/{colour}] line {problem.line}: {escape(problem.message)}")
 
 
 def _step_line(step: Step) -> str:
@@ -112,17 +110,13 @@ def lint(
     today: Annotated[
         str | None, typer.Option(help="Date to check reviews against (YYYY-MM-DD); default today.")
     ] = None,
-    fillable: Annotated[
-        list[str] | None, typer.Option("--fillable", help="More names incidents can fill.")
-    ] = None,
+    fillable: Annotated[list[str] | None, typer.Option("--fillable", help="More names incidents can fill.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
 ) -> None:
     """Check runbooks for CI: `file:line: level: message`, exit 1 when any error."""
     targets: list[Path] = list(paths or []) or library.dirs_from_env(dirs or [])
     if not targets:
-        raise typer.BadParameter(
-            "give runbook files or folders, --dir, or set WARROOM_RUNBOOK_DIRS", param_hint="PATH"
-        )
+        raise typer.BadParameter("give runbook files or folders, --dir, or set WARROOM_RUNBOOK_DIRS", param_hint="PATH")
     try:
         when = date.fromisoformat(today) if today else date.today()  # noqa: DTZ011 - a calendar date is wanted
         files = library.discover(targets)
@@ -135,9 +129,7 @@ def lint(
     for message in messages:
         sys.stdout.write(f"{message}\n")
     errors = sum(1 for m in messages if m.level is Level.ERROR)
-    Console(stderr=True).print(
-        f"{len(files)} runbook(s), {errors} error(s), {len(messages) - errors} warning(s)"
-    )
+    Console(stderr=True).print(f"{len(files)} runbook(s), {errors} error(s), {len(messages) - errors} warning(s)")
     if has_errors(messages) or (strict and messages):
         raise typer.Exit(1)
 
@@ -205,9 +197,7 @@ def run_interactive(
                 record.records.append(StepRecord(step, "skipped", reason=ask("Reason for skipping", None)))
                 continue
             comment = ask("Comment (optional)", None)
-            record.records.append(
-                StepRecord(step, "done" if answer == "done" else "not_done", reason=comment)
-            )
+            record.records.append(StepRecord(step, "done" if answer == "done" else "not_done", reason=comment))
             continue
         for name in step.placeholders:
             if name in known:
@@ -249,9 +239,7 @@ def run_interactive(
             on_line=lambda line: console.print(escape(line), soft_wrap=True, highlight=False),
         )
         status = "[green]ok[/green]" if result.ok else f"[red]exit {result.exit_code}[/red]"
-        console.print(
-            f"{status} in {result.duration:.2f}s" + (f" · {escape(result.note)}" if result.note else "")
-        )
+        console.print(f"{status} in {result.duration:.2f}s" + (f" · {escape(result.note)}" if result.note else ""))
         record.records.append(StepRecord(step, "ran", result=result))
     return record
 
@@ -300,9 +288,7 @@ def run(
     ] = None,
     section: Annotated[str | None, typer.Option(help="Only steps under sections matching this text.")] = None,
     from_step: Annotated[int | None, typer.Option("--from-step", help="Start at this step number.")] = None,
-    timeout: Annotated[
-        float | None, typer.Option(help="Seconds before a command is stopped (default 300).")
-    ] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds before a command is stopped (default 300).")] = None,
     dirs: DirOption = None,
     incident: Annotated[
         int | None,
@@ -330,9 +316,7 @@ def run(
         given = parse_assignments(param or [])
         steps = select_steps(parsed, section=section, from_step=from_step)
         names = list(dict.fromkeys(n for s in steps for n in s.placeholders))
-        values = {
-            name: v.value for name, v in resolve(names, given=given, params=parsed.front.params).items()
-        }
+        values = {name: v.value for name, v in resolve(names, given=given, params=parsed.front.params).items()}
         for name, value in given.items():
             if name not in values:
                 check_value(name, value, parsed.params.get(name))

@@ -15,9 +15,7 @@ _COMMAND_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("redis FLUSHDB/FLUSHALL", re.compile(r"\bflush(?:db|all)\b", re.IGNORECASE)),
     (
         "SQL DROP",
-        re.compile(
-            r"\bdrop\s+(?:table|database|schema|index|view|user|role|column|materialized)\b", re.IGNORECASE
-        ),
+        re.compile(r"\bdrop\s+(?:table|database|schema|index|view|user|role|column|materialized)\b", re.IGNORECASE),
     ),
     ("SQL TRUNCATE", re.compile(r"\btruncate\s+(?:table\s+)?[A-Za-z_\"`]", re.IGNORECASE)),
     ("pg_terminate_backend", re.compile(r"\bpg_terminate_backend\b")),

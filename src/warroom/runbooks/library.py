@@ -26,9 +26,7 @@ def discover(paths: Iterable[Path | str]) -> list[Path]:
             candidates = sorted(
                 p
                 for p in path.rglob("*")
-                if p.suffix.lower() in SUFFIXES
-                and p.is_file()
-                and not any(part.startswith(".") for part in p.parts)
+                if p.suffix.lower() in SUFFIXES and p.is_file() and not any(part.startswith(".") for part in p.parts)
             )
         elif path.exists():
             candidates = [path]

@@ -60,9 +60,7 @@ def _name(runbook: Runbook) -> str:
     return str(runbook.path) if runbook.path else runbook.id
 
 
-def lint_runbook(
-    runbook: Runbook, *, today: date, fillable: Iterable[str] = DEFAULT_FILLABLE
-) -> list[LintMessage]:
+def lint_runbook(runbook: Runbook, *, today: date, fillable: Iterable[str] = DEFAULT_FILLABLE) -> list[LintMessage]:
     """Every finding for one runbook: its parse problems and the checks below."""
     file = _name(runbook)
     out = [LintMessage(file, p.line, p.level, p.code, p.message) for p in runbook.problems]
@@ -117,16 +115,14 @@ def lint_runbook(
                 step.line,
                 Level.WARNING,
                 "unfillable",
-                f"placeholder <{name}> is {how} and is no alert label or incident field: "
-                "someone must type it",
+                f"placeholder <{name}> is {how} and is no alert label or incident field: someone must type it",
             )
         if step.dangerous and not step.options.confirm:
             add(
                 step.line,
                 Level.WARNING,
                 "confirm",
-                f"dangerous command ({', '.join(step.danger_reasons)}) without {{confirm}}: "
-                "mark it so readers know",
+                f"dangerous command ({', '.join(step.danger_reasons)}) without {{confirm}}: mark it so readers know",
             )
     children = {section.parent for section in runbook.sections if section.parent is not None}
     for section in runbook.sections:

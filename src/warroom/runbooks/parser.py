@@ -46,9 +46,7 @@ _MD.disable(["inline", "text_join", "reference", "html_block", "code"], ignoreIn
 # the start of every paragraph and reads the paragraph to its end a second time (~10% of markdown-it's
 # time on the seeds). Documents without any line that could underline text use a parser without it.
 _MD_NO_SETEXT = MarkdownIt("commonmark", {"maxNesting": 40}).use(front_matter_plugin)
-_MD_NO_SETEXT.disable(
-    ["inline", "text_join", "reference", "html_block", "code", "lheading"], ignoreInvalid=True
-)
+_MD_NO_SETEXT.disable(["inline", "text_join", "reference", "html_block", "code", "lheading"], ignoreInvalid=True)
 # A superset of setext underlines: any indentation or blockquote markers (the line above is checked apart).
 _UNDERLINE = re.compile(r"^[ \t>]*(?:=+|-+)[ \t]*$", re.MULTILINE)
 
@@ -202,9 +200,7 @@ def parse_info(info: str) -> tuple[str, StepOptions, list[str]]:
                 flags[key] = not has_value or value.lower() in ("true", "yes", "1")
             else:
                 complaints.append(f"unknown step option {key!r}: expected timeout=N, confirm, auto or verify")
-    options = StepOptions(
-        timeout=timeout, confirm=flags["confirm"], auto=flags["auto"], verify=flags["verify"]
-    )
+    options = StepOptions(timeout=timeout, confirm=flags["confirm"], auto=flags["auto"], verify=flags["verify"])
     return lang, options, complaints
 
 
@@ -291,9 +287,7 @@ class _Builder:
             try:
                 front.last_reviewed = date.fromisoformat(reviewed)
             except ValueError:
-                self.problem(
-                    1, Level.ERROR, "front-matter", f"last_reviewed {reviewed!r} is not a date (YYYY-MM-DD)"
-                )
+                self.problem(1, Level.ERROR, "front-matter", f"last_reviewed {reviewed!r} is not a date (YYYY-MM-DD)")
         elif reviewed is not None:
             self.problem(1, Level.ERROR, "front-matter", "last_reviewed must be a date (YYYY-MM-DD)")
         every = data.get("review_every")
@@ -335,9 +329,7 @@ class _Builder:
                 try:
                     re.compile(str(pattern))
                 except re.error as exc:
-                    self.problem(
-                        1, Level.ERROR, "front-matter", f"param {name!r} pattern is not a regex: {exc}"
-                    )
+                    self.problem(1, Level.ERROR, "front-matter", f"param {name!r} pattern is not a regex: {exc}")
                     pattern = None
             default = spec.get("default")
             params.append(
@@ -506,9 +498,7 @@ class _Builder:
         if not group_used and group:
             self.manual_from_comments(group, first + group_line, lang)
         if scanned.unclosed:
-            last_line = first + (
-                bisect.bisect_right(line_starts, scanned.items[-1].start) - 1 if scanned.items else 0
-            )
+            last_line = first + (bisect.bisect_right(line_starts, scanned.items[-1].start) - 1 if scanned.items else 0)
             self.problem(
                 last_line,
                 Level.ERROR,
@@ -532,9 +522,7 @@ class _Builder:
                 return
             command, line_no = pending
             refs = tuple(find_placeholders(command, self.declared))
-            step = self.command_step(
-                command, "\n".join(description), label, lang, options, first + line_no, refs
-            )
+            step = self.command_step(command, "\n".join(description), label, lang, options, first + line_no, refs)
             step.expected_output = "\n".join(output) if output else None
 
         i = 0
@@ -579,12 +567,8 @@ class _Builder:
         nearby = " ".join((description, label, self.lead, self.current.title if self.current else ""))
         reasons = command_dangers(command) + text_dangers(nearby)
         if reasons and options.auto:
-            self.problem(
-                line, Level.WARNING, "auto-dangerous", "dangerous step marked auto: it will always ask"
-            )
-            options = StepOptions(
-                timeout=options.timeout, confirm=options.confirm, auto=False, verify=options.verify
-            )
+            self.problem(line, Level.WARNING, "auto-dangerous", "dangerous step marked auto: it will always ask")
+            options = StepOptions(timeout=options.timeout, confirm=options.confirm, auto=False, verify=options.verify)
         names = tuple(dict.fromkeys(ref.name for ref in refs))
         return self.add_step(
             StepKind.COMMAND,
@@ -666,9 +650,7 @@ class _Builder:
             return ""
         task = _TASK.match(text)
         if task:
-            self.add_step(
-                StepKind.CHECK, line, text=_strip_markup(text[task.end() :]), checked=task.group(1) != " "
-            )
+            self.add_step(StepKind.CHECK, line, text=_strip_markup(text[task.end() :]), checked=task.group(1) != " ")
             return ""
         self.note_text(text)
         if not ordered:
@@ -735,14 +717,10 @@ def parse(text: str, path: Path | str | None = None) -> Runbook:
         builder.text = text
         tokens = (_MD if _may_have_setext(text) else _MD_NO_SETEXT).parse(text)
         if text.startswith("---\n") and not (tokens and tokens[0].type == "front_matter"):
-            builder.problem(
-                1, Level.ERROR, "front-matter", "front matter opened at line 1 is never closed with ---"
-            )
+            builder.problem(1, Level.ERROR, "front-matter", "front matter opened at line 1 is never closed with ---")
         builder.walk(tokens)
     except Exception as exc:  # a broken file must never take the server or the CLI down with it
-        builder.problem(
-            1, Level.ERROR, "parser", f"could not parse this runbook: {type(exc).__name__}: {exc}"
-        )
+        builder.problem(1, Level.ERROR, "parser", f"could not parse this runbook: {type(exc).__name__}: {exc}")
     return builder.finish()
 
 
@@ -753,9 +731,7 @@ def parse_file(path: Path | str) -> Runbook:
         data = where.read_bytes()
     except OSError as exc:
         runbook = parse("", where)
-        runbook.problems.append(
-            Problem(1, Level.ERROR, "unreadable", f"cannot read {where}: {exc.strerror or exc}")
-        )
+        runbook.problems.append(Problem(1, Level.ERROR, "unreadable", f"cannot read {where}: {exc.strerror or exc}"))
         return runbook
     text = data.decode("utf-8", errors="replace")
     if text.startswith("\ufeff"):

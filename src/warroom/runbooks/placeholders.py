@@ -42,9 +42,7 @@ def check_value(name: str, value: str, param: Param | None = None) -> None:
     if "\n" in value or "\r" in value or "\x00" in value:
         raise InvalidInput(f"value for <{name}> must be one line without NUL characters", field=name)
     if param is not None and param.pattern is not None and re.fullmatch(param.pattern, value) is None:
-        raise InvalidInput(
-            f"value {value!r} for <{name}> does not match its pattern {param.pattern!r}", field=name
-        )
+        raise InvalidInput(f"value {value!r} for <{name}> does not match its pattern {param.pattern!r}", field=name)
 
 
 def _lookup(source: Mapping[str, str], name: str) -> str | None:

@@ -34,12 +34,7 @@ class PlannedStep:
     @property
     def may_run_unattended(self) -> bool:
         """Only `auto` steps that are not dangerous and can be filled may run without a person."""
-        return (
-            self.step.options.auto
-            and not self.needs_confirmation
-            and self.fill is not None
-            and self.fill.ready
-        )
+        return self.step.options.auto and not self.needs_confirmation and self.fill is not None and self.fill.ready
 
 
 def select_steps(runbook: Runbook, *, section: str | None = None, from_step: int | None = None) -> list[Step]:
@@ -48,9 +43,7 @@ def select_steps(runbook: Runbook, *, section: str | None = None, from_step: int
     steps = runbook.steps
     if from_step is not None:
         if not 1 <= from_step <= len(steps):
-            raise InvalidInput(
-                f"--from-step {from_step}: this runbook has steps 1 to {len(steps)}", field="from_step"
-            )
+            raise InvalidInput(f"--from-step {from_step}: this runbook has steps 1 to {len(steps)}", field="from_step")
         steps = steps[from_step - 1 :]
     if section:
         wanted = section.strip().lower()
@@ -67,9 +60,7 @@ def select_steps(runbook: Runbook, *, section: str | None = None, from_step: int
 def plan(steps: Sequence[Step], values: Mapping[str, Value | str]) -> list[PlannedStep]:
     """Each step with its command filled from `values` (or the reason it cannot be)."""
     plain = {k: (v.value if isinstance(v, Value) else v) for k, v in values.items()}
-    return [
-        PlannedStep(step, fill_step(step, plain) if step.kind is StepKind.COMMAND else None) for step in steps
-    ]
+    return [PlannedStep(step, fill_step(step, plain) if step.kind is StepKind.COMMAND else None) for step in steps]
 
 
 def verification_steps(runbook: Runbook) -> list[Step]:

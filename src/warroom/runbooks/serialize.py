@@ -69,7 +69,6 @@ def runbook_to_dict(runbook: Runbook) -> dict[str, Any]:
         "sections": [section_to_dict(s) for s in runbook.sections],
         "steps": [step_to_dict(s) for s in runbook.steps],
         "problems": [
-            {"line": p.line, "level": p.level.value, "code": p.code, "message": p.message}
-            for p in runbook.problems
+            {"line": p.line, "level": p.level.value, "code": p.code, "message": p.message} for p in runbook.problems
         ],
     }
