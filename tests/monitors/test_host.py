@@ -36,6 +36,10 @@ def test_process_by_name(check, tmp_path):
     program.symlink_to("/bin/sleep")
     daemon = subprocess.Popen([str(program), "30"])
     try:
+        # Popen returns once the child is forked; until it has exec'd, /proc shows the parent's name.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and Path(f"/proc/{daemon.pid}/exe").resolve().name != "sleep":
+            time.sleep(0.01)
         outcome = check(type="process", process="backup-agent-daemon")
         assert (outcome.status, outcome.message) == ("up", "1 process(es) named 'backup-agent-daemon' running")
         assert check(type="process", process="backup-agent-daemon", min_count=2).status == "down"
