@@ -36,9 +36,12 @@ def test_process_by_name(check, tmp_path):
     program.symlink_to("/bin/sleep")
     daemon = subprocess.Popen([str(program), "30"])
     try:
-        # Popen returns once the child is forked; until it has exec'd, /proc shows the parent's name.
+        # Until the child has exec'd and /proc shows its new argv, nothing by that name runs yet.
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and Path(f"/proc/{daemon.pid}/exe").resolve().name != "sleep":
+        while (
+            time.monotonic() < deadline
+            and b"backup-agent-daemon" not in Path(f"/proc/{daemon.pid}/cmdline").read_bytes()
+        ):
             time.sleep(0.01)
         outcome = check(type="process", process="backup-agent-daemon")
         assert (outcome.status, outcome.message) == ("up", "1 process(es) named 'backup-agent-daemon' running")
