@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from warroom.incidents.severities import DEFAULT_SEVERITIES, Severity, SeverityTable
+from warroom.oncall.config_models import NotificationsConfig, PolicyConfig, ScheduleConfig, TeamConfig, UserConfig
 from warroom.timeparse import parse_duration
 
 
@@ -81,6 +82,11 @@ class ConfigFile(_Strict):
 
     severities: list[SeverityConfig] | None = None
     services: list[ServiceConfig] = []
+    users: list[UserConfig] = []
+    teams: list[TeamConfig] = []
+    schedules: list[ScheduleConfig] = []
+    policies: list[PolicyConfig] = []
+    notifications: NotificationsConfig = NotificationsConfig()
 
     def severity_table(self) -> SeverityTable:
         """The configured severity table, or the defaults."""
@@ -205,6 +211,9 @@ def check_references(parsed: ConfigFile, root: yaml.Node | None, path: str) -> l
                 )
             )
         names.add(service.name)
+    from warroom.oncall.config_checks import check_oncall
+
+    problems.extend(check_oncall(parsed, root, path))
     return problems
 
 

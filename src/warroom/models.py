@@ -4,5 +4,7 @@ from warroom.auth import models as auth_models
 from warroom.db import Base
 from warroom.engine import models as engine_models
 from warroom.incidents import models as incident_models
+from warroom.notify import models as notify_models
+from warroom.oncall import models as oncall_models
 
-__all__ = ["Base", "auth_models", "engine_models", "incident_models"]
+__all__ = ["Base", "auth_models", "engine_models", "incident_models", "notify_models", "oncall_models"]

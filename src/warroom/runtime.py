@@ -18,7 +18,10 @@ from warroom.incidents.timeline import TimelineHook
 
 # Domains that react to other domains or run background work: each module has `install(runtime)`, which
 # registers its timeline hooks, job kinds and engine services. Add one line per domain.
-DOMAIN_MODULES: tuple[str, ...] = ()
+DOMAIN_MODULES: tuple[str, ...] = (
+    "warroom.notify.setup",
+    "warroom.oncall.setup",
+)
 
 
 @dataclass

@@ -37,6 +37,10 @@ class JobKind:
     base_backoff: timedelta = timedelta(seconds=10)
     max_backoff: timedelta = timedelta(minutes=10)
     on_dead: Callable[[JobContext, Session, Job, str], None] | None = None
+    # False for handlers that do slow I/O (delivering a message): the engine runs them in its worker pool
+    # with a plain session and no transaction held open; the handler writes through its own short
+    # transactions and must be safe to run again (the job is deleted only after it returns).
+    transactional: bool = True
 
     def backoff(self, attempts: int) -> timedelta:
         """Exponential backoff after `attempts` failures, capped."""
@@ -69,8 +73,13 @@ def schedule(
     key: str | None = None,
     payload: dict[str, Any] | None = None,
     now: datetime | None = None,
+    if_absent: bool = False,
 ) -> None:
-    """Schedule (or reschedule) the job (kind, key) at `due`; it runs after the transaction commits."""
+    """Schedule (or reschedule) the job (kind, key) at `due`; it runs after the transaction commits.
+
+    With `if_absent`, a job already waiting under (kind, key) is left as it is (e.g. a digest that must
+    not be pushed later by each page folded into it).
+    """
     values = {
         "kind": kind,
         "key": key or uuid.uuid4().hex,
@@ -88,7 +97,11 @@ def schedule(
     update = {
         k: insert.excluded[k] for k in ("due_at", "payload", "state", "attempts", "owner", "locked_until", "last_error")
     }
-    session.execute(insert.values(**values).on_conflict_do_update(index_elements=["kind", "key"], set_=update))
+    if if_absent:
+        statement = insert.values(**values).on_conflict_do_nothing(index_elements=["kind", "key"])
+    else:
+        statement = insert.values(**values).on_conflict_do_update(index_elements=["kind", "key"], set_=update)
+    session.execute(statement)
     _wake_after_commit(session, due)
 
 
@@ -103,6 +116,11 @@ def cancel(session: Session, kind: str, key: str | None = None, *, key_prefix: s
         raise ValueError("cancel needs a key or a key_prefix")
     result = session.execute(query)
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def get(session: Session, kind: str, key: str) -> Job | None:
+    """The job waiting under (kind, key), if any."""
+    return session.scalar(select(Job).where(Job.kind == kind, Job.key == key))
 
 
 def pending(session: Session, kind: str | None = None) -> list[Job]:
