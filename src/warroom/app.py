@@ -26,6 +26,8 @@ ROUTER_MODULES = (
     "warroom.auth.api",
     "warroom.incidents.api",
     "warroom.reports.api",
+    "warroom.oncall.api",
+    "warroom.notify.api",
 )
 
 

@@ -24,7 +24,7 @@ from warroom.errors import Forbidden
 from warroom.notify.models import Secret
 
 ACTIONS = ("acknowledge", "resolve")
-_SECRET_NAME = "link-signing-key"
+_SECRET_NAME = "link-signing-key"  # noqa: S105 - the name of the secret, not the secret
 
 
 def signing_key(session: Session, now: datetime) -> bytes:

@@ -78,9 +78,9 @@ def set_contacts(session: Session, user_id: str, contacts: Sequence[ContactConfi
             session.delete(row)
     session.flush()
     for position, (label, url) in enumerate(wanted.items()):
-        row = existing.get(label)
-        if row is not None and row.url == url:
-            row.position = position
+        kept = existing.get(label)
+        if kept is not None and kept.url == url:
+            kept.position = position
         else:
             session.add(ContactMethod(user_id=user_id, label=label, url=url, position=position, created_at=now))
     session.flush()
@@ -359,7 +359,8 @@ def still_wanted(session: Session, notification: Notification) -> str | None:
 
 def backoff(attempts: int) -> timedelta:
     """Wait before the next try after `attempts` failures: 5 s doubling, at most 2 min."""
-    return min(timedelta(seconds=5) * (2 ** max(attempts - 1, 0)), timedelta(minutes=2))
+    step: timedelta = timedelta(seconds=5) * (2 ** max(attempts - 1, 0))
+    return min(step, timedelta(minutes=2))
 
 
 def record_attempt(
@@ -493,9 +494,8 @@ def build_digest(session: Session, runtime: Any, user_id: str, now: datetime) ->
     for method, items in by_method.items():
         nid = notification_id("digest", user_id, method, *[n.id for n in items])
         incidents = {n.incident_id: _incident(session, n.incident_id) for n in items}
-        lines = [
-            f"{len(incidents)} incidents paged you within {format_duration(parse_duration(config_of(runtime).storm.window))}:"
-        ]
+        window = format_duration(parse_duration(config_of(runtime).storm.window))
+        lines = [f"{len(incidents)} incidents paged you within {window}:"]
         for incident in incidents.values():
             if incident is None:
                 continue
@@ -551,10 +551,10 @@ def remind(session: Session, runtime: Any, incident: Incident, now: datetime) ->
     """
     if not incident.is_open:
         return None
-    cadence = runtime.severities.get(incident.severity).update_every
+    cadence: timedelta | None = runtime.severities.get(incident.severity).update_every
     if cadence is None:
         return None
-    last = incident.last_update_at or incident.created_at
+    last: datetime = incident.last_update_at or incident.created_at
     if last + cadence > now:
         return last + cadence  # an update came in meanwhile: count from it
     from warroom.oncall import paging

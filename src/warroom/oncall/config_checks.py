@@ -14,7 +14,8 @@ from warroom.oncall.service import check_layers
 
 class _Problems:
     def __init__(self, root: yaml.Node | None, path: str) -> None:
-        self.root, self.path, self.items = root, path, []  # type: list[ConfigProblem]
+        self.root, self.path = root, path
+        self.items: list[ConfigProblem] = []
 
     def add(self, loc: tuple[int | str, ...], message: str) -> None:
         self.items.append(ConfigProblem(self.path, _line_of(self.root, loc), ".".join(str(p) for p in loc), message))
@@ -74,7 +75,7 @@ def check_oncall(parsed: ConfigFile, root: yaml.Node | None, path: str) -> list[
                 if service not in services:
                     problems.add(("teams", t_index, "services", s_index), f"unknown service {service!r}")
 
-    base = Path(path).parent
+    base_dir = Path(path).parent
     for s_index, schedule in enumerate(parsed.schedules):
         for l_index, layer in enumerate(schedule.layers):
             for p_index, participant in enumerate(layer.rotation.participants):
@@ -88,10 +89,10 @@ def check_oncall(parsed: ConfigFile, root: yaml.Node | None, path: str) -> list[
         if not schedule.layers and not schedule.ical:
             problems.add(("schedules", s_index), f"schedule {schedule.id!r} has no layer and no calendar")
         if schedule.ical and "://" not in schedule.ical:
-            target = Path(schedule.ical)
-            target = target if target.is_absolute() else base / target
-            if not target.is_file():
-                problems.add(("schedules", s_index, "ical"), f"calendar file {str(target)!r} does not exist")
+            ics = Path(schedule.ical)
+            ics = ics if ics.is_absolute() else base_dir / ics
+            if not ics.is_file():
+                problems.add(("schedules", s_index, "ical"), f"calendar file {str(ics)!r} does not exist")
 
     known: dict[str, set[str]] = {"user": users, "schedule": schedules, "team": teams, "channel": channels}
     for p_index, policy in enumerate(parsed.policies):

@@ -8,6 +8,7 @@ Other lengths (e.g. 7h) are counted in elapsed time from the rotation's start.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -140,7 +141,7 @@ def combine(sources: Sequence[Sequence[Shift]], start: datetime, end: datetime) 
                 points.add(min(shift.end, end))
     ordered = sorted(points)
     result: list[Shift] = []
-    for begin, finish in zip(ordered, ordered[1:], strict=False):
+    for begin, finish in itertools.pairwise(ordered):
         winner: Shift | None = None
         for shifts in reversed(sources):
             winner = next((s for s in shifts if s.start <= begin and s.end >= finish), None)

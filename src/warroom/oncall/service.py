@@ -72,7 +72,7 @@ def put_user(session: Session, spec: UserConfig, *, now: datetime, source: str =
 
 
 def _check_rules(spec: UserConfig) -> None:
-    labels = {c.label for c in spec.contact_list()}
+    labels = {c.label or "" for c in spec.contact_list()}
     for index, rule in enumerate(spec.rules):
         if rule.contacts == "all":
             continue
@@ -534,27 +534,27 @@ def sync_config(session: Session, config: Any, *, now: datetime, base_dir: Path 
     schedules: list[ScheduleConfig] = list(config.schedules)
     policies: list[PolicyConfig] = list(config.policies)
     # Teams name policies and policies name teams: create teams without their policy first.
-    for spec in users:
-        put_user(session, spec, now=now, source="config")
-    for spec in teams:
-        put_team(session, spec.model_copy(update={"policy": None}), now=now, source="config")
-    for spec in schedules:
+    for user_def in users:
+        put_user(session, user_def, now=now, source="config")
+    for team_def in teams:
+        put_team(session, team_def.model_copy(update={"policy": None}), now=now, source="config")
+    for schedule_def in schedules:
         text: str | None = None
-        existing = session.get(Schedule, spec.id)
-        if spec.ical:
+        existing = session.get(Schedule, schedule_def.id)
+        if schedule_def.ical:
             try:
-                text = fetch_ical(spec.ical, base_dir)
+                text = fetch_ical(schedule_def.ical, base_dir)
             except InvalidInput as exc:
                 # Keep the last good copy: a calendar host that is down must not empty the schedule.
-                log.warning("calendar import failed; keeping the last copy", schedule=spec.id, error=exc.detail)
+                log.warning("calendar import failed; keeping the last copy", schedule=schedule_def.id, error=exc.detail)
         elif existing is not None and existing.source == "config":
             existing.ical_text = None
-        put_schedule(session, spec, now=now, source="config", ical_text=text)
-    for policy_spec_ in policies:
-        put_policy(session, policy_spec_, now=now, source="config")
-    for spec in teams:
-        if spec.policy:
-            put_team(session, spec, now=now, source="config")
+        put_schedule(session, schedule_def, now=now, source="config", ical_text=text)
+    for policy_def in policies:
+        put_policy(session, policy_def, now=now, source="config")
+    for team_def in teams:
+        if team_def.policy:
+            put_team(session, team_def, now=now, source="config")
     for model, declared in (
         (Policy, {p.id for p in policies}),
         (Schedule, {s.id for s in schedules}),

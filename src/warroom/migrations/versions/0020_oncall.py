@@ -12,7 +12,6 @@ from alembic import op
 
 import warroom.db
 
-
 revision: str = "0020_oncall"
 down_revision: str | Sequence[str] | None = "0002_engine"
 branch_labels: str | Sequence[str] | None = None
