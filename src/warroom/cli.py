@@ -26,6 +26,11 @@ app = typer.Typer(
 SUB_APPS = (
     ("warroom.incidents.cli", "app", "incident"),
     ("warroom.reports.cli", "app", "export"),
+    ("warroom.oncall.cli", "user_app", "user"),
+    ("warroom.oncall.cli", "team_app", "team"),
+    ("warroom.oncall.cli", "oncall_app", "oncall"),
+    ("warroom.oncall.cli", "policy_app", "policy"),
+    ("warroom.engine.cli", "app", "engine"),
 )
 
 app.add_typer(token_app, name="token")
@@ -37,6 +42,7 @@ db_app = typer.Typer(help="Database administration (runs on the server's databas
 app.add_typer(db_app, name="db")
 config_app = typer.Typer(help="The declarative config file (warroom.yaml).", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+config_app.command("export")(importlib.import_module("warroom.oncall.cli").config_export)
 
 
 @app.command("version")

@@ -15,7 +15,7 @@ def _step(ctx: JobContext, session: Session, job: Job) -> None:
 
 
 def _ack_due(ctx: JobContext, session: Session, job: Job) -> None:
-    paging.ack_target_missed(session, ctx.runtime, int(job.key), dict(job.payload), ctx.now)
+    paging.ack_target_missed(session, ctx.runtime, int(job.key), dict(job.payload), ctx.now, job.due_at)
 
 
 def register() -> None:

@@ -341,8 +341,19 @@ def run_step(session: Session, runtime: Any, incident_id: int, payload: dict[str
     _run_level(session, runtime, escalation, incident, now, reason="no acknowledgement")
 
 
-def ack_target_missed(session: Session, runtime: Any, incident_id: int, payload: dict[str, Any], now: datetime) -> None:
-    """The severity's acknowledge target passed with nobody acknowledging: say so, and escalate now."""
+def ack_target_missed(
+    session: Session,
+    runtime: Any,
+    incident_id: int,
+    payload: dict[str, Any],
+    now: datetime,
+    due: datetime | None = None,
+) -> None:
+    """The severity's acknowledge target passed with nobody acknowledging: say so, and escalate now.
+
+    When the policy escalates at that very moment anyway (a step due by then, or one that ran since),
+    the target only goes on the timeline: one missed moment must not skip a level.
+    """
     incident = session.scalars(select(Incident).where(Incident.id == incident_id).with_for_update()).one_or_none()
     escalation = get(session, incident_id, lock=True)
     if incident is None or escalation is None or not incident.is_open:
@@ -350,16 +361,24 @@ def ack_target_missed(session: Session, runtime: Any, incident_id: int, payload:
     if escalation.state not in LIVE or escalation.generation != payload.get("generation"):
         return
     target = runtime.severities.get(incident.severity).acknowledge
-    further = escalation.state == "active"
+    moment = due or now
+    step = jobs.get(session, STEP, str(incident_id))
+    covered = escalation.updated_at >= moment or (step is not None and step.due_at <= moment)
+    further = escalation.state == "active" and not covered
+    if further:
+        tail = "; escalating now"
+    elif escalation.state == "active":
+        tail = "; the next level is being paged"
+    else:
+        tail = "; the policy has no level left"
     timeline.append(
         session,
         incident,
         kind="acknowledge_target_missed",
         actor=SYSTEM,
         at=now,
-        message=f"not acknowledged within the {incident.severity} target of {format_duration(target)}"
-        + ("; escalating now" if further else "; the policy has no level left"),
-        data={"target_seconds": target.total_seconds(), "level": escalation.level + 1},
+        message=f"not acknowledged within the {incident.severity} target of {format_duration(target)}{tail}",
+        data={"target_seconds": target.total_seconds(), "level": escalation.level + 1, "escalated": further},
     )
     if further:
         _run_level(session, runtime, escalation, incident, now, reason="acknowledge target missed")
