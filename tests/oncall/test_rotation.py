@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -63,7 +64,7 @@ def test_twelve_hour_shifts_hand_off_at_nine_and_twenty_one_local():
 def test_a_handoff_inside_the_dst_gap_leaves_no_hole_and_no_overlap():
     rotation = RotationConfig(participants=["a", "b"], shift="1d", handoff="02:30", start=date(2026, 3, 1))
     shifts = rotation_shifts(rotation, BERLIN, utc(2026, 3, 27), utc(2026, 4, 1), "layer 1")
-    for before, after in zip(shifts, shifts[1:], strict=False):
+    for before, after in itertools.pairwise(shifts):
         assert before.end == after.start
     assert all(s.end > s.start for s in shifts)
 
@@ -125,7 +126,7 @@ def test_an_unrestricted_rotation_always_has_exactly_one_person_on_call(
     end = start + timedelta(hours=length_hours)
     shifts = rotation_shifts(rotation, ZoneInfo(zone), start, end, "layer 1")
     assert shifts[0].start <= start and shifts[-1].end >= end
-    for before, after in zip(shifts, shifts[1:], strict=False):
+    for before, after in itertools.pairwise(shifts):
         assert before.end == after.start  # no hole, no overlap, whatever the zone does
         assert before.end > before.start
 

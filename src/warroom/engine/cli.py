@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -44,7 +44,7 @@ def list_jobs(
     try:
         with database.session() as session:
             rows = jobs.pending(session, kind)[:limit]
-            data = [
+            data: list[dict[str, Any]] = [
                 {
                     "kind": j.kind,
                     "key": j.key,

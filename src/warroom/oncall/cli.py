@@ -8,8 +8,8 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from warroom.cliutil import console, fail, handle_errors, print_json, table, when
 from warroom.client import ApiClient
+from warroom.cliutil import console, fail, handle_errors, print_json, table, when
 from warroom.incidents.cli import app as incident_app
 
 user_app = typer.Typer(help="People who can be paged, their contact methods and rules.", no_args_is_help=True)
@@ -93,6 +93,10 @@ def user_show(user_id: str, as_json: JsonOpt = False) -> None:
                 for r in user["rules"]
             ],
         )
+
+
+def _labels(contacts: str | list[str]) -> str:
+    return contacts if isinstance(contacts, str) else ", ".join(contacts)
 
 
 @user_app.command("remove")
@@ -290,7 +294,8 @@ def override(
         print_json(created)
     else:
         console.print(
-            f"override {created['id']}: {user} on {schedule} from {when(created['start'])} to {when(created['end'])} UTC",
+            f"override {created['id']}: {user} on {schedule} "
+            f"from {when(created['start'])} to {when(created['end'])} UTC",
             markup=False,
         )
 
