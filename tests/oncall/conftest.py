@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from oncall.receivers import Mailbox, Webhook
+from oncall.helpers import Mailbox, Webhook
 from warroom.engine.worker import Engine
 
 

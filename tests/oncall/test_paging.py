@@ -7,60 +7,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from conftest import free_port
-from oncall.receivers import Webhook
+from oncall.helpers import Webhook, oncall_config
 from warroom.config import ConfigFile
 from warroom.engine import jobs
 from warroom.incidents import timeline
 from warroom.notify.models import Notification
 from warroom.oncall import paging
-
-
-def oncall_config(webhook: Webhook, **extra: Any) -> ConfigFile:
-    """Alice is primary, Bob secondary, Carol the database expert; every contact is the local webhook."""
-    dead = f"json://127.0.0.1:{free_port()}/nobody-listens"
-    data: dict[str, Any] = {
-        "users": [
-            {"id": "alice", "name": "Alice Example", "contacts": [webhook.url("alice")]},
-            {"id": "bob", "name": "Bob", "contacts": [webhook.url("bob")]},
-            {"id": "carol", "contacts": [webhook.url("carol")]},
-            {"id": "dora", "contacts": [{"label": "pager", "url": dead}]},
-        ],
-        "teams": [
-            {
-                "id": "database",
-                "members": ["carol"],
-                "channel": webhook.url("database-experts"),
-                "services": ["postgres"],
-                "policy": "database",
-            },
-        ],
-        "schedules": [
-            {"id": "primary", "layers": [{"rotation": {"participants": ["alice"], "shift": "1w"}}]},
-            {"id": "secondary", "layers": [{"rotation": {"participants": ["bob"], "shift": "1w"}}]},
-        ],
-        "policies": [
-            {
-                "id": "default",
-                "repeat": 1,
-                "levels": [
-                    {"notify": ["schedule:primary"], "escalate_after": "10m"},
-                    {"notify": ["schedule:secondary"], "escalate_after": "20m"},
-                    {"notify": ["team:database"], "escalate_after": "30m", "when": {"category": "database"}},
-                ],
-            },
-            {"id": "database", "levels": [{"notify": ["channel:database"], "escalate_after": "5m"}]},
-            {
-                "id": "fragile",
-                "levels": [
-                    {"notify": ["user:dora"], "escalate_after": "1h"},
-                    {"notify": ["user:bob"], "escalate_after": "1h"},
-                ],
-            },
-        ],
-    }
-    data.update(extra)
-    return ConfigFile.model_validate(data)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Real local receivers for notifications: a webhook (Apprise json://) and an SMTP server (aiosmtpd)."""
+"""Test helpers: real local receivers (a webhook for Apprise json://, an SMTP server) and a warroom.yaml."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from conftest import free_port
+from warroom.config import ConfigFile
 
 NOTIFICATION_ID = re.compile(r"Notification: (n_[0-9a-f]{24})")
 
@@ -128,8 +131,6 @@ class Mailbox:
                     mailbox.messages.append(Received(to, str(message["subject"]), body, time.monotonic()))
                 return "250 OK"
 
-        from conftest import free_port
-
         self.port = free_port()
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
 
@@ -145,3 +146,50 @@ class Mailbox:
                 return list(self.messages)
             time.sleep(0.01)
         raise AssertionError(f"expected {count} mails, got {len(self.messages)}")
+
+
+def oncall_config(webhook: Webhook, **extra: Any) -> ConfigFile:
+    """Alice is primary, Bob secondary, Carol the database expert; every contact is the local webhook."""
+    dead = f"json://127.0.0.1:{free_port()}/nobody-listens"
+    data: dict[str, Any] = {
+        "users": [
+            {"id": "alice", "name": "Alice Example", "contacts": [webhook.url("alice")]},
+            {"id": "bob", "name": "Bob", "contacts": [webhook.url("bob")]},
+            {"id": "carol", "contacts": [webhook.url("carol")]},
+            {"id": "dora", "contacts": [{"label": "pager", "url": dead}]},
+        ],
+        "teams": [
+            {
+                "id": "database",
+                "members": ["carol"],
+                "channel": webhook.url("database-experts"),
+                "services": ["postgres"],
+                "policy": "database",
+            },
+        ],
+        "schedules": [
+            {"id": "primary", "layers": [{"rotation": {"participants": ["alice"], "shift": "1w"}}]},
+            {"id": "secondary", "layers": [{"rotation": {"participants": ["bob"], "shift": "1w"}}]},
+        ],
+        "policies": [
+            {
+                "id": "default",
+                "repeat": 1,
+                "levels": [
+                    {"notify": ["schedule:primary"], "escalate_after": "10m"},
+                    {"notify": ["schedule:secondary"], "escalate_after": "20m"},
+                    {"notify": ["team:database"], "escalate_after": "30m", "when": {"category": "database"}},
+                ],
+            },
+            {"id": "database", "levels": [{"notify": ["channel:database"], "escalate_after": "5m"}]},
+            {
+                "id": "fragile",
+                "levels": [
+                    {"notify": ["user:dora"], "escalate_after": "1h"},
+                    {"notify": ["user:bob"], "escalate_after": "1h"},
+                ],
+            },
+        ],
+    }
+    data.update(extra)
+    return ConfigFile.model_validate(data)
