@@ -135,13 +135,15 @@ def _wake_after_commit(session: Session, due: datetime) -> None:
     # Engines sleep until the next due job; a job due now must wake them at commit, not at the next poll.
     earliest = session.info.get("_wake_due")
     session.info["_wake_due"] = due if earliest is None or due < earliest else earliest
-    if session.get_bind().dialect.name == "postgresql":
-        # Delivered to every LISTENing engine when (and only if) this transaction commits.
+    if session.get_bind().dialect.name == "postgresql" and not session.info.get("_notified"):
+        # Delivered to every LISTENing engine when (and only if) this transaction commits; once is enough.
         session.execute(text("NOTIFY warroom_jobs"))
+        session.info["_notified"] = True
 
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    session.info.pop("_notified", None)
     due = session.info.pop("_wake_due", None)
     if due is None:
         return
@@ -154,3 +156,4 @@ def _after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop("_wake_due", None)
+    session.info.pop("_notified", None)

@@ -415,14 +415,10 @@ def shifts(session: Session, schedule: Schedule, start: datetime, end: datetime)
 
 
 def on_call(session: Session, schedule: Schedule, at: datetime) -> rotation.Shift | None:
-    """The shift covering `at`, or None when nobody is on call then."""
-    found = shifts(session, schedule, at, at + timedelta(seconds=1)).shifts
-    if not found:
-        return None
-    # The window is one second: widen to the real shift for the answer.
-    shift = found[0]
-    full = shifts(session, schedule, at - timedelta(days=35), at + timedelta(days=35)).shifts
-    return next((s for s in full if s.start <= at < s.end and s.user == shift.user), shift)
+    """The shift covering `at` (as long as it lasts within five weeks either side), or None: nobody."""
+    window = timedelta(days=35)
+    found = shifts(session, schedule, at - window, at + window).shifts
+    return next((s for s in found if s.start <= at < s.end), None)
 
 
 def user_shifts(session: Session, user_id: str, start: datetime, end: datetime) -> list[tuple[str, rotation.Shift]]:
