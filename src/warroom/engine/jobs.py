@@ -92,17 +92,28 @@ def schedule(
         "last_error": None,
         "created_at": now or due,
     }
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert(Job) if dialect == "postgresql" else sqlite.insert(Job)
-    update = {
-        k: insert.excluded[k] for k in ("due_at", "payload", "state", "attempts", "owner", "locked_until", "last_error")
-    }
-    if if_absent:
-        statement = insert.values(**values).on_conflict_do_nothing(index_elements=["kind", "key"])
-    else:
-        statement = insert.values(**values).on_conflict_do_update(index_elements=["kind", "key"], set_=update)
-    session.execute(statement)
+    session.execute(_upsert(session.get_bind().dialect.name, if_absent), values)
     _wake_after_commit(session, due)
+
+
+_UPSERTS: dict[tuple[str, bool], Any] = {}
+_RESET_ON_RESCHEDULE = ("due_at", "payload", "state", "attempts", "owner", "locked_until", "last_error")
+
+
+def _upsert(dialect: str, if_absent: bool) -> Any:
+    """The INSERT ... ON CONFLICT of jobs, built once per dialect (building it costs more than running it)."""
+    statement = _UPSERTS.get((dialect, if_absent))
+    if statement is None:
+        insert = postgresql.insert(Job) if dialect == "postgresql" else sqlite.insert(Job)
+        if if_absent:
+            statement = insert.on_conflict_do_nothing(index_elements=["kind", "key"])
+        else:
+            excluded = insert.excluded
+            statement = insert.on_conflict_do_update(
+                index_elements=["kind", "key"], set_={k: excluded[k] for k in _RESET_ON_RESCHEDULE}
+            )
+        _UPSERTS[(dialect, if_absent)] = statement
+    return statement
 
 
 def cancel(session: Session, kind: str, key: str | None = None, *, key_prefix: str | None = None) -> int:

@@ -172,10 +172,12 @@ class Engine:
                 break
             for job_id, kind_name in claimed:
                 kind = KINDS.get(kind_name)
-                if kind is not None and not kind.transactional and self.io_workers > 0:
+                if kind is None or kind.transactional:
+                    self._run_one(job_id)
+                elif self.io_workers > 0:
                     self._submit(job_id)
                 else:
-                    self._run_one(job_id)
+                    self._run_io_job(job_id)
                 ran += 1
             if wait:
                 self._wait_in_flight(0)

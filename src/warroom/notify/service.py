@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from warroom.auth.actor import SYSTEM
 from warroom.engine import jobs
@@ -391,7 +391,10 @@ def record_attempt(
 
 
 def _incident(session: Session, incident_id: int | None) -> Incident | None:
-    return session.get(Incident, incident_id) if incident_id is not None else None
+    # lazyload: the services are not needed to record a delivery (loaded only if a hook asks).
+    if incident_id is None:
+        return None
+    return session.get(Incident, incident_id, options=[lazyload(Incident.service_links)])
 
 
 def _covered(session: Session, notification: Notification) -> list[int]:

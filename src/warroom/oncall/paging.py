@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from warroom.auth.actor import SYSTEM, Actor
 from warroom.engine import jobs
@@ -491,7 +491,7 @@ def stop(session: Session, incident: Incident, *, state: str, why: str, actor: A
 
 def page_obsolete(session: Session, incident_id: int, generation: int) -> str | None:
     """Why a queued page should no longer be sent, or None while it is still wanted."""
-    incident = session.get(Incident, incident_id)
+    incident = session.get(Incident, incident_id, options=[lazyload(Incident.service_links)])
     if incident is None:
         return "the incident is gone"
     if not incident.is_open:
