@@ -12,10 +12,11 @@ For each backend it:
   3. idle phase: declares incidents one at a time through `POST /api/v1/incidents` and times each until the
      local webhook receiver (json://127.0.0.1) gets its first page (the alerts intake is another branch: the
      request measured is the incident one);
-  4. load phase: the 10,000 level-2 steps fall due spread over the phase, acknowledge/resolve churn at
-     10 requests/s on the seeded incidents, new incidents at 2/s, and the engine is killed with SIGKILL
-     half-way and started again (on SQLite that restarts the serving process too);
-  5. reads the database and the receiver: engine lateness (when a step or delivery ran minus when it was
+  4. load phase: seeded level-2 steps fall due at --rate per second (25) while the rest of the 100,000 jobs
+     wait, acknowledge/resolve churn at 10 requests/s on the seeded incidents, new incidents at 2/s, and the
+     engine is killed with SIGKILL half-way and started again (on SQLite that restarts the serving process);
+  5. capacity: --burst (2,000) more steps fall due at once; pages/s until the receiver has them all;
+  6. reads the database and the receiver: engine lateness (when a step or delivery ran minus when it was
      due) p50/p99, first-page latency p50/p99, notifications/s, and pages lost or doubled.
 
 Storm control is switched off (threshold 10^9): the bench pages 50 people hundreds of times a minute, and
@@ -251,13 +252,22 @@ def make_token(url: str) -> str:
     return plaintext
 
 
-def retime_steps(url: str, start: float, spread: float) -> dict[int, datetime]:
-    """Make the seeded level-2 steps fall due one after another from `start` over `spread` seconds."""
+def retime_steps(url: str, start: float, spread: float, count: int) -> dict[int, datetime]:
+    """Make `count` of the seeded level-2 steps still waiting fall due one after another from `start` over
+    `spread` seconds (0: all at once)."""
     database = dbmod.Database(url)
     table = Job.__table__
     due: dict[int, datetime] = {}
+    tomorrow = datetime.now(UTC) + timedelta(hours=12)
     with database.transaction() as session:
-        ids = list(session.execute(select(Job.id, Job.key).where(Job.kind == paging.STEP).order_by(Job.id)))
+        ids = list(
+            session.execute(
+                select(Job.id, Job.key)
+                .where(Job.kind == paging.STEP, Job.state == "pending", Job.due_at > tomorrow)
+                .order_by(Job.id)
+                .limit(count)
+            )
+        )
         gap = spread / max(len(ids), 1)
         params = []
         for position, (job_id, key) in enumerate(ids):
@@ -306,7 +316,10 @@ class Warroom:
         if self.backend == "sqlite":
             self.api = self._spawn(["-m", "warroom", "serve", "--no-migrate"], "serve")
         else:
-            code = "from warroom.server import serve; from warroom.config import Settings; serve(Settings(), migrate=False, engine=False)"
+            code = (
+                "from warroom.server import serve; from warroom.config import Settings; "
+                "serve(Settings(), migrate=False, engine=False)"
+            )
             self.api = self._spawn(["-c", code], "api")
             self.start_engine()
         self.wait_ready()
@@ -479,7 +492,7 @@ def run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         with dbmod.Database(url).session() as session:
             seeded = [int(k) for k in session.scalars(select(Job.key).where(Job.kind == paging.STEP))]
         load_start = time.time() + 1
-        due = retime_steps(url, load_start, args.duration * 0.8)
+        due = retime_steps(url, load_start, args.duration * 0.8, int(args.rate * args.duration * 0.8))
         received_before = len(receiver.snapshot())
         load = load_phase(client, receiver, warroom, seeded, args.duration, args.churn)
         load_end = time.time()
@@ -497,7 +510,9 @@ def run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                 break
             time.sleep(0.5)
         time.sleep(2)
-        return analyse(backend, database, receiver, due, load, idle, load_start, load_end, received_before, args)
+        result = analyse(backend, database, receiver, due, load, idle, load_start, load_end, received_before, args)
+        result.update(burst(url, receiver, args.burst))
+        return result
     finally:
         warroom.stop()
         receiver.server.shutdown()
@@ -509,6 +524,23 @@ def run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             shutil.rmtree(work, ignore_errors=True)
         else:
             print(f"  kept {work}")
+
+
+def burst(url: str, receiver: Receiver, count: int) -> dict[str, Any]:
+    """Capacity: `count` level-2 steps due at once; how fast do their pages reach the receiver?"""
+    if count <= 0:
+        return {}
+    before = len(receiver.snapshot())
+    started = time.time()
+    due = retime_steps(url, started, 0, count)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and len(receiver.snapshot()) - before < len(due):
+        time.sleep(0.05)
+    took = time.time() - started
+    got = len(receiver.snapshot()) - before
+    rate = got / took if took > 0 else float("nan")
+    print(f"  burst: {got} of {len(due)} steps due at once paged in {took:.1f} s: {rate:.0f} pages/s")
+    return {"burst_pages": got, "burst_pages_per_s": rate}
 
 
 def analyse(
@@ -601,6 +633,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=100_000)
     parser.add_argument("--duration", type=float, default=90, help="Seconds of load (the restart is half-way).")
     parser.add_argument("--churn", type=float, default=10, help="Acknowledge/resolve requests per second.")
+    parser.add_argument("--rate", type=float, default=25, help="Seeded level-2 steps falling due per second.")
+    parser.add_argument("--burst", type=int, default=2000, help="Steps due at once at the end (capacity).")
     parser.add_argument("--idle-samples", type=int, default=100)
     parser.add_argument(
         "--pg-url", default=os.environ.get("WARROOM_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -611,9 +645,9 @@ def main() -> None:
     results = [run(backend, args) for backend in backends]
     print(
         "\n| backend | lateness p50 / p99 (s) | p99 outside restart | first page idle p50 / p99 (ms) "
-        "| under load p50 / p99 (ms) | notifications/s (peak) | lost | doubled |"
+        "| under load p50 / p99 (ms) | notifications/s (peak) | lost | doubled | burst pages/s |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(
             f"| {r['backend']} | {r['lateness_p50']:.3f} / {r['lateness_p99']:.3f} "
@@ -622,7 +656,7 @@ def main() -> None:
             f"| {r['load_first_page_p50_ms']:.1f} / {r['load_first_page_p99_ms']:.1f} "
             f"| {r['notifications_per_s']:.0f} ({r['peak_notifications_per_s']}) "
             f"| {r['pages_lost']} of {r['steps_expected']} "
-            f"| {r['pages_doubled']} |"
+            f"| {r['pages_doubled']} | {r.get('burst_pages_per_s', float('nan')):.0f} |"
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,18 @@ class JobContext:
     runtime: Any  # warroom.runtime.Runtime (Any avoids an import cycle)
     now: datetime
     engine_id: str
+    # For non-transactional jobs: the handler may call `complete(session, job)` inside its last transaction
+    # so that the job's removal commits with its outcome (one transaction fewer, no window between them).
+    completed: list[int] = field(default_factory=list)
+
+    def complete(self, session: Session, job: Job) -> None:
+        """Remove the job in `session` (its commit ends the job); for non-transactional handlers."""
+        session.execute(
+            delete(Job)
+            .where(Job.id == job.id, Job.owner == self.engine_id, Job.state == "running")
+            .execution_options(synchronize_session=False)
+        )
+        self.completed.append(job.id)
 
 
 Handler = Callable[[JobContext, Session, Job], None]
@@ -125,7 +137,8 @@ def cancel(session: Session, kind: str, key: str | None = None, *, key_prefix: s
         query = query.where(Job.key.startswith(key_prefix, autoescape=True))
     else:
         raise ValueError("cancel needs a key or a key_prefix")
-    result = session.execute(query)
+    # synchronize_session=False: the ORM would otherwise look for matching objects in the session first.
+    result = session.execute(query.execution_options(synchronize_session=False))
     return int(getattr(result, "rowcount", 0) or 0)
 
 

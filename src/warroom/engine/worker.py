@@ -228,7 +228,11 @@ class Engine:
                 kind.handler(JobContext(runtime=self.runtime, now=started, engine_id=self.id), session, job)
                 # The handler's changes and the job's removal commit together: a crash before this commit
                 # runs the job again, a crash after it never does.
-                session.execute(delete(Job).where(Job.id == job_id, Job.owner == self.id))
+                session.execute(
+                    delete(Job)
+                    .where(Job.id == job_id, Job.owner == self.id)
+                    .execution_options(synchronize_session=False)
+                )
                 session.commit()
             except Exception as exc:  # a failing handler must never stop the engine
                 session.rollback()
@@ -268,17 +272,23 @@ class Engine:
             self._failed(job_id, kind_name, error, started)
 
     def _run_io(self, job: Job, kind_name: str, started: datetime) -> Retry | Exception | None:
-        """Run a non-transactional handler with a plain session, then delete its job."""
+        """Run a non-transactional handler with a plain session, then delete its job (unless it did)."""
         kind = KINDS[kind_name]
+        ctx = JobContext(runtime=self.runtime, now=started, engine_id=self.id)
         try:
             with self.db.session() as session:
-                kind.handler(JobContext(runtime=self.runtime, now=started, engine_id=self.id), session, job)
+                kind.handler(ctx, session, job)
                 session.commit()
         except Exception as exc:  # Retry included
             return exc
-        with self.db.write_session() as session:
-            session.execute(delete(Job).where(Job.id == job.id, Job.owner == self.id, Job.state == "running"))
-            session.commit()
+        if job.id not in ctx.completed:
+            with self.db.write_session() as session:
+                session.execute(
+                    delete(Job)
+                    .where(Job.id == job.id, Job.owner == self.id, Job.state == "running")
+                    .execution_options(synchronize_session=False)
+                )
+                session.commit()
         return None
 
     def _reschedule(self, job_id: int, due: datetime, error: str, *, count: bool) -> None:

@@ -49,6 +49,8 @@ def _deliver(ctx: JobContext, session: Session, job: Job) -> None:
             return  # recorded by an earlier run of this job
         outcome = service.record_attempt(tx, runtime, current, result, now=now, engine=ctx.engine_id)
         attempts = current.attempts
+        if outcome != "retry":
+            ctx.complete(tx, job)  # the job ends in the same commit as its outcome
     if outcome == "retry":
         metrics.notifications.labels(kind, "retried").inc()
         raise Retry(service.backoff(attempts), f"attempt {attempts} failed: {result.error}")
