@@ -189,3 +189,27 @@ def test_credentials_in_contact_urls_never_show(runtime, api, make_incident, eng
     with runtime.db.session() as session:
         row = session.scalars(select(Notification)).first()
         assert row.url == secret_url  # kept to deliver, never shown
+
+
+def test_a_digest_that_cannot_be_delivered_falls_through_for_each_incident(
+    runtime, make_incident, engine, webhook, clock
+):
+    for n in range(5):  # dora's pager does not answer; the fifth and fourth come as a digest
+        make_incident(severity="P2", title=f"Storm {n}", data={"policy": "fragile"})
+    engine.run_due()
+    clock.advance(minutes=1)
+    engine.run_due()
+    for _ in range(40):
+        clock.advance(seconds=30)
+        engine.run_due()
+    for number in range(1, 6):
+        reasons = [e.data["reason"] for e in events(runtime, number, "escalated")]
+        assert reasons == ["every page of the previous level failed"], (number, reasons)
+    # Bob is in a storm of his own now: three pages, then the other two in a digest.
+    assert {m.path for m in webhook.messages} == {"/bob"}
+    assert sorted(m.title for m in webhook.messages) == [
+        "2 incidents are paging you",
+        *[f"[P2] #{n} Storm {n - 1}" for n in (1, 2, 3)],
+    ]
+    digest_failures = [e for n in (4, 5) for e in events(runtime, n, "notification_failed")]
+    assert {e.data["kind"] for e in digest_failures} == {"digest"}

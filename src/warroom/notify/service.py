@@ -436,8 +436,14 @@ def _timeline_failed(session: Session, notification: Notification, now: datetime
     from warroom.oncall import paging
 
     who = f"team {notification.team_id} channel" if notification.kind == "channel" else notification.user_id
-    for incident_id in _covered(session, notification):
-        incident = _incident(session, incident_id)
+    # A digest failed for every page folded into it: each of them falls through on its own incident.
+    pages = (
+        list(session.scalars(select(Notification).where(Notification.digest_id == notification.id)))
+        if notification.kind == "digest"
+        else [notification]
+    )
+    for page in pages:
+        incident = _incident(session, page.incident_id)
         if incident is None:
             continue
         timeline.append(
@@ -453,21 +459,15 @@ def _timeline_failed(session: Session, notification: Notification, now: datetime
                 "user": notification.user_id,
                 "team": notification.team_id,
                 "method": notification.method,
-                "level": notification.level + 1,
+                "level": page.level + 1,
                 "attempts": notification.attempts,
                 "error": notification.last_error,
             },
         )
-        if notification.kind in PAGE_KINDS or notification.kind == "digest":
+        if page.kind in PAGE_KINDS:
             # A page nobody received must not end in silence: the next level goes now.
             paging.fall_through(
-                session,
-                incident,
-                generation=notification.generation,
-                cycle=notification.cycle,
-                level=notification.level,
-                now=now,
-                digest=notification.kind == "digest",
+                session, incident, generation=page.generation, cycle=page.cycle, level=page.level, now=now
             )
 
 

@@ -459,8 +459,8 @@ def fall_through(
             )
         )
     )
-    if not digest and states & {"sent", "pending"}:
-        return  # someone got it, or another method is still trying
+    if states & {"sent", "pending"}:
+        return  # someone got it, or another method is still trying (pages in a failed digest are neither)
     following = (cycle, level + 1) if level + 1 < len(escalation.policy["levels"]) else (cycle + 1, 0)
     if (escalation.cycle, escalation.level) != following:
         return  # the escalation already went past the next level
