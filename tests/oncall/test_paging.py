@@ -220,3 +220,30 @@ def test_a_receiver_down_for_ten_minutes_loses_nothing(runtime, make_incident, e
     alice = next(n for n in answer if n["user"] == "alice" and n["level"] == 1)
     assert alice["state"] == "sent" and alice["id"] == received[0].notification
     assert len(alice["attempts"]) > 5 and not alice["attempts"][0]["ok"] and alice["attempts"][-1]["ok"]
+
+
+def test_notification_rules_add_a_method_after_a_delay_unless_acknowledged(
+    runtime, make_incident, engine, webhook, clock, api
+):
+    api.put(
+        "/api/v1/users/alice",
+        json={
+            "id": "alice",
+            "contacts": [
+                {"label": "push", "url": webhook.url("alice-push")},
+                {"label": "phone", "url": webhook.url("alice-phone")},
+            ],
+            "rules": [{"after": "0m", "contacts": ["push"]}, {"after": "5m", "contacts": ["phone"], "urgency": "high"}],
+        },
+    )
+    make_incident(severity="P1", title="Acknowledged in time")
+    make_incident(severity="P1", title="Nobody answers")
+    make_incident(severity="P2", title="Low urgency")  # the phone rule is for high urgency only
+    engine.run_due()
+    assert sorted(paths(webhook)) == ["alice-push", "alice-push", "alice-push"]
+    clock.advance(minutes=3)
+    api.post("/api/v1/incidents/1/acknowledge")
+    clock.advance(minutes=2)
+    engine.run_due()
+    phone = [m.title for m in webhook.messages if m.path == "/alice-phone"]
+    assert phone == ["[P1] #2 Nobody answers"]
