@@ -13,7 +13,7 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -138,8 +138,3 @@ def public_base(settings: Any) -> str:
 def action_url(settings: Any, token: str) -> str:
     """The link to put in a message."""
     return f"{public_base(settings)}/l/{token}"
-
-
-def default_ttl() -> timedelta:
-    """How long links last when the config says nothing."""
-    return timedelta(hours=24)

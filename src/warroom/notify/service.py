@@ -22,7 +22,7 @@ from warroom.errors import InvalidInput, NotFound
 from warroom.incidents import timeline
 from warroom.incidents.models import Incident
 from warroom.notify import links
-from warroom.notify.apprise_send import SendResult, check_url, mask_url
+from warroom.notify.apprise_send import SendResult, check_url
 from warroom.notify.models import ContactMethod, DeliveryAttempt, Notification
 from warroom.oncall.config_models import ContactConfig, NotificationsConfig, RuleConfig
 from warroom.timeparse import format_duration, parse_duration
@@ -618,11 +618,3 @@ def _first_rule_contacts(session: Session, user_id: str) -> list[ContactMethod]:
     if rule.contacts == "all":
         return contacts
     return [c for c in contacts if c.label in rule.contacts]
-
-
-# -- answers -----------------------------------------------------------------------------------------------------
-
-
-def masked(url: str) -> str:
-    """A contact or channel URL as shown to people."""
-    return mask_url(url)

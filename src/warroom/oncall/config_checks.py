@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -115,11 +114,3 @@ def check_oncall(parsed: ConfigFile, root: yaml.Node | None, path: str) -> list[
                             f"unknown severity {severity!r}: expected one of {', '.join(sorted(severities))}",
                         )
     return problems.items
-
-
-def summary(parsed: Any) -> str:
-    """One line counting what the on-call sections declare."""
-    return (
-        f"{len(parsed.users)} users, {len(parsed.teams)} teams, {len(parsed.schedules)} schedules, "
-        f"{len(parsed.policies)} policies"
-    )
