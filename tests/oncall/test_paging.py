@@ -247,3 +247,39 @@ def test_notification_rules_add_a_method_after_a_delay_unless_acknowledged(
     engine.run_due()
     phone = [m.title for m in webhook.messages if m.path == "/alice-phone"]
     assert phone == ["[P1] #2 Nobody answers"]
+
+
+def test_raising_to_p0_adds_the_levels_chosen_by_severity(runtime, make_incident, engine, webhook, api):
+    api.put(
+        "/api/v1/policies/default",
+        json={
+            "id": "default",
+            "levels": [
+                {"notify": ["user:alice"], "escalate_after": "10m"},
+                {"notify": ["user:carol"], "escalate_after": "10m", "when": {"severity": ["P0"]}},
+                {"notify": ["user:bob"], "escalate_after": "10m"},
+            ],
+        },
+    )
+    make_incident(severity="P1")
+    assert [lv["notify"] for lv in api.get("/api/v1/incidents/1/paging").json()["levels"]] == [
+        ["user:alice"],
+        ["user:bob"],
+    ]
+    api.patch("/api/v1/incidents/1", json={"severity": "P0"})
+    paging_state = api.get("/api/v1/incidents/1/paging").json()
+    assert [lv["notify"] for lv in paging_state["levels"]] == [["user:alice"], ["user:carol"], ["user:bob"]]
+    assert events(runtime, 1, "paging_reevaluated")[0].message == "paging re-evaluated for P0: 3 levels"
+    engine.run_due()  # only the first page is due; the P0 acknowledge target is 5 minutes away
+    assert paths(webhook) == ["alice"]
+
+
+def test_escalating_an_incident_that_never_paged_starts_its_policy(runtime, make_incident, engine, webhook, api):
+    make_incident(severity="P3")
+    answer = api.post("/api/v1/incidents/1/escalate")
+    assert answer.status_code == 200 and answer.json()["state"] == "active"
+    engine.run_due()
+    assert paths(webhook) == ["alice"]
+    assert events(runtime, 1, "paging_started")[0].data["reason"] == "manual"
+    api.post("/api/v1/incidents/1/resolve")
+    assert api.post("/api/v1/incidents/1/escalate").status_code == 409
