@@ -183,3 +183,19 @@ def test_the_cli_drives_people_schedules_and_paging(live_server, make_token, mon
     assert "- id: erin" in exported and "schedule:primary" in exported
     failed = runner.invoke(cli, ["user", "show", "nobody"])
     assert failed.exit_code == 1 and "No user 'nobody'" in failed.output
+
+
+def test_oncall_apply_sends_yaml_sections_over_the_api(live_server, make_token, monkeypatch, tmp_path, api):
+    monkeypatch.setenv("WARROOM_URL", live_server.url)
+    monkeypatch.setenv("WARROOM_TOKEN", make_token("admin", "ops"))
+    path = tmp_path / "oncall.yaml"
+    path.write_text(
+        "users:\n  - {id: erin, contacts: ['json://127.0.0.1:9/erin']}\n"
+        "teams:\n  - {id: web, members: [erin], policy: web}\n"
+        "schedules:\n  - id: web\n    layers:\n      - rotation: {participants: [erin], shift: 1d, handoff: '09:00'}\n"
+        "policies:\n  - id: web\n    levels:\n      - notify: [schedule:web, team:web]\n"
+    )
+    result = CliRunner().invoke(cli, ["oncall", "apply", str(path)])
+    assert result.exit_code == 0, result.output
+    assert api.get("/api/v1/teams/web").json()["policy"] == "web"
+    assert api.get("/api/v1/oncall", params={"schedule": "web"}).json()[0]["user"] == "erin"

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
-from warroom.auth.actor import SYSTEM, Actor
+from warroom.auth.actor import SYSTEM, Actor, Role
 from warroom.engine import jobs
 from warroom.errors import Conflict
 from warroom.incidents import timeline
@@ -330,9 +330,14 @@ def _expected(escalation: Escalation, payload: dict[str, Any]) -> bool:
     )
 
 
+def _locked_incident(session: Session, incident_id: int) -> Incident | None:
+    # Lock the incident before its escalation, in the same order as the API's changes (no deadlock).
+    return session.scalars(select(Incident).where(Incident.id == incident_id).with_for_update()).one_or_none()
+
+
 def run_step(session: Session, runtime: Any, incident_id: int, payload: dict[str, Any], now: datetime) -> None:
     """The engine's step: page the next level if nobody acknowledged and nothing moved the escalation since."""
-    incident = session.scalars(select(Incident).where(Incident.id == incident_id).with_for_update()).one_or_none()
+    incident = _locked_incident(session, incident_id)
     escalation = get(session, incident_id, lock=True)
     if incident is None or escalation is None or not incident.is_open:
         return
@@ -354,7 +359,7 @@ def ack_target_missed(
     When the policy escalates at that very moment anyway (a step due by then, or one that ran since),
     the target only goes on the timeline: one missed moment must not skip a level.
     """
-    incident = session.scalars(select(Incident).where(Incident.id == incident_id).with_for_update()).one_or_none()
+    incident = _locked_incident(session, incident_id)
     escalation = get(session, incident_id, lock=True)
     if incident is None or escalation is None or not incident.is_open:
         return
@@ -533,7 +538,7 @@ def on_timeline(session: Session, incident: Incident, event: TimelineEvent) -> N
     if runtime is None:
         return
     now = event.at
-    actor = Actor(name=event.actor, role=SYSTEM.role, kind=event.actor_kind)
+    actor = Actor(name=event.actor, role=Role.RESPONDER, kind=event.actor_kind)  # attribution only
     if kind == "declared":
         start(
             session,
