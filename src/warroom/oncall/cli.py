@@ -474,7 +474,7 @@ def pages(number: int, as_json: JsonOpt = False) -> None:
         ["id", "kind", "to", "method", "level", "state", "tries", "sent", "last error"],
         [
             [
-                n["id"],
+                n["id"][:14],  # the full stable id is in --json
                 n["kind"],
                 n["user"] or (f"team {n['team']}" if n["team"] else "-"),
                 n["method"],
@@ -482,7 +482,7 @@ def pages(number: int, as_json: JsonOpt = False) -> None:
                 n["state"],
                 len(n["attempts"]),
                 when(n["sent_at"]),
-                n["last_error"],
+                (n["last_error"] or "")[:60] or None,
             ]
             for n in rows
         ],
