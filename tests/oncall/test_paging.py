@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from oncall.helpers import Webhook, oncall_config
 from warroom.config import ConfigFile
@@ -283,3 +283,15 @@ def test_escalating_an_incident_that_never_paged_starts_its_policy(runtime, make
     assert events(runtime, 1, "paging_started")[0].data["reason"] == "manual"
     api.post("/api/v1/incidents/1/resolve")
     assert api.post("/api/v1/incidents/1/escalate").status_code == 409
+
+
+def test_a_team_member_removed_from_the_config_is_skipped_not_fatal(runtime, make_incident, engine, webhook, api):
+    with runtime.db.transaction() as session:
+        # As after a config sync that dropped carol: the team still names her.
+        session.execute(text("DELETE FROM oncall_users WHERE id = 'carol'"))
+    api.put("/api/v1/policies/default", json={"id": "default", "levels": [{"notify": ["team:database", "user:bob"]}]})
+    make_incident(severity="P1")
+    engine.run_due()
+    assert sorted(paths(webhook)) == ["bob", "database-experts"]
+    (paged,) = events(runtime, 1, "paged")
+    assert paged.data["problems"] == ["unknown user carol"]

@@ -173,17 +173,19 @@ def resolve_targets(session: Session, targets: list[str], at: datetime) -> _Reso
     seen: set[str] = set()
 
     def add(user: str, why: str) -> None:
-        if user not in seen:
-            seen.add(user)
+        if user in seen:
+            return
+        seen.add(user)
+        if session.get(OncallUser, user) is None:
+            # A name left in a team or rotation after the user was removed (e.g. from warroom.yaml).
+            found.notes.append(f"unknown user {user}")
+        else:
             found.users.append((user, why))
 
     for target in targets:
         kind, _, ref = target.partition(":")
         if kind == "user":
-            if session.get(OncallUser, ref) is not None:
-                add(ref, "you are named by the policy")
-            else:
-                found.notes.append(f"unknown user {ref}")
+            add(ref, "you are named by the policy")
         elif kind == "schedule":
             schedule = session.get(Schedule, ref)
             shift = oncall.on_call(session, schedule, at) if schedule is not None else None

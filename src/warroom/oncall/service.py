@@ -511,7 +511,9 @@ def policy_for_incident(session: Session, requested: str | None, services: Seque
     if services:
         for team in list_teams(session):
             if team.policy and any(s in team.services for s in services):
-                return session.get(Policy, team.policy)
+                policy = session.get(Policy, team.policy)
+                if policy is not None:
+                    return policy
     return session.get(Policy, "default")
 
 
