@@ -295,3 +295,21 @@ def test_a_team_member_removed_from_the_config_is_skipped_not_fatal(runtime, mak
     assert sorted(paths(webhook)) == ["bob", "database-experts"]
     (paged,) = events(runtime, 1, "paged")
     assert paged.data["problems"] == ["unknown user carol"]
+
+
+def test_a_step_that_keeps_crashing_says_so_on_the_timeline(
+    runtime, make_incident, engine, webhook, clock, monkeypatch
+):
+    make_incident(severity="P2")
+    engine.run_due()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("schedule store unreachable")
+
+    monkeypatch.setattr(paging, "resolve_targets", broken)
+    for _ in range(30):
+        clock.advance(minutes=10)
+        engine.run_due()
+    errors = events(runtime, 1, "paging_error")
+    assert errors and "RuntimeError: schedule store unreachable" in errors[0].message
+    assert "warroom incident escalate 1" in errors[0].message

@@ -57,6 +57,13 @@ def _deliver(ctx: JobContext, session: Session, job: Job) -> None:
     metrics.notifications.labels(kind, outcome).inc()
 
 
+def _delivery_dead(ctx: JobContext, session: Session, job: Job, error: str) -> None:
+    """The delivery job itself kept crashing: the notification failed, as if its retries had run out."""
+    notification = session.get(Notification, job.key.split(":", 1)[1])
+    if notification is not None and notification.state == "pending":
+        service.give_up(session, notification, f"delivery crashed: {error[:300]}", now=ctx.now)
+
+
 def _digest(ctx: JobContext, session: Session, job: Job) -> None:
     service.build_digest(session, ctx.runtime, str(job.payload["user"]), ctx.now)
 
@@ -75,6 +82,6 @@ def register() -> None:
     """Make the notify jobs runnable by this process's engines."""
     # The retry budget lives in the notification (notifications.retry_for); the engine's own attempts only
     # cover crashes of the handler itself.
-    jobs.register(JobKind(service.DELIVER, _deliver, max_attempts=20, transactional=False))
+    jobs.register(JobKind(service.DELIVER, _deliver, max_attempts=20, transactional=False, on_dead=_delivery_dead))
     jobs.register(JobKind(service.DIGEST, _digest, max_attempts=10))
     jobs.register(JobKind(service.REMINDER, _reminder, max_attempts=10))

@@ -385,9 +385,14 @@ def record_attempt(
     notification.last_error = result.error
     if now - notification.created_at + backoff(notification.attempts) <= parse_duration(config_of(runtime).retry_for):
         return "retry"
-    notification.state = "failed"
-    _timeline_failed(session, notification, now)
+    give_up(session, notification, notification.last_error or "failed", now=now)
     return "failed"
+
+
+def give_up(session: Session, notification: Notification, error: str, *, now: datetime) -> None:
+    """Mark a notification failed for good: timeline event, and the next level for a page."""
+    notification.state, notification.last_error = "failed", error
+    _timeline_failed(session, notification, now)
 
 
 def _incident(session: Session, incident_id: int | None) -> Incident | None:
