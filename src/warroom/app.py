@@ -32,6 +32,8 @@ ROUTER_MODULES = (
     "warroom.alerts.api",
     "warroom.runbooks.api",
     "warroom.monitors.api",
+    "warroom.oncall.api",
+    "warroom.notify.api",
 )
 
 

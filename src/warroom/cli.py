@@ -12,7 +12,7 @@ import typer
 from warroom import __version__
 from warroom import db as dbmod
 from warroom.auth.cli import audit, token_app
-from warroom.cliutil import console, fail, handle_errors, print_json
+from warroom.cliutil import console, handle_errors, print_json
 from warroom.config import Settings, load_config_file
 
 app = typer.Typer(
@@ -33,6 +33,11 @@ SUB_APPS = (
     ("warroom.alerts.cli", "silence_app", "silence"),
     ("warroom.alerts.cli", "maintenance_app", "maintenance"),
     ("warroom.monitors.cli", "app", "monitor"),
+    ("warroom.oncall.cli", "user_app", "user"),
+    ("warroom.oncall.cli", "team_app", "team"),
+    ("warroom.oncall.cli", "oncall_app", "oncall"),
+    ("warroom.oncall.cli", "policy_app", "policy"),
+    ("warroom.engine.cli", "app", "engine"),
 )
 
 app.add_typer(token_app, name="token")
@@ -44,6 +49,7 @@ db_app = typer.Typer(help="Database administration (runs on the server's databas
 app.add_typer(db_app, name="db")
 config_app = typer.Typer(help="The declarative config file (warroom.yaml).", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+config_app.command("export")(importlib.import_module("warroom.oncall.cli").config_export)
 
 
 @app.command("version")
@@ -73,21 +79,6 @@ def serve(
     }
     settings = Settings(**overrides)
     run(settings, migrate=migrate, engine=engine, workers=settings.workers)
-
-
-@app.command("engine")
-@handle_errors
-def engine(
-    data_dir: Annotated[Path | None, typer.Option(help="Data folder (default ./data, WARROOM_DATA_DIR).")] = None,
-) -> None:
-    """Run an engine alone (escalations, notifications, checks, runbook steps). Several on PostgreSQL."""
-    from warroom.engine.worker import EngineAlreadyRunning
-    from warroom.server import run_engine
-
-    try:
-        run_engine(Settings(data_dir=data_dir) if data_dir else Settings())
-    except EngineAlreadyRunning as exc:
-        fail(str(exc))
 
 
 @db_app.command("upgrade")

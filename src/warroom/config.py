@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from warroom.alerts.config import InhibitRuleConfig, IntegrationConfig, RouteConfig
 from warroom.incidents.severities import DEFAULT_SEVERITIES, Severity, SeverityTable
 from warroom.monitors.schemas import MonitorConfig, MonitoringConfig
+from warroom.oncall.config_models import NotificationsConfig, PolicyConfig, ScheduleConfig, TeamConfig, UserConfig
 from warroom.runbooks.config import RunbooksConfig
 from warroom.timeparse import parse_duration
 
@@ -91,6 +92,11 @@ class ConfigFile(_Strict):
     runbooks: RunbooksConfig = Field(default_factory=RunbooksConfig)
     monitors: list[MonitorConfig] = []
     monitoring: MonitoringConfig = MonitoringConfig()
+    users: list[UserConfig] = []
+    teams: list[TeamConfig] = []
+    schedules: list[ScheduleConfig] = []
+    policies: list[PolicyConfig] = []
+    notifications: NotificationsConfig = NotificationsConfig()
 
     def severity_table(self) -> SeverityTable:
         """The configured severity table, or the defaults."""
@@ -221,6 +227,9 @@ def check_references(parsed: ConfigFile, root: yaml.Node | None, path: str) -> l
     from warroom.monitors.configcheck import check_monitors
 
     problems.extend(check_monitors(parsed, root, path))
+    from warroom.oncall.config_checks import check_oncall
+
+    problems.extend(check_oncall(parsed, root, path))
     return problems
 
 

@@ -6,6 +6,8 @@ from warroom.db import Base
 from warroom.engine import models as engine_models
 from warroom.incidents import models as incident_models
 from warroom.monitors import models as monitor_models
+from warroom.notify import models as notify_models
+from warroom.oncall import models as oncall_models
 from warroom.runbooks import models as runbook_models
 
 __all__ = [
@@ -15,5 +17,7 @@ __all__ = [
     "engine_models",
     "incident_models",
     "monitor_models",
+    "notify_models",
+    "oncall_models",
     "runbook_models",
 ]

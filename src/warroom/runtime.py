@@ -22,6 +22,8 @@ DOMAIN_MODULES: tuple[str, ...] = (
     "warroom.alerts.setup",
     "warroom.runbooks.setup",
     "warroom.monitors",
+    "warroom.notify.setup",
+    "warroom.oncall.setup",
 )
 
 

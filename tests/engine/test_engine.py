@@ -178,3 +178,26 @@ def test_three_engines_on_postgresql_run_each_job_once(runtime, backend, clock):
     for t in threads:
         t.join()
     assert sorted(k for k, _ in RAN) == sorted(f"k{n}" for n in range(300))
+
+
+@pytest.mark.backend("sqlite")
+def test_an_engine_starting_on_sqlite_frees_the_jobs_of_a_killed_one_at_once(runtime, backend, clock):
+    crashed = Engine(runtime)
+    schedule(runtime, "test-record", "a")
+    assert crashed._claim(clock.now())  # claimed, then the process died (its lease runs 5 more minutes)
+    survivor = Engine(runtime)
+    assert survivor.release_orphans() == 1
+    assert survivor.run_due() == 1
+    assert RAN == [("a", "")]
+
+
+def test_engine_jobs_lists_what_waits(runtime, database_url, monkeypatch):
+    from typer.testing import CliRunner
+
+    from warroom.cli import app as cli
+
+    schedule(runtime, "test-record", "incident:7", minutes=5)
+    monkeypatch.setenv("WARROOM_DATABASE_URL", database_url)
+    result = CliRunner().invoke(cli, ["engine", "jobs", "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"key": "incident:7"' in result.output and '"kind": "test-record"' in result.output

@@ -1,0 +1,1 @@
+"""On-call: people, teams, schedules (rotations, layers, overrides, iCal), escalation policies and paging."""
