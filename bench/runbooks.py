@@ -20,7 +20,7 @@ from warroom.runbooks import library
 from warroom.runbooks.cache import RunbookCache
 from warroom.runbooks.runner import run_command
 
-SEEDS = (Path(__file__).resolve().parents[1] / ".." / "shared" / "seeds").resolve()
+SEEDS = Path(__file__).resolve().parents[1] / "tests" / "runbooks" / "seeds"
 
 
 def make_corpus(folder: Path, count: int) -> int:
