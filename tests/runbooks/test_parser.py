@@ -64,7 +64,7 @@ def test_without_front_matter_title_is_first_heading_and_id_the_file_stem(md: Md
         ("params: 5", "params must be a list"),
         ("last_reviewed: yesterday", "is not a date"),
         ("review_every: often", "review_every"),
-        ("match: ['env=~\"(\"']", "invalid regex"),
+        ("match: ['env=~\"(\"']", "Invalid regular expression"),
         ("params: [{name: x, pattern: '('}]", "pattern is not a regex"),
         ("- just a list", "must be a mapping"),
     ],

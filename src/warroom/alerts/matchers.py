@@ -64,6 +64,8 @@ def parse_matcher(text: str) -> Matcher:
     if op is None:
         raise InvalidInput(f"Invalid matcher {text!r}: after the label name comes one of =, !=, =~, !~.", field="match")
     value = rest[len(op) :].strip()
+    if value[:1] in ("'", '"') and (len(value) < 2 or value[-1] != value[0] or value.endswith("\\" + value[0])):
+        raise InvalidInput(f"Invalid matcher {text!r}: the quoted value is not closed.", field="match")
     if len(value) >= 2 and value[0] == value[-1] and value[0] in ("'", '"'):
         quote = value[0]
         inner = value[1:-1]

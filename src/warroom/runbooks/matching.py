@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from warroom import matchers
+from warroom.alerts import matchers
 from warroom.errors import InvalidInput
 from warroom.runbooks.model import Runbook
 
@@ -121,7 +121,7 @@ def rank(runbooks: Sequence[Runbook], incident: IncidentContext, *, limit: int |
         reasons: list[str] = []
         if runbook.front.match:
             try:
-                parsed = matchers.parse_all(runbook.front.match)
+                parsed = matchers.parse_matchers(runbook.front.match)
             except InvalidInput:
                 parsed = []
             if parsed and matchers.matches_all(parsed, labels):

@@ -15,7 +15,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.front_matter import front_matter_plugin
 
-from warroom import matchers
+from warroom.alerts import matchers
 from warroom.errors import InvalidInput
 from warroom.runbooks.danger import command_dangers, text_dangers
 from warroom.runbooks.headings import clean_heading, role_of
@@ -274,7 +274,7 @@ class _Builder:
         front.match = strings("match")
         for expression in front.match:
             try:
-                matchers.parse(expression)
+                matchers.parse_matchers([expression])
             except InvalidInput as exc:
                 self.problem(1, Level.ERROR, "front-matter", f"front matter match {expression!r}: {exc}")
         front.required_sections = strings("required_sections")
