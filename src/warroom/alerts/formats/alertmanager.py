@@ -21,10 +21,19 @@ def parse(body: Any, _config: dict[str, Any]) -> list[IncomingAlert]:
             f"{', '.join(SUPPORTED_VERSIONS)}",
             reason="unsupported_version",
         )
-    group_status = payload.get("status", "firing")
+    return parse_alerts(payload)
+
+
+def parse_alerts(
+    payload: dict[str, Any], *, missing_hint: str = "", extra_annotations: tuple[str, ...] = ()
+) -> list[IncomingAlert]:
+    """The `alerts[]` of an Alertmanager-shaped payload (Grafana's webhook has the same shape).
+
+    `extra_annotations` names item fields kept as annotations (Grafana's dashboard and panel links)."""
     alerts = payload.get("alerts")
     if not isinstance(alerts, list):
-        raise FormatError("alerts", "expected a list of alerts")
+        raise FormatError("alerts", f"expected a list of alerts{missing_hint}")
+    group_status = payload.get("status", "firing")
     out: list[IncomingAlert] = []
     for index, item in enumerate(alerts):
         where = f"alerts.{index}"
@@ -36,6 +45,11 @@ def parse(body: Any, _config: dict[str, Any]) -> list[IncomingAlert]:
         labels = string_map(item.get("labels"), f"{where}.labels")
         if not labels:
             raise FormatError(f"{where}.labels", "an alert needs at least one label")
+        annotations = string_map(item.get("annotations"), f"{where}.annotations")
+        for key in extra_annotations:
+            value = item.get(key)
+            if isinstance(value, str) and value:
+                annotations.setdefault(key, value)
         fingerprint = item.get("fingerprint")
         if fingerprint is not None and not isinstance(fingerprint, str):
             raise FormatError(f"{where}.fingerprint", "expected a string")
@@ -45,7 +59,7 @@ def parse(body: Any, _config: dict[str, Any]) -> list[IncomingAlert]:
                 fingerprint=fingerprint or None,
                 status=status,
                 labels=labels,
-                annotations=string_map(item.get("annotations"), f"{where}.annotations"),
+                annotations=annotations,
                 starts_at=parse_time(item.get("startsAt"), f"{where}.startsAt"),
                 ends_at=parse_time(item.get("endsAt"), f"{where}.endsAt"),
                 generator_url=url if isinstance(url, str) and url else None,

@@ -4,47 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from warroom.alerts.formats import FormatError, parse_time, require_object, string_map
+from warroom.alerts.formats import require_object
+from warroom.alerts.formats.alertmanager import parse_alerts
 from warroom.alerts.schemas import IncomingAlert
 
 
 def parse(body: Any, _config: dict[str, Any]) -> list[IncomingAlert]:
     """The alerts of a Grafana webhook; Grafana's extra links are kept as annotations."""
-    payload = require_object(body)
-    alerts = payload.get("alerts")
-    if not isinstance(alerts, list):
-        raise FormatError("alerts", "expected a list of alerts (is this a Grafana unified alerting webhook?)")
-    group_status = payload.get("status", "firing")
-    out: list[IncomingAlert] = []
-    for index, item in enumerate(alerts):
-        where = f"alerts.{index}"
-        if not isinstance(item, dict):
-            raise FormatError(where, "expected an object")
-        status = item.get("status", group_status)
-        if status not in ("firing", "resolved"):
-            raise FormatError(f"{where}.status", f"expected firing or resolved, got {status!r}")
-        labels = string_map(item.get("labels"), f"{where}.labels")
-        if not labels:
-            raise FormatError(f"{where}.labels", "an alert needs at least one label")
-        annotations = string_map(item.get("annotations"), f"{where}.annotations")
-        for key in ("dashboardURL", "panelURL", "silenceURL", "valueString"):
-            value = item.get(key)
-            if isinstance(value, str) and value:
-                annotations.setdefault(key, value)
-        fingerprint = item.get("fingerprint")
-        if fingerprint is not None and not isinstance(fingerprint, str):
-            raise FormatError(f"{where}.fingerprint", "expected a string")
-        url = item.get("generatorURL")
-        out.append(
-            IncomingAlert(
-                fingerprint=fingerprint or None,
-                status=status,
-                labels=labels,
-                annotations=annotations,
-                starts_at=parse_time(item.get("startsAt"), f"{where}.startsAt"),
-                ends_at=parse_time(item.get("endsAt"), f"{where}.endsAt"),
-                generator_url=url if isinstance(url, str) and url else None,
-                raw=item,
-            )
-        )
-    return out
+    return parse_alerts(
+        require_object(body),
+        missing_hint=" (is this a Grafana unified alerting webhook?)",
+        extra_annotations=("dashboardURL", "panelURL", "silenceURL", "valueString"),
+    )
