@@ -175,6 +175,7 @@ class Result:
     errors: dict[str, int]
     kinds: dict[str, int]
     fingerprints: set[str]
+    note: str = ""
 
     @property
     def alerts_per_second(self) -> float:
@@ -295,6 +296,16 @@ class Warroom:
         response.raise_for_status()
         return str(response.json()["key"])
 
+    def batches(self) -> tuple[float, float]:
+        """(commits, requests committed) so far, from the intake writer's histogram in /metrics."""
+        text = httpx.get(f"{self.url}/metrics", headers={"Authorization": f"Bearer {self.token}"}).text
+        values = {"count": 0.0, "sum": 0.0}
+        for line in text.splitlines():
+            for name in values:
+                if line.startswith(f"warroom_alert_intake_batch_requests_{name} "):
+                    values[name] = float(line.split()[1])
+        return values["count"], values["sum"]
+
     def verify(self, result: Result, integration: str) -> str:
         """Every accepted alert is in the database: counters add up and every fingerprint is stored."""
         url = self.database_url.replace("postgresql://", "postgresql+psycopg://", 1)
@@ -391,6 +402,7 @@ def report(result: Result, check: str = "") -> None:
         f"{result.label:<22} {result.size:>3}/req  clients {result.clients:>2}  "
         f"{result.requests_per_second:>8.0f} req/s  {result.alerts_per_second:>8.0f} alerts/s  "
         f"p50 {result.quantile(0.50):6.1f} ms  p99 {result.quantile(0.99):6.1f} ms  [{mix}]{errors}"
+        + (f"  {result.note}" if result.note else "")
         + (f"  check: {check}" if check else ""),
         flush=True,
     )
@@ -416,6 +428,7 @@ async def main_async(args: argparse.Namespace) -> None:
                     name = f"bench-{size}"
                     key = server.integration(name)
                     workload = Workload(phase=f"{backend[:2]}{size}", rng=random.Random(size))
+                    commits_before, requests_before = server.batches()
                     result = await drive(
                         f"{server.url}/api/v1/intake",
                         webhook,
@@ -426,6 +439,10 @@ async def main_async(args: argparse.Namespace) -> None:
                         headers={"Authorization": f"Bearer {key}"},
                         label=f"warroom {backend}",
                     )
+                    commits, requests = server.batches()
+                    if commits > commits_before:
+                        # What limits it: the bigger the group commits, the more requests share one transaction.
+                        result.note = f"{(requests - requests_before) / (commits - commits_before):.1f} req/commit"
                     report(result, server.verify(result, name))
                     summary[(backend, size)] = result
             finally:

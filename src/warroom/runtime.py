@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from warroom.clock import Clock, SystemClock
 from warroom.config import ConfigFile, Settings, load_config_file
 from warroom.db import Database
+from warroom.incidents import timeline
 from warroom.incidents.severities import SeverityTable
 from warroom.incidents.timeline import TimelineHook
 
@@ -49,6 +50,11 @@ class Runtime:
         self.db.session_info["timeline_hooks"] = self.timeline_hooks
         for module_name in DOMAIN_MODULES:
             importlib.import_module(module_name).install(self)
+
+    def add_timeline_hook(self, hook: TimelineHook, kinds: Iterable[str] | None = None) -> None:
+        """Run `hook` in the transaction of every timeline event of `kinds` (None: of every kind). Declaring the
+        kinds lets high-volume kinds nobody reacts to (an alert attached) be written in bulk."""
+        timeline.add_hook(self.db.session_info, self.timeline_hooks, hook, kinds)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:

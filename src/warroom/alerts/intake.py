@@ -20,9 +20,8 @@ from prometheus_client import Counter, Histogram
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from warroom.alerts import service
-from warroom.alerts.models import Integration
 from warroom.alerts.schemas import IncomingAlert
-from warroom.alerts.service import IngestResult, IntegrationRef
+from warroom.alerts.service import IngestResult, IntegrationRef, KnownSource, Source
 from warroom.errors import Unavailable, WarroomError
 
 log = structlog.get_logger("warroom.alerts")
@@ -231,8 +230,8 @@ class IntakeWriter:
             session = runtime.db.write_session()
             try:
                 now = runtime.clock.now()
-                items: list[tuple[Integration, list[IncomingAlert]]] = []
-                rows: dict[str, Integration] = {}
+                items: list[tuple[Source, list[IncomingAlert]]] = []
+                rows: dict[str, Source] = {}
                 for request in batch:
                     integration = rows.get(request.ref.name)
                     if integration is None:
@@ -252,11 +251,9 @@ class IntakeWriter:
                 session.close()
 
 
-def _integration_row(session: Any, runtime: Any, ref: IntegrationRef, now: Any) -> Integration:
+def _integration_row(session: Any, runtime: Any, ref: IntegrationRef, now: Any) -> Source:
     if ref.id is not None:
-        row = session.get(Integration, ref.id)
-        if row is not None:
-            return row  # type: ignore[no-any-return]
+        return KnownSource(ref.id, ref.name, ref.service, ref.severity)
     return service.config_integration(session, runtime, ref.name, now=now)
 
 

@@ -38,7 +38,7 @@ class Alert(Base):
     __table_args__ = (
         UniqueConstraint("integration_id", "fingerprint", name="uq_alerts_integration_id"),
         Index("ix_alerts_status_id", "status", "id"),
-        Index("ix_alerts_incident_id", "incident_id"),
+        Index("ix_alerts_incident_id_status", "incident_id", "status", "suppressed_by", "severity"),
         Index("ix_alerts_group_key", "group_key"),
     )
 

@@ -10,14 +10,15 @@ import base64
 import binascii
 import hashlib
 import hmac
+import itertools
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
-from sqlalchemy import Select, Table, bindparam, func, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, lazyload
 
@@ -205,6 +206,34 @@ class IntegrationRef:
     name: str
     type: str
     config: dict[str, Any]
+    service: str | None = None
+    severity: str | None = None
+
+
+class Source(Protocol):
+    """The integration alerts come from, as ingesting needs it: an Integration row or a cached summary."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def service(self) -> str | None: ...
+
+    @property
+    def severity(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class KnownSource:
+    """An integration's row as the key cache last read it: the intake writer needs no query for it."""
+
+    id: int
+    name: str
+    service: str | None
+    severity: str | None
 
 
 def find_by_key(session: Session, runtime: Any, key: str) -> IntegrationRef | None:
@@ -214,7 +243,7 @@ def find_by_key(session: Session, runtime: Any, key: str) -> IntegrationRef | No
         row = session.scalar(select(Integration).where(Integration.key_lookup == key[:KEY_LOOKUP_LEN]))
         expected = row.key_hash if row is not None and row.key_hash else hash_key("absent")
         if hmac.compare_digest(expected, digest) and row is not None and row.revoked_at is None:
-            return IntegrationRef(row.id, row.name, row.type, dict(row.config or {}))
+            return IntegrationRef(row.id, row.name, row.type, dict(row.config or {}), row.service, row.severity)
     for item in runtime.config.integrations:
         configured = os.environ.get(item.key_env)
         if configured and hmac.compare_digest(hash_key(configured), digest):
@@ -222,7 +251,9 @@ def find_by_key(session: Session, runtime: Any, key: str) -> IntegrationRef | No
             if row is not None and row.revoked_at is not None:
                 return None
             config = {"mapping": item.mapping} if item.mapping else {}
-            return IntegrationRef(row.id if row is not None else None, item.name, item.type, config)
+            if row is None:
+                return IntegrationRef(None, item.name, item.type, config)
+            return IntegrationRef(row.id, item.name, item.type, config, row.service, row.severity)
     return None
 
 
@@ -279,7 +310,7 @@ class IngestResult:
         }
 
 
-def integration_actor(integration: Integration) -> Actor:
+def integration_actor(integration: Source) -> Actor:
     """The actor of alert-driven changes: the integration itself."""
     return Actor(name=integration.name, role=Role.RESPONDER, kind="integration")
 
@@ -319,8 +350,10 @@ class _Context:
         self.statuses: dict[int, str] = {}
         self.source_resolved = False
         self.postgres = session.get_bind().dialect.name == "postgresql"
+        # alert_attached and alert_resolved events, written in bulk: flushed before any other timeline write.
+        self.events = timeline.QuietEvents(session)
 
-    def decide(self, labels: dict[str, str], integration: Integration) -> Decision:
+    def decide(self, labels: dict[str, str], integration: Source) -> Decision:
         return self.router.decide_cached(labels, integration.service, integration.severity)
 
     def suppression(self, alert: AlertRow) -> str | None:
@@ -517,7 +550,7 @@ def write_rows(session: Session, rows: Sequence[AlertRow]) -> None:
 
 
 def ingest_alerts(
-    session: Session, runtime: Any, integration: Integration, alerts: list[IncomingAlert], *, now: datetime
+    session: Session, runtime: Any, integration: Source, alerts: list[IncomingAlert], *, now: datetime
 ) -> IngestResult:
     """Store, dedup, route, silence, group; the caller commits."""
     return ingest_many(session, runtime, [(integration, alerts)], now=now)[0]
@@ -526,13 +559,13 @@ def ingest_alerts(
 def ingest_many(
     session: Session,
     runtime: Any,
-    batch: Sequence[tuple[Integration, list[IncomingAlert]]],
+    batch: Sequence[tuple[Source, list[IncomingAlert]]],
     *,
     now: datetime,
 ) -> list[IngestResult]:
     """Ingest several requests in one transaction, in order (the intake writer's group commit)."""
     ctx = _Context(session, runtime, now)
-    flat: list[tuple[int, Integration, IncomingAlert, str, Decision]] = []
+    flat: list[tuple[int, Source, IncomingAlert, str, Decision]] = []
     for index, (integration, alerts) in enumerate(batch):
         for incoming in alerts:
             fingerprint = incoming.fingerprint or fingerprint_of(incoming.labels)
@@ -552,12 +585,13 @@ def ingest_many(
         )
     write_rows(session, list(rows.values()))
     _finish(ctx)
+    ctx.events.flush()
     return results
 
 
 def _needed(
     ctx: _Context,
-    flat: list[tuple[int, Integration, IncomingAlert, str, Decision]],
+    flat: list[tuple[int, Source, IncomingAlert, str, Decision]],
     rows: dict[tuple[int, str], AlertRow],
     fresh: set[tuple[int, str]],
 ) -> tuple[dict[str, str], set[int]]:
@@ -603,7 +637,7 @@ def _summary(incoming: IncomingAlert) -> str:
 
 
 def _store(
-    ctx: _Context, flat: list[tuple[int, Integration, IncomingAlert, str, Decision]]
+    ctx: _Context, flat: list[tuple[int, Source, IncomingAlert, str, Decision]]
 ) -> tuple[dict[tuple[int, str], AlertRow], set[tuple[int, str]]]:
     """Lock the batch's known alerts, insert the unknown ones (ON CONFLICT DO NOTHING), and return every row
     by (integration, fingerprint) with the set this transaction created."""
@@ -611,13 +645,12 @@ def _store(
         return {}, set()
     session = ctx.session
     table = cast(Table, Alert.__table__)
-    first: dict[tuple[int, str], tuple[Integration, IncomingAlert, Decision]] = {}
+    first: dict[tuple[int, str], tuple[Source, IncomingAlert, Decision]] = {}
     for _index, integration, incoming, fingerprint, decision in flat:
         first.setdefault((integration.id, fingerprint), (integration, incoming, decision))
     keys = sorted(first)
     rows: dict[tuple[int, str], AlertRow] = {}
-    for start in range(0, len(keys), 500):
-        condition = tuple_(table.c.integration_id, table.c.fingerprint).in_(keys[start : start + 500])
+    for condition in _key_conditions(keys):
         for alert in load_rows(session, condition):
             rows[(alert.integration_id, alert.fingerprint)] = alert
     missing = [key for key in keys if key not in rows]
@@ -637,14 +670,27 @@ def _store(
             created.add(key)
         lost = [key for key in missing if key not in created]
         if lost:  # another writer created them since our first look: they are repeats now
-            condition = tuple_(table.c.integration_id, table.c.fingerprint).in_(lost)
-            for alert in load_rows(session, condition):
-                rows[(alert.integration_id, alert.fingerprint)] = alert
+            for condition in _key_conditions(lost):
+                for alert in load_rows(session, condition):
+                    rows[(alert.integration_id, alert.fingerprint)] = alert
     return rows, created
 
 
+def _key_conditions(keys: Sequence[tuple[int, str]]) -> Iterator[ColumnElement[bool]]:
+    """WHERE clauses for sorted (integration, fingerprint) keys: `integration_id = ? AND fingerprint IN (...)`,
+    at most 500 at a time. SQLite scans the whole unique index for a row-value IN; this form searches it."""
+    table = cast(Table, Alert.__table__)
+    for integration_id, group in itertools.groupby(keys, key=lambda key: key[0]):
+        fingerprints = [fingerprint for _, fingerprint in group]
+        for start in range(0, len(fingerprints), 500):
+            yield and_(
+                table.c.integration_id == integration_id,
+                table.c.fingerprint.in_(fingerprints[start : start + 500]),
+            )
+
+
 def _initial(
-    ctx: _Context, fingerprint: str, integration: Integration, incoming: IncomingAlert, decision: Decision
+    ctx: _Context, fingerprint: str, integration: Source, incoming: IncomingAlert, decision: Decision
 ) -> dict[str, Any]:
     now = ctx.now
     # An acknowledge for an alert never seen is recorded like a resolve for one: stored, not firing.
@@ -674,7 +720,7 @@ def _initial(
 
 
 def _apply(
-    ctx: _Context, integration: Integration, alert: AlertRow, incoming: IncomingAlert, decision: Decision, *, new: bool
+    ctx: _Context, integration: Source, alert: AlertRow, incoming: IncomingAlert, decision: Decision, *, new: bool
 ) -> str:
     now = ctx.now
     alert.received += 1
@@ -717,10 +763,11 @@ def _apply(
     return "repeated"
 
 
-def _acknowledge(ctx: _Context, integration: Integration, alert: AlertRow) -> str:
+def _acknowledge(ctx: _Context, integration: Source, alert: AlertRow) -> str:
     if alert.incident_id is not None:
         incident = ctx.incident(alert.incident_id)
         if incident is not None and incident.status == Status.TRIGGERED:
+            ctx.events.flush()
             incidents.acknowledge(
                 ctx.session, incident, integration_actor(integration), ctx.now, f"acknowledged by {integration.name}"
             )
@@ -731,7 +778,7 @@ def _title(alert: AlertRow) -> str:
     return alert.summary or alert.labels.get("alertname") or f"Alert {alert.fingerprint}"
 
 
-def _place(ctx: _Context, integration: Integration, alert: AlertRow, decision: Decision, *, attach_kind: str) -> None:
+def _place(ctx: _Context, integration: Source, alert: AlertRow, decision: Decision, *, attach_kind: str) -> None:
     """Attach a firing alert to its group's open incident, opening one if needed, unless something holds it back."""
     reason = ctx.suppression(alert)
     alert.suppressed_by = reason
@@ -746,6 +793,7 @@ def _place(ctx: _Context, integration: Integration, alert: AlertRow, decision: D
         incident = None
     severity = _valid_severity(ctx, alert.severity)
     if incident is None:
+        ctx.events.flush()
         labels = {k: alert.labels.get(k, "") for k in decision.group_by if k != "..." and k in alert.labels}
         data: dict[str, Any] = {
             "policy": decision.policy,
@@ -779,6 +827,7 @@ def _place(ctx: _Context, integration: Integration, alert: AlertRow, decision: D
         group.updated_at = now
     else:
         if ctx.runtime.severities.get(severity).rank < ctx.runtime.severities.get(incident.severity).rank:
+            ctx.events.flush()
             incidents.update(
                 session,
                 incident,
@@ -788,14 +837,14 @@ def _place(ctx: _Context, integration: Integration, alert: AlertRow, decision: D
                 now=now,
             )
         if incident.status == Status.MONITORING:
+            ctx.events.flush()
             jobs.cancel(session, AUTO_RESOLVE, key=f"incident:{incident.id}")
             incidents.change_status(
                 session, incident, Status.INVESTIGATING.value, actor, now, f"{_title(alert)} is firing again"
             )
         # Otherwise a pending auto-resolve (a person acknowledged) finds this alert firing and does nothing.
     alert.incident_id = incident.id
-    timeline.append(
-        session,
+    ctx.events.append(
         incident,
         kind=attach_kind,
         actor=actor,
@@ -817,8 +866,8 @@ def _valid_severity(ctx: _Context, severity: str) -> str:
     return severity if severity in names else names[-1]
 
 
-def _resolve(ctx: _Context, integration: Integration, alert: AlertRow, incoming: IncomingAlert) -> None:
-    session, now = ctx.session, ctx.now
+def _resolve(ctx: _Context, integration: Source, alert: AlertRow, incoming: IncomingAlert) -> None:
+    now = ctx.now
     alert.status = "resolved"
     alert.ends_at = incoming.ends_at or now
     alert.resolved_at = now
@@ -828,8 +877,7 @@ def _resolve(ctx: _Context, integration: Integration, alert: AlertRow, incoming:
         incident = ctx.incident(alert.incident_id)
         if incident is not None and incident.status != Status.RESOLVED:
             actor = integration_actor(integration)
-            timeline.append(
-                session,
+            ctx.events.append(
                 incident,
                 kind="alert_resolved",
                 actor=actor,
@@ -845,12 +893,16 @@ def _resolve(ctx: _Context, integration: Integration, alert: AlertRow, incoming:
 
 def _finish(ctx: _Context) -> None:
     """What waits for the whole batch: incidents whose alerts resolved, alerts an inhibition held back."""
+    ctx.events.flush()
     if ctx.resolved:
         firing: dict[int, list[str]] = {}
+        # Distinct severities only: the index on (incident_id, status, suppressed_by, severity) answers it.
         rows = ctx.session.execute(
-            select(Alert.incident_id, Alert.severity).where(
+            select(Alert.incident_id, Alert.severity)
+            .where(
                 Alert.incident_id.in_(sorted(ctx.resolved)), Alert.status == "firing", Alert.suppressed_by.is_(None)
             )
+            .group_by(Alert.incident_id, Alert.severity)
         )
         for incident_id, severity in rows:
             if incident_id is not None:
@@ -973,7 +1025,7 @@ def reevaluate(
         conditions.append(Alert.suppressed_by.startswith(only_prefix))
     held = load_rows(session, *conditions)
     released = 0
-    integrations: dict[int, Integration] = {}
+    integrations: dict[int, Source] = {}
     for alert in held:
         integration = integrations.get(alert.integration_id) or session.get(Integration, alert.integration_id)
         if integration is None:
@@ -984,6 +1036,7 @@ def reevaluate(
         if alert.suppressed_by is None:
             released += 1
     write_rows(session, held)
+    ctx.events.flush()
     return released
 
 

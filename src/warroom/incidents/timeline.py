@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from warroom.auth.actor import Actor
@@ -15,6 +15,26 @@ from warroom.incidents.models import Incident, TimelineEvent
 # A hook runs inside the transaction that appended the event: it may add rows (jobs, alerts) but must not
 # commit. Hooks are registered on the runtime (session.info["hooks"]) so tests and processes stay apart.
 TimelineHook = Callable[[Session, Incident, TimelineEvent], None]
+# session.info["timeline_hook_kinds"]: hook → the kinds it reacts to. A hook absent from it reacts to every kind.
+HOOK_KINDS = "timeline_hook_kinds"
+
+
+def add_hook(info: dict[str, Any], hooks: list[TimelineHook], hook: TimelineHook, kinds: Iterable[str] | None) -> None:
+    """Register `hook` (once) for the event `kinds` it reacts to (None: every kind)."""
+    if hook not in hooks:
+        hooks.append(hook)
+    declared: dict[TimelineHook, frozenset[str]] = info.setdefault(HOOK_KINDS, {})
+    if kinds is None:
+        declared.pop(hook, None)
+    else:
+        declared[hook] = frozenset(kinds)
+
+
+def hooked(session: Session, kind: str) -> bool:
+    """Whether any registered hook reacts to events of `kind` (if none does, `append_quiet` may be used)."""
+    hooks: list[TimelineHook] = session.info.get("timeline_hooks", [])
+    declared: dict[TimelineHook, frozenset[str]] = session.info.get(HOOK_KINDS, {})
+    return any(hook not in declared or kind in declared[hook] for hook in hooks)
 
 
 def append(
@@ -42,6 +62,51 @@ def append(
     for hook in hooks:
         hook(session, incident, event)
     return event
+
+
+class QuietEvents:
+    """Events of kinds no hook reacts to, written together with one executemany instead of one ORM object
+    each: the alert intake appends thousands per second. Flush before anything else appends to the timeline
+    (ORM events are flushed first), so that event ids keep the order in which things happened."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.pending: list[dict[str, Any]] = []
+
+    def append(
+        self,
+        incident: Incident,
+        *,
+        kind: str,
+        actor: Actor,
+        at: datetime,
+        message: str = "",
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """Queue an event, or append it at once (through the hooks) when a hook reacts to its kind."""
+        if hooked(self.session, kind):
+            self.flush()
+            append(self.session, incident, kind=kind, actor=actor, at=at, message=message, data=data)
+            return
+        self.pending.append(
+            {
+                "incident_id": incident.id,
+                "at": at,
+                "kind": kind,
+                "actor": actor.name,
+                "actor_kind": actor.kind,
+                "message": message,
+                "data": data or {},
+            }
+        )
+
+    def flush(self) -> None:
+        """Write the queued events, after any ORM event appended before them."""
+        if not self.pending:
+            return
+        self.session.flush()
+        self.session.execute(insert(cast(Table, TimelineEvent.__table__)), self.pending)
+        self.pending = []
 
 
 def events(session: Session, incident_id: int) -> list[TimelineEvent]:

@@ -549,10 +549,13 @@ def responsible(session: Session, incident: Incident, now: datetime) -> list[str
 # -- reacting to the timeline ------------------------------------------------------------------------------------
 
 
+TIMELINE_KINDS = ("declared", "acknowledged", "resolved", "severity_changed", "reopened", "status_changed")
+
+
 def on_timeline(session: Session, incident: Incident, event: TimelineEvent) -> None:
     """Timeline hook: start, stop, re-evaluate and restart paging as the incident changes."""
     kind = event.kind
-    if kind not in ("declared", "acknowledged", "resolved", "severity_changed", "reopened", "status_changed"):
+    if kind not in TIMELINE_KINDS:
         return
     runtime = session.info.get("runtime")
     if runtime is None:

@@ -15,8 +15,7 @@ log = structlog.get_logger("warroom.oncall")
 def install(runtime: Any) -> None:
     """Register the timeline hook and job kinds; sync the on-call sections of warroom.yaml."""
     handlers.register()
-    if paging.on_timeline not in runtime.timeline_hooks:
-        runtime.timeline_hooks.append(paging.on_timeline)
+    runtime.add_timeline_hook(paging.on_timeline, kinds=paging.TIMELINE_KINDS)
     if has_oncall_config(runtime.config):
         sync(runtime)
 

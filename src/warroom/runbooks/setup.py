@@ -36,7 +36,7 @@ def install(runtime: Any) -> None:
     # commands like `warroom token create` build a runtime too and should not parse every runbook.
     runtime.extras[EXTRA] = RunbookCache(configured_folders(runtime.config.runbooks.folders, runtime.settings.config))
     jobs.register(STEP_KIND)
-    runtime.timeline_hooks.append(_on_timeline)
+    runtime.add_timeline_hook(_on_timeline, kinds=("declared", "resolved"))
     if LibraryLoader not in BACKGROUND_SERVICES:
         BACKGROUND_SERVICES.append(LibraryLoader)
 
