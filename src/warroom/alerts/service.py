@@ -345,8 +345,9 @@ class _Context:
         self._silences: list[silences.ActiveSilence] | None = None
         self._windows: dict[str, int] | None = None
         self._incidents: dict[int, Incident] = {}
-        self._groups: dict[str, AlertGroup] = {}
-        self.resolved: dict[int, tuple[Incident, Actor, dict[str, str]]] = {}
+        self._states: dict[int, IncidentState] = {}
+        self._groups: dict[str, _Group] = {}
+        self.resolved: dict[int, tuple[Actor, dict[str, str]]] = {}
         self.statuses: dict[int, str] = {}
         self.source_resolved = False
         self.postgres = session.get_bind().dialect.name == "postgresql"
@@ -383,72 +384,122 @@ class _Context:
 
     def status_of(self, number: int) -> str:
         """An incident's status: from the incidents this batch locked, else as read at its start."""
-        locked = self._incidents.get(number)
+        locked = self._incidents.get(number) or self._states.get(number)
         if locked is not None:
             return locked.status
         return self.statuses.get(number, Status.RESOLVED.value)
 
+    def state(self, number: int) -> IncidentState | None:
+        """The incident's id, status and severity, locked for this transaction (read once, without the ORM)."""
+        found: IncidentState | None = self._incidents.get(number) or self._states.get(number)
+        if found is None:
+            self._lock_incidents([number])
+            found = self._states.get(number)
+        return found
+
     def incident(self, number: int) -> Incident | None:
-        """The incident, locked for this transaction (once)."""
+        """The incident as an ORM object, to change it (locked first)."""
         found = self._incidents.get(number)
         if found is None:
-            try:
-                found = incidents.get_for_update(self.session, number)
-            except NotFound:
+            if self.state(number) is None:
+                return None
+            found = self.session.get(Incident, number, options=[lazyload(Incident.service_links)])
+            if found is None:
                 return None
             self._incidents[number] = found
         return found
 
-    def preload(self, groups: dict[str, str], incident_ids: set[int]) -> None:
-        """Create and lock every group row this batch may need, then their incidents: a few statements, not
-        one per alert. Sorted, so that two writers take the same locks in the same order."""
-        session = self.session
-        if groups:
-            table = cast(Table, AlertGroup.__table__)
-            insert = postgresql.insert(table) if self.postgres else sqlite.insert(table)
-            rows = [
-                {"group_key": key, "route": route, "incident_id": None, "updated_at": self.now}
-                for key, route in sorted(groups.items())
-            ]
-            session.execute(insert.on_conflict_do_nothing(index_elements=["group_key"]), rows)
-            keys = sorted(groups)
-            for start in range(0, len(keys), 500):
-                query = (
-                    select(AlertGroup)
-                    .where(AlertGroup.group_key.in_(keys[start : start + 500]))
-                    .order_by(AlertGroup.group_key)
-                    .with_for_update()
-                )
-                for group in session.scalars(query):
-                    self._groups[group.group_key] = group
-                    if group.incident_id is not None:
-                        incident_ids.add(group.incident_id)
-        wanted = sorted(i for i in incident_ids if i not in self._incidents)
-        for start in range(0, len(wanted), 500):
-            incident_query = (
-                select(Incident)
-                .options(lazyload(Incident.service_links))  # read only when a service list is needed
-                .where(Incident.id.in_(wanted[start : start + 500]))
+    def adopt(self, incident: Incident) -> None:
+        """An incident this transaction created or changed through the ORM: read its state from it from now on."""
+        self._incidents[incident.id] = incident
+
+    def _lock_incidents(self, numbers: Sequence[int]) -> None:
+        for start in range(0, len(numbers), 500):
+            query = (
+                select(Incident.id, Incident.status, Incident.severity)
+                .where(Incident.id.in_(numbers[start : start + 500]))
                 .order_by(Incident.id)
                 .with_for_update()
             )
-            for incident in session.scalars(incident_query):
-                self._incidents[incident.id] = incident
+            for number, status, severity in self.session.execute(query):
+                self._states[number] = _LockedIncident(number, status, severity)
 
-    def group(self, key: str, route: str) -> AlertGroup:
+    def _lock_groups(self, keys: Sequence[str]) -> None:
+        for start in range(0, len(keys), 500):
+            query = (
+                select(AlertGroup.group_key, AlertGroup.incident_id)
+                .where(AlertGroup.group_key.in_(keys[start : start + 500]))
+                .order_by(AlertGroup.group_key)
+                .with_for_update()
+            )
+            for key, incident_id in self.session.execute(query):
+                self._groups[key] = _Group(key, incident_id)
+
+    def preload(self, groups: dict[str, str], incident_ids: set[int]) -> None:
+        """Lock every group row this batch may need (creating the new ones), then their incidents: a few
+        statements, not one per alert. Sorted, so that two writers take the same locks in the same order."""
+        if groups:
+            keys = sorted(key for key in groups if key not in self._groups)
+            self._lock_groups(keys)
+            missing = [key for key in keys if key not in self._groups]
+            if missing:
+                table = cast(Table, AlertGroup.__table__)
+                insert = postgresql.insert(table) if self.postgres else sqlite.insert(table)
+                rows = [
+                    {"group_key": key, "route": groups[key], "incident_id": None, "updated_at": self.now}
+                    for key in missing
+                ]
+                # Another writer may create the same group at once: the unique key keeps one, both lock it.
+                self.session.execute(insert.on_conflict_do_nothing(index_elements=["group_key"]), rows)
+                self._lock_groups(missing)
+            for key in groups:
+                number = self._groups[key].incident_id
+                if number is not None:
+                    incident_ids.add(number)
+        wanted = sorted(i for i in incident_ids if i not in self._incidents and i not in self._states)
+        self._lock_incidents(wanted)
+
+    def group(self, key: str, route: str) -> _Group:
         """The group row for `key`, created if new and locked: one incident per group even under concurrency."""
         found = self._groups.get(key)
-        if found is not None:
-            return found
-        insert = postgresql.insert(AlertGroup) if self.postgres else sqlite.insert(AlertGroup)
-        self.session.execute(
-            insert.values(group_key=key, route=route, incident_id=None, updated_at=self.now).on_conflict_do_nothing(
-                index_elements=["group_key"]
-            )
-        )
-        found = self.session.scalars(select(AlertGroup).where(AlertGroup.group_key == key).with_for_update()).one()
-        self._groups[key] = found
+        if found is None:
+            self.preload({key: route}, set())
+            found = self._groups[key]
         return found
+
+    def open_group(self, group: _Group, incident_id: int) -> None:
+        """Alerts of `group` go to `incident_id` from now on."""
+        group.incident_id = incident_id
+        table = cast(Table, AlertGroup.__table__)
+        self.session.execute(
+            update(table).where(table.c.group_key == group.key).values(incident_id=incident_id, updated_at=self.now)
+        )
+
+
+class IncidentState(Protocol):
+    """What the intake reads of an incident: a locked row (below) or the ORM object."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def severity(self) -> str: ...
+
+
+@dataclass
+class _LockedIncident:
+    id: int
+    status: str
+    severity: str
+
+
+@dataclass
+class _Group:
+    key: str
+    incident_id: int | None
 
 
 _ROW_COLUMNS = (
@@ -788,11 +839,11 @@ def _place(ctx: _Context, integration: Source, alert: AlertRow, decision: Decisi
     session, now = ctx.session, ctx.now
     actor = integration_actor(integration)
     group = ctx.group(alert.group_key, alert.route)
-    incident = ctx.incident(group.incident_id) if group.incident_id is not None else None
-    if incident is not None and incident.status == Status.RESOLVED:
-        incident = None
+    state = ctx.state(group.incident_id) if group.incident_id is not None else None
+    if state is not None and state.status == Status.RESOLVED:
+        state = None
     severity = _valid_severity(ctx, alert.severity)
-    if incident is None:
+    if state is None:
         ctx.events.flush()
         labels = {k: alert.labels.get(k, "") for k in decision.group_by if k != "..." and k in alert.labels}
         data: dict[str, Any] = {
@@ -822,30 +873,37 @@ def _place(ctx: _Context, integration: Source, alert: AlertRow, decision: Decisi
             detected_at=now,
             data={k: v for k, v in data.items() if v is not None},
         )
-        ctx._incidents[incident.id] = incident
-        group.incident_id = incident.id
-        group.updated_at = now
+        ctx.adopt(incident)
+        ctx.open_group(group, incident.id)
+        number = incident.id
     else:
-        if ctx.runtime.severities.get(severity).rank < ctx.runtime.severities.get(incident.severity).rank:
+        number = state.id
+        # Most alerts join an incident that needs no change: the ORM object is loaded only to change it.
+        if ctx.runtime.severities.get(severity).rank < ctx.runtime.severities.get(state.severity).rank:
             ctx.events.flush()
             incidents.update(
                 session,
-                incident,
+                _changing(ctx, number),
                 incidents.Changes(severity=severity),
                 severities=ctx.runtime.severities,
                 actor=actor,
                 now=now,
             )
-        if incident.status == Status.MONITORING:
+        if ctx.status_of(number) == Status.MONITORING:
             ctx.events.flush()
-            jobs.cancel(session, AUTO_RESOLVE, key=f"incident:{incident.id}")
+            jobs.cancel(session, AUTO_RESOLVE, key=f"incident:{number}")
             incidents.change_status(
-                session, incident, Status.INVESTIGATING.value, actor, now, f"{_title(alert)} is firing again"
+                session,
+                _changing(ctx, number),
+                Status.INVESTIGATING.value,
+                actor,
+                now,
+                f"{_title(alert)} is firing again",
             )
         # Otherwise a pending auto-resolve (a person acknowledged) finds this alert firing and does nothing.
-    alert.incident_id = incident.id
+    alert.incident_id = number
     ctx.events.append(
-        incident,
+        number,
         kind=attach_kind,
         actor=actor,
         at=now,
@@ -861,6 +919,13 @@ def _place(ctx: _Context, integration: Source, alert: AlertRow, decision: Decisi
     )
 
 
+def _changing(ctx: _Context, number: int) -> Incident:
+    incident = ctx.incident(number)
+    if incident is None:  # locked by this transaction a moment ago: it cannot have gone
+        raise NotFound(f"No incident #{number}.", field="number")
+    return incident
+
+
 def _valid_severity(ctx: _Context, severity: str) -> str:
     names = ctx.runtime.severities.names()
     return severity if severity in names else names[-1]
@@ -874,11 +939,11 @@ def _resolve(ctx: _Context, integration: Source, alert: AlertRow, incoming: Inco
     was_suppressed = alert.suppressed_by is not None
     alert.suppressed_by = None
     if alert.incident_id is not None and not was_suppressed:
-        incident = ctx.incident(alert.incident_id)
-        if incident is not None and incident.status != Status.RESOLVED:
+        state = ctx.state(alert.incident_id)
+        if state is not None and state.status != Status.RESOLVED:
             actor = integration_actor(integration)
             ctx.events.append(
-                incident,
+                state.id,
                 kind="alert_resolved",
                 actor=actor,
                 at=now,
@@ -886,7 +951,7 @@ def _resolve(ctx: _Context, integration: Source, alert: AlertRow, incoming: Inco
                 data={"alert": alert.id, "integration": integration.name, "fingerprint": alert.fingerprint},
             )
             # Checked once per incident at the end of the batch (a re-fire later in the batch cancels it).
-            ctx.resolved.setdefault(incident.id, (incident, actor, dict(alert.labels)))
+            ctx.resolved.setdefault(state.id, (actor, dict(alert.labels)))
     if ctx.rules and any(rule.is_source(alert.labels) for rule in ctx.rules):
         ctx.source_resolved = True
 
@@ -899,17 +964,15 @@ def _finish(ctx: _Context) -> None:
         # Distinct severities only: the index on (incident_id, status, suppressed_by, severity) answers it.
         rows = ctx.session.execute(
             select(Alert.incident_id, Alert.severity)
-            .where(
-                Alert.incident_id.in_(sorted(ctx.resolved)), Alert.status == "firing", Alert.suppressed_by.is_(None)
-            )
+            .where(Alert.incident_id.in_(sorted(ctx.resolved)), Alert.status == "firing", Alert.suppressed_by.is_(None))
             .group_by(Alert.incident_id, Alert.severity)
         )
         for incident_id, severity in rows:
             if incident_id is not None:
                 firing.setdefault(incident_id, []).append(severity)
         for incident_id in sorted(ctx.resolved):
-            incident, actor, labels = ctx.resolved[incident_id]
-            _after_alert_resolved(ctx, incident, actor, labels, firing.get(incident_id, []))
+            actor, labels = ctx.resolved[incident_id]
+            _after_alert_resolved(ctx, incident_id, actor, labels, firing.get(incident_id, []))
         ctx.resolved.clear()
     if ctx.source_resolved:
         ctx.source_resolved = False
@@ -929,18 +992,17 @@ def firing_alerts_of(session: Session, incident_id: int) -> list[Alert]:
     )
 
 
-def _after_alert_resolved(
-    ctx: _Context, incident: Incident, actor: Actor, labels: dict[str, str], firing: list[str]
-) -> None:
+def _after_alert_resolved(ctx: _Context, number: int, actor: Actor, labels: dict[str, str], firing: list[str]) -> None:
     session, now = ctx.session, ctx.now
-    if incident.status == Status.RESOLVED:
+    state = ctx.state(number)
+    if state is None or state.status == Status.RESOLVED:
         return
     if firing:
         highest = ctx.runtime.severities.highest([_valid_severity(ctx, severity) for severity in firing])
-        if highest != incident.severity and not _person_set_severity(session, incident.id):
+        if highest != state.severity and not _person_set_severity(session, number):
             incidents.update(
                 session,
-                incident,
+                _changing(ctx, number),
                 incidents.Changes(severity=highest),
                 severities=ctx.runtime.severities,
                 actor=actor,
@@ -948,16 +1010,21 @@ def _after_alert_resolved(
             )
         return
     resolve_after = ctx.router.decide(labels).resolve_after
-    if not person_acknowledged(session, incident.id) and incident.status != Status.MONITORING:
+    if not person_acknowledged(session, number) and state.status != Status.MONITORING:
         incidents.change_status(
-            session, incident, Status.MONITORING.value, actor, now, "All alerts resolved; watching for a re-fire."
+            session,
+            _changing(ctx, number),
+            Status.MONITORING.value,
+            actor,
+            now,
+            "All alerts resolved; watching for a re-fire.",
         )
     jobs.schedule(
         session,
         AUTO_RESOLVE,
-        key=f"incident:{incident.id}",
+        key=f"incident:{number}",
         due=now + resolve_after,
-        payload={"incident": incident.id, "resolve_after": resolve_after.total_seconds()},
+        payload={"incident": number, "resolve_after": resolve_after.total_seconds()},
         now=now,
     )
 

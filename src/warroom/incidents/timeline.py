@@ -75,7 +75,7 @@ class QuietEvents:
 
     def append(
         self,
-        incident: Incident,
+        incident_id: int,
         *,
         kind: str,
         actor: Actor,
@@ -86,11 +86,14 @@ class QuietEvents:
         """Queue an event, or append it at once (through the hooks) when a hook reacts to its kind."""
         if hooked(self.session, kind):
             self.flush()
+            incident = self.session.get(Incident, incident_id)
+            if incident is None:
+                raise LookupError(f"no incident #{incident_id}")
             append(self.session, incident, kind=kind, actor=actor, at=at, message=message, data=data)
             return
         self.pending.append(
             {
-                "incident_id": incident.id,
+                "incident_id": incident_id,
                 "at": at,
                 "kind": kind,
                 "actor": actor.name,
