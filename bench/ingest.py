@@ -242,6 +242,62 @@ async def drive(
     )
 
 
+async def drive_rate(
+    url: str,
+    *,
+    size: int,
+    rate: float,
+    seconds: float,
+    workload: Workload,
+    headers: dict[str, str],
+    label: str,
+    connections: int = 64,
+) -> Result:
+    """Open loop: requests start on a fixed schedule (`rate` per second) whether or not earlier ones have been
+    answered, and each latency counts from the scheduled start, so a stall shows in the figures instead of
+    slowing the sender down (no coordinated omission). Bodies are built before the clock starts."""
+    count = min(int(rate * seconds), MAX_REQUESTS)
+    planned = [workload.batch(size) for _ in range(count)]
+    bodies = [json.dumps(webhook(workload, items)).encode() for items in planned]
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    accepted = 0
+    fingerprints: set[str] = set()
+    connector = aiohttp.TCPConnector(limit=connections, force_close=False)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
+
+        async def one(body: bytes, items: list[tuple[int, str]], scheduled: float) -> None:
+            nonlocal accepted
+            try:
+                async with http.post(url, data=body, headers={"Content-Type": "application/json"}) as response:
+                    await response.read()
+                    status = response.status
+            except aiohttp.ClientError as exc:
+                errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                return
+            latencies.append(time.perf_counter() - scheduled)
+            if 200 <= status < 300:
+                accepted += len(items)
+                fingerprints.update(f"{workload.phase}-{index:05d}" for index, _ in items)
+            else:
+                errors[str(status)] = errors.get(str(status), 0) + 1
+
+        tasks: list[asyncio.Task[None]] = []
+        started = time.perf_counter()
+        interval = 1.0 / rate
+        for position, (body, items) in enumerate(zip(bodies, planned, strict=True)):
+            scheduled = started + position * interval
+            delay = scheduled - time.perf_counter()
+            if delay > 0.001:  # asyncio sleeps in ~1 ms steps: what is due meanwhile starts together
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(body, items, scheduled)))
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=seconds + 60)
+        elapsed = time.perf_counter() - started
+    return Result(
+        label, size, 0, len(latencies), accepted, elapsed, latencies, errors, dict(workload.kinds), fingerprints
+    )
+
+
 class Warroom:
     """`warroom serve` in its own process (API, intake writer and engine), on a fresh database."""
 
@@ -390,6 +446,12 @@ class Alertmanager:
 PHASES = tuple(
     (int(s), int(c)) for s, c in (p.split(":") for p in os.environ.get("BENCH_PHASES", "1:32,10:16,100:4").split(","))
 )
+# Fixed-rate phases at the issue's targets (alerts per request : requests per second); "" for none.
+RATES = tuple(
+    (int(s), float(r))
+    for s, r in (p.split(":") for p in os.environ.get("BENCH_RATES", "1:1500,10:500").split(",") if p)
+)
+TARGET_P99_MS = 50.0
 
 
 def report(result: Result, check: str = "") -> None:
@@ -399,8 +461,9 @@ def report(result: Result, check: str = "") -> None:
     mix = f"new {share['new']}% / repeat {share['repeat']}% / resolve {share['resolve']}%"
     errors = f" errors={result.errors}" if result.errors else ""
     print(
-        f"{result.label:<22} {result.size:>3}/req  clients {result.clients:>2}  "
-        f"{result.requests_per_second:>8.0f} req/s  {result.alerts_per_second:>8.0f} alerts/s  "
+        f"{result.label:<22} {result.size:>3}/req  "
+        + (f"clients {result.clients:>2}  " if result.clients else "fixed rate  ")
+        + f"{result.requests_per_second:>8.0f} req/s  {result.alerts_per_second:>8.0f} alerts/s  "
         f"p50 {result.quantile(0.50):6.1f} ms  p99 {result.quantile(0.99):6.1f} ms  [{mix}]{errors}"
         + (f"  {result.note}" if result.note else "")
         + (f"  check: {check}" if check else ""),
@@ -420,6 +483,7 @@ async def main_async(args: argparse.Namespace) -> None:
         backends.remove("postgresql")
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}; {args.seconds:.0f} s per phase")
     summary: dict[tuple[str, int], Result] = {}
+    targets: list[str] = []
     for backend in backends:
         with tempfile.TemporaryDirectory(prefix=f"warroom-bench-{backend}-") as folder:
             server = Warroom(backend, pg_admin, Path(folder))
@@ -445,6 +509,32 @@ async def main_async(args: argparse.Namespace) -> None:
                         result.note = f"{(requests - requests_before) / (commits - commits_before):.1f} req/commit"
                     report(result, server.verify(result, name))
                     summary[(backend, size)] = result
+                for size, rate in RATES:
+                    name = f"bench-{size}-rate"
+                    key = server.integration(name)
+                    workload = Workload(phase=f"{backend[:2]}{size}r", rng=random.Random(size + 1))
+                    commits_before, requests_before = server.batches()
+                    result = await drive_rate(
+                        f"{server.url}/api/v1/intake",
+                        size=size,
+                        rate=rate,
+                        seconds=args.seconds,
+                        workload=workload,
+                        headers={"Authorization": f"Bearer {key}"},
+                        label=f"warroom {backend}",
+                    )
+                    commits, requests = server.batches()
+                    if commits > commits_before:
+                        result.note = f"{(requests - requests_before) / (commits - commits_before):.1f} req/commit"
+                    report(result, server.verify(result, name))
+                    offered = rate * size
+                    kept_up = result.alerts_per_second >= 0.97 * offered and not result.errors
+                    verdict = "meets" if kept_up and result.quantile(0.99) < TARGET_P99_MS else "misses"
+                    targets.append(
+                        f"{backend}: {offered:,.0f} alerts/s offered as {rate:,.0f} req/s of {size}: "
+                        f"{result.alerts_per_second:,.0f} accepted/s, p99 {result.quantile(0.99):.1f} ms "
+                        f"-> {verdict} the target (all answered 2xx, p99 < {TARGET_P99_MS:.0f} ms)"
+                    )
             finally:
                 server.close()
     if shutil.which("prometheus-alertmanager") and not args.no_alertmanager:
@@ -475,6 +565,10 @@ async def main_async(args: argparse.Namespace) -> None:
                 am.close()
     else:
         print("alertmanager: not installed (apt-get install prometheus-alertmanager) — no comparison")
+    if targets:
+        print(f"targets (load average {os.getloadavg()[0]:.2f}):")
+        for line in targets:
+            print(f"  {line}")
 
 
 def main() -> None:
