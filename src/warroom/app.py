@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from warroom import __version__
+from warroom.alerts.fastpath import IntakeFastPath
 from warroom.metrics import IncidentCollector
 from warroom.problems import (
     BodyLimitMiddleware,
@@ -94,6 +95,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         """Prometheus text format."""
         return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
 
+    # Added first, so it runs inside the metrics and body-limit middleware (Starlette wraps in reverse order).
+    app.add_middleware(IntakeFastPath)
     app.add_middleware(MetricsMiddleware, metrics=request_metrics)
     app.add_middleware(BodyLimitMiddleware)
     return app

@@ -142,7 +142,7 @@ async def _intake(request: Request, key: str | None) -> Response:
     return JSONResponse(result.as_dict())
 
 
-def _error(exc: WarroomError) -> JSONResponse:
+def intake_error(exc: WarroomError) -> JSONResponse:
     # The shared handler would put the path (and so the key) in `instance`: intake errors leave it out.
     headers = {"Retry-After": "5"} if exc.status == 503 else None
     return JSONResponse(
@@ -159,7 +159,7 @@ async def intake_with_key(key: str, request: Request) -> Response:
     try:
         return await _intake(request, key)
     except WarroomError as exc:
-        return _error(exc)
+        return intake_error(exc)
 
 
 @router.post("/api/v1/intake", summary="Receive alerts (key as a bearer token)")
