@@ -11,6 +11,7 @@ import asyncio
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -133,6 +134,39 @@ class _Request:
         self.size = max(len(self.alerts), 1)
 
 
+class _Settler:
+    """Hands results from the writer thread to an event loop with one wake-up per commit, not one per request
+    (each wake-up is a write to the loop's self-pipe and a pass of its selector)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._pending: list[tuple[asyncio.Future[Any], Any]] = []
+        self._lock = threading.Lock()
+
+    def settle(self, future: asyncio.Future[Any], outcome: Any) -> None:
+        """Called in the writer thread: resolve `future` with `outcome` (a result or an exception) soon."""
+        with self._lock:
+            wake = not self._pending
+            self._pending.append((future, outcome))
+        if wake:
+            try:
+                self.loop.call_soon_threadsafe(self._run)
+            except RuntimeError:  # the loop has closed: nobody is waiting any more
+                with self._lock:
+                    self._pending.clear()
+
+    def _run(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for future, outcome in pending:
+            if future.done():
+                continue
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+
+
 class IntakeWriter:
     """One thread that commits the waiting requests together, then answers them."""
 
@@ -142,6 +176,7 @@ class IntakeWriter:
         self._queue: queue.SimpleQueue[_Request] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._settlers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Settler] = weakref.WeakKeyDictionary()
 
     def _ensure_thread(self) -> None:
         with self._lock:
@@ -158,19 +193,10 @@ class IntakeWriter:
         """Queue a request and wait until its alerts are committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[IngestResult] = loop.create_future()
-
-        def done(outcome: IngestResult | BaseException) -> None:
-            def settle() -> None:
-                if future.done():
-                    return
-                if isinstance(outcome, BaseException):
-                    future.set_exception(outcome)
-                else:
-                    future.set_result(outcome)
-
-            loop.call_soon_threadsafe(settle)
-
-        self.submit(ref, alerts, done)
+        settler = self._settlers.get(loop)
+        if settler is None:
+            settler = self._settlers.setdefault(loop, _Settler(loop))
+        self.submit(ref, alerts, lambda outcome: settler.settle(future, outcome))
         return await future
 
     def _loop(self) -> None:
