@@ -260,6 +260,7 @@ async def drive_rate(
     planned = [workload.batch(size) for _ in range(count)]
     bodies = [json.dumps(webhook(workload, items)).encode() for items in planned]
     latencies: list[float] = []
+    lags: list[float] = []  # how late this client started each request: if large, the client is the limit
     errors: dict[str, int] = {}
     accepted = 0
     fingerprints: set[str] = set()
@@ -268,6 +269,7 @@ async def drive_rate(
 
         async def one(body: bytes, items: list[tuple[int, str]], scheduled: float) -> None:
             nonlocal accepted
+            lags.append(time.perf_counter() - scheduled)
             try:
                 async with http.post(url, data=body, headers={"Content-Type": "application/json"}) as response:
                     await response.read()
@@ -293,9 +295,12 @@ async def drive_rate(
             tasks.append(asyncio.create_task(one(body, items, scheduled)))
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=seconds + 60)
         elapsed = time.perf_counter() - started
-    return Result(
+    result = Result(
         label, size, 0, len(latencies), accepted, elapsed, latencies, errors, dict(workload.kinds), fingerprints
     )
+    lags.sort()
+    result.note = f"client start lag p99 {lags[int(0.99 * (len(lags) - 1))] * 1000:.1f} ms" if lags else ""
+    return result
 
 
 class Warroom:
@@ -525,7 +530,8 @@ async def main_async(args: argparse.Namespace) -> None:
                     )
                     commits, requests = server.batches()
                     if commits > commits_before:
-                        result.note = f"{(requests - requests_before) / (commits - commits_before):.1f} req/commit"
+                        per_commit = (requests - requests_before) / (commits - commits_before)
+                        result.note = f"{per_commit:.1f} req/commit, {result.note}"
                     report(result, server.verify(result, name))
                     offered = rate * size
                     kept_up = result.alerts_per_second >= 0.97 * offered and not result.errors
@@ -579,7 +585,12 @@ def main() -> None:
     parser.add_argument("--no-alertmanager", action="store_true")
     args = parser.parse_args()
     args.seconds = min(max(args.seconds, 1.0), 60.0)
-    asyncio.run(main_async(args))
+    try:  # the client on uvloop too (a warroom dependency): it must not be what limits the figures
+        import uvloop
+
+        uvloop.run(main_async(args))
+    except ImportError:
+        asyncio.run(main_async(args))
 
 
 if __name__ == "__main__":

@@ -243,3 +243,41 @@ def test_alert_send_and_route_test_through_the_api(api):
     assert explained["service"] == "database"
     assert [r["matches"] for r in explained["routes"]] == [False, True, False]
     assert explained["routes"][0]["reasons"] == ["service=\"payments\" does not match (service='postgres')"]
+
+
+def test_bulk_written_events_keep_their_place_among_the_others(api, sender, make_integration, runtime):
+    key = make_integration()
+    post(sender, key, am_alert("Disk", service="db", cluster="eu", severity="warning"))
+    # One request: the second alert raises the incident's severity between two plain attachments.
+    post(
+        sender,
+        key,
+        am_alert("Slow", service="db", cluster="eu", severity="warning"),
+        am_alert("Down", service="db", cluster="eu", severity="critical"),
+        am_alert("Lag", service="db", cluster="eu", severity="warning"),
+    )
+    tail = [(e.kind, e.message if e.kind == "alert_attached" else "") for e in events(runtime, 1)][-5:]
+    assert tail == [
+        ("alert_attached", "Slow on db"),
+        ("severity_changed", ""),
+        ("paging_error", ""),  # P1 pages: the paging hook ran on severity_changed, in its place
+        ("alert_attached", "Down on db"),
+        ("alert_attached", "Lag on db"),
+    ]
+    ids = [e.id for e in events(runtime, 1)]
+    assert ids == sorted(ids)
+
+
+def test_a_hook_that_names_no_kinds_still_sees_every_alert_event(api, sender, make_integration, runtime):
+    seen_by_all: list[str] = []
+    seen_by_declared: list[str] = []
+    runtime.timeline_hooks.append(lambda _session, _incident, event: seen_by_all.append(event.kind))
+    runtime.add_timeline_hook(
+        lambda _session, _incident, event: seen_by_declared.append(event.kind), kinds=("declared",)
+    )
+    key = make_integration()
+    post(sender, key, am_alert("Disk", service="db", cluster="eu", severity="warning"))
+    post(sender, key, am_alert("Disk", status="resolved", service="db", cluster="eu", severity="warning"))
+    assert {"declared", "alert_attached", "alert_resolved", "status_changed"} <= set(seen_by_all)
+    assert seen_by_declared == ["declared"]
+    assert kinds(runtime, 1).count("alert_attached") == 1

@@ -59,8 +59,11 @@ def append(
     )
     session.add(event)
     hooks: list[TimelineHook] = session.info.get("timeline_hooks", [])
+    declared: dict[TimelineHook, frozenset[str]] = session.info.get(HOOK_KINDS, {})
     for hook in hooks:
-        hook(session, incident, event)
+        wanted = declared.get(hook)
+        if wanted is None or kind in wanted:
+            hook(session, incident, event)
     return event
 
 
