@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
-from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Select, Table, and_, any_, bindparam, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, lazyload
 
 from warroom.alerts import maintenance, silences
@@ -417,7 +418,7 @@ class _Context:
         for start in range(0, len(numbers), 500):
             query = (
                 select(Incident.id, Incident.status, Incident.severity)
-                .where(Incident.id.in_(numbers[start : start + 500]))
+                .where(one_of(Incident.id, numbers[start : start + 500], self.postgres))
                 .order_by(Incident.id)
                 .with_for_update()
             )
@@ -428,7 +429,7 @@ class _Context:
         for start in range(0, len(keys), 500):
             query = (
                 select(AlertGroup.group_key, AlertGroup.incident_id)
-                .where(AlertGroup.group_key.in_(keys[start : start + 500]))
+                .where(one_of(AlertGroup.group_key, keys[start : start + 500], self.postgres))
                 .order_by(AlertGroup.group_key)
                 .with_for_update()
             )
@@ -474,6 +475,14 @@ class _Context:
         self.session.execute(
             update(table).where(table.c.group_key == group.key).values(incident_id=incident_id, updated_at=self.now)
         )
+
+
+def one_of(column: Any, values: Sequence[Any], postgres: bool) -> ColumnElement[bool]:
+    """`column IN (values)`; on PostgreSQL `column = ANY(array)`: one statement text whatever the number of
+    values, so psycopg prepares it once instead of the server planning each batch's IN list anew."""
+    if postgres:
+        return cast(ColumnElement[bool], column == any_(literal(list(values), ARRAY(column.type))))
+    return cast(ColumnElement[bool], column.in_(values))
 
 
 class IncidentState(Protocol):
@@ -649,9 +658,14 @@ def _needed(
     """The groups to lock (alerts that may open or join an incident) and the incidents to lock (those joined,
     and those whose alerts resolve). A repeat of a firing alert with an open incident needs neither."""
     linked = sorted({row.incident_id for row in rows.values() if row.incident_id is not None})
-    if linked:
-        for number, status in ctx.session.execute(select(Incident.id, Incident.status).where(Incident.id.in_(linked))):
+    if linked and ctx.postgres:
+        query = select(Incident.id, Incident.status).where(one_of(Incident.id, linked, postgres=True))
+        for number, status in ctx.session.execute(query):
             ctx.statuses[number] = status
+    elif linked:
+        # SQLite: this transaction already holds the database's write lock, so what it reads now stays true
+        # until it commits; the incidents count as locked and preload need not read them again.
+        ctx._lock_incidents(linked)
     groups: dict[str, str] = {}
     incident_ids: set[int] = set()
     for _index, integration, incoming, fingerprint, decision in flat:
@@ -701,7 +715,7 @@ def _store(
         first.setdefault((integration.id, fingerprint), (integration, incoming, decision))
     keys = sorted(first)
     rows: dict[tuple[int, str], AlertRow] = {}
-    for condition in _key_conditions(keys):
+    for condition in _key_conditions(keys, ctx.postgres):
         for alert in load_rows(session, condition):
             rows[(alert.integration_id, alert.fingerprint)] = alert
     missing = [key for key in keys if key not in rows]
@@ -710,9 +724,11 @@ def _store(
         values = {key: _initial(ctx, key[1], *first[key]) for key in missing}
         insert = postgresql.insert(table) if ctx.postgres else sqlite.insert(table)
         # The unique (integration, fingerprint) decides who creates an alert; whoever loses treats it as a repeat.
-        # One executemany (SQLAlchemy's insertmanyvalues): the statement compiles once and is cached.
+        # One multi-row INSERT (SQLAlchemy's insertmanyvalues). Rows come back identified by their own key, so
+        # their order does not matter: asking for parameter order made SQLAlchemy send one INSERT per row,
+        # since ON CONFLICT DO NOTHING may return fewer rows than it was given.
         statement = insert.on_conflict_do_nothing(index_elements=["integration_id", "fingerprint"]).returning(
-            table.c.id, table.c.integration_id, table.c.fingerprint, sort_by_parameter_order=True
+            table.c.id, table.c.integration_id, table.c.fingerprint
         )
         for returned in session.execute(statement, [values[k] for k in missing]):
             alert_id, integration_id, fingerprint = returned[0], returned[1], returned[2]
@@ -721,13 +737,13 @@ def _store(
             created.add(key)
         lost = [key for key in missing if key not in created]
         if lost:  # another writer created them since our first look: they are repeats now
-            for condition in _key_conditions(lost):
+            for condition in _key_conditions(lost, ctx.postgres):
                 for alert in load_rows(session, condition):
                     rows[(alert.integration_id, alert.fingerprint)] = alert
     return rows, created
 
 
-def _key_conditions(keys: Sequence[tuple[int, str]]) -> Iterator[ColumnElement[bool]]:
+def _key_conditions(keys: Sequence[tuple[int, str]], postgres: bool) -> Iterator[ColumnElement[bool]]:
     """WHERE clauses for sorted (integration, fingerprint) keys: `integration_id = ? AND fingerprint IN (...)`,
     at most 500 at a time. SQLite scans the whole unique index for a row-value IN; this form searches it."""
     table = cast(Table, Alert.__table__)
@@ -736,7 +752,7 @@ def _key_conditions(keys: Sequence[tuple[int, str]]) -> Iterator[ColumnElement[b
         for start in range(0, len(fingerprints), 500):
             yield and_(
                 table.c.integration_id == integration_id,
-                table.c.fingerprint.in_(fingerprints[start : start + 500]),
+                one_of(table.c.fingerprint, fingerprints[start : start + 500], postgres),
             )
 
 
@@ -964,7 +980,11 @@ def _finish(ctx: _Context) -> None:
         # Distinct severities only: the index on (incident_id, status, suppressed_by, severity) answers it.
         rows = ctx.session.execute(
             select(Alert.incident_id, Alert.severity)
-            .where(Alert.incident_id.in_(sorted(ctx.resolved)), Alert.status == "firing", Alert.suppressed_by.is_(None))
+            .where(
+                one_of(Alert.incident_id, sorted(ctx.resolved), ctx.postgres),
+                Alert.status == "firing",
+                Alert.suppressed_by.is_(None),
+            )
             .group_by(Alert.incident_id, Alert.severity)
         )
         for incident_id, severity in rows:
