@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -69,13 +70,47 @@ def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> No
     cursor.close()
 
 
-def _sqlite_on_begin(conn: Any) -> None:
-    # A write transaction takes the write lock up front (BEGIN IMMEDIATE): two requests that read then
-    # write the same incident are serialised instead of one failing with "database is locked" midway.
-    if conn.get_execution_options().get("warroom_write"):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
-        conn.exec_driver_sql("BEGIN")
+_HOLDS_WRITE_LOCK = "warroom_holds_write_lock"
+
+
+class _ProcessWriteLock:
+    """Write transactions of one process queue here before BEGIN IMMEDIATE.
+
+    SQLite's busy handler sleeps between retries (1, 2, 5, 10, 15, 20, 25... ms), so a thread that finds the
+    database locked by another thread of the same process (the intake writer behind an engine pass) waited
+    up to tens of milliseconds after the lock was free. A Python lock wakes the next writer at once. Other
+    processes (the CLI, other workers) still meet SQLite's own lock and busy timeout."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._lock = threading.Lock()
+
+    def on_begin(self, conn: Any) -> None:
+        # A write transaction takes the write lock up front (BEGIN IMMEDIATE): two requests that read then
+        # write the same incident are serialised instead of one failing with "database is locked" midway.
+        if not conn.get_execution_options().get("warroom_write"):
+            conn.exec_driver_sql("BEGIN")
+            return
+        info = conn.connection.info  # the pool record's: what on_checkin sees as record.info
+        acquired = False
+        if not info.get(_HOLDS_WRITE_LOCK):
+            # Bounded like SQLite's own busy timeout: a write session opened inside another in the same thread
+            # fails as it would without this lock instead of waiting forever.
+            if not self._lock.acquire(timeout=self.timeout):
+                raise sqlite3.OperationalError("database is locked (another write transaction of this process)")
+            info[_HOLDS_WRITE_LOCK] = acquired = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if acquired:
+                info.pop(_HOLDS_WRITE_LOCK, None)
+                self._lock.release()
+            raise
+
+    def on_checkin(self, _dbapi_connection: Any, record: Any) -> None:
+        # A session hands its connection back right after COMMIT or ROLLBACK (and on close).
+        if record is not None and record.info.pop(_HOLDS_WRITE_LOCK, False):
+            self._lock.release()
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -90,8 +125,10 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             pool_size=pool_size,
             max_overflow=pool_size * 2,
         )
+        write_lock = _ProcessWriteLock(timeout=5.0)
         event.listen(engine, "connect", _sqlite_on_connect)
-        event.listen(engine, "begin", _sqlite_on_begin)
+        event.listen(engine, "begin", write_lock.on_begin)
+        event.listen(engine, "checkin", write_lock.on_checkin)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
 

@@ -1,0 +1,67 @@
+"""On SQLite, write transactions of one process queue on a Python lock before BEGIN IMMEDIATE."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from sqlalchemy import text
+
+from warroom.db import Database
+
+
+def test_a_second_writer_waits_for_the_first_commit_then_proceeds(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'w.db'}")
+    with db.transaction() as session:
+        session.execute(text("CREATE TABLE t (n INTEGER)"))
+    order: list[str] = []
+    first_holds = threading.Event()
+    second_started = threading.Event()
+
+    def second() -> None:
+        second_started.set()
+        with db.transaction() as session:
+            session.execute(text("INSERT INTO t VALUES (2)"))  # the transaction begins here
+            order.append("second began")
+
+    session = db.write_session()
+    session.execute(text("INSERT INTO t VALUES (1)"))
+    first_holds.set()
+    thread = threading.Thread(target=second)
+    thread.start()
+    second_started.wait(5)
+    time.sleep(0.05)  # give the second writer time to reach the lock: it must still be waiting
+    assert order == []
+    order.append("first committed")
+    session.commit()
+    # The same session writes again after its commit: it takes the lock anew, after the second writer.
+    thread.join(5)
+    assert not thread.is_alive()
+    session.execute(text("INSERT INTO t VALUES (3)"))
+    session.commit()
+    session.close()
+    assert order == ["first committed", "second began"]
+    with db.session() as reader:
+        assert [row[0] for row in reader.execute(text("SELECT n FROM t ORDER BY rowid"))] == [1, 2, 3]
+    db.dispose()
+
+
+def test_a_failed_transaction_releases_the_lock(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'w.db'}")
+    try:
+        with db.transaction() as session:
+            session.execute(text("SELECT * FROM missing_table"))
+    except Exception:
+        pass
+    done = threading.Event()
+
+    def writer() -> None:
+        with db.transaction() as session:
+            session.execute(text("CREATE TABLE t (n INTEGER)"))
+        done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert done.wait(5)
+    thread.join()
+    db.dispose()
