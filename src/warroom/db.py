@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import OperationalError
@@ -70,6 +71,12 @@ def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> No
     cursor.close()
 
 
+def dump_json(value: Any) -> str:
+    """JSON columns' text, by orjson: alert payloads, labels and timeline data are written thousands of times
+    a second by the intake. Non-string keys become strings, as the json module does."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 _HOLDS_WRITE_LOCK = "warroom_holds_write_lock"
 
 
@@ -121,6 +128,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
+            json_serializer=dump_json,
+            json_deserializer=orjson.loads,
             connect_args={"check_same_thread": False, "timeout": 5},
             pool_size=pool_size,
             max_overflow=pool_size * 2,
@@ -130,7 +139,14 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         event.listen(engine, "begin", write_lock.on_begin)
         event.listen(engine, "checkin", write_lock.on_checkin)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size * 2,
+        pool_pre_ping=True,
+        json_serializer=dump_json,
+        json_deserializer=orjson.loads,
+    )
 
 
 class Database:

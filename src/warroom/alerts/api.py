@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -78,7 +78,7 @@ async def _lookup(runtime: Runtime, key: str) -> IntegrationRef | None:
 async def _read_json(request: Request, runtime: Runtime, integration: str) -> Any:
     body = await request.body()
     try:
-        return json.loads(body)
+        return orjson.loads(body)
     except (ValueError, UnicodeDecodeError):
         intake.metrics_for(runtime).rejected.labels(integration, "malformed_json").inc()
         raise _Malformed() from None
@@ -139,7 +139,7 @@ async def _intake(request: Request, key: str | None) -> Response:
     except FormatError as exc:
         return _format_problem(runtime, ref.name, exc)
     result = await _ingest(runtime, ref, alerts)
-    return JSONResponse(result.as_dict())
+    return Response(orjson.dumps(result.as_dict()), media_type="application/json")
 
 
 def intake_error(exc: WarroomError) -> JSONResponse:
@@ -178,7 +178,7 @@ async def _pagerduty(request: Request, runtime: Runtime, ref: IntegrationRef | N
     metrics = intake.metrics_for(runtime)
     body = await request.body()
     try:
-        event = json.loads(body)
+        event = orjson.loads(body)
     except (ValueError, UnicodeDecodeError):
         metrics.rejected.labels(ref.name if ref else "unknown", "malformed_json").inc()
         return _pd_invalid(["Malformed JSON: the body could not be parsed"])
