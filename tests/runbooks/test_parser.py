@@ -237,3 +237,44 @@ def test_the_parser_without_setext_gives_the_same_tokens_on_the_seeds(seeds_dir)
         full = [(t.type, t.map, t.content) for t in parser._MD.parse(text)]
         lean = [(t.type, t.map, t.content) for t in parser._MD_NO_SETEXT.parse(text)]
         assert full == lean, path.name
+
+
+def test_parsing_makes_no_reference_cycles(seeds_dir) -> None:
+    # The parser pauses the cyclic collector (`gc_paused`): that is only safe while parsing leaves no
+    # cycles behind for it to find. A cycle added later would pile up during a library load.
+    import gc
+
+    from warroom.runbooks import library
+
+    texts = [path.read_text(encoding="utf-8") for path in sorted(seeds_dir.glob("*"))]
+    texts += ["---\nid: [\n---\n# T\n", "---\nparams: 5\n---\n", "```bash\necho 'open\n", "x\n===\n- a\n  ---\n"]
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        runbooks = [parse(text, "cycles.md") for text in texts]
+        runbooks += library.load([seeds_dir / "000_2a3b67ef9180dcad.txt"]).runbooks
+        del runbooks
+        assert gc.collect() == 0
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def test_gc_paused_restores_the_collector_as_it_found_it() -> None:
+    import gc
+
+    from warroom.runbooks.parser import gc_paused
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # someone else turned it off: leave it off
+    finally:
+        gc.enable()

