@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -278,3 +279,64 @@ def test_gc_paused_restores_the_collector_as_it_found_it() -> None:
         assert not gc.isenabled()  # someone else turned it off: leave it off
     finally:
         gc.enable()
+
+
+def _stock_markdown_it(*disabled: str, html: bool = False) -> Any:
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.front_matter import front_matter_plugin
+
+    md = MarkdownIt("commonmark", {"maxNesting": 40, "html": html}).use(front_matter_plugin)
+    return md.disable(list(disabled), ignoreInvalid=True)
+
+
+def _token_stream(md: Any, text: str) -> list[tuple[Any, ...]]:
+    return [(t.type, t.tag, t.nesting, t.map, t.level, t.content, t.markup, t.info, t.hidden) for t in md.parse(text)]
+
+
+_BLOCK_PIECES = [
+    *"#-*+_`~>[]<=|:.1 \t\nax",
+    "```",
+    "~~~",
+    "---\n",
+    "***\n",
+    "1. ",
+    "2) ",
+    "- [ ] ",
+    "    ",
+    "<div>",
+    "[a]: /u\n",
+    "| a | b |\n|---|---|\n",
+    "\n\n",
+]
+_OURS = ["inline", "text_join", "reference", "html_block", "code"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_BLOCK_PIECES), max_size=80).map("".join))
+def test_trying_only_the_rules_a_first_character_allows_gives_markdown_its_own_tokens(text: str) -> None:
+    from warroom.runbooks import parser
+
+    assert _token_stream(parser._MD, text) == _token_stream(_stock_markdown_it(*_OURS), text)
+    assert _token_stream(parser._MD_NO_SETEXT, text) == _token_stream(_stock_markdown_it(*_OURS, "lheading"), text)
+    # The rules we switch off are exact too, should they ever be switched back on.
+    every = parser._dispatch_by_first_char(_stock_markdown_it("code", html=True).enable("table"))
+    assert _token_stream(every, text) == _token_stream(_stock_markdown_it("code", html=True).enable("table"), text)
+
+
+def test_the_first_character_dispatch_on_the_seeds(seeds_dir) -> None:
+    from warroom.runbooks import parser
+
+    assert parser._MD.block.ruler.get_active_rules()[0] == "first_char"
+    stock = _stock_markdown_it(*_OURS, "lheading")
+    for path in sorted(seeds_dir.glob("*")):
+        text = path.read_text(encoding="utf-8")
+        assert _token_stream(parser._MD_NO_SETEXT, text) == _token_stream(stock, text), path.name
+
+
+def test_the_first_character_dispatch_leaves_indented_code_alone() -> None:
+    # markdown-it recognises indented code by a rule named "code" being active: such a parser is left as is.
+    from warroom.runbooks import parser
+
+    md = parser._dispatch_by_first_char(_stock_markdown_it())
+    assert "code" in md.block.ruler.get_active_rules()
+    assert [t.type for t in md.parse("    indented\n")] == ["code_block"]
