@@ -48,6 +48,7 @@ _RULE_FIRST_CHARS: dict[str, str] = {
     "heading": "#",
     "html_block": "<",
     "reference": "[",
+    "front_matter": "",  # only ever at line 0, where every rule is tried
 }
 _RuleFn = Callable[[StateBlock, int, int, bool], bool]
 
