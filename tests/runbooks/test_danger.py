@@ -44,6 +44,7 @@ Md = Callable[..., Runbook]
         ("mkfs.ext4 /dev/sdb1", "mkfs"),
         ("dd if=/dev/zero of=/dev/sda bs=1M", "dd of="),
         ("iptables -F", "iptables"),
+        ("ip6tables -F", "iptables"),  # the quick pre-check once let ip6tables through unflagged
     ],
 )
 def test_dangerous_commands(command: str, reason: str) -> None:

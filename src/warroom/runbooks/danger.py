@@ -40,7 +40,7 @@ _COMMAND_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 
 # One cheap search first: most commands contain none of these words and skip the patterns below.
 _ANY = re.compile(
-    r"rm|flush|drop|truncate|delete|pg_terminate|prune|down|kubectl|systemctl|git|--force|mkfs|dd|iptables",
+    r"rm|flush|drop|truncate|delete|pg_terminate|prune|down|kubectl|systemctl|git|--force|mkfs|dd|ip6?tables",
     re.IGNORECASE,
 )
 _DELETE_FROM = re.compile(r"\bdelete\s+from\s+[^;]*", re.IGNORECASE)
