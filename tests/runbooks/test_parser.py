@@ -340,3 +340,15 @@ def test_the_first_character_dispatch_leaves_indented_code_alone() -> None:
     md = parser._dispatch_by_first_char(_stock_markdown_it())
     assert "code" in md.block.ruler.get_active_rules()
     assert [t.type for t in md.parse("    indented\n")] == ["code_block"]
+
+
+_UNDERLINE_PIECES = [*_BLOCK_PIECES, "=", "==\n", "-\n", "> ---\n", "  ===  \n"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_UNDERLINE_PIECES), max_size=60).map("".join))
+def test_a_document_without_an_underline_parses_the_same_without_the_setext_rule(text: str) -> None:
+    from warroom.runbooks import parser
+
+    if not parser._may_have_setext(text):
+        assert _token_stream(parser._MD_NO_SETEXT, text) == _token_stream(parser._MD, text)

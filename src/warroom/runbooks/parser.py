@@ -118,7 +118,9 @@ _MD_NO_SETEXT = MarkdownIt("commonmark", {"maxNesting": 40}).use(front_matter_pl
 _MD_NO_SETEXT.disable(["inline", "text_join", "reference", "html_block", "code", "lheading"], ignoreInvalid=True)
 _dispatch_by_first_char(_MD_NO_SETEXT)
 # A superset of setext underlines: any indentation or blockquote markers (the line above is checked apart).
-_UNDERLINE = re.compile(r"^[ \t>]*(?:=+|-+)[ \t]*$", re.MULTILINE)
+# Found by the newline before them: a literal first character lets `re` skip ahead, where `^` is tried at
+# every position (three times slower).
+_UNDERLINE = re.compile(r"\n[ \t>]*(?:=+|-+)[ \t]*$", re.MULTILINE)
 
 SHELL_LANGUAGES = frozenset({"bash", "sh", "shell", "console", "zsh", "shell-session", "shellsession", "ksh"})
 
@@ -155,6 +157,9 @@ _KNOWN_COMMANDS = _wordset(
 # libyaml's safe loader when present: ten times faster than the pure Python one, same safety.
 _YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BOX_DRAWING = re.compile(r"[\u2500-\u257f]|â”")
+_BRACE = re.compile(r"\{([^}]*)\}")
+_OPTION_SEPARATORS = re.compile(r"[\s,]+")
+_ENV_ASSIGNMENT = re.compile(r"^[A-Z_][A-Z0-9_]*=")
 
 
 def _may_have_setext(text: str) -> bool:
@@ -164,7 +169,7 @@ def _may_have_setext(text: str) -> bool:
         close = text.find("\n---", 3)
         start = close + 4 if close >= 0 else 0
     for match in _UNDERLINE.finditer(text, start):
-        above_end = match.start() - 1
+        above_end = match.start()  # the newline that ends the line above
         if above_end <= 0:
             continue
         above = text[text.rfind("\n", 0, above_end) + 1 : above_end]
@@ -244,7 +249,7 @@ def looks_like_commands(text: str) -> bool:
             hits += 1
             continue
         words = line.split()
-        while words and (words[0] == "sudo" or re.match(r"^[A-Z_][A-Z0-9_]*=", words[0])):
+        while words and (words[0] == "sudo" or _ENV_ASSIGNMENT.match(words[0])):
             words = words[1:]
         if words and (words[0] in _KNOWN_COMMANDS or words[0].startswith(("./", "/", "~/"))):
             hits += 1
@@ -252,8 +257,16 @@ def looks_like_commands(text: str) -> bool:
 
 
 def _is_prose_block(text: str) -> bool:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
-    return bool(lines) and all(_PROSE_LINE.match(ln) for ln in lines) and not looks_like_commands(text)
+    """True when every line (but comments) reads `Word: ...` and the lines do not look like commands."""
+    seen = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not _PROSE_LINE.match(line):
+            return False  # the first command line decides, usually the first line
+        seen = True
+    return seen and not looks_like_commands(text)
 
 
 def parse_info(info: str) -> tuple[str, StepOptions, list[str]]:
@@ -263,11 +276,11 @@ def parse_info(info: str) -> tuple[str, StepOptions, list[str]]:
     if "{" in lang:
         lang = lang.split("{", 1)[0]
     complaints: list[str] = []
-    brace = re.search(r"\{([^}]*)\}", info)
+    brace = _BRACE.search(info) if "{" in info else None
     timeout: float | None = None
     flags = {"confirm": False, "auto": False, "verify": False}
     if brace:
-        for word in re.split(r"[\s,]+", brace.group(1).strip()):
+        for word in _OPTION_SEPARATORS.split(brace.group(1).strip()):
             if not word or word.startswith((".", "#")):
                 continue
             key, has_value, value = word.partition("=")
@@ -477,10 +490,11 @@ class _Builder:
         return section
 
     def note_text(self, text: str) -> None:
-        if self.current is not None:
-            self.current.has_content = True
-            self.current.text.append(text)
-            if self.current.role is Role.DETECTION:
+        current = self.current
+        if current is not None:
+            current.has_content = True
+            current.text.append(text)
+            if current.role is Role.DETECTION:
                 self.symptoms.append(_strip_markup(text))
 
     # -- steps -------------------------------------------------------------------------------------
@@ -532,7 +546,7 @@ class _Builder:
                 )
                 self.reference(content, lang, first - 1)
                 return
-            prompted = any(_PROMPT.match(line) for line in content.splitlines())
+            prompted = "$" in content and any(_PROMPT.match(line) for line in content.splitlines())
             if prompted:
                 self.console_block(content, lang, options, first, label)
             else:
@@ -578,10 +592,14 @@ class _Builder:
             if not command.strip():
                 continue
             group_used = True
-            own_refs = tuple(
-                PlaceholderRef(r.name, r.text, r.start - item.start, r.end - item.start)
-                for r in refs
-                if item.start <= r.start < item.end
+            own_refs = (
+                tuple(
+                    PlaceholderRef(r.name, r.text, r.start - item.start, r.end - item.start)
+                    for r in refs
+                    if item.start <= r.start < item.end
+                )
+                if refs
+                else ()
             )
             self.command_step(command, "\n".join(group), label, lang, options, first + line_no, own_refs)
         if not group_used and group:
@@ -658,7 +676,7 @@ class _Builder:
         if reasons and options.auto:
             self.problem(line, Level.WARNING, "auto-dangerous", "dangerous step marked auto: it will always ask")
             options = StepOptions(timeout=options.timeout, confirm=options.confirm, auto=False, verify=options.verify)
-        names = tuple(dict.fromkeys(ref.name for ref in refs))
+        names = tuple(dict.fromkeys(ref.name for ref in refs)) if refs else ()
         return self.add_step(
             StepKind.COMMAND,
             line,
@@ -669,7 +687,7 @@ class _Builder:
             placeholders=names,
             refs=refs,
             dangerous=bool(reasons),
-            danger_reasons=tuple(dict.fromkeys(reasons)),
+            danger_reasons=tuple(dict.fromkeys(reasons)) if reasons else (),
             options=options,
         )
 
@@ -737,7 +755,7 @@ class _Builder:
             text = tokens[i + 2].content
         if not text:
             return ""
-        task = _TASK.match(text)
+        task = _TASK.match(text) if text[0] == "[" else None
         if task:
             self.add_step(StepKind.CHECK, line, text=_strip_markup(text[task.end() :]), checked=task.group(1) != " ")
             return ""
@@ -776,8 +794,9 @@ class _Builder:
                 if section.path[:1] == title_section.path and len(section.path) > 1:
                     section.path = section.path[1:]
         seen: dict[str, int] = {}
+        paths = [section.path_str for section in self.sections]
         for step in self.steps:
-            step.section_path = self.sections[step.section].path_str if step.section is not None else ""
+            step.section_path = paths[step.section] if step.section is not None else ""
             # A stable id: the same step keeps it when other parts of the file change.
             key = f"{step.kind}|{step.section_path}|{step.command if step.command is not None else step.text}"
             occurrence = seen.get(key, 0)
