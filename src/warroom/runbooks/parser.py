@@ -182,10 +182,11 @@ def _may_have_setext(text: str) -> bool:
 def gc_paused() -> Iterator[None]:
     """Hold off the cyclic garbage collector for the duration; restore it after unless it was already off.
 
-    Parsing allocates hundreds of thousands of short-lived containers (markdown-it's tokens, our steps)
-    and creates no reference cycles: reference counting frees all of it. Left on, the collector runs a
-    pass every 700 allocations and moves tokens of the file being parsed into older generations, whose
-    full passes then walk every object of the process: ~20% of the time to parse 1,000 runbooks.
+    For parsing many files at once. Parsing allocates hundreds of thousands of containers (markdown-it's
+    tokens, our steps) and creates no reference cycles: reference counting frees all of it. Left on, the
+    collector runs a pass every 700 allocations, promotes the tokens of the file being parsed, and its
+    full passes walk every runbook parsed so far again and again as they pile up: ~20% of the time to
+    load 1,000 runbooks. The runbooks kept are walked once, by the next full pass after the load.
     """
     if not gc.isenabled():
         yield
@@ -819,20 +820,17 @@ class _Builder:
 def parse(text: str, path: Path | str | None = None) -> Runbook:
     """Parse Markdown runbook text; `path` names it, its stem is the default id. Never raises."""
     where = Path(path) if path is not None else None
-    with gc_paused():
-        builder = _Builder(text, where)
-        try:
-            text = text.replace("\r\n", "\n").replace("\x00", "\ufffd")
-            builder.text = text
-            tokens = (_MD if _may_have_setext(text) else _MD_NO_SETEXT).parse(text)
-            if text.startswith("---\n") and not (tokens and tokens[0].type == "front_matter"):
-                builder.problem(
-                    1, Level.ERROR, "front-matter", "front matter opened at line 1 is never closed with ---"
-                )
-            builder.walk(tokens)
-        except Exception as exc:  # a broken file must never take the server or the CLI down with it
-            builder.problem(1, Level.ERROR, "parser", f"could not parse this runbook: {type(exc).__name__}: {exc}")
-        return builder.finish()
+    builder = _Builder(text, where)
+    try:
+        text = text.replace("\r\n", "\n").replace("\x00", "\ufffd")
+        builder.text = text
+        tokens = (_MD if _may_have_setext(text) else _MD_NO_SETEXT).parse(text)
+        if text.startswith("---\n") and not (tokens and tokens[0].type == "front_matter"):
+            builder.problem(1, Level.ERROR, "front-matter", "front matter opened at line 1 is never closed with ---")
+        builder.walk(tokens)
+    except Exception as exc:  # a broken file must never take the server or the CLI down with it
+        builder.problem(1, Level.ERROR, "parser", f"could not parse this runbook: {type(exc).__name__}: {exc}")
+    return builder.finish()
 
 
 def parse_file(path: Path | str) -> Runbook:
