@@ -307,6 +307,9 @@ _BLOCK_PIECES = [
     "[a]: /u\n",
     "| a | b |\n|---|---|\n",
     "\n\n",
+    "\r",
+    "\r\n",
+    "\x00",
 ]
 _OURS = ["inline", "text_join", "reference", "html_block", "code"]
 
