@@ -110,22 +110,32 @@ def _normalize(state: StateCore) -> None:
     state.src = state.src.replace("\r\n", "\n").replace("\r", "\n").replace("\0", "\ufffd")
 
 
-# Only the block phase of markdown-it runs: inline parsing would double the cost and we only need the
-# raw text of headings, paragraphs and list items. For the same reason task list items are recognised
-# here with the rule of mdit-py-plugins' tasklists (`[ ]`/`[x]` then a space at the start of an item)
-# instead of through the plugin, which needs the inline phase. Indented code blocks, HTML blocks and
-# link reference definitions are never steps, so their rules are off too.
-_MD = MarkdownIt("commonmark", {"maxNesting": 40}).use(front_matter_plugin)
-_MD.disable(["inline", "text_join", "reference", "html_block", "code"], ignoreInvalid=True)
-_dispatch_by_first_char(_MD)
-_MD.core.ruler.at("normalize", _normalize)
+def _block_parser(*, setext: bool) -> MarkdownIt:
+    """The markdown-it parser runbooks are read with: CommonMark's block rules and front matter, no more.
+
+    Only the block phase runs: inline parsing would double the cost and we only need the raw text of
+    headings, paragraphs and list items. For the same reason task list items are recognised here with
+    the rule of mdit-py-plugins' tasklists (`[ ]`/`[x]` then a space at the start of an item) instead of
+    through the plugin, which needs the inline phase. Indented code blocks, HTML blocks and link
+    reference definitions are never steps, so their rules are off too.
+    """
+    md = MarkdownIt("commonmark", {"maxNesting": 40}).use(front_matter_plugin)
+    md.disable(["inline", "text_join", "reference", "html_block", "code"], ignoreInvalid=True)
+    if not setext:
+        md.disable("lheading")
+    # Options markdown-it reads with .get(name, False) at every list item and quote: set to that same
+    # False, they no longer cost a KeyError raised and caught inside its options mapping each time.
+    for option in ("tasklists", "alerts", "inline_definitions"):
+        md.options[option] = False
+    md.core.ruler.at("normalize", _normalize)
+    return _dispatch_by_first_char(md)
+
+
+_MD = _block_parser(setext=True)
 # Setext headings (a line of text underlined with === or ---) are rare in runbooks, yet their rule runs at
 # the start of every paragraph and reads the paragraph to its end a second time (~10% of markdown-it's
 # time on the seeds). Documents without any line that could underline text use a parser without it.
-_MD_NO_SETEXT = MarkdownIt("commonmark", {"maxNesting": 40}).use(front_matter_plugin)
-_MD_NO_SETEXT.disable(["inline", "text_join", "reference", "html_block", "code", "lheading"], ignoreInvalid=True)
-_dispatch_by_first_char(_MD_NO_SETEXT)
-_MD_NO_SETEXT.core.ruler.at("normalize", _normalize)
+_MD_NO_SETEXT = _block_parser(setext=False)
 # A superset of setext underlines: any indentation or blockquote markers (the line above is checked apart).
 # Found by the newline before them: a literal first character lets `re` skip ahead, where `^` is tried at
 # every position (three times slower).
