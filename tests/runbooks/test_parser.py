@@ -355,3 +355,27 @@ def test_a_document_without_an_underline_parses_the_same_without_the_setext_rule
 
     if not parser._may_have_setext(text):
         assert _token_stream(parser._MD_NO_SETEXT, text) == _token_stream(parser._MD, text)
+
+
+def test_a_closed_fence_in_a_quote_is_not_reported_unclosed(md: Md) -> None:
+    rb = md("""
+        # T
+
+        > Note
+        > ```bash
+        > uptime
+        > ```
+
+        > > ```bash
+        > > df -h
+        > > ```
+
+        - > ```bash
+          > free -m
+          > ```
+    """)
+    assert [s.command for s in rb.steps] == ["uptime", "df -h", "free -m"]
+    assert rb.problems == []
+    # One that the quote ends before it is closed still is.
+    unclosed = md("> ```bash\n> uptime\n\nafter\n")
+    assert [(p.line, p.code) for p in unclosed.problems] == [(1, "unclosed-fence")]

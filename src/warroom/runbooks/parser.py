@@ -535,11 +535,15 @@ class _Builder:
         self.steps.append(step)
         return step
 
-    def fence(self, token: Token, label: str) -> None:
+    def fence(self, token: Token, label: str, quote_depth: int = 0) -> None:
         start = token.map[0] if token.map else 0
         end = token.map[1] if token.map else start + 1
         lines = self.lines
-        closing = lines[end - 1].strip() if end - 1 < len(lines) and end - 1 > start else ""
+        closing = lines[end - 1] if end - 1 < len(lines) and end - 1 > start else ""
+        for _ in range(quote_depth):  # the closing line of a fence in a quote starts with its `>` markers
+            closing = closing.lstrip(" \t")
+            closing = closing[1:] if closing.startswith(">") else closing
+        closing = closing.strip()
         marker = token.markup
         if not (closing.startswith(marker) and closing.strip(marker[0]) == ""):
             self.problem(
@@ -735,7 +739,7 @@ class _Builder:
                 i += 2
             elif kind == "fence":
                 label = items[-1][1] if items else ""
-                self.fence(token, label or _strip_markup(self.lead))
+                self.fence(token, label or _strip_markup(self.lead), quote_depth)
                 self.lead = ""
             elif kind in ("bullet_list_open", "ordered_list_open"):
                 lists.append(kind == "ordered_list_open")
