@@ -717,79 +717,86 @@ class _Builder:
 
     # -- the walk ----------------------------------------------------------------------------------
     def walk(self, tokens: list[Token]) -> None:
-        # (ordered, label for fences inside this item) for each open list item
-        items: list[tuple[bool, str]] = []
-        lists: list[bool] = []
+        items: list[str] = []  # for each open list item, the label fences inside it get
+        lists: list[bool] = []  # for each open list, whether it is ordered
         quote_depth = 0
         n = len(tokens)
         i = 0
+        # Token types tested in the order of how often they come. A paragraph or heading is three tokens
+        # (open, inline with the text, close): all three are done at once.
         while i < n:
             token = tokens[i]
             kind = token.type
-            if kind == "front_matter":
-                self.front_matter(token)
-            elif kind == "heading_open":
-                self.heading(token, tokens[i + 1].content if i + 1 < n else "")
-                i += 2
-            elif kind == "paragraph_open":
-                content = tokens[i + 1].content if i + 1 < n else ""
-                line = (token.map[0] if token.map else 0) + 1
+            if kind == "paragraph_open":
                 if not items:
+                    content = tokens[i + 1].content if i + 1 < n else ""
+                    line = (token.map[0] if token.map else 0) + 1
                     self.paragraph(content, line, in_quote=quote_depth > 0)
-                i += 2
-            elif kind == "fence":
-                label = items[-1][1] if items else ""
-                self.fence(token, label or _strip_markup(self.lead), quote_depth)
-                self.lead = ""
-            elif kind in ("bullet_list_open", "ordered_list_open"):
-                lists.append(kind == "ordered_list_open")
-                if not items:
-                    self.lead = ""
-            elif kind in ("bullet_list_close", "ordered_list_close"):
-                if lists:
-                    lists.pop()
-            elif kind == "list_item_open":
-                items.append((bool(lists and lists[-1]), self.list_item(tokens, i, lists, len(items))))
+                i += 3
+                continue
+            if kind == "list_item_open":
+                items.append(self.list_item(tokens, i, bool(lists and lists[-1]), len(items)))
             elif kind == "list_item_close":
                 if items:
                     items.pop()
+            elif kind == "heading_open":
+                self.heading(token, tokens[i + 1].content if i + 1 < n else "")
+                i += 3
+                continue
+            elif kind == "bullet_list_open" or kind == "ordered_list_open":
+                lists.append(kind == "ordered_list_open")
+                if not items:
+                    self.lead = ""
+            elif kind == "bullet_list_close" or kind == "ordered_list_close":
+                if lists:
+                    lists.pop()
+            elif kind == "fence":
+                label = items[-1] if items else ""
+                self.fence(token, label or _strip_markup(self.lead), quote_depth)
+                self.lead = ""
             elif kind == "blockquote_open":
                 quote_depth += 1
             elif kind == "blockquote_close":
                 quote_depth -= 1
+            elif kind == "front_matter":
+                self.front_matter(token)
             i += 1
 
     def paragraph(self, content: str, line: int, *, in_quote: bool) -> None:
-        if not in_quote and _BOLD_LABEL.match(content) and self.current is not None:
-            self.pseudo_heading(_BOLD_LABEL.match(content).group(1), line)  # type: ignore[union-attr]
+        bold = content[:2] in ("**", "__")  # both patterns below start so
+        label = _BOLD_LABEL.match(content) if bold and not in_quote else None
+        if label and self.current is not None:
+            self.pseudo_heading(label.group(1), line)
             return
-        prefix = _BOLD_PREFIX.match(content)
+        prefix = _BOLD_PREFIX.match(content) if bold else None
         if prefix and role_of(prefix.group(1)) is Role.DETECTION:
             self.symptoms.append(_strip_markup(prefix.group(2)))
         self.note_text(content)
         self.lead = content
 
-    def list_item(self, tokens: list[Token], i: int, lists: list[bool], depth: int) -> str:
+    def list_item(self, tokens: list[Token], i: int, ordered: bool, depth: int) -> str:
         """Handle a list item's own text; return the label its nested fences get."""
-        token = tokens[i]
-        ordered = bool(lists and lists[-1])
-        line = (token.map[0] if token.map else 0) + 1
-        text = ""
-        if i + 2 < len(tokens) and tokens[i + 1].type == "paragraph_open":
-            text = tokens[i + 2].content
+        n = len(tokens)
+        if not (i + 2 < n and tokens[i + 1].type == "paragraph_open"):
+            return ""
+        text = tokens[i + 2].content
         if not text:
             return ""
-        task = _TASK.match(text) if text[0] == "[" else None
-        if task:
-            self.add_step(StepKind.CHECK, line, text=_strip_markup(text[task.end() :]), checked=task.group(1) != " ")
-            return ""
+        token = tokens[i]
+        if text[0] == "[":
+            task = _TASK.match(text)
+            if task:
+                line = (token.map[0] if token.map else 0) + 1
+                checked = task.group(1) != " "
+                self.add_step(StepKind.CHECK, line, text=_strip_markup(text[task.end() :]), checked=checked)
+                return ""
         self.note_text(text)
         if not ordered:
             return ""
         holds_fence = False
         level = token.level
         j = i + 1
-        while j < len(tokens):
+        while j < n:
             other = tokens[j]
             if other.type == "list_item_close" and other.level == level:
                 break
@@ -799,6 +806,7 @@ class _Builder:
             j += 1
         if holds_fence:
             return _strip_markup(text.split("\n", 1)[0]).rstrip(":")
+        line = (token.map[0] if token.map else 0) + 1
         label = _BOLD_LABEL.match(text)
         if label and (text.rstrip().endswith(":") or label.group(1).rstrip().endswith(":")):
             # "1. **Service Restart:**" standing alone names what follows, like a heading.
