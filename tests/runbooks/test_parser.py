@@ -353,6 +353,7 @@ _UNDERLINE_PIECES = [*_BLOCK_PIECES, "=", "==\n", "-\n", "> ---\n", "  ===  \n"]
 def test_a_document_without_an_underline_parses_the_same_without_the_setext_rule(text: str) -> None:
     from warroom.runbooks import parser
 
+    text = parser._normalized(text)  # as parse() gives it
     if not parser._may_have_setext(text):
         assert _token_stream(parser._MD_NO_SETEXT, text) == _token_stream(parser._MD, text)
 
@@ -379,3 +380,12 @@ def test_a_closed_fence_in_a_quote_is_not_reported_unclosed(md: Md) -> None:
     # One that the quote ends before it is closed still is.
     unclosed = md("> ```bash\n> uptime\n\nafter\n")
     assert [(p.line, p.code) for p in unclosed.problems] == [(1, "unclosed-fence")]
+
+
+def test_a_file_with_old_mac_line_endings_reads_like_any_other(md: Md) -> None:
+    # markdown-it ends a line at a lone CR too; the setext and closing-fence checks must see the same lines.
+    text = "# T\n\nDetection\n=========\nLook.\n\n```bash\nuptime\n```\n"
+    lf, cr = parse(text, "lf.md"), parse(text.replace("\n", "\r"), "cr.md")
+    assert [s.title for s in cr.sections] == [s.title for s in lf.sections] == ["T", "Detection"]
+    assert cr.problems == lf.problems == []
+    assert [(s.command, s.line) for s in cr.steps] == [(s.command, s.line) for s in lf.steps] == [("uptime", 8)]

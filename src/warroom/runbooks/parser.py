@@ -181,8 +181,15 @@ _OPTION_SEPARATORS = re.compile(r"[\s,]+")
 _ENV_ASSIGNMENT = re.compile(r"^[A-Z_][A-Z0-9_]*=")
 
 
+def _normalized(text: str) -> str:
+    """`text` with the line endings markdown-it reads (a lone CR ends a line too) and no NUL: line numbers,
+    the setext check and the closing-fence check then agree with its tokens."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "\ufffd")
+
+
 def _may_have_setext(text: str) -> bool:
-    """False only when no line of `text` (after any front matter) could underline a setext heading."""
+    """False only when no line of `text` (normalized, after any front matter) could underline a setext
+    heading."""
     start = 0
     if text.startswith("---\n"):
         close = text.find("\n---", 3)
@@ -853,7 +860,7 @@ def parse(text: str, path: Path | str | None = None) -> Runbook:
     where = Path(path) if path is not None else None
     builder = _Builder(text, where)
     try:
-        text = text.replace("\r\n", "\n").replace("\x00", "\ufffd")
+        text = _normalized(text)
         builder.text = text
         tokens = (_MD if _may_have_setext(text) else _MD_NO_SETEXT).parse(text)
         if text.startswith("---\n") and not (tokens and tokens[0].type == "front_matter"):
