@@ -96,6 +96,8 @@ def command_dangers(command: str) -> list[str]:
 def text_dangers(text: str) -> list[str]:
     """The warning words in the prose near a step (`CAUTION`, `last resort`...), as reasons."""
     folded = _fold(text)
-    if not any(word in folded for word in _TEXT_WORDS):
-        return []
-    return [f"marked {m.group(0).strip(' :!)')!r}" for m in _TEXT_PATTERN.finditer(text)][:1]
+    for word in _TEXT_WORDS:  # a loop, not any(): this runs for every command step
+        if word in folded:
+            match = _TEXT_PATTERN.search(text)
+            return [f"marked {match.group(0).strip(' :!)')!r}"] if match else []
+    return []

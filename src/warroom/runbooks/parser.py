@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import gc
 import hashlib
 import re
@@ -599,14 +598,12 @@ class _Builder:
     def shell_block(self, content: str, lang: str, options: StepOptions, first: int, label: str) -> None:
         refs = find_placeholders(content, self.declared)
         scanned = scan(mask_placeholders(content, refs))
-        line_starts = [0]
-        line_starts.extend(m.end() for m in re.finditer("\n", content))
         group: list[str] = []
         group_line = -1
         group_last = -2
         group_used = True
         for item in scanned.items:
-            line_no = bisect.bisect_right(line_starts, item.start) - 1
+            line_no = content.count("\n", 0, item.start)
             if item.kind == "comment":
                 body = content[item.start : item.end].lstrip("#").strip()
                 if content.startswith("#!", item.start):
@@ -636,7 +633,7 @@ class _Builder:
         if not group_used and group:
             self.manual_from_comments(group, first + group_line, lang)
         if scanned.unclosed:
-            last_line = first + (bisect.bisect_right(line_starts, scanned.items[-1].start) - 1 if scanned.items else 0)
+            last_line = first + (content.count("\n", 0, scanned.items[-1].start) if scanned.items else 0)
             self.problem(
                 last_line,
                 Level.ERROR,
