@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from warroom.runbooks import danger
 from warroom.runbooks.danger import command_dangers, text_dangers
 from warroom.runbooks.model import Runbook
 from warroom.runbooks.plan import plan
@@ -44,6 +47,7 @@ Md = Callable[..., Runbook]
         ("mkfs.ext4 /dev/sdb1", "mkfs"),
         ("dd if=/dev/zero of=/dev/sda bs=1M", "dd of="),
         ("iptables -F", "iptables"),
+        ("ip6tables -F", "iptables"),  # the quick pre-check once let ip6tables through unflagged
     ],
 )
 def test_dangerous_commands(command: str, reason: str) -> None:
@@ -130,3 +134,28 @@ def test_dangerous_steps_are_never_auto_and_always_ask(md: Md) -> None:
     assert ps.may_run_unattended and not ps.needs_confirmation
     assert restart.needs_confirmation and not restart.step.dangerous
     assert [p.code for p in rb.problems] == ["auto-dangerous"]
+
+
+_DANGER_PIECES = [
+    *["rm", "-rf", "-r", "-f", "--force", "--force-recreate", "FLUSHDB", "drop table", "DROP VIEW", "truncate"],
+    *["-s 0", "delete from t", "DELETE FROM t", "where", "kubectl", "delete", "docker", "compose", "down"],
+    *["system prune", "systemctl", "restart", "git", "push", "reset --hard", "mkfs.xfs", "dd", "of=/dev/sdb"],
+    *["iptables", "ip6tables", "caution", "WARNING", "Danger!", "dangerous", "last resort", "cannot be undone"],
+    # The characters outside ASCII that match an ASCII letter when case is ignored: `ſ` is an `s` to `re`.
+    *["\u0130", "\u0131", "\u017f", "\u212a", "FLU\u017fHALL", "warn\u0131ng:", "la\u017ft re\u017fort", "\u00e9"],
+    *[" ", " ", ";", "\n", ":", ")", "x", "-"],
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_DANGER_PIECES), max_size=12).map("".join))
+def test_the_quick_word_check_never_hides_a_pattern_match(text: str) -> None:
+    # Each pattern runs only when its words are in the lowercased text: the answer must be the one the
+    # patterns alone give.
+    expected = [reason for reason, _, pattern in danger._COMMAND_PATTERNS if pattern.search(text)]
+    if any(not danger._WHERE.search(s) for s in danger._DELETE_FROM.findall(text)):
+        expected.append("SQL DELETE without WHERE")
+    assert command_dangers(text) == expected
+    assert (
+        text_dangers(text) == [f"marked {m.group(0).strip(' :!)')!r}" for m in danger._TEXT_PATTERN.finditer(text)][:1]
+    )

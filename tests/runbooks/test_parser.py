@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -237,3 +238,154 @@ def test_the_parser_without_setext_gives_the_same_tokens_on_the_seeds(seeds_dir)
         full = [(t.type, t.map, t.content) for t in parser._MD.parse(text)]
         lean = [(t.type, t.map, t.content) for t in parser._MD_NO_SETEXT.parse(text)]
         assert full == lean, path.name
+
+
+def test_parsing_makes_no_reference_cycles(seeds_dir) -> None:
+    # The parser pauses the cyclic collector (`gc_paused`): that is only safe while parsing leaves no
+    # cycles behind for it to find. A cycle added later would pile up during a library load.
+    import gc
+
+    from warroom.runbooks import library
+
+    texts = [path.read_text(encoding="utf-8") for path in sorted(seeds_dir.glob("*"))]
+    texts += ["---\nid: [\n---\n# T\n", "---\nparams: 5\n---\n", "```bash\necho 'open\n", "x\n===\n- a\n  ---\n"]
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        runbooks = [parse(text, "cycles.md") for text in texts]
+        runbooks += library.load([seeds_dir / "000_2a3b67ef9180dcad.txt"]).runbooks
+        del runbooks
+        assert gc.collect() == 0
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def test_gc_paused_restores_the_collector_as_it_found_it() -> None:
+    import gc
+
+    from warroom.runbooks.parser import gc_paused
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # someone else turned it off: leave it off
+    finally:
+        gc.enable()
+
+
+def _stock_markdown_it(*disabled: str, html: bool = False) -> Any:
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.front_matter import front_matter_plugin
+
+    md = MarkdownIt("commonmark", {"maxNesting": 40, "html": html}).use(front_matter_plugin)
+    return md.disable(list(disabled), ignoreInvalid=True)
+
+
+def _token_stream(md: Any, text: str) -> list[tuple[Any, ...]]:
+    return [(t.type, t.tag, t.nesting, t.map, t.level, t.content, t.markup, t.info, t.hidden) for t in md.parse(text)]
+
+
+_BLOCK_PIECES = [
+    *"#-*+_`~>[]<=|:.1 \t\nax",
+    "```",
+    "~~~",
+    "---\n",
+    "***\n",
+    "1. ",
+    "2) ",
+    "- [ ] ",
+    "    ",
+    "<div>",
+    "[a]: /u\n",
+    "| a | b |\n|---|---|\n",
+    "\n\n",
+    "\r",
+    "\r\n",
+    "\x00",
+]
+_OURS = ["inline", "text_join", "reference", "html_block", "code"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_BLOCK_PIECES), max_size=80).map("".join))
+def test_trying_only_the_rules_a_first_character_allows_gives_markdown_its_own_tokens(text: str) -> None:
+    from warroom.runbooks import parser
+
+    assert _token_stream(parser._MD, text) == _token_stream(_stock_markdown_it(*_OURS), text)
+    assert _token_stream(parser._MD_NO_SETEXT, text) == _token_stream(_stock_markdown_it(*_OURS, "lheading"), text)
+    # The rules we switch off are exact too, should they ever be switched back on.
+    every = parser._dispatch_by_first_char(_stock_markdown_it("code", html=True).enable("table"))
+    assert _token_stream(every, text) == _token_stream(_stock_markdown_it("code", html=True).enable("table"), text)
+
+
+def test_the_first_character_dispatch_on_the_seeds(seeds_dir) -> None:
+    from warroom.runbooks import parser
+
+    assert parser._MD.block.ruler.get_active_rules()[0] == "first_char"
+    stock = _stock_markdown_it(*_OURS, "lheading")
+    for path in sorted(seeds_dir.glob("*")):
+        text = path.read_text(encoding="utf-8")
+        assert _token_stream(parser._MD_NO_SETEXT, text) == _token_stream(stock, text), path.name
+
+
+def test_the_first_character_dispatch_leaves_indented_code_alone() -> None:
+    # markdown-it recognises indented code by a rule named "code" being active: such a parser is left as is.
+    from warroom.runbooks import parser
+
+    md = parser._dispatch_by_first_char(_stock_markdown_it())
+    assert "code" in md.block.ruler.get_active_rules()
+    assert [t.type for t in md.parse("    indented\n")] == ["code_block"]
+
+
+_UNDERLINE_PIECES = [*_BLOCK_PIECES, "=", "==\n", "-\n", "> ---\n", "  ===  \n"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_UNDERLINE_PIECES), max_size=60).map("".join))
+def test_a_document_without_an_underline_parses_the_same_without_the_setext_rule(text: str) -> None:
+    from warroom.runbooks import parser
+
+    text = parser._normalized(text)  # as parse() gives it
+    if not parser._may_have_setext(text):
+        assert _token_stream(parser._MD_NO_SETEXT, text) == _token_stream(parser._MD, text)
+
+
+def test_a_closed_fence_in_a_quote_is_not_reported_unclosed(md: Md) -> None:
+    rb = md("""
+        # T
+
+        > Note
+        > ```bash
+        > uptime
+        > ```
+
+        > > ```bash
+        > > df -h
+        > > ```
+
+        - > ```bash
+          > free -m
+          > ```
+    """)
+    assert [s.command for s in rb.steps] == ["uptime", "df -h", "free -m"]
+    assert rb.problems == []
+    # One that the quote ends before it is closed still is.
+    unclosed = md("> ```bash\n> uptime\n\nafter\n")
+    assert [(p.line, p.code) for p in unclosed.problems] == [(1, "unclosed-fence")]
+
+
+def test_a_file_with_old_mac_line_endings_reads_like_any_other(md: Md) -> None:
+    # markdown-it ends a line at a lone CR too; the setext and closing-fence checks must see the same lines.
+    text = "# T\n\nDetection\n=========\nLook.\n\n```bash\nuptime\n```\n"
+    lf, cr = parse(text, "lf.md"), parse(text.replace("\n", "\r"), "cr.md")
+    assert [s.title for s in cr.sections] == [s.title for s in lf.sections] == ["T", "Detection"]
+    assert cr.problems == lf.problems == []
+    assert [(s.command, s.line) for s in cr.steps] == [(s.command, s.line) for s in lf.steps] == [("uptime", 8)]

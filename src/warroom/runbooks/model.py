@@ -146,7 +146,7 @@ class Step:
     refs: tuple[PlaceholderRef, ...] = ()
     dangerous: bool = False
     danger_reasons: tuple[str, ...] = ()
-    options: StepOptions = field(default_factory=StepOptions)
+    options: StepOptions = StepOptions()  # frozen: one shared instance, not one per manual or check step
     checked: bool = False
 
     @property

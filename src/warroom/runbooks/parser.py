@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import bisect
+import gc
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 from markdown_it import MarkdownIt
+from markdown_it.rules_block import StateBlock
+from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from mdit_py_plugins.front_matter import front_matter_plugin
 
@@ -35,20 +38,107 @@ from warroom.runbooks.model import (
 from warroom.runbooks.shell import scan
 from warroom.timeparse import parse_duration
 
-# Only the block phase of markdown-it runs: inline parsing would double the cost and we only need the
-# raw text of headings, paragraphs and list items. For the same reason task list items are recognised
-# here with the rule of mdit-py-plugins' tasklists (`[ ]`/`[x]` then a space at the start of an item)
-# instead of through the plugin, which needs the inline phase. Indented code blocks, HTML blocks and
-# link reference definitions are never steps, so their rules are off too.
-_MD = MarkdownIt("commonmark", {"maxNesting": 40}).use(front_matter_plugin)
-_MD.disable(["inline", "text_join", "reference", "html_block", "code"], ignoreInvalid=True)
+# Which first character (after indentation) each block rule needs: each of these rules returns False, without
+# touching the state, for a line starting with anything else. A rule not listed here is always tried.
+_RULE_FIRST_CHARS: dict[str, str] = {
+    "fence": "`~",
+    "blockquote": ">",
+    "hr": "*-_",
+    "list": "*-+0123456789",
+    "heading": "#",
+    "html_block": "<",
+    "reference": "[",
+    "front_matter": "",  # only ever at line 0, where every rule is tried
+}
+_RuleFn = Callable[[StateBlock, int, int, bool], bool]
+
+
+def _dispatch_by_first_char(md: MarkdownIt) -> MarkdownIt:
+    """Make `md`'s block parser try, at each line, only the rules that can start with its first character.
+
+    markdown-it tries every enabled rule in turn at each block start, and the rules that can end a
+    paragraph, a list item or a quote at each of their lines: ~1.4 million calls for 1,000 runbooks,
+    nearly all of which look at one character and return False (~25% of markdown-it's time). This keeps
+    markdown-it's own rule functions, in their order, and skips only the ones that would return False.
+    The front matter rule only ever matches at line 0, where the whole chain is tried as before.
+    """
+    ruler = md.block.ruler
+    names = ruler.get_active_rules()
+    functions = ruler.getRules("")
+    # markdown-it tells indented code from other indented text by whether a rule named "code" is active.
+    if len(names) != len(functions) or names[-1] != "paragraph" or "code" in names:
+        return md  # a configuration this was not written for: leave it as it is
+    name_of = {id(fn): name for name, fn in zip(names, functions, strict=True)}
+    chars = "".join(sorted(set("".join(_RULE_FIRST_CHARS.values()))))
+
+    def make(chain: list[_RuleFn]) -> _RuleFn:
+        def candidates(ch: str) -> tuple[_RuleFn, ...]:
+            return tuple(fn for fn in chain if ch in _RULE_FIRST_CHARS.get(name_of[id(fn)], ch))
+
+        by_char = {ch: candidates(ch) for ch in chars}
+        other = candidates("\n")  # a character no listed rule starts with
+        every = tuple(chain)
+
+        def rule(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+            if start_line == 0:
+                todo = every
+            else:
+                pos = state.bMarks[start_line] + state.tShift[start_line]
+                todo = by_char.get(state.src[pos : pos + 1], other)
+            for fn in todo:  # noqa: SIM110 - any() over a generator costs more, in markdown-it's hottest loop
+                if fn(state, start_line, end_line, silent):
+                    return True
+            return False
+
+        return rule
+
+    chains = {chain: ruler.getRules(chain) for chain in ("paragraph", "list", "blockquote", "reference")}
+    ruler.disable(names)
+    # The main chain ends with the paragraph rule, which always succeeds: the terminator chains pushed
+    # after it are only ever called by the rules that look them up by name.
+    ruler.push("first_char", make(functions))
+    for chain, rules in chains.items():
+        if rules:
+            ruler.push(f"first_char_{chain}", make(rules), {"alt": [chain]})
+    return md
+
+
+def _normalize(state: StateCore) -> None:
+    """markdown-it's own "normalize" rule (CRLF and CR to LF, NUL to U+FFFD) with str.replace: its regex
+    replaces every newline with itself, ~3% of the time to load 1,000 runbooks."""
+    state.src = state.src.replace("\r\n", "\n").replace("\r", "\n").replace("\0", "\ufffd")
+
+
+def _block_parser(*, setext: bool) -> MarkdownIt:
+    """The markdown-it parser runbooks are read with: CommonMark's block rules and front matter, no more.
+
+    Only the block phase runs: inline parsing would double the cost and we only need the raw text of
+    headings, paragraphs and list items. For the same reason task list items are recognised here with
+    the rule of mdit-py-plugins' tasklists (`[ ]`/`[x]` then a space at the start of an item) instead of
+    through the plugin, which needs the inline phase. Indented code blocks, HTML blocks and link
+    reference definitions are never steps, so their rules are off too.
+    """
+    md = MarkdownIt("commonmark", {"maxNesting": 40}).use(front_matter_plugin)
+    md.disable(["inline", "text_join", "reference", "html_block", "code"], ignoreInvalid=True)
+    if not setext:
+        md.disable("lheading")
+    # Options markdown-it reads with .get(name, False) at every list item and quote: set to that same
+    # False, they no longer cost a KeyError raised and caught inside its options mapping each time.
+    for option in ("tasklists", "alerts", "inline_definitions"):
+        md.options[option] = False
+    md.core.ruler.at("normalize", _normalize)
+    return _dispatch_by_first_char(md)
+
+
+_MD = _block_parser(setext=True)
 # Setext headings (a line of text underlined with === or ---) are rare in runbooks, yet their rule runs at
 # the start of every paragraph and reads the paragraph to its end a second time (~10% of markdown-it's
 # time on the seeds). Documents without any line that could underline text use a parser without it.
-_MD_NO_SETEXT = MarkdownIt("commonmark", {"maxNesting": 40}).use(front_matter_plugin)
-_MD_NO_SETEXT.disable(["inline", "text_join", "reference", "html_block", "code", "lheading"], ignoreInvalid=True)
+_MD_NO_SETEXT = _block_parser(setext=False)
 # A superset of setext underlines: any indentation or blockquote markers (the line above is checked apart).
-_UNDERLINE = re.compile(r"^[ \t>]*(?:=+|-+)[ \t]*$", re.MULTILINE)
+# Found by the newline before them: a literal first character lets `re` skip ahead, where `^` is tried at
+# every position (three times slower).
+_UNDERLINE = re.compile(r"\n[ \t>]*(?:=+|-+)[ \t]*$", re.MULTILINE)
 
 SHELL_LANGUAGES = frozenset({"bash", "sh", "shell", "console", "zsh", "shell-session", "shellsession", "ksh"})
 
@@ -85,22 +175,52 @@ _KNOWN_COMMANDS = _wordset(
 # libyaml's safe loader when present: ten times faster than the pure Python one, same safety.
 _YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BOX_DRAWING = re.compile(r"[\u2500-\u257f]|â”")
+_BRACE = re.compile(r"\{([^}]*)\}")
+_OPTION_SEPARATORS = re.compile(r"[\s,]+")
+_ENV_ASSIGNMENT = re.compile(r"^[A-Z_][A-Z0-9_]*=")
+
+
+def _normalized(text: str) -> str:
+    """`text` with the line endings markdown-it reads (a lone CR ends a line too) and no NUL: line numbers,
+    the setext check and the closing-fence check then agree with its tokens."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "\ufffd")
 
 
 def _may_have_setext(text: str) -> bool:
-    """False only when no line of `text` (after any front matter) could underline a setext heading."""
+    """False only when no line of `text` (normalized, after any front matter) could underline a setext
+    heading."""
     start = 0
     if text.startswith("---\n"):
         close = text.find("\n---", 3)
         start = close + 4 if close >= 0 else 0
     for match in _UNDERLINE.finditer(text, start):
-        above_end = match.start() - 1
+        above_end = match.start()  # the newline that ends the line above
         if above_end <= 0:
             continue
         above = text[text.rfind("\n", 0, above_end) + 1 : above_end]
         if above.strip(" \t>"):
             return True
     return False
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Hold off the cyclic garbage collector for the duration; restore it after unless it was already off.
+
+    For parsing many files at once. Parsing allocates hundreds of thousands of containers (markdown-it's
+    tokens, our steps) and creates no reference cycles: reference counting frees all of it. Left on, the
+    collector runs a pass every 700 allocations, promotes the tokens of the file being parsed, and its
+    full passes walk every runbook parsed so far again and again as they pile up: ~20% of the time to
+    load 1,000 runbooks. The runbooks kept are walked once, by the next full pass after the load.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def normalize_name(name: str) -> str:
@@ -155,7 +275,7 @@ def looks_like_commands(text: str) -> bool:
             hits += 1
             continue
         words = line.split()
-        while words and (words[0] == "sudo" or re.match(r"^[A-Z_][A-Z0-9_]*=", words[0])):
+        while words and (words[0] == "sudo" or _ENV_ASSIGNMENT.match(words[0])):
             words = words[1:]
         if words and (words[0] in _KNOWN_COMMANDS or words[0].startswith(("./", "/", "~/"))):
             hits += 1
@@ -163,8 +283,16 @@ def looks_like_commands(text: str) -> bool:
 
 
 def _is_prose_block(text: str) -> bool:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
-    return bool(lines) and all(_PROSE_LINE.match(ln) for ln in lines) and not looks_like_commands(text)
+    """True when every line (but comments) reads `Word: ...` and the lines do not look like commands."""
+    seen = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not _PROSE_LINE.match(line):
+            return False  # the first command line decides, usually the first line
+        seen = True
+    return seen and not looks_like_commands(text)
 
 
 def parse_info(info: str) -> tuple[str, StepOptions, list[str]]:
@@ -174,11 +302,11 @@ def parse_info(info: str) -> tuple[str, StepOptions, list[str]]:
     if "{" in lang:
         lang = lang.split("{", 1)[0]
     complaints: list[str] = []
-    brace = re.search(r"\{([^}]*)\}", info)
+    brace = _BRACE.search(info) if "{" in info else None
     timeout: float | None = None
     flags = {"confirm": False, "auto": False, "verify": False}
     if brace:
-        for word in re.split(r"[\s,]+", brace.group(1).strip()):
+        for word in _OPTION_SEPARATORS.split(brace.group(1).strip()):
             if not word or word.startswith((".", "#")):
                 continue
             key, has_value, value = word.partition("=")
@@ -388,10 +516,11 @@ class _Builder:
         return section
 
     def note_text(self, text: str) -> None:
-        if self.current is not None:
-            self.current.has_content = True
-            self.current.text.append(text)
-            if self.current.role is Role.DETECTION:
+        current = self.current
+        if current is not None:
+            current.has_content = True
+            current.text.append(text)
+            if current.role is Role.DETECTION:
                 self.symptoms.append(_strip_markup(text))
 
     # -- steps -------------------------------------------------------------------------------------
@@ -412,11 +541,15 @@ class _Builder:
         self.steps.append(step)
         return step
 
-    def fence(self, token: Token, label: str) -> None:
+    def fence(self, token: Token, label: str, quote_depth: int = 0) -> None:
         start = token.map[0] if token.map else 0
         end = token.map[1] if token.map else start + 1
         lines = self.lines
-        closing = lines[end - 1].strip() if end - 1 < len(lines) and end - 1 > start else ""
+        closing = lines[end - 1] if end - 1 < len(lines) and end - 1 > start else ""
+        for _ in range(quote_depth):  # the closing line of a fence in a quote starts with its `>` markers
+            closing = closing.lstrip(" \t")
+            closing = closing[1:] if closing.startswith(">") else closing
+        closing = closing.strip()
         marker = token.markup
         if not (closing.startswith(marker) and closing.strip(marker[0]) == ""):
             self.problem(
@@ -443,7 +576,7 @@ class _Builder:
                 )
                 self.reference(content, lang, first - 1)
                 return
-            prompted = any(_PROMPT.match(line) for line in content.splitlines())
+            prompted = "$" in content and any(_PROMPT.match(line) for line in content.splitlines())
             if prompted:
                 self.console_block(content, lang, options, first, label)
             else:
@@ -465,14 +598,12 @@ class _Builder:
     def shell_block(self, content: str, lang: str, options: StepOptions, first: int, label: str) -> None:
         refs = find_placeholders(content, self.declared)
         scanned = scan(mask_placeholders(content, refs))
-        line_starts = [0]
-        line_starts.extend(m.end() for m in re.finditer("\n", content))
         group: list[str] = []
         group_line = -1
         group_last = -2
         group_used = True
         for item in scanned.items:
-            line_no = bisect.bisect_right(line_starts, item.start) - 1
+            line_no = content.count("\n", 0, item.start)
             if item.kind == "comment":
                 body = content[item.start : item.end].lstrip("#").strip()
                 if content.startswith("#!", item.start):
@@ -489,16 +620,20 @@ class _Builder:
             if not command.strip():
                 continue
             group_used = True
-            own_refs = tuple(
-                PlaceholderRef(r.name, r.text, r.start - item.start, r.end - item.start)
-                for r in refs
-                if item.start <= r.start < item.end
+            own_refs = (
+                tuple(
+                    PlaceholderRef(r.name, r.text, r.start - item.start, r.end - item.start)
+                    for r in refs
+                    if item.start <= r.start < item.end
+                )
+                if refs
+                else ()
             )
             self.command_step(command, "\n".join(group), label, lang, options, first + line_no, own_refs)
         if not group_used and group:
             self.manual_from_comments(group, first + group_line, lang)
         if scanned.unclosed:
-            last_line = first + (bisect.bisect_right(line_starts, scanned.items[-1].start) - 1 if scanned.items else 0)
+            last_line = first + (content.count("\n", 0, scanned.items[-1].start) if scanned.items else 0)
             self.problem(
                 last_line,
                 Level.ERROR,
@@ -569,7 +704,7 @@ class _Builder:
         if reasons and options.auto:
             self.problem(line, Level.WARNING, "auto-dangerous", "dangerous step marked auto: it will always ask")
             options = StepOptions(timeout=options.timeout, confirm=options.confirm, auto=False, verify=options.verify)
-        names = tuple(dict.fromkeys(ref.name for ref in refs))
+        names = tuple(dict.fromkeys(ref.name for ref in refs)) if refs else ()
         return self.add_step(
             StepKind.COMMAND,
             line,
@@ -580,85 +715,92 @@ class _Builder:
             placeholders=names,
             refs=refs,
             dangerous=bool(reasons),
-            danger_reasons=tuple(dict.fromkeys(reasons)),
+            danger_reasons=tuple(dict.fromkeys(reasons)) if reasons else (),
             options=options,
         )
 
     # -- the walk ----------------------------------------------------------------------------------
     def walk(self, tokens: list[Token]) -> None:
-        # (ordered, label for fences inside this item) for each open list item
-        items: list[tuple[bool, str]] = []
-        lists: list[bool] = []
+        items: list[str] = []  # for each open list item, the label fences inside it get
+        lists: list[bool] = []  # for each open list, whether it is ordered
         quote_depth = 0
         n = len(tokens)
         i = 0
+        # Token types tested in the order of how often they come. A paragraph or heading is three tokens
+        # (open, inline with the text, close): all three are done at once.
         while i < n:
             token = tokens[i]
             kind = token.type
-            if kind == "front_matter":
-                self.front_matter(token)
-            elif kind == "heading_open":
-                self.heading(token, tokens[i + 1].content if i + 1 < n else "")
-                i += 2
-            elif kind == "paragraph_open":
-                content = tokens[i + 1].content if i + 1 < n else ""
-                line = (token.map[0] if token.map else 0) + 1
+            if kind == "paragraph_open":
                 if not items:
+                    content = tokens[i + 1].content if i + 1 < n else ""
+                    line = (token.map[0] if token.map else 0) + 1
                     self.paragraph(content, line, in_quote=quote_depth > 0)
-                i += 2
-            elif kind == "fence":
-                label = items[-1][1] if items else ""
-                self.fence(token, label or _strip_markup(self.lead))
-                self.lead = ""
-            elif kind in ("bullet_list_open", "ordered_list_open"):
-                lists.append(kind == "ordered_list_open")
-                if not items:
-                    self.lead = ""
-            elif kind in ("bullet_list_close", "ordered_list_close"):
-                if lists:
-                    lists.pop()
-            elif kind == "list_item_open":
-                items.append((bool(lists and lists[-1]), self.list_item(tokens, i, lists, len(items))))
+                i += 3
+                continue
+            if kind == "list_item_open":
+                items.append(self.list_item(tokens, i, bool(lists and lists[-1]), len(items)))
             elif kind == "list_item_close":
                 if items:
                     items.pop()
+            elif kind == "heading_open":
+                self.heading(token, tokens[i + 1].content if i + 1 < n else "")
+                i += 3
+                continue
+            elif kind == "bullet_list_open" or kind == "ordered_list_open":
+                lists.append(kind == "ordered_list_open")
+                if not items:
+                    self.lead = ""
+            elif kind == "bullet_list_close" or kind == "ordered_list_close":
+                if lists:
+                    lists.pop()
+            elif kind == "fence":
+                label = items[-1] if items else ""
+                self.fence(token, label or _strip_markup(self.lead), quote_depth)
+                self.lead = ""
             elif kind == "blockquote_open":
                 quote_depth += 1
             elif kind == "blockquote_close":
                 quote_depth -= 1
+            elif kind == "front_matter":
+                self.front_matter(token)
             i += 1
 
     def paragraph(self, content: str, line: int, *, in_quote: bool) -> None:
-        if not in_quote and _BOLD_LABEL.match(content) and self.current is not None:
-            self.pseudo_heading(_BOLD_LABEL.match(content).group(1), line)  # type: ignore[union-attr]
+        bold = content[:2] in ("**", "__")  # both patterns below start so
+        label = _BOLD_LABEL.match(content) if bold and not in_quote else None
+        if label and self.current is not None:
+            self.pseudo_heading(label.group(1), line)
             return
-        prefix = _BOLD_PREFIX.match(content)
+        prefix = _BOLD_PREFIX.match(content) if bold else None
         if prefix and role_of(prefix.group(1)) is Role.DETECTION:
             self.symptoms.append(_strip_markup(prefix.group(2)))
         self.note_text(content)
         self.lead = content
 
-    def list_item(self, tokens: list[Token], i: int, lists: list[bool], depth: int) -> str:
+    def list_item(self, tokens: list[Token], i: int, ordered: bool, depth: int) -> str:
         """Handle a list item's own text; return the label its nested fences get."""
-        token = tokens[i]
-        ordered = bool(lists and lists[-1])
-        line = (token.map[0] if token.map else 0) + 1
-        text = ""
-        if i + 2 < len(tokens) and tokens[i + 1].type == "paragraph_open":
-            text = tokens[i + 2].content
+        n = len(tokens)
+        if not (i + 2 < n and tokens[i + 1].type == "paragraph_open"):
+            return ""
+        text = tokens[i + 2].content
         if not text:
             return ""
-        task = _TASK.match(text)
-        if task:
-            self.add_step(StepKind.CHECK, line, text=_strip_markup(text[task.end() :]), checked=task.group(1) != " ")
-            return ""
+        token = tokens[i]
+        if text[0] == "[":
+            task = _TASK.match(text)
+            if task:
+                line = (token.map[0] if token.map else 0) + 1
+                checked = task.group(1) != " "
+                self.add_step(StepKind.CHECK, line, text=_strip_markup(text[task.end() :]), checked=checked)
+                return ""
         self.note_text(text)
         if not ordered:
             return ""
         holds_fence = False
         level = token.level
         j = i + 1
-        while j < len(tokens):
+        while j < n:
             other = tokens[j]
             if other.type == "list_item_close" and other.level == level:
                 break
@@ -668,6 +810,7 @@ class _Builder:
             j += 1
         if holds_fence:
             return _strip_markup(text.split("\n", 1)[0]).rstrip(":")
+        line = (token.map[0] if token.map else 0) + 1
         label = _BOLD_LABEL.match(text)
         if label and (text.rstrip().endswith(":") or label.group(1).rstrip().endswith(":")):
             # "1. **Service Restart:**" standing alone names what follows, like a heading.
@@ -687,8 +830,9 @@ class _Builder:
                 if section.path[:1] == title_section.path and len(section.path) > 1:
                     section.path = section.path[1:]
         seen: dict[str, int] = {}
+        paths = [section.path_str for section in self.sections]
         for step in self.steps:
-            step.section_path = self.sections[step.section].path_str if step.section is not None else ""
+            step.section_path = paths[step.section] if step.section is not None else ""
             # A stable id: the same step keeps it when other parts of the file change.
             key = f"{step.kind}|{step.section_path}|{step.command if step.command is not None else step.text}"
             occurrence = seen.get(key, 0)
@@ -713,7 +857,7 @@ def parse(text: str, path: Path | str | None = None) -> Runbook:
     where = Path(path) if path is not None else None
     builder = _Builder(text, where)
     try:
-        text = text.replace("\r\n", "\n").replace("\x00", "\ufffd")
+        text = _normalized(text)
         builder.text = text
         tokens = (_MD if _may_have_setext(text) else _MD_NO_SETEXT).parse(text)
         if text.startswith("---\n") and not (tokens and tokens[0].type == "front_matter"):
