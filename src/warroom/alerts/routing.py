@@ -87,12 +87,32 @@ class Router:
         # full collection stalled the intake for 50-80 ms.
         self._cache: dict[str, Decision] = {}
         self._decisions: dict[Decision, Decision] = {}
+        self._relevant = self._labels_read(routes)
+
+    @staticmethod
+    def _labels_read(routes: Sequence[RouteConfig]) -> frozenset[str] | None:
+        """The label names a decision can depend on, or None when it is all of them (`group_by: [...]`).
+
+        Alerts that differ only in other labels (an `instance`, a pod name) route the same way, so a storm of
+        new alerts hits the cache instead of walking the routes once per alert."""
+        names = {"service", "severity", *DEFAULT_GROUP_BY}
+        for route in routes:
+            group_by = route.group_by or ()
+            if "..." in group_by:
+                return None
+            names.update(group_by)
+            names.update(matcher.name for matcher in parse_matchers(route.match))
+            if route.severity_label:
+                names.add(route.severity_label)
+        return frozenset(names)
 
     def decide_cached(
         self, labels: Mapping[str, str], integration_service: str | None, integration_severity: str | None
     ) -> Decision:
         """`decide`, remembered for the same labels (repeats of an alert route the same way every time)."""
-        key = repr((sorted(labels.items()), integration_service, integration_severity))
+        relevant = self._relevant
+        read = labels.items() if relevant is None else [(k, v) for k, v in labels.items() if k in relevant]
+        key = repr((sorted(read), integration_service, integration_severity))
         found = self._cache.get(key)
         if found is None:
             if len(self._cache) >= 20_000:
