@@ -345,6 +345,39 @@ def test_the_first_character_dispatch_leaves_indented_code_alone() -> None:
     assert [t.type for t in md.parse("    indented\n")] == ["code_block"]
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_BLOCK_PIECES), max_size=80).map("".join))
+def test_the_cheaper_token_push_gives_tokens_equal_to_markdown_its_own(text: str) -> None:
+    # Token equality compares every field (attrs, meta, block, children...) and the class.
+    from warroom.runbooks import parser
+
+    text = parser._normalized(text)
+    assert parser._MD.parse(text) == _stock_markdown_it(*_OURS).parse(text)
+
+
+def test_the_cheaper_token_push_on_the_seeds(seeds_dir) -> None:
+    from warroom.runbooks import parser
+
+    assert isinstance(parser._MD.block, parser._ParserBlock)
+    assert isinstance(parser._MD_NO_SETEXT.block, parser._ParserBlock)
+    stock = _stock_markdown_it(*_OURS, "lheading")
+    for path in sorted(seeds_dir.glob("*")):
+        text = path.read_text(encoding="utf-8")
+        tokens = parser._MD_NO_SETEXT.parse(text)
+        assert tokens == stock.parse(text), path.name
+        assert all(type(t) is type(tokens[0]) and t.block for t in tokens)
+
+
+def test_the_cheaper_token_push_is_not_used_when_token_changes(monkeypatch) -> None:
+    from warroom.runbooks import parser
+
+    monkeypatch.setattr(parser, "_TOKEN_FIELDS", (*parser._TOKEN_FIELDS, "new_field"))
+    md = parser._use_cheaper_tokens(_stock_markdown_it())
+    assert not isinstance(md.block, parser._ParserBlock)
+    assert [t.type for t in md.parse("# T\n")] == ["heading_open", "inline", "heading_close"]
+    assert [t.type for t in parser._use_cheaper_tokens(_stock_markdown_it()).parse("")] == []
+
+
 _UNDERLINE_PIECES = [*_BLOCK_PIECES, "=", "==\n", "-\n", "> ---\n", "  ===  \n"]
 
 
