@@ -355,6 +355,29 @@ def test_the_cheaper_token_push_gives_tokens_equal_to_markdown_its_own(text: str
     assert parser._MD.parse(text) == _stock_markdown_it(*_OURS).parse(text)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*_BLOCK_PIECES, " \t", "\t\t", "  \t", "x\t"]), max_size=80).map("".join))
+def test_the_line_tables_are_markdown_its_own(text: str) -> None:
+    from markdown_it.rules_block import StateBlock
+
+    from warroom.runbooks import parser
+
+    text = parser._normalized(text)
+    ours = parser._StateBlock(text, parser._MD, {}, [])
+    assert vars(ours) == vars(StateBlock(text, parser._MD, {}, []))
+
+
+def test_the_line_tables_on_edge_texts_and_the_seeds(seeds_dir) -> None:
+    from markdown_it.rules_block import StateBlock
+
+    from warroom.runbooks import parser
+
+    texts = ["", " ", "\n", "a", "a\n", "a\n  ", "a\n \t\n", "\t x\n  \t y\n\t\tz", " \t \tq\n"]
+    texts += [path.read_text(encoding="utf-8") for path in sorted(seeds_dir.glob("*"))]
+    for text in texts:
+        assert vars(parser._StateBlock(text, parser._MD, {}, [])) == vars(StateBlock(text, parser._MD, {}, [])), text
+
+
 def test_the_cheaper_token_push_on_the_seeds(seeds_dir) -> None:
     from warroom.runbooks import parser
 
