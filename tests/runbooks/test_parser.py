@@ -391,6 +391,19 @@ def test_the_cheaper_token_push_on_the_seeds(seeds_dir) -> None:
         assert all(type(t) is type(tokens[0]) and t.block for t in tokens)
 
 
+def test_block_tokens_share_one_read_only_empty_attrs_and_meta() -> None:
+    from warroom.runbooks import parser
+
+    tokens = parser._MD.parse("# T\n\n3. a\n4. b\n")
+    assert all(t.meta is parser._EMPTY for t in tokens)
+    ordered = next(t for t in tokens if t.type == "ordered_list_open")
+    assert ordered.attrs == {"start": 3} and ordered.attrs is not parser._EMPTY  # replaced, as markdown-it does
+    assert tokens[0].attrs is parser._EMPTY and tokens[0].attrs == {}
+    with pytest.raises(TypeError):
+        tokens[0].attrSet("class", "x")  # a rule writing in place fails loudly instead of changing every token
+    assert parser._EMPTY == {} and tokens[1].attrs == {}
+
+
 def test_the_cheaper_token_push_is_not_used_when_token_changes(monkeypatch) -> None:
     from warroom.runbooks import parser
 

@@ -12,7 +12,8 @@ from datetime import date, datetime, timedelta
 from itertools import accumulate
 from operator import add
 from pathlib import Path
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Any, Literal, cast
 
 import yaml
 from markdown_it import MarkdownIt
@@ -112,6 +113,10 @@ def _dispatch_by_first_char(md: MarkdownIt) -> MarkdownIt:
 _TOKEN_FIELDS: tuple[str, ...] = ("type", "tag", "nesting", "attrs", "map", "level", "children", "content")
 _TOKEN_FIELDS += ("markup", "info", "meta", "block", "hidden")
 _new_token = object.__new__
+# The `attrs` and `meta` of every block token `push` creates: one empty mapping, read-only, shared instead of
+# two new dicts a token (1.1 million for 1,000 runbooks, all discarded). The block rules we run only ever
+# replace these (`token.attrs = {...}`); a rule writing into one in place would raise, not corrupt the others.
+_EMPTY: dict[Any, Any] = cast("dict[Any, Any]", MappingProxyType({}))
 
 
 def _expanded_indent(blanks: str) -> int:
@@ -128,7 +133,8 @@ class _StateBlock(StateBlock):
 
     Token is a slotted dataclass: its __init__ fills the defaults through factories and then runs
     __post_init__ to turn `attrs` from a list into a dict. Setting the fields directly gives the same
-    Token, equal field by field, in half the time (~0.1 s of the 1,000-file load).
+    Token, equal field by field, in half the time (~0.1 s of the 1,000-file load); sharing one empty
+    read-only `attrs` and `meta` (`_EMPTY`) saved another 0.07 s.
     """
 
     def __init__(self, src: str, md: MarkdownIt, env: EnvType, tokens: list[Token]) -> None:
@@ -163,7 +169,7 @@ class _StateBlock(StateBlock):
         token.type = ttype
         token.tag = tag
         token.nesting = nesting
-        token.attrs = {}
+        token.attrs = _EMPTY
         token.map = None
         if nesting < 0:
             self.level -= 1  # closing tag
@@ -174,7 +180,7 @@ class _StateBlock(StateBlock):
         token.content = ""
         token.markup = ""
         token.info = ""
-        token.meta = {}
+        token.meta = _EMPTY
         token.block = True
         token.hidden = False
         self.tokens.append(token)
