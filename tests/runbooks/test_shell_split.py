@@ -263,5 +263,7 @@ def test_the_one_match_path_takes_plain_lines_only() -> None:
         "# note",
         "time ls",
     ]
-    # "uptime" and the kubectl line: one call each for all their words, then one for the newline.
-    assert calls[:6] == [0, 6, 7, 8, 9, text.index("\nfor")]
+    # "uptime" and the kubectl line: one call each for all their words and the newline (after two for the
+    # blanks before kubectl), and the comment line one with its newline.
+    assert calls[:5] == [0, 7, 8, 9, text.index("for x")]
+    assert text.index("# note") in calls and text.index("\ntime") not in calls

@@ -150,18 +150,34 @@ class _Scanner:
         if c in " \t\r":
             return i + 1
         if c == "\n":
+            if self.simple_lines and self.cmd_start is None and not self.heredocs:
+                self.at_cmd = True  # a newline between commands: all newline() would do
+                return i + 1
             return self.newline(i)
         if self.cmd_start is None and not self.stack:
             if self.simple_lines and not self.heredocs:
-                # A new command on a line of plain words: what the long way below gives, in one match.
-                # Its first word is no keyword and no assignment, so none of the other words can be one.
+                # Between commands nothing is pending (no operator, no heredoc): the newline ending a comment
+                # line or a plain line only ends it, as newline() would, and is taken here with it.
+                if c == "#":
+                    end = s.find("\n", i)
+                    end = self.n if end < 0 else end
+                    self.mark(i, end, Context.COMMENT)
+                    self.scan.items.append(Item("comment", i, end))
+                    self.at_cmd = True
+                    return end + 1 if end < self.n else end
+                # A command on a line of plain words: what the long way below gives, in one match. Its
+                # first word is no keyword and no assignment, so none of the other words can be one.
                 m = _SIMPLE_LINE.match(s, i)
                 if m is not None and m.group(2) not in _NOT_SIMPLE and not _ASSIGNMENT.match(m.group(2)):
                     start, end = m.start(1), m.end()
-                    self.cmd_start = start
                     self.mark(start, end, Context.UNQUOTED)
-                    self.at_cmd = False
                     self.pending_op = False
+                    if end < self.n:
+                        self.scan.items.append(Item("command", start, end))
+                        self.at_cmd = True
+                        return end + 1
+                    self.cmd_start = start
+                    self.at_cmd = False
                     return end
             # A line whose first word is a comment is a description, not part of a command.
             if c == "#":
