@@ -414,6 +414,23 @@ def test_the_cheaper_token_push_is_not_used_when_token_changes(monkeypatch) -> N
     assert [t.type for t in parser._use_cheaper_tokens(_stock_markdown_it()).parse("")] == []
 
 
+def test_the_rules_run_as_copies_that_write_no_debug_line(caplog) -> None:
+    import logging
+
+    from mdit_py_plugins.front_matter.index import _front_matter_rule
+
+    from warroom.runbooks import parser
+
+    text = "---\nid: x\n---\n# T\n\n- a\n\n> q\n\n```sh\nls\n```\n"
+    with caplog.at_level(logging.DEBUG, logger="markdown_it"):
+        stock = _stock_markdown_it(*_OURS).parse(text)
+        assert any(r.getMessage().startswith("entering list") for r in caplog.records)
+        caplog.clear()
+        assert parser._MD.parse(text) == stock
+        assert not caplog.records
+    assert parser._without_debug_log(_front_matter_rule) is _front_matter_rule  # no LOGGER: left as it is
+
+
 _UNDERLINE_PIECES = [*_BLOCK_PIECES, "=", "==\n", "-\n", "> ---\n", "  ===  \n"]
 
 
