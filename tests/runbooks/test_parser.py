@@ -345,6 +345,92 @@ def test_the_first_character_dispatch_leaves_indented_code_alone() -> None:
     assert [t.type for t in md.parse("    indented\n")] == ["code_block"]
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_BLOCK_PIECES), max_size=80).map("".join))
+def test_the_cheaper_token_push_gives_tokens_equal_to_markdown_its_own(text: str) -> None:
+    # Token equality compares every field (attrs, meta, block, children...) and the class.
+    from warroom.runbooks import parser
+
+    text = parser._normalized(text)
+    assert parser._MD.parse(text) == _stock_markdown_it(*_OURS).parse(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*_BLOCK_PIECES, " \t", "\t\t", "  \t", "x\t"]), max_size=80).map("".join))
+def test_the_line_tables_are_markdown_its_own(text: str) -> None:
+    from markdown_it.rules_block import StateBlock
+
+    from warroom.runbooks import parser
+
+    text = parser._normalized(text)
+    ours = parser._StateBlock(text, parser._MD, {}, [])
+    assert vars(ours) == vars(StateBlock(text, parser._MD, {}, []))
+
+
+def test_the_line_tables_on_edge_texts_and_the_seeds(seeds_dir) -> None:
+    from markdown_it.rules_block import StateBlock
+
+    from warroom.runbooks import parser
+
+    texts = ["", " ", "\n", "a", "a\n", "a\n  ", "a\n \t\n", "\t x\n  \t y\n\t\tz", " \t \tq\n"]
+    texts += [path.read_text(encoding="utf-8") for path in sorted(seeds_dir.glob("*"))]
+    for text in texts:
+        assert vars(parser._StateBlock(text, parser._MD, {}, [])) == vars(StateBlock(text, parser._MD, {}, [])), text
+
+
+def test_the_cheaper_token_push_on_the_seeds(seeds_dir) -> None:
+    from warroom.runbooks import parser
+
+    assert isinstance(parser._MD.block, parser._ParserBlock)
+    assert isinstance(parser._MD_NO_SETEXT.block, parser._ParserBlock)
+    stock = _stock_markdown_it(*_OURS, "lheading")
+    for path in sorted(seeds_dir.glob("*")):
+        text = path.read_text(encoding="utf-8")
+        tokens = parser._MD_NO_SETEXT.parse(text)
+        assert tokens == stock.parse(text), path.name
+        assert all(type(t) is type(tokens[0]) and t.block for t in tokens)
+
+
+def test_block_tokens_share_one_read_only_empty_attrs_and_meta() -> None:
+    from warroom.runbooks import parser
+
+    tokens = parser._MD.parse("# T\n\n3. a\n4. b\n")
+    assert all(t.meta is parser._EMPTY for t in tokens)
+    ordered = next(t for t in tokens if t.type == "ordered_list_open")
+    assert ordered.attrs == {"start": 3} and ordered.attrs is not parser._EMPTY  # replaced, as markdown-it does
+    assert tokens[0].attrs is parser._EMPTY and tokens[0].attrs == {}
+    with pytest.raises(TypeError):
+        tokens[0].attrSet("class", "x")  # a rule writing in place fails loudly instead of changing every token
+    assert parser._EMPTY == {} and tokens[1].attrs == {}
+
+
+def test_the_cheaper_token_push_is_not_used_when_token_changes(monkeypatch) -> None:
+    from warroom.runbooks import parser
+
+    monkeypatch.setattr(parser, "_TOKEN_FIELDS", (*parser._TOKEN_FIELDS, "new_field"))
+    md = parser._use_cheaper_tokens(_stock_markdown_it())
+    assert not isinstance(md.block, parser._ParserBlock)
+    assert [t.type for t in md.parse("# T\n")] == ["heading_open", "inline", "heading_close"]
+    assert [t.type for t in parser._use_cheaper_tokens(_stock_markdown_it()).parse("")] == []
+
+
+def test_the_rules_run_as_copies_that_write_no_debug_line(caplog) -> None:
+    import logging
+
+    from mdit_py_plugins.front_matter.index import _front_matter_rule
+
+    from warroom.runbooks import parser
+
+    text = "---\nid: x\n---\n# T\n\n- a\n\n> q\n\n```sh\nls\n```\n"
+    with caplog.at_level(logging.DEBUG, logger="markdown_it"):
+        stock = _stock_markdown_it(*_OURS).parse(text)
+        assert any(r.getMessage().startswith("entering list") for r in caplog.records)
+        caplog.clear()
+        assert parser._MD.parse(text) == stock
+        assert not caplog.records
+    assert parser._without_debug_log(_front_matter_rule) is _front_matter_rule  # no LOGGER: left as it is
+
+
 _UNDERLINE_PIECES = [*_BLOCK_PIECES, "=", "==\n", "-\n", "> ---\n", "  ===  \n"]
 
 

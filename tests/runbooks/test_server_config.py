@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,3 +56,27 @@ def test_the_server_parses_on_first_use_or_when_the_engine_starts(runtime, tmp_p
 def test_settings_do_not_change(tmp_path):
     # WARROOM_RUNBOOK_DIRS is read by the runbooks domain, not a Settings field (it is documented in docs/).
     assert "runbook_dirs" not in Settings.model_fields
+
+
+def test_the_server_library_parses_with_the_collector_paused_and_as_load_does(tmp_path, monkeypatch, seeds_dir):
+    import gc
+    import shutil
+
+    from warroom.runbooks import cache as cache_module
+    from warroom.runbooks import library
+
+    for seed in sorted(seeds_dir.glob("*")):
+        shutil.copy(seed, tmp_path / f"{seed.stem}.md")
+    states: list[bool] = []
+    real_read = cache_module._read
+
+    def read(path: Path) -> Any:
+        states.append(gc.isenabled())
+        return real_read(path)
+
+    monkeypatch.setattr(cache_module, "_read", read)
+    assert gc.isenabled()
+    cached = RunbookCache([tmp_path]).refresh()
+    assert gc.isenabled(), "the collector is back on after the refresh"
+    assert states and not any(states), "every file was parsed with the collector paused"
+    assert cached.runbooks == library.load([tmp_path]).runbooks

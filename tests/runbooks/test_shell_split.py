@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from warroom.runbooks.model import Runbook, StepKind
-from warroom.runbooks.shell import Context, scan
+from warroom.runbooks.shell import Context, _Scanner, scan
 
 Md = Callable[..., Runbook]
 
@@ -191,3 +194,76 @@ def test_scan_reports_quoting_context_of_positions() -> None:
         Context.COMMENT,
         Context.UNSAFE,
     ]
+
+
+_SHELL_PIECES = [
+    *" \t\n\r\"'\\$`;&|()<>#{}=!-",
+    "echo",
+    "kubectl get pods",
+    "x",
+    "A=1",
+    "for",
+    "in",
+    "do",
+    "done",
+    "if",
+    "then",
+    "fi",
+    "case",
+    "esac",
+    "while",
+    "time",
+    "{ ",
+    " }",
+    "<<EOF\n",
+    "EOF\n",
+    "<<-'X'\n",
+    "\tX\n",
+    "$(",
+    "${",
+    "$((",
+    "&&\n",
+    "|\n",
+    "\\\n",
+    "# note\n",
+    "\n",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_SHELL_PIECES), max_size=40).map("".join), st.data())
+def test_the_one_match_path_for_plain_lines_scans_as_the_long_way_does(text: str, data: st.DataObject) -> None:
+    probes = data.draw(st.lists(st.integers(0, len(text)), max_size=8))
+    fast = scan(text, probes)
+    try:
+        _Scanner.simple_lines = False
+        slow = scan(text, probes)
+    finally:
+        _Scanner.simple_lines = True
+    assert fast == slow
+
+
+def test_the_one_match_path_takes_plain_lines_only() -> None:
+    text = "uptime\n  kubectl get pods -n app\nfor x in a b; do echo $x; done\nA=1 ls\n# note\ntime ls\n"
+    calls: list[int] = []
+    scanner = _Scanner(text, [])
+    original = scanner.unquoted
+
+    def unquoted(i: int) -> int:
+        calls.append(i)
+        return original(i)
+
+    scanner.unquoted = unquoted  # type: ignore[method-assign]
+    found = scanner.run()
+    assert [text[item.start : item.end] for item in found.items] == [
+        "uptime",
+        "kubectl get pods -n app",
+        "for x in a b; do echo $x; done",
+        "A=1 ls",
+        "# note",
+        "time ls",
+    ]
+    # "uptime" and the kubectl line: one call each for all their words and the newline (after two for the
+    # blanks before kubectl), and the comment line one with its newline.
+    assert calls[:5] == [0, 7, 8, 9, text.index("for x")]
+    assert text.index("# note") in calls and text.index("\ntime") not in calls

@@ -16,7 +16,7 @@ from warroom.errors import Conflict, NotFound
 from warroom.runbooks import library
 from warroom.runbooks.library import Library
 from warroom.runbooks.model import Level, Problem, Runbook
-from warroom.runbooks.parser import parse, parse_file
+from warroom.runbooks.parser import gc_paused, parse, parse_file
 
 log = structlog.get_logger("warroom.runbooks")
 
@@ -78,18 +78,21 @@ class RunbookCache:
             except NotFound:  # a folder removed between the check and the walk: next refresh sees it
                 files = []
             entries: dict[Path, _Entry] = {}
-            for path in files:
-                try:
-                    info = path.stat()
-                except OSError:
-                    continue
-                old = self._entries.get(path)
-                if old is not None and old.mtime_ns == info.st_mtime_ns and old.size == info.st_size:
-                    entries[path] = old
-                    continue
-                runbook, digest = _read(path)
-                entries[path] = _Entry(info.st_mtime_ns, info.st_size, runbook, digest)
-                stats.parsed += 1
+            # The collector paused as in library.load: with it on, the first refresh of 1,000 files took
+            # 3.3-3.5 s instead of 2.3 s, its full passes walking the runbooks parsed so far again and again.
+            with gc_paused():
+                for path in files:
+                    try:
+                        info = path.stat()
+                    except OSError:
+                        continue
+                    old = self._entries.get(path)
+                    if old is not None and old.mtime_ns == info.st_mtime_ns and old.size == info.st_size:
+                        entries[path] = old
+                        continue
+                    runbook, digest = _read(path)
+                    entries[path] = _Entry(info.st_mtime_ns, info.st_size, runbook, digest)
+                    stats.parsed += 1
             stats.files = len(entries)
             stats.removed = len(set(self._entries) - set(entries))
             if stats.parsed or stats.removed or len(entries) != len(self._entries):

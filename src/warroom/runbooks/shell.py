@@ -51,6 +51,9 @@ _DQ_PLAIN = re.compile(r'[^"\\$`]+')
 _NAME_CHARS = re.compile(r"[A-Za-z0-9_]+|[@*#?$!0-9-]")
 _HEREDOC = re.compile(r"<<(-?)[ \t]*(?:'([^'\n]*)'|\"([^\"\n]*)\"|\\?([^\s;&|<>()'\"]+))")
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\+?=")
+# A line of plain words (no quote, escape, expansion, operator, comment, brace or CR), from the start of a
+# command: group 1 is the command, group 2 its first word. The common case, done in one match (below).
+_SIMPLE_LINE = re.compile(r"(([^ \t\n\r'\"\\$`;&|()<>#{}]+)[^\n\r'\"\\$`;&|()<>#{}]*)$", re.MULTILINE)
 _OPEN_KEYWORDS = {
     "for": "loop",
     "while": "loop",
@@ -78,9 +81,13 @@ _FRAME_NAMES = {
     "case": "case without esac",
 }
 _UNQUOTED_FRAMES = {"cmd", "paren", "brace", "loop", "if", "case"}
+# First words after which the next word may still be a keyword, or that are keywords themselves.
+_NOT_SIMPLE = frozenset(_STAY_AT_COMMAND | set(_OPEN_KEYWORDS) | set(_CLOSE_KEYWORDS))
 
 
 class _Scanner:
+    simple_lines = True  # the one-match path for plain lines (off in tests, to compare with the long way)
+
     def __init__(self, text: str, probes: list[int]) -> None:
         self.s = text
         self.n = len(text)
@@ -116,8 +123,10 @@ class _Scanner:
     # -- main loop ---------------------------------------------------------------------------------
     def run(self) -> Scan:
         i = 0
-        while i < self.n:
-            frame = self.frame()
+        n = self.n
+        stack = self.stack
+        while i < n:
+            frame = stack[-1] if stack else "top"
             if frame == "dq":
                 i = self.double_quoted(i)
             elif frame == "bt":
@@ -141,8 +150,35 @@ class _Scanner:
         if c in " \t\r":
             return i + 1
         if c == "\n":
+            if self.simple_lines and self.cmd_start is None and not self.heredocs:
+                self.at_cmd = True  # a newline between commands: all newline() would do
+                return i + 1
             return self.newline(i)
         if self.cmd_start is None and not self.stack:
+            if self.simple_lines and not self.heredocs:
+                # Between commands nothing is pending (no operator, no heredoc): the newline ending a comment
+                # line or a plain line only ends it, as newline() would, and is taken here with it.
+                if c == "#":
+                    end = s.find("\n", i)
+                    end = self.n if end < 0 else end
+                    self.mark(i, end, Context.COMMENT)
+                    self.scan.items.append(Item("comment", i, end))
+                    self.at_cmd = True
+                    return end + 1 if end < self.n else end
+                # A command on a line of plain words: what the long way below gives, in one match. Its
+                # first word is no keyword and no assignment, so none of the other words can be one.
+                m = _SIMPLE_LINE.match(s, i)
+                if m is not None and m.group(2) not in _NOT_SIMPLE and not _ASSIGNMENT.match(m.group(2)):
+                    start, end = m.start(1), m.end()
+                    self.mark(start, end, Context.UNQUOTED)
+                    self.pending_op = False
+                    if end < self.n:
+                        self.scan.items.append(Item("command", start, end))
+                        self.at_cmd = True
+                        return end + 1
+                    self.cmd_start = start
+                    self.at_cmd = False
+                    return end
             # A line whose first word is a comment is a description, not part of a command.
             if c == "#":
                 end = s.find("\n", i)
