@@ -389,6 +389,18 @@ class Warroom:
                     values[name] = float(line.split()[1])
         return values["count"], values["sum"]
 
+    async def phase(self, integration: str, load: Any) -> Result:
+        """Run one phase's load (a coroutine), then report it with requests per commit and the stored check."""
+        commits_before, requests_before = self.batches()
+        result: Result = await load
+        commits, requests = self.batches()
+        if commits > commits_before:
+            # What limits it: the bigger the group commits, the more requests share one transaction.
+            per_commit = f"{(requests - requests_before) / (commits - commits_before):.1f} req/commit"
+            result.note = f"{per_commit}, {result.note}" if result.note else per_commit
+        report(result, self.verify(result, integration))
+        return result
+
     def verify(self, result: Result, integration: str) -> str:
         """Every accepted alert is in the database: counters add up and every fingerprint is stored."""
         url = self.database_url.replace("postgresql://", "postgresql+psycopg://", 1)
@@ -517,44 +529,36 @@ async def main_async(args: argparse.Namespace) -> None:
             try:
                 for size, clients in PHASES:
                     name = f"bench-{size}"
-                    key = server.integration(name)
                     workload = Workload(phase=f"{backend[:2]}{size}", rng=random.Random(size))
-                    commits_before, requests_before = server.batches()
-                    result = await drive(
-                        f"{server.url}/api/v1/intake",
-                        webhook,
-                        size=size,
-                        clients=clients,
-                        seconds=args.seconds,
-                        workload=workload,
-                        headers={"Authorization": f"Bearer {key}"},
-                        label=f"warroom {backend}",
+                    result = await server.phase(
+                        name,
+                        drive(
+                            f"{server.url}/api/v1/intake",
+                            webhook,
+                            size=size,
+                            clients=clients,
+                            seconds=args.seconds,
+                            workload=workload,
+                            headers={"Authorization": f"Bearer {server.integration(name)}"},
+                            label=f"warroom {backend}",
+                        ),
                     )
-                    commits, requests = server.batches()
-                    if commits > commits_before:
-                        # What limits it: the bigger the group commits, the more requests share one transaction.
-                        result.note = f"{(requests - requests_before) / (commits - commits_before):.1f} req/commit"
-                    report(result, server.verify(result, name))
                     summary[(backend, size)] = result
                 for size, rate in RATES:
                     name = f"bench-{size}-rate"
-                    key = server.integration(name)
                     workload = Workload(phase=f"{backend[:2]}{size}r", rng=random.Random(size + 1))
-                    commits_before, requests_before = server.batches()
-                    result = await drive_rate(
-                        f"{server.url}/api/v1/intake",
-                        size=size,
-                        rate=rate,
-                        seconds=args.seconds,
-                        workload=workload,
-                        headers={"Authorization": f"Bearer {key}"},
-                        label=f"warroom {backend}",
+                    result = await server.phase(
+                        name,
+                        drive_rate(
+                            f"{server.url}/api/v1/intake",
+                            size=size,
+                            rate=rate,
+                            seconds=args.seconds,
+                            workload=workload,
+                            headers={"Authorization": f"Bearer {server.integration(name)}"},
+                            label=f"warroom {backend}",
+                        ),
                     )
-                    commits, requests = server.batches()
-                    if commits > commits_before:
-                        per_commit = (requests - requests_before) / (commits - commits_before)
-                        result.note = f"{per_commit:.1f} req/commit, {result.note}"
-                    report(result, server.verify(result, name))
                     offered = rate * size
                     kept_up = result.alerts_per_second >= 0.97 * offered and not result.errors
                     verdict = "meets" if kept_up and result.quantile(0.99) < TARGET_P99_MS else "misses"
@@ -591,6 +595,8 @@ async def main_async(args: argparse.Namespace) -> None:
                             )
             finally:
                 am.close()
+    elif args.no_alertmanager:
+        print("alertmanager: skipped (--no-alertmanager)")
     else:
         print("alertmanager: not installed (apt-get install prometheus-alertmanager) — no comparison")
     if targets:
