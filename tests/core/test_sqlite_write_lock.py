@@ -65,3 +65,25 @@ def test_a_failed_transaction_releases_the_lock(tmp_path):
     assert done.wait(5)
     thread.join()
     db.dispose()
+
+
+def test_an_invalidated_connection_releases_the_lock(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'w.db'}")
+    with db.transaction() as session:
+        session.execute(text("CREATE TABLE t (n INTEGER)"))
+    session = db.write_session()
+    session.execute(text("INSERT INTO t VALUES (1)"))
+    session.connection().invalidate()  # as after a disconnect error: the pool drops the DBAPI connection
+    session.close()
+    done = threading.Event()
+
+    def writer() -> None:
+        with db.transaction() as other:
+            other.execute(text("INSERT INTO t VALUES (2)"))
+        done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert done.wait(3), "the next writer of this process waited for a lock nobody holds"
+    thread.join()
+    db.dispose()
