@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -114,10 +115,23 @@ class _ProcessWriteLock:
                 self._lock.release()
             raise
 
+    @property
+    def held(self) -> bool:
+        """Whether a write transaction of this process holds the lock now."""
+        return self._lock.locked()
+
     def on_checkin(self, _dbapi_connection: Any, record: Any) -> None:
         # A session hands its connection back right after COMMIT or ROLLBACK (and on close).
         if record is not None and record.info.pop(_HOLDS_WRITE_LOCK, False):
             self._lock.release()
+
+
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, _ProcessWriteLock] = weakref.WeakKeyDictionary()
+
+
+def process_write_lock(engine: Engine) -> _ProcessWriteLock | None:
+    """The lock this process's SQLite write transactions queue on (None for PostgreSQL)."""
+    return _WRITE_LOCKS.get(engine)
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -134,7 +148,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             pool_size=pool_size,
             max_overflow=pool_size * 2,
         )
-        write_lock = _ProcessWriteLock(timeout=5.0)
+        write_lock = _WRITE_LOCKS[engine] = _ProcessWriteLock(timeout=5.0)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", write_lock.on_begin)
         event.listen(engine, "checkin", write_lock.on_checkin)

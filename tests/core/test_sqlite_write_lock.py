@@ -7,7 +7,7 @@ import time
 
 from sqlalchemy import text
 
-from warroom.db import Database
+from warroom.db import Database, process_write_lock
 
 
 def test_a_second_writer_waits_for_the_first_commit_then_proceeds(tmp_path):
@@ -24,8 +24,11 @@ def test_a_second_writer_waits_for_the_first_commit_then_proceeds(tmp_path):
             session.execute(text("INSERT INTO t VALUES (2)"))  # the transaction begins here
             order.append("second began")
 
+    lock = process_write_lock(db.engine)
+    assert lock is not None and not lock.held
     session = db.write_session()
     session.execute(text("INSERT INTO t VALUES (1)"))
+    assert lock.held  # the second writer queues on it, not in SQLite's sleeping busy handler
     first_holds.set()
     thread = threading.Thread(target=second)
     thread.start()
@@ -41,6 +44,7 @@ def test_a_second_writer_waits_for_the_first_commit_then_proceeds(tmp_path):
     session.commit()
     session.close()
     assert order == ["first committed", "second began"]
+    assert not lock.held
     with db.session() as reader:
         assert [row[0] for row in reader.execute(text("SELECT n FROM t ORDER BY rowid"))] == [1, 2, 3]
     db.dispose()
@@ -48,11 +52,14 @@ def test_a_second_writer_waits_for_the_first_commit_then_proceeds(tmp_path):
 
 def test_a_failed_transaction_releases_the_lock(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'w.db'}")
+    lock = process_write_lock(db.engine)
+    assert lock is not None
     try:
         with db.transaction() as session:
             session.execute(text("SELECT * FROM missing_table"))
     except Exception:
         pass
+    assert not lock.held
     done = threading.Event()
 
     def writer() -> None:
@@ -73,8 +80,11 @@ def test_an_invalidated_connection_releases_the_lock(tmp_path):
         session.execute(text("CREATE TABLE t (n INTEGER)"))
     session = db.write_session()
     session.execute(text("INSERT INTO t VALUES (1)"))
+    lock = process_write_lock(db.engine)
+    assert lock is not None and lock.held
     session.connection().invalidate()  # as after a disconnect error: the pool drops the DBAPI connection
     session.close()
+    assert not lock.held
     done = threading.Event()
 
     def writer() -> None:

@@ -679,7 +679,7 @@ def _needed(
             or row.status == "resolved"
             or row.suppressed_by is not None
             or row.incident_id is None
-            or ctx.statuses.get(row.incident_id, Status.RESOLVED.value) == Status.RESOLVED
+            or ctx.status_of(row.incident_id) == Status.RESOLVED
         )
         if placed:
             groups[decision.group_key] = decision.route

@@ -30,11 +30,16 @@ def add_hook(info: dict[str, Any], hooks: list[TimelineHook], hook: TimelineHook
         declared[hook] = frozenset(kinds)
 
 
-def hooked(session: Session, kind: str) -> bool:
-    """Whether any registered hook reacts to events of `kind` (if none does, `append_quiet` may be used)."""
+def hooks_for(session: Session, kind: str) -> list[TimelineHook]:
+    """The registered hooks that react to events of `kind`."""
     hooks: list[TimelineHook] = session.info.get("timeline_hooks", [])
     declared: dict[TimelineHook, frozenset[str]] = session.info.get(HOOK_KINDS, {})
-    return any(hook not in declared or kind in declared[hook] for hook in hooks)
+    return [hook for hook in hooks if hook not in declared or kind in declared[hook]]
+
+
+def hooked(session: Session, kind: str) -> bool:
+    """Whether any registered hook reacts to events of `kind` (if none does, QuietEvents may queue them)."""
+    return bool(hooks_for(session, kind))
 
 
 def append(
@@ -58,12 +63,8 @@ def append(
         data=data or {},
     )
     session.add(event)
-    hooks: list[TimelineHook] = session.info.get("timeline_hooks", [])
-    declared: dict[TimelineHook, frozenset[str]] = session.info.get(HOOK_KINDS, {})
-    for hook in hooks:
-        wanted = declared.get(hook)
-        if wanted is None or kind in wanted:
-            hook(session, incident, event)
+    for hook in hooks_for(session, kind):
+        hook(session, incident, event)
     return event
 
 
