@@ -36,7 +36,7 @@ class Alert(Base):
 
     __tablename__ = "alerts"
     __table_args__ = (
-        UniqueConstraint("integration_id", "fingerprint", name="uq_alerts_integration_id"),
+        UniqueConstraint("fingerprint", "integration_id", name="uq_alerts_fingerprint"),
         Index("ix_alerts_status_id", "status", "id"),
         Index("ix_alerts_incident_id_status", "incident_id", "status", "suppressed_by", "severity"),
         Index("ix_alerts_group_key", "group_key"),

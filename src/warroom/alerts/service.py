@@ -575,13 +575,13 @@ class AlertRow:
 
 
 def load_rows(session: Session, *conditions: Any, lock: bool = True) -> list[AlertRow]:
-    """Alerts matching `conditions` as AlertRows (locked FOR UPDATE on PostgreSQL), in (integration, fingerprint)
+    """Alerts matching `conditions` as AlertRows (locked FOR UPDATE on PostgreSQL), in (fingerprint, integration)
     order so that two writers lock in the same order."""
     table = cast(Table, Alert.__table__)
     query = (
         select(*(table.c[name] for name in _ROW_COLUMNS))
         .where(*conditions)
-        .order_by(table.c.integration_id, table.c.fingerprint)
+        .order_by(table.c.fingerprint, table.c.integration_id)  # the unique key's order: no sort on SQLite
     )
     if lock:
         query = query.with_for_update()
@@ -745,7 +745,8 @@ def _store(
 
 def _key_conditions(keys: Sequence[tuple[int, str]], postgres: bool) -> Iterator[ColumnElement[bool]]:
     """WHERE clauses for sorted (integration, fingerprint) keys: `integration_id = ? AND fingerprint IN (...)`,
-    at most 500 at a time. SQLite scans the whole unique index for a row-value IN; this form searches it."""
+    at most 500 at a time. SQLite scans the whole unique key for a row-value IN; this form searches it, by
+    fingerprint first (the key's first column: see migration 0012)."""
     table = cast(Table, Alert.__table__)
     for integration_id, group in itertools.groupby(keys, key=lambda key: key[0]):
         fingerprints = [fingerprint for _, fingerprint in group]
