@@ -364,7 +364,14 @@ def test_the_line_tables_are_markdown_its_own(text: str) -> None:
 
     text = parser._normalized(text)
     ours = parser._StateBlock(text, parser._MD, {}, [])
-    assert vars(ours) == vars(StateBlock(text, parser._MD, {}, []))
+    assert _markdown_it_fields(ours) == vars(StateBlock(text, parser._MD, {}, []))
+
+
+def _markdown_it_fields(state: Any) -> dict[str, Any]:
+    """A `_StateBlock`'s fields but the one of its own (`tabs`, whether its text has a tab)."""
+    fields = dict(vars(state))
+    assert fields.pop("tabs") == ("\t" in state.src)
+    return fields
 
 
 def test_the_line_tables_on_edge_texts_and_the_seeds(seeds_dir) -> None:
@@ -375,7 +382,8 @@ def test_the_line_tables_on_edge_texts_and_the_seeds(seeds_dir) -> None:
     texts = ["", " ", "\n", "a", "a\n", "a\n  ", "a\n \t\n", "\t x\n  \t y\n\t\tz", " \t \tq\n"]
     texts += [path.read_text(encoding="utf-8") for path in sorted(seeds_dir.glob("*"))]
     for text in texts:
-        assert vars(parser._StateBlock(text, parser._MD, {}, [])) == vars(StateBlock(text, parser._MD, {}, [])), text
+        ours = parser._StateBlock(text, parser._MD, {}, [])
+        assert _markdown_it_fields(ours) == vars(StateBlock(text, parser._MD, {}, [])), text
 
 
 def test_the_cheaper_token_push_on_the_seeds(seeds_dir) -> None:
@@ -475,3 +483,35 @@ def test_a_file_with_old_mac_line_endings_reads_like_any_other(md: Md) -> None:
     assert [s.title for s in cr.sections] == [s.title for s in lf.sections] == ["T", "Detection"]
     assert cr.problems == lf.problems == []
     assert [(s.command, s.line) for s in cr.steps] == [(s.command, s.line) for s in lf.steps] == [("uptime", 8)]
+
+
+# Without a tab, lines are cut by `_StateBlock.getLines`'s slices: nested lists and quotes move line starts.
+_NESTED_PIECES = [p for p in _BLOCK_PIECES if "\t" not in p] + ["  - ", "   1. ", "> - ", "- > ", "  ", "\n   ", "10) "]
+_NESTED_PIECES += ["###### ", "####### ", "#x", " ## a ## \n", "# #\n", "- - -\n", "_ _ _\n", "* *\n", "--\n"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_NESTED_PIECES), max_size=80).map("".join))
+def test_our_block_parser_gives_markdown_its_own_tokens(text: str) -> None:
+    from warroom.runbooks import parser
+
+    text = parser._normalized(text)
+    assert parser._MD.parse(text) == _stock_markdown_it(*_OURS).parse(text)
+    assert parser._MD_NO_SETEXT.parse(text) == _stock_markdown_it(*_OURS, "lheading").parse(text) or (
+        parser._may_have_setext(text)
+    )
+
+
+def test_our_line_cutting_runs_without_tabs_and_markdown_its_with_them(monkeypatch) -> None:
+    from markdown_it.rules_block import StateBlock
+
+    from warroom.runbooks import parser
+
+    lines: list[int] = []
+    get_lines = StateBlock.getLines
+    monkeypatch.setattr(StateBlock, "getLines", lambda *args: lines.append(1) or get_lines(*args))
+    tokens = parser._MD.parse("- a\n- b\n\npara\n")
+    assert [t.content for t in tokens if t.type == "inline"] == ["a", "b", "para"]
+    assert not lines  # without a tab, `_StateBlock.getLines` cut every line itself
+    parser._MD.parse("- a\n-\tb\n")
+    assert lines  # with a tab, markdown-it's own

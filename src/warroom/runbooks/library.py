@@ -19,7 +19,7 @@ def discover(paths: Iterable[Path | str]) -> list[Path]:
     """Runbook files under `paths`: folders are searched recursively for .md/.markdown; files given by
     name are taken whatever their suffix (a .txt runbook is fine when named explicitly)."""
     found: list[Path] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -33,7 +33,9 @@ def discover(paths: Iterable[Path | str]) -> list[Path]:
         else:
             raise NotFound(f"no runbook file or folder at {path}", field="path")
         for candidate in candidates:
-            key = candidate.resolve()
+            # The resolved path as text: what Path.resolve() gives without making a Path of it and stat()ing it
+            # again to report a symlink loop (there is none: the file was just found to exist).
+            key = os.path.realpath(candidate)
             if key not in seen:
                 seen.add(key)
                 found.append(candidate)
