@@ -574,18 +574,29 @@ class AlertRow:
             self.changes[name] = value
 
 
-def load_rows(session: Session, *conditions: Any, lock: bool = True) -> list[AlertRow]:
+def load_rows(
+    session: Session, *conditions: Any, lock: bool = True, statuses: dict[int, str] | None = None
+) -> list[AlertRow]:
     """Alerts matching `conditions` as AlertRows (locked FOR UPDATE on PostgreSQL), in (fingerprint, integration)
-    order so that two writers lock in the same order."""
+    order so that two writers lock in the same order. With `statuses`, the status of each alert's incident is
+    read in the same statement (not locked) and put there by incident number: one round trip fewer."""
     table = cast(Table, Alert.__table__)
-    query = (
-        select(*(table.c[name] for name in _ROW_COLUMNS))
-        .where(*conditions)
-        .order_by(table.c.fingerprint, table.c.integration_id)  # the unique key's order: no sort on SQLite
-    )
+    query = select(*(table.c[name] for name in _ROW_COLUMNS))
+    if statuses is not None:
+        incidents_table = cast(Table, Incident.__table__)
+        query = query.add_columns(incidents_table.c.status.label("incident_status")).outerjoin(
+            incidents_table, incidents_table.c.id == table.c.incident_id
+        )
+    query = query.where(*conditions).order_by(table.c.fingerprint, table.c.integration_id)  # no sort on SQLite
     if lock:
-        query = query.with_for_update()
-    return [AlertRow(row) for row in session.execute(query).mappings()]
+        query = query.with_for_update(of=table)
+    rows = []
+    for values in session.execute(query).mappings():
+        row = AlertRow(values)
+        if statuses is not None and row.incident_id is not None and values["incident_status"] is not None:
+            statuses[row.incident_id] = values["incident_status"]
+        rows.append(row)
+    return rows
 
 
 def write_rows(session: Session, rows: Sequence[AlertRow]) -> None:
@@ -661,10 +672,12 @@ def _needed(
     """The groups to lock (alerts that may open or join an incident) and the incidents to lock (those joined,
     and those whose alerts resolve). A repeat of a firing alert with an open incident needs neither."""
     linked = sorted({row.incident_id for row in rows.values() if row.incident_id is not None})
-    if linked and ctx.postgres:
-        query = select(Incident.id, Incident.status).where(one_of(Incident.id, linked, postgres=True))
-        for number, status in ctx.session.execute(query):
-            ctx.statuses[number] = status
+    if ctx.postgres:
+        unread = [number for number in linked if number not in ctx.statuses]  # _store read the others
+        if unread:
+            query = select(Incident.id, Incident.status).where(one_of(Incident.id, unread, postgres=True))
+            for number, status in ctx.session.execute(query):
+                ctx.statuses[number] = status
     elif linked:
         # SQLite: this transaction already holds the database's write lock, so what it reads now stays true
         # until it commits; the incidents count as locked and preload need not read them again.
@@ -718,8 +731,10 @@ def _store(
         first.setdefault((integration.id, fingerprint), (integration, incoming, decision))
     keys = sorted(first)
     rows: dict[tuple[int, str], AlertRow] = {}
+    # On PostgreSQL the incidents' statuses come with the rows (`_needed` reads them; SQLite locks them there).
+    statuses = ctx.statuses if ctx.postgres else None
     for condition in _key_conditions(keys, ctx.postgres):
-        for alert in load_rows(session, condition):
+        for alert in load_rows(session, condition, statuses=statuses):
             rows[(alert.integration_id, alert.fingerprint)] = alert
     missing = [key for key in keys if key not in rows]
     created: set[tuple[int, str]] = set()
@@ -736,12 +751,13 @@ def _store(
         for returned in session.execute(statement, [values[k] for k in missing]):
             alert_id, integration_id, fingerprint = returned[0], returned[1], returned[2]
             key = (int(integration_id), str(fingerprint))
-            rows[key] = AlertRow({**values[key], "id": alert_id})
+            row = rows[key] = AlertRow({**values[key], "id": alert_id})
+            object.__setattr__(row, "raw", values[key]["raw"])  # as stored: write_rows may send it back unchanged
             created.add(key)
         lost = [key for key in missing if key not in created]
         if lost:  # another writer created them since our first look: they are repeats now
             for condition in _key_conditions(lost, ctx.postgres):
-                for alert in load_rows(session, condition):
+                for alert in load_rows(session, condition, statuses=statuses):
                     rows[(alert.integration_id, alert.fingerprint)] = alert
     return rows, created
 
