@@ -671,14 +671,9 @@ def _needed(
 ) -> tuple[dict[str, str], set[int]]:
     """The groups to lock (alerts that may open or join an incident) and the incidents to lock (those joined,
     and those whose alerts resolve). A repeat of a firing alert with an open incident needs neither."""
+    # PostgreSQL: `_store` read the status of every incident the rows link to, with the rows.
     linked = sorted({row.incident_id for row in rows.values() if row.incident_id is not None})
-    if ctx.postgres:
-        unread = [number for number in linked if number not in ctx.statuses]  # _store read the others
-        if unread:
-            query = select(Incident.id, Incident.status).where(one_of(Incident.id, unread, postgres=True))
-            for number, status in ctx.session.execute(query):
-                ctx.statuses[number] = status
-    elif linked:
+    if linked and not ctx.postgres:
         # SQLite: this transaction already holds the database's write lock, so what it reads now stays true
         # until it commits; the incidents count as locked and preload need not read them again.
         ctx._lock_incidents(linked)
