@@ -89,7 +89,10 @@ def test_incident_severity_is_the_highest_firing_alert(api, sender, make_integra
     assert incident(api, 1)["severity"] == "P3"
     post(sender, key, am_alert("Down", service="db", cluster="eu", severity="critical"))
     assert incident(api, 1)["severity"] == "P1"
+    post(sender, key, am_alert("Crash", service="db", cluster="eu", severity="critical"))
     post(sender, key, am_alert("Down", status="resolved", service="db", cluster="eu", severity="critical"))
+    assert incident(api, 1)["severity"] == "P1"  # Crash still fires at P1
+    post(sender, key, am_alert("Crash", status="resolved", service="db", cluster="eu", severity="critical"))
     assert incident(api, 1)["severity"] == "P3"
     changes = [e for e in events(runtime, 1) if e.kind == "severity_changed"]
     assert [(e.data["from"], e.data["to"]) for e in changes] == [("P3", "P1"), ("P1", "P3")]

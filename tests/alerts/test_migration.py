@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -19,7 +20,8 @@ from sqlalchemy.pool import NullPool
 from warroom import db as dbmod
 from warroom.alerts import service
 from warroom.alerts.models import Alert
-from warroom.config import normalize_database_url
+from warroom.config import ConfigFile, normalize_database_url
+from warroom.incidents.models import Incident
 from warroom.models import Base
 
 ALERT_TABLES = {"alert_integrations", "alerts", "alert_groups", "alert_silences", "maintenance_windows"}
@@ -83,6 +85,52 @@ def test_models_match_the_migration(empty_url):
     assert ours == []
 
 
+def _seed_alerts(session: Session, integration_id: int, incident_ids: list[int]) -> None:
+    """3,000 firing alerts spread over `incident_ids` (or linked to none), in a table never analysed."""
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "integration_id": integration_id,
+            "fingerprint": f"fp-{i:05d}",
+            "status": "firing",
+            "summary": "s",
+            "severity": ("P1", "P3")[i // 100 % 2],
+            "route": "default",
+            "group_key": f"g{i % 50}",
+            "incident_id": incident_ids[i % len(incident_ids)] if incident_ids else None,
+            "labels": {"alertname": f"A{i}"},
+            "annotations": {},
+            "starts_at": now,
+            "first_seen_at": now,
+            "last_seen_at": now,
+            "received": 1,
+            "raw": {},
+        }
+        for i in range(3000)
+    ]
+    session.execute(insert(Alert.__table__), rows)
+
+
+def _plans(session: Session, run: Callable[[], object]) -> list[str]:
+    """EXPLAIN of each statement `run` sends, exactly as it was sent."""
+    sent: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        sent.append((statement, parameters))
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    connection = session.connection()
+    return [
+        "\n".join(connection.exec_driver_sql(f"EXPLAIN {statement}", parameters).scalars())  # type: ignore[arg-type]
+        for statement, parameters in sent
+    ]
+
+
 def test_postgresql_finds_alerts_by_fingerprint_before_it_has_statistics():
     """The intake's lookup (`integration_id = ? AND fingerprint = ANY(?)`) searches the unique key by fingerprint
     even in a new database whose alerts table grew faster than autovacuum analyses it. With the key led by
@@ -95,44 +143,65 @@ def test_postgresql_finds_alerts_by_fingerprint_before_it_has_statistics():
                 integration, _ = service.create_integration(
                     session, name="am", type="alertmanager", created_by="tests", now=datetime.now(UTC)
                 )
-                now = datetime.now(UTC)
-                rows = [
-                    {
-                        "integration_id": integration.id,
-                        "fingerprint": f"fp-{i:05d}",
-                        "status": "firing",
-                        "summary": "s",
-                        "severity": "P3",
-                        "route": "default",
-                        "group_key": f"g{i % 50}",
-                        "labels": {"alertname": f"A{i}"},
-                        "annotations": {},
-                        "starts_at": now,
-                        "first_seen_at": now,
-                        "last_seen_at": now,
-                        "received": 1,
-                        "raw": {},
-                    }
-                    for i in range(3000)
-                ]
-                session.execute(insert(Alert.__table__), rows)
+                _seed_alerts(session, integration.id, [])
                 session.commit()
-                sent: list[tuple[str, object]] = []
-
-                def capture(conn, cursor, statement, parameters, context, executemany):
-                    sent.append((statement, parameters))
-
-                event.listen(engine, "before_cursor_execute", capture)
                 keys = [(integration.id, "fp-00010"), (integration.id, "fp-02000")]
-                found = service.load_rows(session, *service._key_conditions(keys, postgres=True))
-                event.remove(engine, "before_cursor_execute", capture)
-                assert sorted(row.fingerprint for row in found) == ["fp-00010", "fp-02000"]
-                statement, parameters = sent[-1]
-                plan = "\n".join(
-                    session.connection().exec_driver_sql(f"EXPLAIN {statement}", parameters).scalars()  # type: ignore[arg-type]
+                found: list[service.AlertRow] = []
+                [plan] = _plans(
+                    session,
+                    lambda: found.extend(service.load_rows(session, *service._key_conditions(keys, postgres=True))),
                 )
+                assert sorted(row.fingerprint for row in found) == ["fp-00010", "fp-02000"]
                 session.rollback()
         finally:
             engine.dispose()
     assert "uq_alerts_fingerprint" in plan, plan
     assert "Filter" not in plan, plan
+
+
+def test_postgresql_checks_resolved_incidents_without_reading_all_firing_alerts():
+    """When alerts resolve, the intake asks per incident whether an alert of its severity still fires: an index
+    probe per incident, whatever the statistics say. As EXISTS, PostgreSQL with statistics older than the rows
+    hashed every firing alert instead (4-5 ms a batch at 5,000 alerts/s)."""
+    with new_pg_database() as url:
+        dbmod.upgrade(url)
+        engine = dbmod.make_engine(url)
+        try:
+            with Session(engine) as session:
+                now = datetime.now(UTC)
+                integration, _ = service.create_integration(
+                    session, name="am", type="alertmanager", created_by="tests", now=now
+                )
+                incident_rows = [
+                    {
+                        "title": f"Incident {i}",
+                        "severity": "P1" if i % 2 else "P2",
+                        "status": "triggered",
+                        "created_by": "tests",
+                        "started_at": now,
+                        "detected_at": now,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for i in range(30)
+                ]
+                numbers = list(session.scalars(insert(Incident.__table__).returning(Incident.id), incident_rows))
+                _seed_alerts(session, integration.id, numbers)
+                session.commit()
+                runtime = SimpleNamespace(severities=ConfigFile().severity_table())
+                context = SimpleNamespace(session=session, postgres=True, runtime=runtime)
+                highest: dict[int, str] = {}
+                plans = _plans(
+                    session,
+                    lambda: highest.update(service._highest_firing(context, numbers[:4])),  # type: ignore[arg-type]
+                )
+                session.rollback()
+        finally:
+            engine.dispose()
+    # Each incident has P1 and P3 alerts firing. Those at P1 are answered by the first statement; those at P2
+    # (no P2 alert fires) by the second, which probes P0, P1, ... and finds P1.
+    assert highest == {numbers[0]: "P1", numbers[1]: "P1", numbers[2]: "P1", numbers[3]: "P1"}
+    assert len(plans) == 2
+    for plan in plans:
+        assert "ix_alerts_incident_id_status" in plan, plan
+        assert "ix_alerts_status_id" not in plan and "hashed" not in plan, plan
