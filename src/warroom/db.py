@@ -153,7 +153,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         event.listen(engine, "begin", write_lock.on_begin)
         event.listen(engine, "checkin", write_lock.on_checkin)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size * 2,
@@ -161,6 +161,21 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         json_serializer=dump_json,
         json_deserializer=orjson.loads,
     )
+    event.listen(engine, "connect", _postgres_on_connect)
+    return engine
+
+
+class BinaryArray(list[Any]):
+    """A list that psycopg sends to PostgreSQL as a binary array (for `unnest(CAST(:param AS type[]))`).
+
+    As text, psycopg quotes and escapes each element in Python: about 30 us per alert payload, 18 ms for
+    three columns of 200 alerts, against 0.1 ms in binary. Its elements must all be of one type (None aside)."""
+
+
+def _postgres_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    from psycopg.types.array import ListBinaryDumper
+
+    dbapi_connection.adapters.register_dumper(BinaryArray, ListBinaryDumper)
 
 
 class Database:

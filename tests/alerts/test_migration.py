@@ -85,8 +85,8 @@ def test_models_match_the_migration(empty_url):
     assert ours == []
 
 
-def _seed_alerts(session: Session, integration_id: int, incident_ids: list[int]) -> None:
-    """3,000 firing alerts spread over `incident_ids` (or linked to none), in a table never analysed."""
+def _seed_alerts(session: Session, integration_id: int, incident_ids: list[int], count: int = 3000) -> None:
+    """`count` firing alerts spread over `incident_ids` (or linked to none), in a table never analysed."""
     now = datetime.now(UTC)
     rows = [
         {
@@ -106,7 +106,7 @@ def _seed_alerts(session: Session, integration_id: int, incident_ids: list[int])
             "received": 1,
             "raw": {},
         }
-        for i in range(3000)
+        for i in range(count)
     ]
     session.execute(insert(Alert.__table__), rows)
 
@@ -205,3 +205,54 @@ def test_postgresql_checks_resolved_incidents_without_reading_all_firing_alerts(
     for plan in plans:
         assert "ix_alerts_incident_id_status" in plan, plan
         assert "ix_alerts_status_id" not in plan and "hashed" not in plan, plan
+
+
+def test_postgresql_writes_alert_changes_by_primary_key_in_one_statement():
+    """The batch's changes go in one UPDATE ... FROM unnest(arrays) that finds its rows in the primary key of a
+    table of 100,000 alerts never analysed (not by reading the table), and what is read back is what was
+    written: JSON with quotes, backslashes and non-ASCII text, times, NULLs, columns left alone."""
+    with new_pg_database() as url:
+        dbmod.upgrade(url)
+        engine = dbmod.make_engine(url)
+        try:
+            with Session(engine) as session:
+                now = datetime.now(UTC)
+                integration, _ = service.create_integration(
+                    session, name="am", type="alertmanager", created_by="tests", now=now
+                )
+                _seed_alerts(session, integration.id, [])
+                # Then as many again as a busy installation keeps (resolved alerts stay): 100,000 in all.
+                session.execute(
+                    text(
+                        "INSERT INTO alerts (integration_id, fingerprint, status, summary, severity, route, group_key,"
+                        " labels, annotations, starts_at, first_seen_at, last_seen_at, received, raw)"
+                        " SELECT :integration, 'old-' || n, 'resolved', 's', 'P3', 'default', 'g', '{}', '{}',"
+                        " now(), now(), now(), 1, '{}' FROM generate_series(1, 97000) AS n"
+                    ),
+                    {"integration": integration.id},
+                )
+                session.commit()
+                keys = [(integration.id, f"fp-{i:05d}") for i in range(0, 3000, 15)]  # a batch's 200 alerts
+                rows = service.load_rows(session, *service._key_conditions(keys, postgres=True))
+                later = datetime(2026, 11, 23, 21, 0, 0, 123456, tzinfo=UTC)
+                for number, row in enumerate(rows):
+                    row.received += number + 1
+                    row.last_seen_at = later
+                    row.labels = {"alertname": 'Disk "full"', "path": "C:\\data", "team": "équipe"}
+                    row.ends_at = None
+                plans = _plans(session, lambda: service.write_rows(session, rows))
+                session.commit()
+                stored = {
+                    row.fingerprint: row
+                    for row in service.load_rows(session, *service._key_conditions(keys, postgres=True), lock=False)
+                }
+        finally:
+            engine.dispose()
+    assert len(plans) == 1
+    assert "pk_alerts" in plans[0] and "Seq Scan on alerts" not in plans[0], plans[0]
+    assert [stored[f"fp-{i:05d}"].received for i in (0, 15, 2985)] == [2, 3, 201]
+    for row in stored.values():
+        assert row.labels == {"alertname": 'Disk "full"', "path": "C:\\data", "team": "équipe"}
+        assert row.last_seen_at == later
+        assert row.ends_at is None
+        assert row.summary == "s"  # columns no row changed are not written
