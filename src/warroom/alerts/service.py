@@ -21,12 +21,10 @@ from typing import Any, Protocol, cast
 
 from sqlalchemy import (
     ColumnElement,
-    DateTime,
     Integer,
     ScalarSelect,
     Select,
     Table,
-    Text,
     and_,
     any_,
     bindparam,
@@ -37,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import cast as cast_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY, JSON
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, lazyload
 
 from warroom.alerts import maintenance, silences
@@ -49,8 +47,7 @@ from warroom.alerts.models import Alert, AlertGroup, Integration
 from warroom.alerts.routing import Decision, Router, fingerprint_of
 from warroom.alerts.schemas import IncomingAlert
 from warroom.auth.actor import SYSTEM, Actor, Role
-from warroom.clock import as_utc
-from warroom.db import BinaryArray, dump_json
+from warroom.db import ColumnArrays
 from warroom.engine import jobs
 from warroom.errors import Conflict, InvalidInput, NotFound
 from warroom.incidents import service as incidents
@@ -636,8 +633,8 @@ def write_rows(session: Session, rows: Sequence[AlertRow]) -> None:
     postgres = session.get_bind().dialect.name == "postgresql"
     for columns, batch in shapes.items():
         if postgres:
-            arrays = _as_arrays(("id", *columns), batch, prefix="v_")
-            session.execute(_unnest_update(columns), arrays)
+            arrays, statement = _update_from_arrays(columns)
+            session.execute(statement, arrays.params(batch, prefix="v_"))
             continue
         statement = (
             update(table)
@@ -778,11 +775,8 @@ def _store(
     return rows, created
 
 
-_INSERT_COLUMNS = tuple(
-    name for name in (*_ROW_COLUMNS, "generator_url", "first_seen_at", "raw") if name not in ("id", "received")
-)
-_JSON_COLUMNS = frozenset({"labels", "annotations", "raw"})
-_TIME_COLUMNS = frozenset({"starts_at", "ends_at", "resolved_at", "last_seen_at", "first_seen_at"})
+_INSERT_COLUMNS = tuple(name for name in (*_ROW_COLUMNS, "generator_url", "first_seen_at", "raw") if name != "id")
+_NEW_ALERTS = ColumnArrays(cast(Table, Alert.__table__), _INSERT_COLUMNS)
 
 
 def _insert_values(session: Session, rows: list[dict[str, Any]]) -> Iterator[tuple[int, int, str]]:
@@ -799,59 +793,25 @@ def _insert_values(session: Session, rows: list[dict[str, Any]]) -> Iterator[tup
         yield int(returned[0]), int(returned[1]), str(returned[2])
 
 
-def _array_type(name: str) -> Any:
-    if name in ("id", "integration_id", "incident_id", "received"):
-        return ARRAY(Integer)
-    return ARRAY(DateTime(timezone=True)) if name in _TIME_COLUMNS else ARRAY(Text)  # JSON goes as text
-
-
-def _as_arrays(columns: Sequence[str], rows: Sequence[dict[str, Any]], prefix: str = "") -> dict[str, BinaryArray]:
-    """Row dicts (keys: `prefix` + column) as one binary array per column, JSON dumped and times in UTC, for
-    unnest()."""
-    arrays: dict[str, BinaryArray] = {}
-    for name in columns:
-        key = prefix + name
-        if name in _JSON_COLUMNS:
-            arrays[key] = BinaryArray(dump_json(row[key]) for row in rows)
-        elif name in _TIME_COLUMNS:
-            arrays[key] = BinaryArray(None if row[key] is None else as_utc(row[key]) for row in rows)
-        else:
-            arrays[key] = BinaryArray(row[key] for row in rows)
-    return arrays
-
-
 @functools.lru_cache(maxsize=64)
-def _unnest_update(columns: tuple[str, ...]) -> Any:
-    """UPDATE alerts SET <columns> FROM unnest(<column arrays>) WHERE alerts.id = the array's id: one statement
-    for the batch, where an executemany is one execution per row."""
+def _update_from_arrays(columns: tuple[str, ...]) -> tuple[ColumnArrays, Any]:
+    """UPDATE alerts SET <columns> FROM the arrays WHERE alerts.id = the array's id: one statement for the
+    batch, where an executemany runs the UPDATE once per row."""
     table = cast(Table, Alert.__table__)
-    names = ("id", *columns)
-    source = (
-        func.unnest(*(cast_(bindparam(f"v_{name}"), _array_type(name)) for name in names))
-        .table_valued(*names)
-        .render_derived(with_types=False)
-    )
-    values = {name: cast_(source.c[name], JSON) if name in _JSON_COLUMNS else source.c[name] for name in columns}
+    arrays = ColumnArrays(table, ("id", *columns))
+    source = arrays.source(prefix="v_")
     # The ids a second time, as `id = ANY(...)`: joined with the arrays alone, the planner read all of a table
     # of a few thousand alerts (sequential scan, hash join); this tells it how few rows the batch touches.
     by_id = table.c.id == any_(cast_(bindparam("v_id"), ARRAY(Integer)))
-    return update(table).where(by_id, table.c.id == source.c.id).values(values)
+    values = {name: arrays.value(source, name) for name in columns}
+    return arrays, update(table).where(by_id, table.c.id == source.c.id).values(values)
 
 
-def _unnest_insert() -> Any:
-    table = cast(Table, Alert.__table__)
-    arrays = func.unnest(*(cast_(bindparam(name), _array_type(name)) for name in _INSERT_COLUMNS))
-    source = arrays.table_valued(*_INSERT_COLUMNS).render_derived(with_types=False)
-    picked = [cast_(source.c[name], JSON) if name in _JSON_COLUMNS else source.c[name] for name in _INSERT_COLUMNS]
-    return (
-        postgresql.insert(table)
-        .from_select([*_INSERT_COLUMNS, "received"], select(*picked, literal(0)))
-        .on_conflict_do_nothing(index_elements=["integration_id", "fingerprint"])
-        .returning(table.c.id, table.c.integration_id, table.c.fingerprint)
-    )
-
-
-_UNNEST_INSERT = _unnest_insert()
+_INSERT_NEW_ALERTS = (
+    _NEW_ALERTS.insert()
+    .on_conflict_do_nothing(index_elements=["integration_id", "fingerprint"])
+    .returning(Alert.__table__.c.id, Alert.__table__.c.integration_id, Alert.__table__.c.fingerprint)
+)
 
 
 def _insert_unnest(session: Session, rows: list[dict[str, Any]]) -> Iterator[tuple[int, int, str]]:
@@ -861,8 +821,7 @@ def _insert_unnest(session: Session, rows: list[dict[str, Any]]) -> Iterator[tup
     multi-row VALUES form it replaces had a placeholder per value: at a few hundred new alerts per batch (the
     first minutes of a new integration) psycopg spent most of 35 ms splitting the statement's text. The arrays
     go in binary: as text, escaping the payloads cost as much again."""
-    params = _as_arrays(_INSERT_COLUMNS, rows)
-    for returned in session.execute(_UNNEST_INSERT, params):
+    for returned in session.execute(_INSERT_NEW_ALERTS, _NEW_ALERTS.params(rows)):
         yield int(returned[0]), int(returned[1]), str(returned[2])
 
 
