@@ -253,6 +253,7 @@ async def drive_rate(
     headers: dict[str, str],
     label: str,
     connections: int = 64,
+    timeline: bool = False,
 ) -> Result:
     """Open loop: requests start on a fixed schedule (`rate` per second) whether or not earlier ones have been
     answered, and each latency counts from the scheduled start, so a stall shows in the figures instead of
@@ -272,6 +273,8 @@ async def drive_rate(
     latencies: list[float] = []
     lags: list[float] = []  # how late this client started each request: if large, the client is the limit
     after_first_pass: list[float] = []
+    by_second: dict[int, list[float]] = {}
+    interval = 1.0 / rate
     errors: dict[str, int] = {}
     accepted = 0
     fingerprints: set[str] = set()
@@ -289,6 +292,7 @@ async def drive_rate(
                 errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
                 return
             latencies.append(time.perf_counter() - scheduled)
+            by_second.setdefault(int(position * interval), []).append(latencies[-1])
             if position >= first_pass:
                 after_first_pass.append(latencies[-1])
             if 200 <= status < 300:
@@ -312,6 +316,12 @@ async def drive_rate(
         label, size, 0, len(latencies), accepted, elapsed, latencies, errors, dict(workload.kinds), fingerprints
     )
     lags.sort()
+    if timeline:
+        # When in the phase the time went: a queue built by the first pass shows as a slow start.
+        for second, values in sorted(by_second.items()):
+            values.sort()
+            p50, p99 = values[len(values) // 2] * 1000, values[int(0.99 * (len(values) - 1))] * 1000
+            print(f"    second {second}: p50 {p50:6.1f} ms  p99 {p99:6.1f} ms", flush=True)
     after_first_pass.sort()
     notes = []
     if lags:
@@ -557,6 +567,7 @@ async def main_async(args: argparse.Namespace) -> None:
                             workload=workload,
                             headers={"Authorization": f"Bearer {server.integration(name)}"},
                             label=f"warroom {backend}",
+                            timeline=args.timeline,
                         ),
                     )
                     offered = rate * size
@@ -610,6 +621,9 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--seconds", type=float, default=8.0, help="Length of each phase (bounded).")
     parser.add_argument("--pg-url", help="PostgreSQL admin URL (default: WARROOM_TEST_DATABASE_URL).")
+    parser.add_argument(
+        "--timeline", action="store_true", help="Print p50/p99 for each second of the fixed-rate phases."
+    )
     parser.add_argument("--no-alertmanager", action="store_true")
     args = parser.parse_args()
     args.seconds = min(max(args.seconds, 1.0), 60.0)

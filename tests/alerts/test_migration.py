@@ -149,7 +149,7 @@ def test_postgresql_finds_alerts_by_fingerprint_before_it_has_statistics():
                 found: list[service.AlertRow] = []
                 [plan] = _plans(
                     session,
-                    lambda: found.extend(service.load_rows(session, *service._key_conditions(keys, postgres=True))),
+                    lambda: found.extend(service.load_by_keys(session, keys, postgres=True)),
                 )
                 assert sorted(row.fingerprint for row in found) == ["fp-00010", "fp-02000"]
                 session.rollback()
@@ -233,7 +233,7 @@ def test_postgresql_writes_alert_changes_by_primary_key_in_one_statement():
                 )
                 session.commit()
                 keys = [(integration.id, f"fp-{i:05d}") for i in range(0, 3000, 15)]  # a batch's 200 alerts
-                rows = service.load_rows(session, *service._key_conditions(keys, postgres=True))
+                rows = service.load_by_keys(session, keys, postgres=True)
                 later = datetime(2026, 11, 23, 21, 0, 0, 123456, tzinfo=UTC)
                 for number, row in enumerate(rows):
                     row.received += number + 1
@@ -242,10 +242,7 @@ def test_postgresql_writes_alert_changes_by_primary_key_in_one_statement():
                     row.ends_at = None
                 plans = _plans(session, lambda: service.write_rows(session, rows))
                 session.commit()
-                stored = {
-                    row.fingerprint: row
-                    for row in service.load_rows(session, *service._key_conditions(keys, postgres=True), lock=False)
-                }
+                stored = {row.fingerprint: row for row in service.load_by_keys(session, keys, postgres=True)}
         finally:
             engine.dispose()
     assert len(plans) == 1

@@ -25,7 +25,6 @@ from sqlalchemy import (
     ScalarSelect,
     Select,
     Table,
-    and_,
     any_,
     bindparam,
     func,
@@ -431,25 +430,17 @@ class _Context:
         self._incidents[incident.id] = incident
 
     def _lock_incidents(self, numbers: Sequence[int]) -> None:
+        query = _lock_incidents_query(self.postgres)
         for start in range(0, len(numbers), 500):
-            query = (
-                select(Incident.id, Incident.status, Incident.severity)
-                .where(one_of(Incident.id, numbers[start : start + 500], self.postgres))
-                .order_by(Incident.id)
-                .with_for_update()
-            )
-            for number, status, severity in self.session.execute(query):
+            for number, status, severity in self.session.execute(
+                query, {"numbers": list(numbers[start : start + 500])}
+            ):
                 self._states[number] = _LockedIncident(number, status, severity)
 
     def _lock_groups(self, keys: Sequence[str]) -> None:
+        query = _lock_groups_query(self.postgres)
         for start in range(0, len(keys), 500):
-            query = (
-                select(AlertGroup.group_key, AlertGroup.incident_id)
-                .where(one_of(AlertGroup.group_key, keys[start : start + 500], self.postgres))
-                .order_by(AlertGroup.group_key)
-                .with_for_update()
-            )
-            for key, incident_id in self.session.execute(query):
+            for key, incident_id in self.session.execute(query, {"keys": list(keys[start : start + 500])}):
                 self._groups[key] = _Group(key, incident_id)
 
     def preload(self, groups: dict[str, str], incident_ids: set[int]) -> None:
@@ -491,6 +482,37 @@ class _Context:
         self.session.execute(
             update(table).where(table.c.group_key == group.key).values(incident_id=incident_id, updated_at=self.now)
         )
+
+
+def one_of_param(column: Any, name: str, postgres: bool) -> ColumnElement[bool]:
+    """`column IN (:name)` (a list given at execution), as `one_of` writes it: for statements built once."""
+    if postgres:
+        return cast(ColumnElement[bool], column == any_(bindparam(name, type_=ARRAY(column.type))))
+    return cast(ColumnElement[bool], column.in_(bindparam(name, expanding=True)))
+
+
+# The statements every commit sends are built once: building one and finding its cache key cost more than
+# running it through SQLAlchemy's compiled cache.
+
+
+@functools.lru_cache(maxsize=2)
+def _lock_incidents_query(postgres: bool) -> Select[int, str, str]:
+    return (
+        select(Incident.id, Incident.status, Incident.severity)
+        .where(one_of_param(Incident.id, "numbers", postgres))
+        .order_by(Incident.id)
+        .with_for_update()
+    )
+
+
+@functools.lru_cache(maxsize=2)
+def _lock_groups_query(postgres: bool) -> Select[str, int | None]:
+    return (
+        select(AlertGroup.group_key, AlertGroup.incident_id)
+        .where(one_of_param(AlertGroup.group_key, "keys", postgres))
+        .order_by(AlertGroup.group_key)
+        .with_for_update()
+    )
 
 
 def one_of(column: Any, values: Sequence[Any], postgres: bool) -> ColumnElement[bool]:
@@ -590,28 +612,62 @@ class AlertRow:
             self.changes[name] = value
 
 
+def _rows_query(*conditions: Any, lock: bool, statuses: bool) -> Select[Any]:
+    table = cast(Table, Alert.__table__)
+    query: Select[Any] = select(*(table.c[name] for name in _ROW_COLUMNS))
+    if statuses:
+        incidents_table = cast(Table, Incident.__table__)
+        query = query.add_columns(incidents_table.c.status.label("incident_status")).outerjoin(
+            incidents_table, incidents_table.c.id == table.c.incident_id
+        )
+    query = query.where(*conditions).order_by(table.c.fingerprint, table.c.integration_id)  # no sort on SQLite
+    return query.with_for_update(of=table) if lock else query
+
+
+def _read_rows(result: Any, statuses: dict[int, str] | None) -> list[AlertRow]:
+    rows = []
+    for values in result.mappings():
+        row = AlertRow(values)
+        if statuses is not None and row.incident_id is not None and values["incident_status"] is not None:
+            statuses[row.incident_id] = values["incident_status"]
+        rows.append(row)
+    return rows
+
+
 def load_rows(
     session: Session, *conditions: Any, lock: bool = True, statuses: dict[int, str] | None = None
 ) -> list[AlertRow]:
     """Alerts matching `conditions` as AlertRows (locked FOR UPDATE on PostgreSQL), in (fingerprint, integration)
     order so that two writers lock in the same order. With `statuses`, the status of each alert's incident is
     read in the same statement (not locked) and put there by incident number: one round trip fewer."""
+    query = _rows_query(*conditions, lock=lock, statuses=statuses is not None)
+    return _read_rows(session.execute(query), statuses)
+
+
+@functools.lru_cache(maxsize=4)
+def _rows_by_key_query(postgres: bool, statuses: bool) -> Select[Any]:
     table = cast(Table, Alert.__table__)
-    query = select(*(table.c[name] for name in _ROW_COLUMNS))
-    if statuses is not None:
-        incidents_table = cast(Table, Incident.__table__)
-        query = query.add_columns(incidents_table.c.status.label("incident_status")).outerjoin(
-            incidents_table, incidents_table.c.id == table.c.incident_id
-        )
-    query = query.where(*conditions).order_by(table.c.fingerprint, table.c.integration_id)  # no sort on SQLite
-    if lock:
-        query = query.with_for_update(of=table)
-    rows = []
-    for values in session.execute(query).mappings():
-        row = AlertRow(values)
-        if statuses is not None and row.incident_id is not None and values["incident_status"] is not None:
-            statuses[row.incident_id] = values["incident_status"]
-        rows.append(row)
+    return _rows_query(
+        table.c.integration_id == bindparam("integration"),
+        one_of_param(table.c.fingerprint, "fingerprints", postgres),
+        lock=True,
+        statuses=statuses,
+    )
+
+
+def load_by_keys(
+    session: Session, keys: Sequence[tuple[int, str]], *, postgres: bool, statuses: dict[int, str] | None = None
+) -> list[AlertRow]:
+    """`load_rows` for sorted (integration, fingerprint) keys, in statements built once: `integration_id = ?
+    AND fingerprint IN (...)`, at most 500 fingerprints at a time. SQLite scans the whole unique key for a
+    row-value IN; this form searches it, by fingerprint first (the key's first column: see migration 0012)."""
+    query = _rows_by_key_query(postgres, statuses is not None)
+    rows: list[AlertRow] = []
+    for integration_id, group in itertools.groupby(keys, key=lambda key: key[0]):
+        fingerprints = [fingerprint for _, fingerprint in group]
+        for start in range(0, len(fingerprints), 500):
+            params = {"integration": integration_id, "fingerprints": fingerprints[start : start + 500]}
+            rows.extend(_read_rows(session.execute(query, params), statuses))
     return rows
 
 
@@ -748,9 +804,8 @@ def _store(
     rows: dict[tuple[int, str], AlertRow] = {}
     # On PostgreSQL the incidents' statuses come with the rows (`_needed` reads them; SQLite locks them there).
     statuses = ctx.statuses if ctx.postgres else None
-    for condition in _key_conditions(keys, ctx.postgres):
-        for alert in load_rows(session, condition, statuses=statuses):
-            rows[(alert.integration_id, alert.fingerprint)] = alert
+    for alert in load_by_keys(session, keys, postgres=ctx.postgres, statuses=statuses):
+        rows[(alert.integration_id, alert.fingerprint)] = alert
     missing = [key for key in keys if key not in rows]
     created: set[tuple[int, str]] = set()
     if missing:
@@ -769,9 +824,8 @@ def _store(
             created.add(key)
         lost = [key for key in missing if key not in created]
         if lost:  # another writer created them since our first look: they are repeats now
-            for condition in _key_conditions(lost, ctx.postgres):
-                for alert in load_rows(session, condition, statuses=statuses):
-                    rows[(alert.integration_id, alert.fingerprint)] = alert
+            for alert in load_by_keys(session, lost, postgres=ctx.postgres, statuses=statuses):
+                rows[(alert.integration_id, alert.fingerprint)] = alert
     return rows, created
 
 
@@ -823,20 +877,6 @@ def _insert_unnest(session: Session, rows: list[dict[str, Any]]) -> Iterator[tup
     go in binary: as text, escaping the payloads cost as much again."""
     for returned in session.execute(_INSERT_NEW_ALERTS, _NEW_ALERTS.params(rows)):
         yield int(returned[0]), int(returned[1]), str(returned[2])
-
-
-def _key_conditions(keys: Sequence[tuple[int, str]], postgres: bool) -> Iterator[ColumnElement[bool]]:
-    """WHERE clauses for sorted (integration, fingerprint) keys: `integration_id = ? AND fingerprint IN (...)`,
-    at most 500 at a time. SQLite scans the whole unique key for a row-value IN; this form searches it, by
-    fingerprint first (the key's first column: see migration 0012)."""
-    table = cast(Table, Alert.__table__)
-    for integration_id, group in itertools.groupby(keys, key=lambda key: key[0]):
-        fingerprints = [fingerprint for _, fingerprint in group]
-        for start in range(0, len(fingerprints), 500):
-            yield and_(
-                table.c.integration_id == integration_id,
-                one_of(table.c.fingerprint, fingerprints[start : start + 500], postgres),
-            )
 
 
 def _initial(
@@ -1071,17 +1111,10 @@ def _finish(ctx: _Context) -> None:
         _finish(ctx)
 
 
-def _highest_firing(ctx: _Context, numbers: list[int]) -> dict[int, str]:
-    """The highest severity among each incident's alerts still firing; incidents with none are left out.
-
-    Index probes (LIMIT 1 each), never a read of every firing alert: an incident's severity is the highest of
-    its firing alerts (or a person's choice, which the caller keeps), so while one alert of that severity
-    still fires that is the answer, and only an incident that lost its last one probes each severity from the
-    highest down. Reading every firing alert's severity had cost PostgreSQL a heap visit per alert (and per
-    dead version of one) on every batch, 5-6 ms of 30 under load, and without fresh statistics its planner
-    also left the (incident, status) index for the status one, or hashed all firing alerts for an EXISTS."""
-    ctx.session.flush()  # the incidents' severities as this transaction changed them
-    postgres = ctx.postgres
+@functools.lru_cache(maxsize=4)
+def _highest_firing_queries(postgres: bool, names: tuple[str, ...]) -> tuple[Select[int, str, int, int], Any]:
+    """`_highest_firing`'s two statements: (incident, severity, any alert firing, one of that severity firing)
+    and (incident, one probe per severity name, highest first)."""
 
     def firing_alert(*conditions: ColumnElement[bool]) -> ScalarSelect[int]:
         # The ORDER BY changes no answer (suppressed_by is NULL in every row found). It is the order of the
@@ -1099,22 +1132,36 @@ def _highest_firing(ctx: _Context, numbers: list[int]) -> dict[int, str]:
 
     probes = select(
         Incident.id, Incident.severity, firing_alert(), firing_alert(Alert.severity == Incident.severity)
-    ).where(one_of(Incident.id, numbers, postgres))
+    ).where(one_of_param(Incident.id, "numbers", postgres))
+    by_name = select(Incident.id, *(firing_alert(Alert.severity == name) for name in names)).where(
+        one_of_param(Incident.id, "numbers", postgres)
+    )
+    return probes, by_name
+
+
+def _highest_firing(ctx: _Context, numbers: list[int]) -> dict[int, str]:
+    """The highest severity among each incident's alerts still firing; incidents with none are left out.
+
+    Index probes (LIMIT 1 each), never a read of every firing alert: an incident's severity is the highest of
+    its firing alerts (or a person's choice, which the caller keeps), so while one alert of that severity
+    still fires that is the answer, and only an incident that lost its last one probes each severity from the
+    highest down. Reading every firing alert's severity had cost PostgreSQL a heap visit per alert (and per
+    dead version of one) on every batch, 5-6 ms of 30 under load, and without fresh statistics its planner
+    also left the (incident, status) index for the status one, or hashed all firing alerts for an EXISTS."""
+    ctx.session.flush()  # the incidents' severities as this transaction changed them
+    names = tuple(ctx.runtime.severities.names())
+    probes, by_name = _highest_firing_queries(ctx.postgres, names)
     highest: dict[int, str] = {}
     lowered: list[int] = []
-    for number, severity, any_firing, same_firing in ctx.session.execute(probes):
+    for number, severity, any_firing, same_firing in ctx.session.execute(probes, {"numbers": numbers}):
         if same_firing is not None:
             highest[number] = severity
         elif any_firing is not None:
             lowered.append(number)
     if lowered:
-        names = ctx.runtime.severities.names()
-        by_name = select(Incident.id, *(firing_alert(Alert.severity == name) for name in names)).where(
-            one_of(Incident.id, lowered, postgres)
-        )
-        for number, *found in ctx.session.execute(by_name):
+        for incident_id, *found in ctx.session.execute(by_name, {"numbers": lowered}):
             # An alert whose severity is no longer in the table counts as the lowest (as `_valid_severity` says).
-            highest[int(number)] = next(
+            highest[cast(int, incident_id)] = next(
                 (name for name, hit in zip(names, found, strict=True) if hit is not None), names[-1]
             )
     return highest
