@@ -1,4 +1,4 @@
-"""The alerts migrations (0010-0012) go forward and back on both backends, and matches the models."""
+"""The alerts migrations (0010-0013) go forward and back on both backends, and matches the models."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def tables(url: str) -> set[str]:
 def test_upgrade_downgrade_upgrade(empty_url):
     dbmod.upgrade(empty_url)
     assert tables(empty_url) >= ALERT_TABLES
-    dbmod.downgrade(empty_url, "0012_alerts_fingerprint_first@-3")  # the three alerts revisions
+    dbmod.downgrade(empty_url, "0013_alerts_drop_group_key_index@-4")  # the four alerts revisions
     assert not ALERT_TABLES & tables(empty_url)
     assert "incidents" in tables(empty_url)
     dbmod.upgrade(empty_url)

@@ -39,7 +39,6 @@ class Alert(Base):
         UniqueConstraint("fingerprint", "integration_id", name="uq_alerts_fingerprint"),
         Index("ix_alerts_status_id", "status", "id"),
         Index("ix_alerts_incident_id_status", "incident_id", "status", "suppressed_by", "severity"),
-        Index("ix_alerts_group_key", "group_key"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
