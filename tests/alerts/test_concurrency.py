@@ -8,10 +8,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from warroom.alerts import service
+from warroom.alerts.formats import parser_for
 from warroom.alerts.models import Alert
 from warroom.app import create_app
 from warroom.db import Database
-from warroom.incidents.models import Incident
+from warroom.incidents.models import Incident, TimelineEvent
 from warroom.runtime import Runtime
 
 from .conftest import am_alert, am_payload
@@ -73,3 +75,42 @@ def test_two_writers_on_one_database_open_one_incident(live_server, second_serve
             session.execute(select(Alert.incident_id, func.count(Alert.id)).group_by(Alert.incident_id)).all()
         )
     assert sorted(per_incident.values()) == [1, 6]
+
+
+@pytest.mark.backend("postgresql")
+def test_an_alert_created_by_another_writer_meanwhile_is_taken_as_a_repeat(runtime, make_integration, monkeypatch):
+    """On PostgreSQL new alerts are inserted at the end of the batch. When another writer has committed one of
+    them in between, the batch is done again from its savepoint, the alert taken as the repeat it now is:
+    still one alert, one incident and one attach event, and the receipts of both writers counted."""
+    make_integration()
+    alerts = parser_for("alertmanager")(am_payload(am_alert(service="checkout", fingerprint="fp-1")), {})
+    original = service._insert_rows
+    attempts: list[int] = []
+
+    def other_writer_first(session, rows):  # type: ignore[no-untyped-def]
+        attempts.append(len(rows))
+        with runtime.db.transaction() as other:  # another connection, committed before this batch inserts
+            integration = service.get_integration(other, "prod-alertmanager")
+            other.execute(
+                service._INSERT_PLACED_ALERTS,
+                service._ALL_COLUMNS.params(
+                    [
+                        {name: getattr(rows[0], name) for name in service._ALL_COLUMNS.columns}
+                        | {"id": 10_000, "incident_id": None, "integration_id": integration.id}
+                    ]
+                ),
+            )
+        return original(session, rows)
+
+    monkeypatch.setattr(service, "_insert_rows", other_writer_first)
+    with runtime.db.transaction() as session:
+        integration = service.get_integration(session, "prod-alertmanager")
+        result = service.ingest_alerts(session, runtime, integration, alerts, now=runtime.clock.now())
+    assert attempts == [1]  # the second pass inserted nothing: the alert was there
+    assert [(o.alert_id, o.action) for o in result.outcomes] == [(10_000, "repeated")]
+    assert counts(runtime) == (1, 1)
+    with runtime.db.session() as session:
+        stored = session.get(Alert, 10_000)
+        attached = session.scalars(select(TimelineEvent).where(TimelineEvent.kind == "alert_attached")).all()
+    assert stored is not None and stored.received == 2 and stored.incident_id == result.outcomes[0].incident
+    assert len(attached) == 1

@@ -576,7 +576,7 @@ class AlertRow:
     """An alert read with Core for the intake's hot path: no ORM bookkeeping per attribute. Assignments are
     recorded, and `write_rows` sends them back in one executemany."""
 
-    __slots__ = (*_ROW_COLUMNS, "raw", "changes")
+    __slots__ = (*_ROW_COLUMNS, "raw", "generator_url", "first_seen_at", "changes")
 
     id: int
     integration_id: int
@@ -596,13 +596,16 @@ class AlertRow:
     resolved_at: datetime | None
     last_seen_at: datetime
     received: int
-    raw: dict[str, Any]
+    raw: dict[str, Any]  # this and the next two are read only for new alerts (_UNLOADED otherwise)
+    generator_url: str | None
+    first_seen_at: datetime
     changes: dict[str, Any]
 
     def __init__(self, values: Any) -> None:
         for name in _ROW_COLUMNS:
             object.__setattr__(self, name, values[name])
-        object.__setattr__(self, "raw", _UNLOADED)
+        for name in ("raw", "generator_url", "first_seen_at"):
+            object.__setattr__(self, name, _UNLOADED)
         object.__setattr__(self, "changes", {})
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -715,6 +718,29 @@ def ingest_many(
     now: datetime,
 ) -> list[IngestResult]:
     """Ingest several requests in one transaction, in order (the intake writer's group commit)."""
+    if session.get_bind().dialect.name == "postgresql" and not inhibit_rules_for(runtime):
+        # New alerts are inserted at the end, as they finally are (see `_store`). If another writer created one
+        # of them meanwhile, the batch is done again from a savepoint, inserting them first as SQLite does.
+        try:
+            with session.begin_nested():
+                return _ingest_many(session, runtime, batch, now=now, insert_last=True)
+        except _CreatedMeanwhile:
+            pass
+    return _ingest_many(session, runtime, batch, now=now, insert_last=False)
+
+
+class _CreatedMeanwhile(Exception):
+    """Another writer created an alert this batch took for new."""
+
+
+def _ingest_many(
+    session: Session,
+    runtime: Any,
+    batch: Sequence[tuple[Source, list[IncomingAlert]]],
+    *,
+    now: datetime,
+    insert_last: bool,
+) -> list[IngestResult]:
     ctx = _Context(session, runtime, now)
     flat: list[tuple[int, Source, IncomingAlert, str, Decision]] = []
     for index, (integration, alerts) in enumerate(batch):
@@ -723,9 +749,10 @@ def ingest_many(
             if len(fingerprint) > 255:
                 fingerprint = hashlib.sha256(fingerprint.encode()).hexdigest()
             flat.append((index, integration, incoming, fingerprint, ctx.decide(incoming.labels, integration)))
-    rows, fresh = _store(ctx, flat)
+    rows, fresh = _store(ctx, flat, insert_last=insert_last)
     ctx.preload(*_needed(ctx, flat, rows, fresh))
     results = [IngestResult(integration.name) for integration, _ in batch]
+    fresh_keys = set(fresh)
     for index, integration, incoming, fingerprint, decision in flat:
         alert = rows[(integration.id, fingerprint)]
         new = (integration.id, fingerprint) in fresh
@@ -734,7 +761,13 @@ def ingest_many(
         results[index].outcomes.append(
             AlertOutcome(alert.id, fingerprint, alert.status, action, alert.incident_id, alert.suppressed_by)
         )
-    write_rows(session, list(rows.values()))
+    if insert_last:
+        created = [rows[key] for key in sorted(fresh_keys)]
+        if created and _insert_rows(session, created) < len(created):
+            raise _CreatedMeanwhile()
+        write_rows(session, [row for key, row in rows.items() if key not in fresh_keys])
+    else:
+        write_rows(session, list(rows.values()))
     _finish(ctx)
     ctx.events.flush()
     return results
@@ -790,10 +823,14 @@ def _summary(incoming: IncomingAlert) -> str:
 
 
 def _store(
-    ctx: _Context, flat: list[tuple[int, Source, IncomingAlert, str, Decision]]
+    ctx: _Context, flat: list[tuple[int, Source, IncomingAlert, str, Decision]], *, insert_last: bool = False
 ) -> tuple[dict[tuple[int, str], AlertRow], set[tuple[int, str]]]:
     """Lock the batch's known alerts, insert the unknown ones (ON CONFLICT DO NOTHING), and return every row
-    by (integration, fingerprint) with the set this transaction created."""
+    by (integration, fingerprint) with the set this transaction created.
+
+    With `insert_last` (PostgreSQL) the unknown ones are only given ids from the sequence: the caller inserts
+    them once placed. Inserted first, each new alert was written twice, since placing it sets its incident
+    (an indexed column, so not a heap-only update): about a third of PostgreSQL's work in a first pass."""
     if not flat:
         return {}, set()
     session = ctx.session
@@ -808,6 +845,15 @@ def _store(
         rows[(alert.integration_id, alert.fingerprint)] = alert
     missing = [key for key in keys if key not in rows]
     created: set[tuple[int, str]] = set()
+    if missing and insert_last:
+        ids: Sequence[int] = session.scalars(_NEXT_ALERT_IDS, {"count": len(missing)}).all()
+        for key, alert_id in zip(missing, ids, strict=True):
+            initial = _initial(ctx, key[1], *first[key])
+            row = rows[key] = AlertRow({**initial, "id": alert_id})
+            for name in ("raw", "generator_url", "first_seen_at"):
+                object.__setattr__(row, name, initial[name])
+            created.add(key)
+        return rows, created
     if missing:
         values = {key: _initial(ctx, key[1], *first[key]) for key in missing}
         # The unique (integration, fingerprint) decides who creates an alert; whoever loses treats it as a repeat.
@@ -859,6 +905,26 @@ def _update_from_arrays(columns: tuple[str, ...]) -> tuple[ColumnArrays, Any]:
     by_id = table.c.id == any_(cast_(bindparam("v_id"), ARRAY(Integer)))
     values = {name: arrays.value(source, name) for name in columns}
     return arrays, update(table).where(by_id, table.c.id == source.c.id).values(values)
+
+
+_NEXT_ALERT_IDS = select(func.nextval(func.pg_get_serial_sequence("alerts", "id"))).select_from(
+    func.generate_series(1, bindparam("count"))
+)
+_ALL_COLUMNS = ColumnArrays(cast(Table, Alert.__table__), ("id", *_INSERT_COLUMNS))
+_INSERT_PLACED_ALERTS = (
+    _ALL_COLUMNS.insert()
+    .on_conflict_do_nothing(index_elements=["integration_id", "fingerprint"])
+    .returning(Alert.__table__.c.id)
+)
+
+
+def _insert_rows(session: Session, rows: Sequence[AlertRow]) -> int:
+    """Insert new alerts as they now are (ids from the sequence); how many went in. Fewer than given: another
+    writer created some of them after this batch looked."""
+    values = [{name: getattr(row, name) for name in _ALL_COLUMNS.columns} for row in rows]
+    for row in rows:
+        row.changes.clear()
+    return len(session.execute(_INSERT_PLACED_ALERTS, _ALL_COLUMNS.params(values)).all())
 
 
 _INSERT_NEW_ALERTS = (
