@@ -19,7 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from warroom import db as dbmod
 from warroom.alerts import service
-from warroom.alerts.models import Alert
+from warroom.alerts.models import Alert, Integration
 from warroom.config import ConfigFile, normalize_database_url
 from warroom.incidents.models import Incident
 from warroom.models import Base
@@ -111,6 +111,22 @@ def _seed_alerts(session: Session, integration_id: int, incident_ids: list[int],
     session.execute(insert(Alert.__table__), rows)
 
 
+@contextlib.contextmanager
+def _alerts_session() -> Iterator[tuple[Session, Integration]]:
+    """A session on a new, migrated PostgreSQL database (no statistics yet) with one integration."""
+    with new_pg_database() as url:
+        dbmod.upgrade(url)
+        engine = dbmod.make_engine(url)
+        try:
+            with Session(engine) as session:
+                integration, _ = service.create_integration(
+                    session, name="am", type="alertmanager", created_by="tests", now=datetime.now(UTC)
+                )
+                yield session, integration
+        finally:
+            engine.dispose()
+
+
 def _plans(session: Session, run: Callable[[], object]) -> list[str]:
     """EXPLAIN of each statement `run` sends, exactly as it was sent."""
     sent: list[tuple[str, object]] = []
@@ -135,26 +151,14 @@ def test_postgresql_finds_alerts_by_fingerprint_before_it_has_statistics():
     """The intake's lookup (`integration_id = ? AND fingerprint = ANY(?)`) searches the unique key by fingerprint
     even in a new database whose alerts table grew faster than autovacuum analyses it. With the key led by
     integration_id the planner scanned every alert of the integration instead (11 ms a batch at 5,000 alerts)."""
-    with new_pg_database() as url:
-        dbmod.upgrade(url)
-        engine = dbmod.make_engine(url)
-        try:
-            with Session(engine) as session:
-                integration, _ = service.create_integration(
-                    session, name="am", type="alertmanager", created_by="tests", now=datetime.now(UTC)
-                )
-                _seed_alerts(session, integration.id, [])
-                session.commit()
-                keys = [(integration.id, "fp-00010"), (integration.id, "fp-02000")]
-                found: list[service.AlertRow] = []
-                [plan] = _plans(
-                    session,
-                    lambda: found.extend(service.load_by_keys(session, keys, postgres=True)),
-                )
-                assert sorted(row.fingerprint for row in found) == ["fp-00010", "fp-02000"]
-                session.rollback()
-        finally:
-            engine.dispose()
+    with _alerts_session() as (session, integration):
+        _seed_alerts(session, integration.id, [])
+        session.commit()
+        keys = [(integration.id, "fp-00010"), (integration.id, "fp-02000")]
+        found: list[service.AlertRow] = []
+        [plan] = _plans(session, lambda: found.extend(service.load_by_keys(session, keys, postgres=True)))
+        assert sorted(row.fingerprint for row in found) == ["fp-00010", "fp-02000"]
+        session.rollback()
     assert "uq_alerts_fingerprint" in plan, plan
     assert "Filter" not in plan, plan
 
@@ -163,41 +167,32 @@ def test_postgresql_checks_resolved_incidents_without_reading_all_firing_alerts(
     """When alerts resolve, the intake asks per incident whether an alert of its severity still fires: an index
     probe per incident, whatever the statistics say. As EXISTS, PostgreSQL with statistics older than the rows
     hashed every firing alert instead (4-5 ms a batch at 5,000 alerts/s)."""
-    with new_pg_database() as url:
-        dbmod.upgrade(url)
-        engine = dbmod.make_engine(url)
-        try:
-            with Session(engine) as session:
-                now = datetime.now(UTC)
-                integration, _ = service.create_integration(
-                    session, name="am", type="alertmanager", created_by="tests", now=now
-                )
-                incident_rows = [
-                    {
-                        "title": f"Incident {i}",
-                        "severity": "P1" if i % 2 else "P2",
-                        "status": "triggered",
-                        "created_by": "tests",
-                        "started_at": now,
-                        "detected_at": now,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for i in range(30)
-                ]
-                numbers = list(session.scalars(insert(Incident.__table__).returning(Incident.id), incident_rows))
-                _seed_alerts(session, integration.id, numbers)
-                session.commit()
-                runtime = SimpleNamespace(severities=ConfigFile().severity_table())
-                context = SimpleNamespace(session=session, postgres=True, runtime=runtime)
-                highest: dict[int, str] = {}
-                plans = _plans(
-                    session,
-                    lambda: highest.update(service._highest_firing(context, numbers[:4])),  # type: ignore[arg-type]
-                )
-                session.rollback()
-        finally:
-            engine.dispose()
+    with _alerts_session() as (session, integration):
+        now = datetime.now(UTC)
+        incident_rows = [
+            {
+                "title": f"Incident {i}",
+                "severity": "P1" if i % 2 else "P2",
+                "status": "triggered",
+                "created_by": "tests",
+                "started_at": now,
+                "detected_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i in range(30)
+        ]
+        numbers = list(session.scalars(insert(Incident.__table__).returning(Incident.id), incident_rows))
+        _seed_alerts(session, integration.id, numbers)
+        session.commit()
+        runtime = SimpleNamespace(severities=ConfigFile().severity_table())
+        context = SimpleNamespace(session=session, postgres=True, runtime=runtime)
+        highest: dict[int, str] = {}
+        plans = _plans(
+            session,
+            lambda: highest.update(service._highest_firing(context, numbers[:4])),  # type: ignore[arg-type]
+        )
+        session.rollback()
     # Each incident has P1 and P3 alerts firing. Those at P1 are answered by the first statement; those at P2
     # (no P2 alert fires) by the second, which probes P0, P1, ... and finds P1.
     assert highest == {numbers[0]: "P1", numbers[1]: "P1", numbers[2]: "P1", numbers[3]: "P1"}
@@ -211,40 +206,30 @@ def test_postgresql_writes_alert_changes_by_primary_key_in_one_statement():
     """The batch's changes go in one UPDATE ... FROM unnest(arrays) that finds its rows in the primary key of a
     table of 100,000 alerts never analysed (not by reading the table), and what is read back is what was
     written: JSON with quotes, backslashes and non-ASCII text, times, NULLs, columns left alone."""
-    with new_pg_database() as url:
-        dbmod.upgrade(url)
-        engine = dbmod.make_engine(url)
-        try:
-            with Session(engine) as session:
-                now = datetime.now(UTC)
-                integration, _ = service.create_integration(
-                    session, name="am", type="alertmanager", created_by="tests", now=now
-                )
-                _seed_alerts(session, integration.id, [])
-                # Then as many again as a busy installation keeps (resolved alerts stay): 100,000 in all.
-                session.execute(
-                    text(
-                        "INSERT INTO alerts (integration_id, fingerprint, status, summary, severity, route, group_key,"
-                        " labels, annotations, starts_at, first_seen_at, last_seen_at, received, raw)"
-                        " SELECT :integration, 'old-' || n, 'resolved', 's', 'P3', 'default', 'g', '{}', '{}',"
-                        " now(), now(), now(), 1, '{}' FROM generate_series(1, 97000) AS n"
-                    ),
-                    {"integration": integration.id},
-                )
-                session.commit()
-                keys = [(integration.id, f"fp-{i:05d}") for i in range(0, 3000, 15)]  # a batch's 200 alerts
-                rows = service.load_by_keys(session, keys, postgres=True)
-                later = datetime(2026, 11, 23, 21, 0, 0, 123456, tzinfo=UTC)
-                for number, row in enumerate(rows):
-                    row.received += number + 1
-                    row.last_seen_at = later
-                    row.labels = {"alertname": 'Disk "full"', "path": "C:\\data", "team": "équipe"}
-                    row.ends_at = None
-                plans = _plans(session, lambda: service.write_rows(session, rows))
-                session.commit()
-                stored = {row.fingerprint: row for row in service.load_by_keys(session, keys, postgres=True)}
-        finally:
-            engine.dispose()
+    with _alerts_session() as (session, integration):
+        _seed_alerts(session, integration.id, [])
+        # Then as many again as a busy installation keeps (resolved alerts stay): 100,000 in all.
+        session.execute(
+            text(
+                "INSERT INTO alerts (integration_id, fingerprint, status, summary, severity, route, group_key,"
+                " labels, annotations, starts_at, first_seen_at, last_seen_at, received, raw)"
+                " SELECT :integration, 'old-' || n, 'resolved', 's', 'P3', 'default', 'g', '{}', '{}',"
+                " now(), now(), now(), 1, '{}' FROM generate_series(1, 97000) AS n"
+            ),
+            {"integration": integration.id},
+        )
+        session.commit()
+        keys = [(integration.id, f"fp-{i:05d}") for i in range(0, 3000, 15)]  # a batch's 200 alerts
+        rows = service.load_by_keys(session, keys, postgres=True)
+        later = datetime(2026, 11, 23, 21, 0, 0, 123456, tzinfo=UTC)
+        for number, row in enumerate(rows):
+            row.received += number + 1
+            row.last_seen_at = later
+            row.labels = {"alertname": 'Disk "full"', "path": "C:\\data", "team": "équipe"}
+            row.ends_at = None
+        plans = _plans(session, lambda: service.write_rows(session, rows))
+        session.commit()
+        stored = {row.fingerprint: row for row in service.load_by_keys(session, keys, postgres=True)}
     assert len(plans) == 1
     assert "pk_alerts" in plans[0] and "Seq Scan on alerts" not in plans[0], plans[0]
     assert [stored[f"fp-{i:05d}"].received for i in (0, 15, 2985)] == [2, 3, 201]
