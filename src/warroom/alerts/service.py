@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy import cast as cast_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, SessionTransaction, lazyload
 
 from warroom.alerts import maintenance, silences
 from warroom.alerts.config import INTEGRATION_TYPES, SEVERITY_NAMES
@@ -366,6 +366,7 @@ class _Context:
         self.resolved: dict[int, tuple[Actor, dict[str, str]]] = {}
         self.statuses: dict[int, str] = {}
         self.source_resolved = False
+        self.savepoint: SessionTransaction | None = None  # taken before new alerts are placed (PostgreSQL)
         self.postgres = session.get_bind().dialect.name == "postgresql"
         # alert_attached and alert_resolved events, written in bulk: flushed before any other timeline write.
         self.events = timeline.QuietEvents(session)
@@ -720,17 +721,21 @@ def ingest_many(
     """Ingest several requests in one transaction, in order (the intake writer's group commit)."""
     if session.get_bind().dialect.name == "postgresql" and not inhibit_rules_for(runtime):
         # New alerts are inserted at the end, as they finally are (see `_store`). If another writer created one
-        # of them meanwhile, the batch is done again from a savepoint, inserting them first as SQLite does.
+        # of them meanwhile, the batch is done again from the savepoint taken when they were found missing,
+        # inserting them first as SQLite does.
         try:
-            with session.begin_nested():
-                return _ingest_many(session, runtime, batch, now=now, insert_last=True)
-        except _CreatedMeanwhile:
-            pass
+            return _ingest_many(session, runtime, batch, now=now, insert_last=True)
+        except _CreatedMeanwhile as lost:
+            lost.savepoint.rollback()
     return _ingest_many(session, runtime, batch, now=now, insert_last=False)
 
 
 class _CreatedMeanwhile(Exception):
-    """Another writer created an alert this batch took for new."""
+    """Another writer created an alert this batch took for new; `savepoint` is where to go back to."""
+
+    def __init__(self, savepoint: SessionTransaction) -> None:
+        super().__init__("an alert of this batch was created by another writer meanwhile")
+        self.savepoint = savepoint
 
 
 def _ingest_many(
@@ -764,7 +769,8 @@ def _ingest_many(
     if insert_last:
         created = [rows[key] for key in sorted(fresh_keys)]
         if created and _insert_rows(session, created) < len(created):
-            raise _CreatedMeanwhile()
+            assert ctx.savepoint is not None  # taken by `_store` with the ids
+            raise _CreatedMeanwhile(ctx.savepoint)
         write_rows(session, [row for key, row in rows.items() if key not in fresh_keys])
     else:
         write_rows(session, list(rows.values()))
@@ -846,6 +852,8 @@ def _store(
     missing = [key for key in keys if key not in rows]
     created: set[tuple[int, str]] = set()
     if missing and insert_last:
+        # Only batches with new alerts pay for a savepoint (two round trips).
+        ctx.savepoint = session.begin_nested()
         ids: Sequence[int] = session.scalars(_NEXT_ALERT_IDS, {"count": len(missing)}).all()
         for key, alert_id in zip(missing, ids, strict=True):
             initial = _initial(ctx, key[1], *first[key])
