@@ -28,7 +28,6 @@ from sqlalchemy import (
     any_,
     bindparam,
     func,
-    literal,
     select,
     update,
 )
@@ -486,7 +485,8 @@ class _Context:
 
 
 def one_of_param(column: Any, name: str, postgres: bool) -> ColumnElement[bool]:
-    """`column IN (:name)` (a list given at execution), as `one_of` writes it: for statements built once."""
+    """`column IN (:name)`, the list given at execution; on PostgreSQL `column = ANY(:name)`: one statement text
+    whatever the number of values, so psycopg prepares it once instead of the server planning each anew."""
     if postgres:
         return cast(ColumnElement[bool], column == any_(bindparam(name, type_=ARRAY(column.type))))
     return cast(ColumnElement[bool], column.in_(bindparam(name, expanding=True)))
@@ -514,14 +514,6 @@ def _lock_groups_query(postgres: bool) -> Select[str, int | None]:
         .order_by(AlertGroup.group_key)
         .with_for_update()
     )
-
-
-def one_of(column: Any, values: Sequence[Any], postgres: bool) -> ColumnElement[bool]:
-    """`column IN (values)`; on PostgreSQL `column = ANY(array)`: one statement text whatever the number of
-    values, so psycopg prepares it once instead of the server planning each batch's IN list anew."""
-    if postgres:
-        return cast(ColumnElement[bool], column == any_(literal(list(values), ARRAY(column.type))))
-    return cast(ColumnElement[bool], column.in_(values))
 
 
 class IncidentState(Protocol):
@@ -676,10 +668,10 @@ def load_by_keys(
 
 
 def write_rows(session: Session, rows: Sequence[AlertRow]) -> None:
-    """Send the rows' recorded changes: one executemany UPDATE of every column any row changed, each row giving
-    its current values for the ones it did not change (they are locked, so those are what is stored). One
-    statement instead of one per set of changed columns: about 5% faster on PostgreSQL, where each is a round
-    trip. A row that has not loaded such a column (`raw`) is written with its own set."""
+    """Send the rows' recorded changes: one UPDATE of every column any row changed (on PostgreSQL one statement
+    over column arrays, on SQLite an executemany), each row giving its current values for the ones it did not
+    change (they are locked, so those are what is stored). A row that has not loaded such a column (`raw`) is
+    written with its own set."""
     table = cast(Table, Alert.__table__)
     changed = [row for row in rows if row.changes]
     union = tuple(sorted({name for row in changed for name in row.changes}))
