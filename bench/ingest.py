@@ -303,7 +303,6 @@ async def drive_rate(
 
         tasks: list[asyncio.Task[None]] = []
         started = time.perf_counter()
-        interval = 1.0 / rate
         for position, (body, items) in enumerate(zip(bodies, planned, strict=True)):
             scheduled = started + position * interval
             delay = scheduled - time.perf_counter()

@@ -20,6 +20,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Update,
+    any_,
     bindparam,
     cast,
     create_engine,
@@ -28,6 +30,7 @@ from sqlalchemy import (
     inspect,
     select,
     text,
+    update,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -241,6 +244,17 @@ class ColumnArrays:
         source = self.source()
         picked = select(*(self.value(source, name) for name in self.columns)).order_by(source.c.n)
         return postgresql.insert(self.table).from_select(list(self.columns), picked)
+
+    def update(self, key: str, prefix: str) -> Update:
+        """UPDATE table SET <the other columns> FROM the arrays WHERE table.<key> = the array's <key>.
+
+        The keys go a second time, as `key = ANY(...)`: joined with the arrays alone, the planner read all
+        of a table of a few thousand rows (sequential scan, hash join); this tells it how few rows change."""
+        source = self.source(prefix)
+        column = self.table.c[key]
+        by_key = column == any_(cast(bindparam(prefix + key), self._array_type(key)))
+        values = {name: self.value(source, name) for name in self.columns if name != key}
+        return update(self.table).where(by_key, column == source.c[key]).values(values)
 
 
 def _postgres_on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -21,17 +21,16 @@ from typing import Any, Protocol, cast
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     ScalarSelect,
     Select,
     Table,
+    Update,
     any_,
     bindparam,
     func,
     select,
     update,
 )
-from sqlalchemy import cast as cast_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, SessionTransaction, lazyload
@@ -894,17 +893,10 @@ def _insert_values(session: Session, rows: list[dict[str, Any]]) -> Iterator[tup
 
 
 @functools.lru_cache(maxsize=64)
-def _update_from_arrays(columns: tuple[str, ...]) -> tuple[ColumnArrays, Any]:
-    """UPDATE alerts SET <columns> FROM the arrays WHERE alerts.id = the array's id: one statement for the
-    batch, where an executemany runs the UPDATE once per row."""
-    table = cast(Table, Alert.__table__)
-    arrays = ColumnArrays(table, ("id", *columns))
-    source = arrays.source(prefix="v_")
-    # The ids a second time, as `id = ANY(...)`: joined with the arrays alone, the planner read all of a table
-    # of a few thousand alerts (sequential scan, hash join); this tells it how few rows the batch touches.
-    by_id = table.c.id == any_(cast_(bindparam("v_id"), ARRAY(Integer)))
-    values = {name: arrays.value(source, name) for name in columns}
-    return arrays, update(table).where(by_id, table.c.id == source.c.id).values(values)
+def _update_from_arrays(columns: tuple[str, ...]) -> tuple[ColumnArrays, Update]:
+    """The batch's UPDATE for one set of changed columns: one statement, where an executemany runs it per row."""
+    arrays = ColumnArrays(cast(Table, Alert.__table__), ("id", *columns))
+    return arrays, arrays.update("id", prefix="v_")
 
 
 _NEXT_ALERT_IDS = select(func.nextval(func.pg_get_serial_sequence("alerts", "id"))).select_from(
