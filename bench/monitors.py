@@ -1,16 +1,19 @@
 """Health-check scheduler at scale: N HTTP monitors at a 10 s interval against a local nginx, and
-prometheus-blackbox-exporter probing the same target at the same rate, at the same time.
+prometheus-blackbox-exporter probing the same target at the same rate, in alternating rounds (or at the same time).
 
     .venv/bin/python bench/monitors.py                 # N = 1,000 10,000 20,000, 35 s each
     .venv/bin/python bench/monitors.py --quick         # N = 1,000 10,000, 25 s each
+    .venv/bin/python bench/monitors.py --same-time     # blackbox_exporter at the same moment, not alternating
     .venv/bin/python bench/monitors.py --n 10000 --seconds 40 --database postgresql://postgres@127.0.0.1/bench
 
 Installs nginx and prometheus-blackbox-exporter with apt-get when missing, starts nginx on 127.0.0.1 with its
 own config in a temporary folder (not the system service). For each N the warroom engine (the monitor
 scheduler, writing every result to the database) runs in a child process, and blackbox_exporter gets /probe
-requests at the same rate from a driver process started at the same moment: both get the same warm-up (one
-interval and 2 s: every monitor has started once) and are measured over the same window, on the same
-machine at the same time, so a noisy neighbour slows both. For that window it prints, for warroom: checks
+requests at the same rate from a driver process. By default the two alternate in --rounds rounds (2), the
+order swapped each round, so a slow spell of the shared machine does not fall on one of them only; with
+--same-time they run at the same moment over the same window (each then also carries the other's load,
+and they share nginx). Both get the same warm-up (one interval and 2 s: every monitor has started once)
+and a measured window of the same length. For each window it prints, for warroom: checks
 due and run per second, start delay p50/p99 (from each check's due time to when it started; a check the
 scheduler shed never started, and counts as late by a whole interval), checks shed, failures recorded (any
 result not `up`: nginx is healthy) and failures dropped as inconclusive (not recorded, but a user would
@@ -269,10 +272,8 @@ def child(url: str, seconds: float, out: Path) -> None:
     )
 
 
-def run_pair(
-    n: int, port: int, seconds: float, database: str | None, work: Path, blackbox: bool
-) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """warroom's scheduler and blackbox_exporter at the same rate, started together, measured together."""
+def make_database(n: int, port: int, database: str | None, work: Path) -> tuple[str, Any]:
+    """A database with N monitors (SQLite in `work`, or a fresh PostgreSQL database) and how to drop it."""
     if database:
         from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url
@@ -287,10 +288,24 @@ def run_pair(
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         url = make_url(admin).set(database=name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{work / f'bench-{n}.db'}"
+        prepare_database(url, n, port)
+
+        def drop() -> None:
+            with engine.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+        return url, drop
+    url = f"sqlite:///{work / f'bench-{n}.db'}"
     prepare_database(url, n, port)
-    out = work / f"result-{n}.json"
+    return url, lambda: None
+
+
+def run_pair(
+    url: str, n: int, port: int, seconds: float, work: Path, blackbox: bool, tag: str
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """warroom's scheduler and, when `blackbox`, blackbox_exporter at the same rate, started together and
+    measured over the same window."""
+    out = work / f"result-{n}-{tag}.json"
     exporter = start_blackbox(work) if blackbox else None
     try:
         ours = subprocess.Popen(
@@ -301,7 +316,7 @@ def run_pair(
         if exporter is not None:
             # Started when warroom's scheduler is: the same warm-up, then measured over warroom's window.
             process, exporter_port = exporter
-            probes = work / f"blackbox-{n}.json"
+            probes = work / f"blackbox-{n}-{tag}.json"
             driver = subprocess.Popen(
                 [
                     sys.executable,
@@ -332,10 +347,39 @@ def run_pair(
         if exporter is not None:
             exporter[0].send_signal(signal.SIGTERM)
             exporter[0].wait(10)
-    if database:
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     return result, theirs
+
+
+def run_blackbox_alone(n: int, port: int, seconds: float, work: Path, tag: str) -> dict[str, Any]:
+    """blackbox_exporter alone at N/interval probes per second, with warroom's warm-up and window lengths."""
+    process, exporter_port = start_blackbox(work)
+    try:
+        probes = work / f"blackbox-{n}-{tag}.json"
+        driver = subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "--driver",
+                str(exporter_port),
+                f"http://127.0.0.1:{port}/health",
+                "--rate",
+                str(n / INTERVAL),
+                "--seconds",
+                str(seconds),
+                "--out",
+                str(probes),
+            ]
+        )
+        time.sleep(INTERVAL + 2)  # the same warm-up as warroom's
+        t0, cpu0 = time.time(), cpu_seconds(process.pid)
+        time.sleep(max(seconds - INTERVAL - 2, 5))
+        t1, cpu1 = time.time(), cpu_seconds(process.pid)
+        rss = rss_mb(process.pid)
+        driver.wait(seconds + 120)
+        return blackbox_figures(json.loads(probes.read_text()), t0, t1, cpu1 - cpu0, rss)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(10)
 
 
 def wait_file(path: Path, process: subprocess.Popen[bytes], timeout: float) -> None:
@@ -430,6 +474,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, nargs="*", default=DEFAULT_N, help="monitor counts to run")
     parser.add_argument("--quick", action="store_true", help="N = 1,000 and 10,000, 25 s each")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per N (order swapped each round)")
+    parser.add_argument(
+        "--same-time", action="store_true", help="run blackbox_exporter at the same time instead of alternating"
+    )
     parser.add_argument("--seconds", type=float, default=35.0, help="length of each run (warm-up included)")
     parser.add_argument("--database", help="PostgreSQL admin URL (default: SQLite in a temp folder)")
     parser.add_argument("--no-blackbox", action="store_true", help="skip the blackbox_exporter comparison")
@@ -457,39 +505,67 @@ def main() -> None:
                 f"machine: {os.cpu_count()} cores ({cpu_model()}), load average {os.getloadavg()[0]:.2f}; nginx on "
                 f"127.0.0.1:{port}; interval {INTERVAL:g}s; {args.seconds:g}s per run ({INTERVAL + 2:g}s warm-up for "
                 f"both); database: {'PostgreSQL' if args.database else 'SQLite'}; blackbox_exporter "
-                f"{'skipped' if args.no_blackbox else 'at the same rate, at the same time'}",
+                + (
+                    "skipped"
+                    if args.no_blackbox
+                    else "at the same rate, at the same time"
+                    if args.same_time
+                    else f"at the same rate, alternating in {args.rounds} rounds"
+                ),
                 flush=True,
             )
             ratios = []
             for n in args.n:
-                ours, theirs = run_pair(n, port, args.seconds, args.database, work, not args.no_blackbox)
-                print(
-                    f"N={n:>6}  warroom: {ours['due_per_s']:6.0f} checks due/s, {ours['checks_per_s']:6.0f} run/s  "
-                    f"start delay p50 {ours['delay_p50_ms']:7.2f} ms p99 {ours['delay_p99_ms']:8.2f} ms (shed counted "
-                    f"as {INTERVAL:g} s late; of the checks run p99 {ours['started_delay_p99_ms']:.2f} ms)  shed "
-                    f"{ours['shed']}  failures recorded {ours['false_failures']}, dropped as inconclusive "
-                    f"{ours['inconclusive']}  CPU {ours['cpu_pct']:5.1f}%  RSS {ours['rss_mb']:.0f} MB",
-                    flush=True,
-                )
-                if ours["failure_sample"]:
-                    print(f"         failures, e.g.: {ours['failure_sample']}")
-                if theirs:
-                    ratio = ours["cpu_pct"] / theirs["cpu_pct"] if theirs["cpu_pct"] else float("nan")
-                    ratios.append((n, ratio))
-                    print(
-                        f"         blackbox_exporter: {theirs['asked_per_s']:6.0f} probes asked/s, "
-                        f"{theirs['probes_per_s']:6.0f} answered/s  failed {theirs['failed']}  probe p99 "
-                        f"{theirs['probe_p99_ms']:.1f} ms  CPU {theirs['cpu_pct']:5.1f}%  "
-                        f"RSS {theirs['rss_mb']:.0f} MB",
-                        flush=True,
-                    )
-                    print(f"         CPU ratio warroom / blackbox_exporter, same window: {ratio:.2f}", flush=True)
+                url, drop = make_database(n, port, args.database, work)
+                try:
+                    for round_index in range(1 if args.same_time or args.no_blackbox else args.rounds):
+                        tag = f"r{round_index}"
+                        if args.same_time or args.no_blackbox:
+                            ours, theirs = run_pair(url, n, port, args.seconds, work, not args.no_blackbox, tag)
+                        elif round_index % 2 == 0:  # alternating, the order swapped each round
+                            ours, _ = run_pair(url, n, port, args.seconds, work, False, tag)
+                            theirs = run_blackbox_alone(n, port, args.seconds, work, tag)
+                        else:
+                            theirs = run_blackbox_alone(n, port, args.seconds, work, tag)
+                            ours, _ = run_pair(url, n, port, args.seconds, work, False, tag)
+                        if not (args.same_time or args.no_blackbox):
+                            print(f"N={n}, round {round_index + 1}/{args.rounds}:", flush=True)
+                        ratios.append(show(n, ours, theirs))
+                finally:
+                    drop()
             print("\nCPU is % of one core over the measured window (after the same warm-up for both).")
-            if len(ratios) > 1:
-                print(f"CPU ratios: {', '.join(f'N={n}: {r:.2f}' for n, r in ratios)}")
+            done = [(n, r) for n, r in ratios if r is not None]
+            if done:
+                print(f"CPU ratios warroom / blackbox_exporter: {', '.join(f'N={n}: {r:.2f}' for n, r in done)}")
         finally:
             nginx.terminate()
             nginx.wait(10)
+
+
+def show(n: int, ours: dict[str, Any], theirs: dict[str, Any] | None) -> tuple[int, float | None]:
+    """Print one measurement of both, and return the CPU ratio."""
+    print(
+        f"N={n:>6}  warroom: {ours['due_per_s']:6.0f} checks due/s, {ours['checks_per_s']:6.0f} run/s  "
+        f"start delay p50 {ours['delay_p50_ms']:7.2f} ms p99 {ours['delay_p99_ms']:8.2f} ms (shed counted "
+        f"as {INTERVAL:g} s late; of the checks run p99 {ours['started_delay_p99_ms']:.2f} ms)  shed "
+        f"{ours['shed']}  failures recorded {ours['false_failures']}, dropped as inconclusive "
+        f"{ours['inconclusive']}  CPU {ours['cpu_pct']:5.1f}%  RSS {ours['rss_mb']:.0f} MB",
+        flush=True,
+    )
+    if ours["failure_sample"]:
+        print(f"         failures, e.g.: {ours['failure_sample']}")
+    if theirs is None:
+        return n, None
+    ratio = ours["cpu_pct"] / theirs["cpu_pct"] if theirs["cpu_pct"] else float("nan")
+    print(
+        f"         blackbox_exporter: {theirs['asked_per_s']:6.0f} probes asked/s, "
+        f"{theirs['probes_per_s']:6.0f} answered/s  failed {theirs['failed']}  probe p99 "
+        f"{theirs['probe_p99_ms']:.1f} ms  CPU {theirs['cpu_pct']:5.1f}%  "
+        f"RSS {theirs['rss_mb']:.0f} MB",
+        flush=True,
+    )
+    print(f"         CPU ratio warroom / blackbox_exporter: {ratio:.2f}", flush=True)
+    return n, ratio
 
 
 def cpu_model() -> str:
