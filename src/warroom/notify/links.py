@@ -3,7 +3,7 @@
 A token is `base64url(json claims) . base64url(HMAC-SHA256(secret, claims))`. The secret is made on first use
 and kept in the database (`notify_secrets`), so every process of one installation signs and checks alike.
 A link that acknowledged or resolved is spent (`notify_spent_links`, by the token's SHA-256): it acts once.
-Calendar feed links carry the HMAC of a random per-feed nonce (`notify_feed_secrets`); a new nonce revokes the URL.
+Calendar feed URLs carry the HMAC of a random per-feed nonce (`notify_feed_secrets`); a new nonce revokes the URL.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from warroom.errors import Forbidden, WarroomError
-from warroom.notify.models import Secret, SpentLink
+from warroom.notify.models import FeedSecret, Secret, SpentLink
 
 ACTIONS = ("acknowledge", "resolve")
 FEED_KINDS = ("schedules", "users")
@@ -181,16 +181,48 @@ def spend(session: Session, token: str, link: ActionLink, now: datetime) -> None
         raise LinkSpent("This link was already used; a link acts once.")
 
 
-def feed_token(key: bytes, kind: str, ident: str) -> str:
-    """A token for the calendar feed of a schedule or user (calendar apps cannot send a bearer token)."""
-    return sign(key, {"k": "feed", "t": kind, "id": ident})
+def _feed_mac(key: bytes, kind: str, ident: str, nonce: str) -> str:
+    return _b64(hmac.new(key, f"feed\0{kind}\0{ident}\0{nonce}".encode(), hashlib.sha256).digest())
 
 
-def read_feed(key: bytes, token: str, kind: str, ident: str) -> None:
-    """Forbidden unless the token opens this feed."""
-    claims = verify(key, token)
-    if claims.get("k") != "feed" or claims.get("t") != kind or claims.get("id") != ident:
-        raise Forbidden("This feed link is for another calendar.")
+def feed_token(session: Session, key: bytes, kind: str, ident: str, now: datetime) -> str:
+    """The token of a schedule's or user's calendar feed (calendar apps cannot send a bearer token).
+
+    It stands on a random nonce made for this feed on first use, so it cannot be worked out from the user
+    or schedule id, and `rotate_feed` revokes it."""
+    nonce = session.scalar(select(FeedSecret.nonce).where(FeedSecret.kind == kind, FeedSecret.ident == ident))
+    if nonce is None:
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert(FeedSecret) if dialect == "postgresql" else sqlite.insert(FeedSecret)
+        session.execute(
+            insert.values(
+                kind=kind, ident=ident, nonce=secrets.token_urlsafe(32), created_at=now
+            ).on_conflict_do_nothing()
+        )
+        nonce = session.scalar(select(FeedSecret.nonce).where(FeedSecret.kind == kind, FeedSecret.ident == ident))
+    assert nonce is not None
+    return _feed_mac(key, kind, ident, nonce)
+
+
+def rotate_feed(session: Session, kind: str, ident: str, now: datetime) -> None:
+    """Give the feed a new random secret: every URL handed out before stops working."""
+    forget_feed(session, kind, ident)
+    session.add(FeedSecret(kind=kind, ident=ident, nonce=secrets.token_urlsafe(32), created_at=now))
+    session.flush()
+
+
+def forget_feed(session: Session, kind: str, ident: str) -> None:
+    """Drop the feed's secret (its schedule or user is gone: one made again later must not reopen old URLs)."""
+    session.execute(delete(FeedSecret).where(FeedSecret.kind == kind, FeedSecret.ident == ident))
+
+
+def read_feed(session: Session, key: bytes, token: str, kind: str, ident: str) -> None:
+    """Forbidden unless the token opens this feed now."""
+    nonce = session.scalar(select(FeedSecret.nonce).where(FeedSecret.kind == kind, FeedSecret.ident == ident))
+    # Compared even when the feed has no secret, so timing does not tell which feeds exist.
+    expected = _feed_mac(key, kind, ident, nonce or "")
+    if nonce is None or not hmac.compare_digest(expected.encode(), token.encode()):
+        raise Forbidden("This feed link is not valid: it was rotated, or made for another calendar.")
 
 
 def public_base(settings: Any) -> str:
