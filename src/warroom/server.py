@@ -16,6 +16,7 @@ from warroom.auth import service as auth_service
 from warroom.auth.actor import SYSTEM, Role
 from warroom.config import Settings
 from warroom.runtime import Runtime
+from warroom.secretpaths import install_access_log_redaction
 
 log = structlog.get_logger("warroom")
 
@@ -26,6 +27,9 @@ def configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
     # Alembic narrates every plugin it loads at INFO; the operator only needs the revisions applied.
     logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
+    # Whoever turns uvicorn's access log on (`uvicorn --factory warroom.server:worker_app` does by default)
+    # gets paths with intake keys, link and heartbeat tokens masked.
+    install_access_log_redaction()
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if settings.log_format == "json" else structlog.dev.ConsoleRenderer()
     )
