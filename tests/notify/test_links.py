@@ -143,3 +143,28 @@ def test_a_link_that_did_nothing_is_not_spent(runtime, make_incident, engine, we
     done = anonymous.post(ack)
     assert done.status_code == 200 and "paging stopped" in done.text
     assert paging_state(runtime, 1) == "acknowledged"
+
+
+def test_two_clicks_at_once_act_once(runtime, make_incident, engine, webhook, live_server, api):
+    import threading
+
+    import httpx
+
+    make_incident(severity="P1")
+    engine.run_due()
+    (page,) = webhook.wait_for(1)
+    url = live_server.url + link_path(page.link("resolve"))
+    start = threading.Barrier(4)
+    codes: list[int] = []
+
+    def click() -> None:
+        start.wait()
+        codes.append(httpx.post(url, timeout=30).status_code)
+
+    threads = [threading.Thread(target=click) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(codes) == [200, 410, 410, 410]
+    assert kinds(runtime, 1).count("resolved") == 1

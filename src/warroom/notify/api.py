@@ -211,6 +211,9 @@ def link_act(token: str, session: WriteSession, runtime: RuntimeDep) -> HTMLResp
     try:
         link, _ = _open_link(session, runtime, token)
         incident = incidents.get_for_update(session, link.incident)
+        # Again under the incident's lock: a click that raced this one and won has committed by now, and the
+        # answer should say the link was used rather than describe the state it left.
+        links.check_unspent(session, token)
     except WarroomError as exc:
         return _refused(exc)
     actor = Actor(name=link.user or "one-click link", role=Role.RESPONDER, kind="user")
