@@ -196,6 +196,13 @@ def delete_team(team_id: str, session: WriteSession, runtime: RuntimeDep, actor:
 # -- schedules ---------------------------------------------------------------------------------------------------
 
 
+def _fetch_ical(runtime: Runtime, source: str, field: str = "ical") -> str:
+    """A calendar named over the API: an http(s) URL, or a file warroom.yaml's `calendar_files` allows."""
+    base_dir = runtime.settings.config.parent if runtime.settings.config is not None else None
+    allowed = service.calendar_allow_list(runtime.config, base_dir)
+    return service.fetch_ical(source, base_dir, allowed_files=allowed, field=field)
+
+
 @api.get("/schedules", response_model=list[ScheduleRead])
 def list_schedules(session: ReadSession, _actor: Viewer) -> list[ScheduleRead]:
     """Schedules."""
@@ -207,7 +214,7 @@ def create_schedule(body: ScheduleConfig, session: WriteSession, runtime: Runtim
     """Add a schedule (an `ical` URL is fetched now)."""
     if session.get(Schedule, body.id) is not None:
         raise InvalidInput(f"Schedule {body.id!r} exists already: PUT replaces it.", field="id")
-    text = service.fetch_ical(body.ical) if body.ical else None
+    text = _fetch_ical(runtime, body.ical) if body.ical else None
     schedule = service.put_schedule(session, body, now=runtime.clock.now(), ical_text=text)
     _audit(session, runtime, actor, "schedule.create", f"schedule:{body.id}")
     return ScheduleRead.of(schedule)
@@ -225,7 +232,7 @@ def replace_schedule(
 ) -> ScheduleRead:
     """Create or replace a schedule."""
     _same_id(schedule_id, body.id)
-    text = service.fetch_ical(body.ical) if body.ical else None
+    text = _fetch_ical(runtime, body.ical) if body.ical else None
     schedule = service.put_schedule(session, body, now=runtime.clock.now(), ical_text=text)
     _audit(session, runtime, actor, "schedule.update", f"schedule:{schedule_id}")
     return ScheduleRead.of(schedule)
@@ -248,7 +255,7 @@ def import_ical(
     if (body.text is None) == (body.url is None):
         raise InvalidInput("Send either `text` (the .ics content) or `url`.", field="text")
     now = runtime.clock.now()
-    text = body.text if body.text is not None else service.fetch_ical(body.url or "")
+    text = body.text if body.text is not None else _fetch_ical(runtime, body.url or "", "url")
     service.set_ical(schedule, text, now=now)
     if body.url:
         schedule.ical_source = body.url
