@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 
 from warroom.clock import FakeClock
-from warroom.monitors.checks import Outcome
+from warroom.monitors.checks import Access, Outcome
 from warroom.monitors.runner import run_once_sync
 from warroom.monitors.schemas import MonitorConfig
 
@@ -195,13 +195,19 @@ def real_now(clock: FakeClock) -> FakeClock:
 
 
 @pytest.fixture
-def check(clock: FakeClock) -> Callable[..., Outcome]:
+def check_access(tmp_path: Path) -> Access:
+    """What checks run by `check` may touch: logs under the test's tmp_path, and commands."""
+    return Access(log_folders=(tmp_path,), allow_exec=True)
+
+
+@pytest.fixture
+def check(clock: FakeClock, check_access: Access) -> Callable[..., Outcome]:
     """Run a check once from a monitor definition (a dict as in warroom.yaml) with the fake clock."""
 
     def run(**definition: Any) -> Outcome:
         definition.setdefault("name", "t")
         definition.setdefault("service", "svc")
-        return run_once_sync(MonitorConfig.model_validate(definition), now=clock.now)
+        return run_once_sync(MonitorConfig.model_validate(definition), now=clock.now, access=check_access)
 
     return run
 

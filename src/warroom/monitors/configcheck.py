@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from warroom.config import ConfigFile, ConfigProblem, _line_of
+from warroom.monitors.checks import log_path_problem
 from warroom.monitors.schemas import problems
 
 
 def check_monitors(parsed: ConfigFile, root: yaml.Node | None, path: str) -> list[ConfigProblem]:
-    """Missing or foreign fields for the monitor's type, unknown severities, duplicate names."""
+    """Missing or foreign fields for the monitor's type, unknown severities, duplicate names, log files outside
+    `monitoring.log_folders`."""
     found: list[ConfigProblem] = []
     severities = parsed.severity_table().names()
     seen: set[str] = set()
@@ -27,7 +30,12 @@ def check_monitors(parsed: ConfigFile, root: yaml.Node | None, path: str) -> lis
                 )
             )
         seen.add(monitor.name)
-        for field, reason in problems(monitor, severities):
+        found_here = problems(monitor, severities)
+        if monitor.type == "log" and monitor.path:
+            refused = log_path_problem(monitor.path, [Path(f) for f in parsed.monitoring.log_folders])
+            if refused is not None:
+                found_here.append(("path", refused))
+        for field, reason in found_here:
             found.append(
                 ConfigProblem(path, _line_of(root, ("monitors", index, field)), f"monitors.{index}.{field}", reason)
             )

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from warroom.monitors.schemas import MonitorConfig
@@ -61,12 +63,46 @@ def down(message: str, **details: Any) -> Outcome:
     return Outcome(DOWN, message, details=details or None)
 
 
-class CheckContext:
-    """What checks share in one event loop: the clock, and one HTTP client session."""
+@dataclass(frozen=True)
+class Access:
+    """What checks may touch on this host. A monitor's definition can come from an admin over the API, so what
+    it reads or runs here is bounded by the operator's settings, not by the definition.
 
-    def __init__(self, now: Callable[[], datetime], *, user_agent: str = "warroom-monitor") -> None:
+    The default allows nothing: a caller that forgets to pass the operator's choice fails closed.
+    """
+
+    # Folders (resolved, absolute) a `log` monitor may read files under: `monitoring.log_folders`.
+    log_folders: tuple[Path, ...] = ()
+    # Whether `command` monitors may run programs: WARROOM_ALLOW_EXEC.
+    allow_exec: bool = False
+
+    def log_path_problem(self, path: str) -> str | None:
+        """Why a log monitor may not read `path` (symbolic links followed), or None when it may."""
+        return log_path_problem(path, self.log_folders)
+
+
+def log_path_problem(path: str, folders: tuple[Path, ...] | list[Path]) -> str | None:
+    """Why `path` is not under one of `folders` once symbolic links are resolved, or None when it is."""
+    if not folders:
+        return "log monitors are off: list the folders they may read in monitoring.log_folders in warroom.yaml"
+    # realpath: a link inside an allowed folder that points at /etc/shadow must not count as inside.
+    real = Path(os.path.realpath(path))
+    for folder in folders:
+        if real.is_relative_to(Path(os.path.realpath(folder))):
+            return None
+    allowed = ", ".join(str(f) for f in folders)
+    return f"{path} is not under a folder of monitoring.log_folders ({allowed})"
+
+
+class CheckContext:
+    """What checks share in one event loop: the clock, one HTTP client session, and what they may access."""
+
+    def __init__(
+        self, now: Callable[[], datetime], *, user_agent: str = "warroom-monitor", access: Access | None = None
+    ) -> None:
         self.now = now
         self.user_agent = user_agent
+        self.access = access or Access()
         self._http: aiohttp.ClientSession | None = None
 
     def http(self) -> aiohttp.ClientSession:
