@@ -201,8 +201,8 @@ def real_now(clock: FakeClock) -> FakeClock:
 
 @pytest.fixture
 def check_access(tmp_path: Path) -> Access:
-    """What checks run by `check` may touch: logs under the test's tmp_path, and commands."""
-    return Access(log_folders=(tmp_path,), allow_exec=True)
+    """What checks run by `check` may touch: log and sqlite files under the test's tmp_path, and commands."""
+    return Access(log_folders=(tmp_path,), sqlite_folders=(tmp_path,), allow_exec=True)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ monitor's URL query or body, and WARROOM_ALLOW_EXEC=false stops command monitors
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,7 @@ def config(logs: Path, touched: Path, allow_exec: bool, monkeypatch: pytest.Monk
     monkeypatch.setenv("WARROOM_ALLOW_EXEC", "true" if allow_exec else "false")
     return ConfigFile.model_validate(
         {
-            "monitoring": {"log_folders": [str(logs)]},
+            "monitoring": {"log_folders": [str(logs)], "sqlite_folders": [str(logs.parent / "dbs")]},
             "monitors": [{"name": "probe", "service": "ops", "type": "command", "command": ["touch", str(touched)]}],
         }
     )
@@ -241,3 +242,33 @@ def test_redaction_keeps_the_definition_valid():
     ).spec()
     masked = service.redact(spec)
     assert MonitorConfig.model_validate(masked).url == "https://h/x?token=********"
+
+
+# -- sqlite monitors ----------------------------------------------------------------------------------------------
+
+
+def test_a_sqlite_monitor_cannot_read_warroom_s_own_database(api, client_for, runtime, tmp_path):
+    # The link-signing key lives in warroom's database: reading it would let anyone forge signed links.
+    own = runtime.settings.resolved_database_url().removeprefix("sqlite:///")
+    if not own.startswith("/"):
+        own = str(tmp_path / "warroom.db")  # PostgreSQL run: any SQLite file outside the allowed folders
+        sqlite3.connect(own).close()
+    body = {"name": "db", "service": "s", "type": "sqlite", "path": own, "query": "SELECT count(*) FROM sqlite_master"}
+    answer = api.post("/api/v1/monitors", json=body)
+    assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "path"
+    assert "monitoring.sqlite_folders" in answer.json()["detail"]
+
+
+def test_a_sqlite_file_swapped_for_a_link_is_not_opened(api, client_for, tmp_path):
+    folder = tmp_path / "dbs"
+    folder.mkdir()
+    sqlite3.connect(folder / "app.db").close()
+    body = {"name": "db", "service": "s", "type": "sqlite", "path": str(folder / "app.db")}
+    assert api.post("/api/v1/monitors", json=body).status_code == 201
+    secret = tmp_path / "secret.db"
+    with sqlite3.connect(secret) as conn:
+        conn.execute("CREATE TABLE t (v TEXT)")
+    (folder / "app.db").unlink()
+    (folder / "app.db").symlink_to(secret)
+    result = client_for("responder").post("/api/v1/monitors/db/run").json()
+    assert result["status"] == "down" and "not under a folder of monitoring.sqlite_folders" in result["message"]

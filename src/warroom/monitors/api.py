@@ -111,7 +111,7 @@ def create_monitor(
         source="api",
         now=runtime.clock.now(),
         severities=runtime.severities.names(),
-        log_folders=runtime.config.monitoring.log_folders,
+        options=runtime.config.monitoring,
     )
     _audit(session, runtime, actor, "monitor.create", monitor, type=monitor.type, service=monitor.service)
     session.commit()
@@ -147,7 +147,7 @@ def update_monitor(
         changes,
         now=runtime.clock.now(),
         severities=runtime.severities.names(),
-        log_folders=runtime.config.monitoring.log_folders,
+        options=runtime.config.monitoring,
     )
     _audit(session, runtime, actor, "monitor.update", monitor, fields=sorted(changes))
     session.commit()

@@ -15,10 +15,11 @@ from warroom.monitors.schemas import MonitorConfig, MonitoringConfig
 
 
 def access_of(runtime: Any) -> Access:
-    """What this process's checks may touch: the operator's log folders and exec switch."""
+    """What this process's checks may touch: the operator's log and sqlite folders and exec switch."""
     monitoring: MonitoringConfig = getattr(runtime.config, "monitoring", None) or MonitoringConfig()
     return Access(
         log_folders=tuple(Path(folder) for folder in monitoring.log_folders),
+        sqlite_folders=tuple(Path(folder) for folder in monitoring.sqlite_folders),
         allow_exec=bool(runtime.settings.allow_exec),
     )
 

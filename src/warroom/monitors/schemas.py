@@ -386,12 +386,17 @@ class MonitoringConfig(_Strict):
         description="Absolute folders `log` monitors may read files under (none: log monitors are off).",
     )
 
-    @field_validator("log_folders")
+    sqlite_folders: list[str] = Field(
+        default_factory=list,
+        description="Absolute folders `sqlite` monitors may open files under (none: sqlite monitors are off).",
+    )
+
+    @field_validator("log_folders", "sqlite_folders")
     @classmethod
     def _absolute(cls, value: list[str]) -> list[str]:
         for folder in value:
             if not folder.startswith("/"):
-                raise ValueError(f"log folder {folder!r} must be an absolute path")
+                raise ValueError(f"folder {folder!r} must be an absolute path")
         return value
 
     @property

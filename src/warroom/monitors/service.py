@@ -9,7 +9,6 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urlsplit, urlunsplit
 
@@ -19,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from warroom.errors import Conflict, InvalidInput, NotFound
 from warroom.monitors.alerting import MonitorInfo
-from warroom.monitors.checks import log_path_problem
+from warroom.monitors.checks import config_path_problem
 from warroom.monitors.models import Monitor, MonitorEngine, MonitorResult, MonitorRollup
 from warroom.monitors.schemas import MonitorConfig, MonitoringConfig, problems
 from warroom.monitors.state import MonitorState, Policy
@@ -70,15 +69,14 @@ def state_of(monitor: Monitor) -> MonitorState:
 
 
 def validate(
-    cfg: MonitorConfig, severities: Sequence[str], *, source: str, log_folders: Sequence[str] | None = None
+    cfg: MonitorConfig, severities: Sequence[str], *, source: str, options: MonitoringConfig | None = None
 ) -> None:
-    """Raise InvalidInput naming the first field at fault. With `log_folders`, a log monitor's file must be
-    under one of them (warroom.yaml's own monitors are checked by `warroom config check` instead)."""
+    """Raise InvalidInput naming the first field at fault. With `options`, a log or sqlite monitor's file must
+    be under the folders they allow (warroom.yaml's own monitors are checked by `warroom config check`)."""
     found = problems(cfg, list(severities))
-    if log_folders is not None and cfg.type == "log" and cfg.path:
-        refused = log_path_problem(cfg.path, [Path(f) for f in log_folders])
-        if refused is not None:
-            found.append(("path", refused))
+    refused = config_path_problem(cfg, options) if options is not None else None
+    if refused is not None:
+        found.append(("path", refused))
     if found:
         field, reason = found[0]
         raise InvalidInput(f"Monitor {cfg.name!r}: {reason}.", field=field)
@@ -188,10 +186,10 @@ def create(
     source: str,
     now: datetime,
     severities: Sequence[str],
-    log_folders: Sequence[str] | None = None,
+    options: MonitoringConfig | None = None,
 ) -> tuple[Monitor, str | None]:
     """Add a monitor; for a heartbeat without a token, a token is made and returned once (stored hashed)."""
-    validate(cfg, severities, source=source, log_folders=log_folders)
+    validate(cfg, severities, source=source, options=options)
     if get(session, cfg.name) is not None:
         raise Conflict(f"A monitor named {cfg.name!r} exists already: change it, or pick another name.")
     monitor = Monitor(
@@ -222,7 +220,7 @@ def update_monitor(
     *,
     now: datetime,
     severities: Sequence[str],
-    log_folders: Sequence[str] | None = None,
+    options: MonitoringConfig | None = None,
 ) -> Monitor:
     """Replace the given fields of an API monitor's definition; the whole is validated again."""
     if monitor.source == "config":
@@ -231,7 +229,7 @@ def update_monitor(
         raise InvalidInput("A monitor cannot be renamed: create a new one and delete this one.", field="name")
     merged = {**monitor.spec, **changes}
     cfg = MonitorConfig.model_validate(merged)
-    validate(cfg, severities, source="api", log_folders=log_folders)
+    validate(cfg, severities, source="api", options=options)
     _apply(monitor, cfg, now)
     if "paused" in changes:
         monitor.paused = cfg.paused

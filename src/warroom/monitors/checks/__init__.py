@@ -12,7 +12,7 @@ import errno
 import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -71,27 +71,43 @@ class Access:
     The default allows nothing: a caller that forgets to pass the operator's choice fails closed.
     """
 
-    # Folders (resolved, absolute) a `log` monitor may read files under: `monitoring.log_folders`.
+    # Folders (absolute) a `log` monitor may read files under: `monitoring.log_folders`.
     log_folders: tuple[Path, ...] = ()
+    # Folders (absolute) a `sqlite` monitor may open databases under: `monitoring.sqlite_folders`.
+    sqlite_folders: tuple[Path, ...] = ()
     # Whether `command` monitors may run programs: WARROOM_ALLOW_EXEC.
     allow_exec: bool = False
 
-    def log_path_problem(self, path: str) -> str | None:
-        """Why a log monitor may not read `path` (symbolic links followed), or None when it may."""
-        return log_path_problem(path, self.log_folders)
+    def path_problem(self, kind: str, path: str) -> str | None:
+        """Why a monitor of type `kind` may not open `path` (symbolic links followed), or None when it may."""
+        folders = {"log": self.log_folders, "sqlite": self.sqlite_folders}.get(kind, ())
+        return path_problem(kind, path, folders)
 
 
-def log_path_problem(path: str, folders: tuple[Path, ...] | list[Path]) -> str | None:
-    """Why `path` is not under one of `folders` once symbolic links are resolved, or None when it is."""
+# The setting that lists the folders each file-reading check type may open.
+FOLDER_SETTINGS = {"log": "log_folders", "sqlite": "sqlite_folders"}
+
+
+def path_problem(kind: str, path: str, folders: Sequence[Path]) -> str | None:
+    """Why a `kind` monitor may not open `path`: not under one of `folders` once symbolic links are resolved."""
+    setting = f"monitoring.{FOLDER_SETTINGS[kind]}"
     if not folders:
-        return "log monitors are off: list the folders they may read in monitoring.log_folders in warroom.yaml"
+        return f"{kind} monitors are off: list the folders they may read in {setting} in warroom.yaml"
     # realpath: a link inside an allowed folder that points at /etc/shadow must not count as inside.
     real = Path(os.path.realpath(path))
     for folder in folders:
         if real.is_relative_to(Path(os.path.realpath(folder))):
             return None
     allowed = ", ".join(str(f) for f in folders)
-    return f"{path} is not under a folder of monitoring.log_folders ({allowed})"
+    return f"{path} is not under a folder of {setting} ({allowed})"
+
+
+def config_path_problem(cfg: MonitorConfig, options: Any) -> str | None:
+    """For a file-reading monitor, why the operator's `monitoring` options do not let it open its path."""
+    if cfg.type not in FOLDER_SETTINGS or not cfg.path:
+        return None
+    folders = [Path(f) for f in getattr(options, FOLDER_SETTINGS[cfg.type])]
+    return path_problem(cfg.type, cfg.path, folders)
 
 
 class CheckContext:

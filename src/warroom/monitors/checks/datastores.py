@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from warroom.monitors.checks import Check, CheckContext, Outcome, compare, down, up
+from warroom.monitors.checks import Access, Check, CheckContext, Outcome, compare, down, up
 
 
 def _number(value: Any, what: str) -> float:
@@ -161,10 +161,17 @@ class RedisCheck(Check):
 
 
 class SqliteCheck(Check):
-    """Open the file read-only and run SELECT 1 (or the query). Runs in the loop's thread pool: sqlite3 blocks."""
+    """Open the file read-only and run SELECT 1 (or the query). Runs in the loop's thread pool: sqlite3 blocks.
 
-    def _run(self) -> Any:
+    The file must lie under `monitoring.sqlite_folders`: otherwise an admin's query could read any database the
+    server can open, warroom's own included (its link-signing key).
+    """
+
+    def _run(self, access: Access) -> Any:
         path = Path(self.cfg.path or "")
+        refused = access.path_problem("sqlite", str(path))
+        if refused is not None:
+            raise PermissionError(refused)
         if not path.exists():
             raise FileNotFoundError(f"{path} does not exist")
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=self.cfg.effective_timeout)
@@ -176,7 +183,7 @@ class SqliteCheck(Check):
 
     async def run(self, ctx: CheckContext) -> Outcome:
         """Up when the database opens and answers."""
-        value = await asyncio.get_running_loop().run_in_executor(None, self._run)
+        value = await asyncio.get_running_loop().run_in_executor(None, self._run, ctx.access)
         if not self.cfg.query:
             return up("SELECT 1 ok")
         if self.cfg.fail_if is None:

@@ -70,7 +70,7 @@ class LogCheck(Check):
         self._file, self._inode, self._partial = None, None, b""
 
     def _open(self, *, at_end: bool) -> None:
-        problem = self._access.log_path_problem(self.cfg.path or "")
+        problem = self._access.path_problem("log", self.cfg.path or "")
         if problem is not None:
             raise LogPathRefused(problem)
         handle = open(self.cfg.path or "", "rb")  # noqa: SIM115 (kept open between runs on purpose)
