@@ -210,7 +210,7 @@ def test_a_config_query_that_does_not_read_names_the_line():
 # -- what viewers see of an http monitor --------------------------------------------------------------------------
 
 
-def test_viewers_never_see_url_query_secrets_or_the_body(api, client_for, runtime):
+def test_viewers_never_see_url_query_secrets_headers_or_the_body(api, client_for, runtime):
     body = {
         "name": "partner",
         "service": "s",
@@ -218,6 +218,7 @@ def test_viewers_never_see_url_query_secrets_or_the_body(api, client_for, runtim
         "method": "POST",
         "url": "https://partner.example/health?api_key=k3y-s3cr3t-9911&region=eu",
         "body": '{"password": "b0dy-s3cr3t"}',
+        "headers": {"X-Partner-Signature": "hdr-s3cr3t-77", "Accept": "application/json"},
     }
     assert api.post("/api/v1/monitors", json=body).status_code == 201
     # A last result whose message quotes the URL (as some client errors do).
@@ -232,8 +233,10 @@ def test_viewers_never_see_url_query_secrets_or_the_body(api, client_for, runtim
         spec = reader.get("/api/v1/monitors/partner").json()["spec"]
         assert spec["url"] == "https://partner.example/health?api_key=********&region=********"
         assert spec["body"] == "********"
+        assert spec["headers"] == {"X-Partner-Signature": "********", "Accept": "********"}
     admin = api.get("/api/v1/monitors/partner").json()
     assert admin["spec"]["url"] == body["url"] and admin["spec"]["body"] == body["body"]
+    assert admin["spec"]["headers"] == body["headers"]
 
 
 def test_redaction_keeps_the_definition_valid():

@@ -94,7 +94,7 @@ def _token_hash(token: str) -> str:
 
 def redact(spec: dict[str, Any], *, admin: bool = False) -> dict[str, Any]:
     """The definition without secrets: URL passwords and credential headers are masked for everyone; for anyone
-    below admin also every URL query value (API keys ride there: ?token=...) and the request body."""
+    below admin also every URL query value (API keys ride there: ?token=...), every header value and the body."""
     clean = dict(spec)
     url = clean.get("url")
     if isinstance(url, str):
@@ -108,7 +108,8 @@ def redact(spec: dict[str, Any], *, admin: bool = False) -> dict[str, Any]:
         clean["url"] = urlunsplit(parts)
     headers = clean.get("headers")
     if isinstance(headers, dict):
-        clean["headers"] = {k: (MASK if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
+        # Below admin every header value: a service's own key header (X-Vault-Token...) is no known name.
+        clean["headers"] = {k: (MASK if not admin or k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
     if clean.get("body") is not None and not admin:
         clean["body"] = MASK
     return clean
@@ -128,7 +129,7 @@ def secret_values(spec: dict[str, Any], *, admin: bool = False) -> list[str]:
                 found += [value, quote(value, safe=""), quote_plus(value)]
     headers = spec.get("headers")
     if isinstance(headers, dict):
-        found += [str(v) for k, v in headers.items() if k.lower() in SECRET_HEADERS]
+        found += [str(v) for k, v in headers.items() if not admin or k.lower() in SECRET_HEADERS]
     body = spec.get("body")
     if isinstance(body, str) and not admin:
         found.append(body)
