@@ -122,3 +122,16 @@ def test_a_failed_fetch_does_not_echo_the_url_query(api, schedule, answering):
 def test_other_schemes_are_refused(api, schedule):
     for source in ("ftp://127.0.0.1/cal.ics", "gopher://127.0.0.1/x"):
         _refused(api.put(schedule, json={"url": source}), "url")
+
+
+def test_viewers_do_not_see_a_calendar_url_s_secret_parts(api, client_for, answering):
+    # Private calendar addresses carry their secret in the path or the query.
+    answering["body"] = ICS
+    url = answering["url"] + f"/calendar/private-{SECRET}/basic.ics?key={SECRET}"
+    assert api.post("/api/v1/schedules", json={**ROTA, "id": "private", "ical": url}).status_code == 201
+    for role in ("viewer", "responder"):
+        reader = client_for(role)
+        for answer in (reader.get("/api/v1/schedules"), reader.get("/api/v1/schedules/private")):
+            assert answer.status_code == 200 and SECRET not in answer.text, role
+        assert reader.get("/api/v1/schedules/private").json()["ical"] == answering["url"] + "/…"
+    assert api.get("/api/v1/schedules/private").json()["ical"] == url

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
 from warroom.auth import service as audit
-from warroom.auth.actor import Actor
+from warroom.auth.actor import Actor, Role
 from warroom.deps import Admin, ReadSession, Responder, RuntimeDep, Viewer, WriteSession
 from warroom.errors import Forbidden, InvalidInput, NotFound
 from warroom.incidents import service as incidents
@@ -204,9 +204,10 @@ def _fetch_ical(runtime: Runtime, source: str, field: str = "ical") -> str:
 
 
 @api.get("/schedules", response_model=list[ScheduleRead])
-def list_schedules(session: ReadSession, _actor: Viewer) -> list[ScheduleRead]:
+def list_schedules(session: ReadSession, actor: Viewer) -> list[ScheduleRead]:
     """Schedules."""
-    return [ScheduleRead.of(s) for s in service.list_schedules(session)]
+    admin = actor.role.level >= Role.ADMIN.level
+    return [ScheduleRead.of(s, admin=admin) for s in service.list_schedules(session)]
 
 
 @api.post("/schedules", status_code=201, response_model=ScheduleRead)
@@ -217,13 +218,13 @@ def create_schedule(body: ScheduleConfig, session: WriteSession, runtime: Runtim
     text = _fetch_ical(runtime, body.ical) if body.ical else None
     schedule = service.put_schedule(session, body, now=runtime.clock.now(), ical_text=text)
     _audit(session, runtime, actor, "schedule.create", f"schedule:{body.id}")
-    return ScheduleRead.of(schedule)
+    return ScheduleRead.of(schedule, admin=True)
 
 
 @api.get("/schedules/{schedule_id}", response_model=ScheduleRead)
-def show_schedule(schedule_id: str, session: ReadSession, _actor: Viewer) -> ScheduleRead:
+def show_schedule(schedule_id: str, session: ReadSession, actor: Viewer) -> ScheduleRead:
     """One schedule."""
-    return ScheduleRead.of(service.get_schedule(session, schedule_id))
+    return ScheduleRead.of(service.get_schedule(session, schedule_id), admin=actor.role.level >= Role.ADMIN.level)
 
 
 @api.put("/schedules/{schedule_id}", response_model=ScheduleRead)
@@ -235,7 +236,7 @@ def replace_schedule(
     text = _fetch_ical(runtime, body.ical) if body.ical else None
     schedule = service.put_schedule(session, body, now=runtime.clock.now(), ical_text=text)
     _audit(session, runtime, actor, "schedule.update", f"schedule:{schedule_id}")
-    return ScheduleRead.of(schedule)
+    return ScheduleRead.of(schedule, admin=True)
 
 
 @api.delete("/schedules/{schedule_id}", status_code=204)
