@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     def _lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
 
+    # The kill-switch for running commands on this host: an operator who does not want admins (or a stolen
+    # admin token) to run programs here turns it off, and command monitors and runbook steps then refuse.
+    allow_exec: bool = Field(
+        default=True, description="Run command monitors and runbook steps on this host (false: they refuse)."
+    )
+
     def resolved_database_url(self) -> str:
         """The database URL to use: the explicit one, or SQLite in the data folder."""
         if self.database_url:
@@ -107,6 +113,9 @@ class ConfigFile(_Strict):
     schedules: list[ScheduleConfig] = []
     policies: list[PolicyConfig] = []
     notifications: NotificationsConfig = NotificationsConfig()
+    # Local files (or folders of them) a schedule created over the API may name as its calendar (`file:PATH`);
+    # relative to this file. Empty: over the API, calendars come only from http(s) URLs.
+    calendar_files: list[str] = []
 
     def severity_table(self) -> SeverityTable:
         """The configured severity table, or the defaults."""
