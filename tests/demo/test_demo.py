@@ -36,7 +36,7 @@ class Running:
 
     def __init__(self, *args: str) -> None:
         self.received = bytearray()
-        self.proc = subprocess.Popen(  # noqa: S603
+        self.proc = subprocess.Popen(
             [*WARROOM, "demo", *args],
             env=_env(),
             stdin=subprocess.PIPE,
@@ -155,7 +155,7 @@ def test_a_used_folder_is_refused_with_how_to_start_fresh(tmp_path: Path):
     folder = tmp_path / "demo"
     folder.mkdir()
     (folder / "warroom.db").write_text("")
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [*WARROOM, "demo", "--non-interactive", "--data-dir", str(folder)],
         env=_env(),
         capture_output=True,
