@@ -165,3 +165,45 @@ def test_a_used_folder_is_refused_with_how_to_start_fresh(tmp_path: Path):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert f"rm -r {folder}" in result.stderr and "--data-dir" in result.stderr
+
+
+def test_without_a_terminal_the_interactive_demo_runs_on_instead_of_crashing(tmp_path: Path):
+    # `warroom demo < /dev/null` (or in CI without --non-interactive): Enter can never come.
+    folder = tmp_path / "demo"
+    result = subprocess.run(
+        [*WARROOM, "demo", "--data-dir", str(folder)],
+        env=_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert f"Step {len(STEPS)}/{len(STEPS)}" in result.stdout
+    assert (folder / "INCIDENTS.md").exists()
+
+
+def test_sigterm_stops_the_servers_too(tmp_path: Path):
+    folder = tmp_path / "demo"
+    demo = Running("--non-interactive", "--data-dir", str(folder))
+    demo.wait_for("Step 3/")
+    url = _url(demo.output)
+    demo.proc.send_signal(signal.SIGTERM)
+    code, out, err = demo.finish(timeout=30)
+    assert code == 143, out + err
+    assert "Traceback" not in out + err
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{url}/health", timeout=5)
+
+
+def test_the_shipped_runbook_is_clean_under_lint(tmp_path: Path):
+    from warroom.demo.files import RUNBOOK, runbook_text
+
+    path = tmp_path / f"{RUNBOOK}.md"
+    path.write_text(runbook_text())
+    result = subprocess.run(
+        [*WARROOM, "runbook", "lint", str(path)], env=_env(), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 error(s), 0 warning(s)" in result.stdout + result.stderr

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
+import httpx
 import typer
 from rich.markup import escape
 
 from warroom.cliutil import console, err_console
 from warroom.demo.files import Layout
+
+
+class Terminated(Exception):
+    """The demo got SIGTERM."""
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
 
 
 def demo(
@@ -26,12 +38,15 @@ def demo(
     root = data_dir.resolve()
     try:
         check_folder(root)
-    except DemoError as exc:
+    except (DemoError, httpx.HTTPError) as exc:
         err_console.print(f"error: {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     layout = Layout(root)
     console.print(f"[bold]warroom demo[/bold]: data folder {escape(str(root))}", highlight=False)
     walk = Walk(layout, interactive=not non_interactive, console=console)
+    # SIGTERM (`kill`, `timeout`) stops the demo like Ctrl-C: `running()` then stops the server it started,
+    # which runs in a session of its own and would otherwise be left behind.
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         with walk.running():
             walk.run()
@@ -46,14 +61,18 @@ def demo(
                 f"--data-dir {escape(str(root))}   (then export WARROOM_TOKEN=$(cat {escape(str(layout.token))}))",
                 highlight=False,
             )
-            if not non_interactive:
+            if walk.interactive:
                 console.print(f"warroom is still running at {walk.url}. Press Enter to stop it.", end="")
-                input()
+                with contextlib.suppress(EOFError):
+                    input()
+    except Terminated:
+        err_console.print(f"\nTerminated. The data folder is left in {escape(str(root))}.", highlight=False)
+        raise typer.Exit(128 + signal.SIGTERM) from None
     except KeyboardInterrupt:
         # The servers are stopped by `running()` on the way out; the folder stays for a person to look at.
         err_console.print(f"\nStopped. The data folder is left in {escape(str(root))}.", highlight=False)
         raise typer.Exit(130) from None
-    except DemoError as exc:
+    except (DemoError, httpx.HTTPError) as exc:
         err_console.print(
             f"error: {escape(str(exc))}. The data folder is left in {escape(str(root))}.", highlight=False
         )

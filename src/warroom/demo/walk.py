@@ -88,7 +88,12 @@ class Walk:
         """Announce the next step (after a pause in interactive mode)."""
         if self.interactive and self._step:
             self.console.print("[dim]Press Enter for the next step (Ctrl-C stops the demo).[/dim]", end="")
-            self.pause()
+            try:
+                self.pause()
+            except EOFError:
+                # No terminal (stdin closed or /dev/null): Enter can never come, so go on without pausing.
+                self.interactive = False
+                self.console.print("\n[dim]No more input: going on without pausing.[/dim]")
         self._step += 1
         self.console.rule(f"[bold]Step {self._step}/{len(STEPS)}: {escape(what)}", align="left")
 
@@ -253,7 +258,10 @@ class Walk:
         self.look(f"warroom incident show {self.number}")
 
         self.step(STEPS[6])
-        (page,) = self.inbox.wait(1, self.wait_limit)
+        try:
+            (page,) = self.inbox.wait(1, self.wait_limit)
+        except TimeoutError as exc:
+            raise DemoError(f"{exc}: see {self.layout.server_log} and warroom incident pages {self.number}") from None
         self.say(f"The policy paged whoever is on call in the schedule demo: {PERSON}. Her page, as the inbox got it:")
         self.quote(page.body, title=page.title)
         self.look(f"{self.layout.inbox}/ (every page received)", f"warroom incident pages {self.number}")
