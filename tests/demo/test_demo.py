@@ -114,7 +114,14 @@ def test_the_demo_walks_the_whole_loop_and_leaves_its_data_folder(tmp_path: Path
     finally:
         database.dispose()
     kinds = [e.kind for e in events]
-    for kind in ("declared", "notification_sent", "notification_acknowledged", "runbook_step_ran", "alert_resolved"):
+    for kind in (
+        "declared",
+        "alert_attached",
+        "notification_sent",
+        "notification_acknowledged",
+        "runbook_step_ran",
+        "alert_resolved",
+    ):
         assert kind in kinds, kinds
     assert kinds[-1] in ("resolved", "runbook_finished") and "resolved" in kinds, kinds
     ran = {e.data["command"]: e.data for e in events if e.kind == "runbook_step_ran"}
@@ -197,13 +204,13 @@ def test_sigterm_stops_the_servers_too(tmp_path: Path):
         httpx.get(f"{url}/health", timeout=5)
 
 
-def test_the_shipped_runbook_is_clean_under_lint(tmp_path: Path):
+def test_the_example_runbooks_are_clean_under_lint_and_the_demo_ships_them(tmp_path: Path):
     from warroom.demo.files import RUNBOOK, runbook_text
 
-    path = tmp_path / f"{RUNBOOK}.md"
-    path.write_text(runbook_text())
+    examples = Path(__file__).resolve().parents[2] / "examples" / "runbooks"
+    assert (examples / f"{RUNBOOK}.md").read_text() == runbook_text()
     result = subprocess.run(
-        [*WARROOM, "runbook", "lint", str(path)], env=_env(), capture_output=True, text=True, timeout=60
+        [*WARROOM, "runbook", "lint", str(examples)], env=_env(), capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 error(s), 0 warning(s)" in result.stdout + result.stderr
