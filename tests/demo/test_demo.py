@@ -174,19 +174,22 @@ def test_a_used_folder_is_refused_with_how_to_start_fresh(tmp_path: Path):
     assert f"rm -r {folder}" in result.stderr and "--data-dir" in result.stderr
 
 
-def test_without_a_terminal_the_interactive_demo_runs_on_instead_of_crashing(tmp_path: Path):
-    # `warroom demo < /dev/null` (or in CI without --non-interactive): Enter can never come.
+def test_interactive_pauses_for_enter_and_goes_on_when_input_ends(tmp_path: Path):
+    # Three presses of Enter, then stdin closes (as with `warroom demo < file`): the demo waits at each of the
+    # first three pauses, then cannot wait any more and walks the rest without a crash.
     folder = tmp_path / "demo"
     result = subprocess.run(
         [*WARROOM, "demo", "--data-dir", str(folder)],
         env=_env(),
-        stdin=subprocess.DEVNULL,
+        input="\n\n\n",
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+    assert result.stdout.count("Press Enter for the next step") == 4  # three answered, the fourth hit the end
+    assert "going on without pausing" in result.stdout
     assert f"Step {len(STEPS)}/{len(STEPS)}" in result.stdout
     assert (folder / "INCIDENTS.md").exists()
 

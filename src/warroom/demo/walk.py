@@ -255,7 +255,7 @@ class Walk:
         self.say(
             f"The route also started the runbook {RUNBOOK}: its diagnosis step, marked for automatic runs, runs now."
         )
-        self.look(f"warroom incident show {self.number}")
+        self.look(f"warroom incident show {self.number}", f"{self.url}/api/v1/incidents/{self.number}")
 
         self.step(STEPS[6])
         try:
