@@ -217,3 +217,29 @@ def test_the_example_runbooks_are_clean_under_lint_and_the_demo_ships_them(tmp_p
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 error(s), 0 warning(s)" in result.stdout + result.stderr
+
+
+def test_a_server_that_dies_mid_walk_is_one_line_not_a_traceback(tmp_path: Path):
+    # Killed while the demo waits for Enter before step 8, whose first request goes straight to the server.
+    folder = tmp_path / "demo"
+    demo = Running("--data-dir", str(folder))
+    assert demo.proc.stdin is not None
+    demo.proc.stdin.write(b"\n" * 6)  # the pauses before steps 2 to 7
+    demo.proc.stdin.flush()
+    demo.wait_for("Step 7/")
+    deadline = time.monotonic() + 60
+    while demo.output.count("Press Enter for the next step") < 7:
+        assert time.monotonic() < deadline and demo.proc.poll() is None, demo.output
+        time.sleep(0.05)
+    port = _url(demo.output).rsplit(":", 1)[1]
+    found = subprocess.run(["pgrep", "-f", f"warroom serve --port {port} "], capture_output=True, text=True)
+    (pid,) = [int(p) for p in found.stdout.split()]
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(0.5)
+    demo.proc.stdin.write(b"\n")
+    demo.proc.stdin.flush()
+    code, out, err = demo.finish(timeout=60)
+    assert code == 1, out + err
+    assert "Traceback" not in out + err
+    assert "error:" in err and str(folder) in err
+    assert "server.log" in err  # where to look for why

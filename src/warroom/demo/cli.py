@@ -38,7 +38,7 @@ def demo(
     root = data_dir.resolve()
     try:
         check_folder(root)
-    except (DemoError, httpx.HTTPError) as exc:
+    except DemoError as exc:
         err_console.print(f"error: {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     layout = Layout(root)
@@ -72,7 +72,15 @@ def demo(
         # The servers are stopped by `running()` on the way out; the folder stays for a person to look at.
         err_console.print(f"\nStopped. The data folder is left in {escape(str(root))}.", highlight=False)
         raise typer.Exit(130) from None
-    except (DemoError, httpx.HTTPError) as exc:
+    except httpx.HTTPError as exc:
+        # The server died or refused between two checks of it: say where its own account of why is.
+        err_console.print(
+            f"error: warroom stopped answering ({escape(str(exc))}): see {escape(str(layout.server_log))}. "
+            f"The data folder is left in {escape(str(root))}.",
+            highlight=False,
+        )
+        raise typer.Exit(1) from None
+    except DemoError as exc:
         err_console.print(
             f"error: {escape(str(exc))}. The data folder is left in {escape(str(root))}.", highlight=False
         )
