@@ -155,6 +155,16 @@ class Step:
         return self.kind is StepKind.COMMAND
 
     @property
+    def unsafe(self) -> list[str]:
+        """Why placeholders of this command can never be filled safely (arithmetic, eval, `-c`...); empty when
+        none sits where bash reads a value again as code."""
+        if self.command is None or not self.refs:
+            return []
+        from warroom.runbooks.placeholders import unsafe_reasons  # placeholders reads this module
+
+        return unsafe_reasons(self.command, self.refs)
+
+    @property
     def title(self) -> str:
         """A one-line name for the step: its description, its label, or its text."""
         for candidate in (self.description, self.label, self.text, self.command or ""):
