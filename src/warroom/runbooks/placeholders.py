@@ -202,9 +202,7 @@ def unsafe_placeholders(command: str, refs: Sequence[PlaceholderRef]) -> list[Pl
     contexts = scan(masked, probes).contexts
     again = reread(masked, probes)
     return [
-        ref
-        for ref in refs
-        if ref.start in again or _quoted_for(contexts.get(ref.start, Context.UNSAFE), "x") is None
+        ref for ref in refs if ref.start in again or _quoted_for(contexts.get(ref.start, Context.UNSAFE), "x") is None
     ]
 
 
