@@ -367,3 +367,114 @@ def test_lint_warns_on_cd_alone_endless_commands_and_undeclared_placeholders(tmp
     assert f"{path}:11: warning: tail -f runs until it is stopped" in lines[2]
     assert f"{path}:14: warning: placeholder <pod> is not declared in params" in lines[3]
     assert len(lines) == 4, "timeout N and top -b -n 1 end by themselves; <service> is declared"
+
+
+# -- property: no hostile value becomes code, in any context --------------------------------------------
+# Each context is a step as an author could write it; `<v>` is filled through the real path (resolve with the
+# param's pattern, or the default; then fill) and whatever comes out really runs under `bash -o pipefail -c`.
+
+UNSAFE_CONTEXTS = {
+    "arithmetic": "(( <v> > 100 )) && echo many",
+    "dbracket-eq": "[[ <v> -eq 0 ]] && echo zero",
+    "let": "let x=<v>",
+    "declare-i": "declare -i n=<v>",
+    "array-subscript": "arr[<v>]=1",
+    "bash-c": 'bash -c "echo <v>"',
+    "sh-c": "sh -c 'echo <v>'",
+    "eval": "eval echo <v>",
+    "xargs-sh-c": "echo go | xargs sh -c 'echo <v>'",
+    "source": "source <v>",
+}
+SAFE_CONTEXTS = {
+    "plain-word": "printf '%s\\n' <v>",
+    "double-quotes": "printf '%s\\n' \"[<v>]\"",
+    "case": "case <v> in\n  ok) echo ok;;\n  *) echo other;;\nesac",
+    "for": "for w in <v>; do printf '%s\\n' \"$w\"; done",
+    "heredoc": "cat <<EOF\n<v>\nEOF",
+    "pipeline": "printf '%s\\n' <v> | cat | wc -l",
+    "ssh-host": "ssh -F /dev/null -o BatchMode=yes -o Hostname=127.0.0.1 -o ConnectTimeout=2 -p {port} <v> true",
+    "git-ref": "git -C {repo} log -1 --format=%s <v> --",
+}
+HOSTILE = [
+    "$(touch {m})",
+    "`touch {m}`",
+    "x; touch {m}",
+    "x\ntouch {m}",
+    "x' ; touch {m}; '",
+    'x" ; touch {m}; "',
+    "-oProxyCommand=touch {m}",
+    "--output={m}",
+    "a[$(touch {m})]",
+    "x[`touch {m}`]",
+    "$'\\x24(touch {m})'",
+    "ü$(touch {m})é",
+    "x && touch {m} #",
+    "{m}",
+]
+
+
+def _hostile_values(marker: str) -> Any:
+    from hypothesis import strategies as st
+
+    noise = st.text(alphabet="ab1 ü'\";|&$`-[](){}<>\\*\t", max_size=4)
+    prefix = st.one_of(st.just(""), noise)  # often none: `-o...` must come first to be an option
+    return st.builds(
+        lambda pre, body, post: pre + body.format(m=marker) + post, prefix, st.sampled_from(HOSTILE), noise
+    )
+
+
+@pytest.fixture(scope="module")
+def playground(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    root = tmp_path_factory.mktemp("hostile")
+    repo = root / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    author = ["-c", "user.email=t@example.org", "-c", "user.name=t"]
+    subprocess.run(["git", "-C", str(repo), *author, "commit", "-q", "--allow-empty", "-m", "first"], check=True)
+    return {"root": str(root), "repo": str(repo), "port": str(free_port())}
+
+
+@pytest.mark.parametrize("pattern", [None, ".*"], ids=["no-pattern", "pattern-allows-anything"])
+@pytest.mark.parametrize("context", [*UNSAFE_CONTEXTS, *SAFE_CONTEXTS])
+def test_property_no_hostile_value_runs_in_any_context(context: str, pattern: str | None, playground) -> None:
+    from hypothesis import HealthCheck, example, given, settings
+
+    from warroom.errors import InvalidInput
+    from warroom.runbooks.model import Param
+    from warroom.runbooks.placeholders import fill_step, resolve
+
+    template = {**UNSAFE_CONTEXTS, **SAFE_CONTEXTS}[context].format(**playground)
+    step = parse(f"# X\n```bash\n{template}\n```\n").steps[0]
+    assert step.command is not None and step.placeholders == ("v",), step
+    marker = Path(playground["root"]) / f"marker-{context}"
+    params = [Param("v", pattern=pattern)] if pattern is not None else []
+    ran = 0
+
+    # Bounded and derandomized: the same examples on every run, about a second per context.
+    @settings(max_examples=20, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(value=_hostile_values(str(marker)))
+    def check(value: str) -> None:
+        nonlocal ran
+        try:
+            values = {k: v.value for k, v in resolve(["v"], alert={"v": value}, params=params).items()}
+        except InvalidInput:
+            return  # refused: the step does not run
+        fill = fill_step(step, values)
+        if fill.command is None:
+            return
+        ran += 1
+        subprocess.run(
+            ["bash", "-o", "pipefail", "-c", fill.command],
+            cwd=playground["root"],
+            capture_output=True,
+            timeout=20,
+            env={"PATH": "/usr/bin:/bin", "HOME": playground["root"]},
+        )
+        assert not marker.exists(), f"{template!r} with {value!r} ran: {fill.command!r}"
+
+    for body in HOSTILE:  # each attack bare as well, whatever the random part draws
+        check = example(value=body.format(m=marker))(check)
+    check()
+    if context in UNSAFE_CONTEXTS:
+        assert ran == 0, "nothing is ever filled where bash reads a value again"
+    elif context != "heredoc":
+        assert ran > 0, "a pattern that allows it: the quoting, not a refusal, kept the value a word"
