@@ -478,3 +478,21 @@ def test_property_no_hostile_value_runs_in_any_context(context: str, pattern: st
         assert ran == 0, "nothing is ever filled where bash reads a value again"
     elif context != "heredoc":
         assert ran > 0, "a pattern that allows it: the quoting, not a refusal, kept the value a word"
+
+
+def test_the_terminal_asks_to_confirm_when_a_value_makes_the_command_dangerous(tmp_path, monkeypatch):
+    from warroom.runbooks import cli
+
+    path = tmp_path / "attack.md"
+    path.write_text(runbook_text("printf '%s\\n' <query>", pattern="[A-Za-z ]+", name="query", fence="bash"))
+    questions: list[str] = []
+
+    def ask(question: str, choices: Any) -> str:
+        questions.append(question)
+        return "run" if choices else "no"
+
+    monkeypatch.setattr(cli, "ASK", ask)
+    result = CliRunner().invoke(runbook_cli, ["run", str(path), "--param", "query=DROP TABLE users"])
+    assert "DANGEROUS: SQL DROP" in result.output
+    assert questions == ["Run it?", "This step needs confirmation: type yes to run it"]
+    assert "not confirmed" in result.output and "\nDROP TABLE users\n" not in result.output
