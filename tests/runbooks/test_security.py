@@ -384,9 +384,16 @@ UNSAFE_CONTEXTS = {
     "eval": "eval echo <v>",
     "xargs-sh-c": "echo go | xargs sh -c 'echo <v>'",
     "source": "source <v>",
+    "variable-then-arithmetic": "n=<v>; (( n > 100 )) && echo many",
+    "declare-i-then-assign": "declare -i n; n=<v>",
+    "bash-c-script-doing-arithmetic": "bash -c '(( $1 > 100 )) && echo many' _ <v>",
+    "unset-name": "unset <v>",
+    "printf-v-name": "printf -v <v> %s 1",
+    "command-name": "<v> --version",
 }
 SAFE_CONTEXTS = {
     "plain-word": "printf '%s\\n' <v>",
+    "bash-c-positional": 'bash -c \'printf "%s\\n" "$1"\' _ <v>',
     "double-quotes": "printf '%s\\n' \"[<v>]\"",
     "case": "case <v> in\n  ok) echo ok;;\n  *) echo other;;\nesac",
     "for": "for w in <v>; do printf '%s\\n' \"$w\"; done",

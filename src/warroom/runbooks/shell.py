@@ -497,6 +497,12 @@ _CODE_RUNNERS = {
 # Runners whose `-c` option takes a command string (besides the shells).
 _DASH_C = frozenset({"su", "runuser", "flock", "script"})
 _DECLARE = frozenset({"declare", "typeset", "local", "readonly", "export"})
+# Builtins whose arguments are variable names: bash evaluates a name's subscript (`a[$(cmd)]`) as arithmetic.
+_NAME_TAKERS = frozenset({"unset", "read", "mapfile", "readarray"})
+# What in a script makes it read a value again: arithmetic, eval, source.
+_SCRIPT_REREADS = re.compile(
+    r"\(\(|\$\[|\blet\s|-(?:eq|ne|lt|le|gt|ge)\b|\b(?:declare|typeset|local)\s+-\w*i|\beval\b|\bsource\b|(?:^|[;&|]\s*)\.\s"
+)
 _ARITH_TESTS = frozenset({"-eq", "-ne", "-lt", "-le", "-gt", "-ge"})
 # Words that come before the command word without being it.
 _LEADING_KEYWORDS = frozenset({"!", "time", "then", "do", "else", "elif", "if", "while", "until", "{", "}"})
@@ -816,6 +822,11 @@ def _reread_spans(command: _Simple, pipeline: list[_Simple]) -> list[tuple[int, 
                 if not opt.startswith("--") and "c" in opt[1:] and j + 1 < len(words):
                     target = words[j + 1]
                     spans.append((target.start, target.end, f"the command string of {base} {opt}"))
+                    if _SCRIPT_REREADS.search(target.text):
+                        # `bash -c '(( $1 > 100 ))' _ <v>`: an argument is safe only if the script reads it once.
+                        reason = f"an argument of a {base} -c script that evaluates its arguments again"
+                        spans.extend((w.start, w.end, reason) for w in words[j + 2 :])
+                        spans.extend((w.start, w.end, reason) for w in words[:k] if _ASSIGNMENT.match(w.raw))
                     break
                 j += 1
     shell_start = _sudo_shell(words)
@@ -834,9 +845,18 @@ def _reread_spans(command: _Simple, pipeline: list[_Simple]) -> list[tuple[int, 
         options = [w.text for w in words[rest:] if w.text.startswith("-") and not w.text.startswith("--")]
         if any("i" in opt[1:] for opt in options):
             after(rest, f"{name} -i (arithmetic)")
-    elif name == "[[":
-        if any(w.text in _ARITH_TESTS for w in words[rest:]):
-            after(rest, "an arithmetic comparison in [[ ]]")
+        for word in words[rest:]:
+            if not word.text.startswith("-"):  # the name, before any `=`
+                cut = word.raw.find("=")
+                spans.append((word.start, word.end if cut < 0 else word.start + cut, "a variable name"))
+    elif name in _NAME_TAKERS:
+        after(rest, f"a variable name given to {name} (bash evaluates its subscript)")
+    elif name in ("printf", "test", "[") or name == "[[":
+        for k in range(rest, len(words) - 1):
+            if words[k].text == "-v":  # `printf -v NAME`, `[[ -v NAME ]]`: a variable name
+                spans.append((words[k + 1].start, words[k + 1].end, "a variable name after -v"))
+    if name == "[[" and any(w.text in _ARITH_TESTS for w in words[rest:]):
+        after(rest, "an arithmetic comparison in [[ ]]")
     elif name == "ssh":
         k = rest
         while k < len(words) and words[k].text.startswith("-"):
@@ -881,4 +901,9 @@ def reread(text: str, probes: list[int]) -> dict[int, str]:
             if start <= probe < end:
                 found[probe] = reason
                 break
+    if any("arithmetic" in reason for _, _, reason in spans):
+        # `n=<v>; (( n > 100 ))`: arithmetic evaluates a variable's value as an expression, so in a command that
+        # does arithmetic anywhere, a value stored in any variable may be read again as code.
+        for probe in probes:
+            found.setdefault(probe, "a command that does arithmetic (a variable holding the value is evaluated)")
     return found
