@@ -45,13 +45,17 @@ DEFAULT_FILLABLE = frozenset(
 # A step that is only `cd DIR`: each step runs in a shell of its own, so it changes nothing for the next one.
 _CD_ALONE = re.compile(r"\s*cd(?:\s+\S+)?\s*")
 # Commands that run until stopped. On the server the step's timeout stops them, with nothing to show for it.
-_ENDLESS = [
-    ("top", re.compile(r"(?:^|[;&|(]\s*|\bsudo\s+)h?top\b(?![^;&|\n]*\s-[a-zA-Z]*n)")),
-    ("tail -f", re.compile(r"\btail\b[^;&|\n]*\s(?:-[a-zA-Z0-9]*[fF]\b|--follow)")),
-    ("journalctl -f", re.compile(r"\bjournalctl\b[^;&|\n]*\s(?:-[a-zA-Z]*f\b|--follow)")),
-    ("logs -f", re.compile(r"\b(?:kubectl|docker|docker-compose)\b[^;&|\n]*\blogs\b[^;&|\n]*\s(?:-f\b|--follow)")),
-    ("watch", re.compile(r"(?:^|[;&|(]\s*|\bsudo\s+)watch\b")),
-    ("ping without -c", re.compile(r"(?:^|[;&|(]\s*|\bsudo\s+)ping6?\b(?![^;&|\n]*\s-[a-zA-Z]*[cw])")),
+_ENDLESS = [  # (name, a word the command must contain, pattern): the word first, as in danger.py
+    ("top", "top", re.compile(r"(?:^|[;&|(]\s*|\bsudo\s+)h?top\b(?![^;&|\n]*\s-[a-zA-Z]*n)")),
+    ("tail -f", "tail", re.compile(r"\btail\b[^;&|\n]*\s(?:-[a-zA-Z0-9]*[fF]\b|--follow)")),
+    ("journalctl -f", "journalctl", re.compile(r"\bjournalctl\b[^;&|\n]*\s(?:-[a-zA-Z]*f\b|--follow)")),
+    (
+        "logs -f",
+        "logs",
+        re.compile(r"\b(?:kubectl|docker|docker-compose)\b[^;&|\n]*\blogs\b[^;&|\n]*\s(?:-f\b|--follow)"),
+    ),
+    ("watch", "watch", re.compile(r"(?:^|[;&|(]\s*|\bsudo\s+)watch\b")),
+    ("ping without -c", "ping", re.compile(r"(?:^|[;&|(]\s*|\bsudo\s+)ping6?\b(?![^;&|\n]*\s-[a-zA-Z]*[cw])")),
 ]
 _TIMEOUT_COMMAND = re.compile(r"(?:^|[;&|(]\s*|\bsudo\s+)timeout\s")
 
@@ -59,11 +63,11 @@ _TIMEOUT_COMMAND = re.compile(r"(?:^|[;&|(]\s*|\bsudo\s+)timeout\s")
 def endless(step: Step) -> str | None:
     """The name of a command in `step` that never ends by itself, unless the step has a timeout; else None."""
     command = step.command or ""
-    if step.options.timeout is not None or _TIMEOUT_COMMAND.search(command):
+    if step.options.timeout is not None:
         return None
-    for name, pattern in _ENDLESS:
-        if pattern.search(command):
-            return name
+    for name, word, pattern in _ENDLESS:
+        if word in command and pattern.search(command):
+            return None if _TIMEOUT_COMMAND.search(command) else name
     return None
 
 
