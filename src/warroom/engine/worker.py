@@ -24,8 +24,10 @@ from sqlalchemy.exc import OperationalError
 
 from warroom.engine.jobs import KINDS, JobContext, Retry
 from warroom.engine.models import Job
+from warroom.health import health_of
 
 log = structlog.get_logger("warroom.engine")
+ENGINE_PART = "engine job runner"  # the part named by /ready when its passes keep failing
 
 LEASE = timedelta(minutes=5)
 
@@ -434,11 +436,14 @@ class Engine:
             try:
                 self.run_due(wait=False)
                 next_due = self.next_due()
+                health_of(self.runtime).ok(ENGINE_PART)
             except OperationalError as exc:
                 log.warning("database unavailable; engine retries", error=str(exc.orig))
+                health_of(self.runtime).failed(ENGINE_PART, exc)
                 next_due = None
-            except Exception:
+            except Exception as exc:
                 log.exception("engine pass failed")
+                health_of(self.runtime).failed(ENGINE_PART, exc)
                 next_due = None
             wait = self.poll_interval
             if next_due is not None:

@@ -39,6 +39,7 @@ from sqlalchemy import select, update
 
 from warroom import __version__
 from warroom.engine import jobs
+from warroom.health import health_of
 from warroom.monitors import alerting, service
 from warroom.monitors.checks import Check, CheckContext, Outcome, build, execute
 from warroom.monitors.checks.heartbeat import HeartbeatCheck
@@ -56,6 +57,7 @@ STATE_REFRESH = timedelta(seconds=60)  # a healthy monitor's row (last check) is
 LAG_SAMPLE = 0.05
 ROLLUPS_PER_BATCH = 1000
 ALERT_RETRY = 30.0
+WRITER = "monitor results writer"  # the part named by /ready when its batches keep failing
 
 
 class SchedulerMetrics:
@@ -664,6 +666,7 @@ class MonitorScheduler:
             done = await self._db_call(self._write, results, states, rollups, alerts, now)
         except Exception as exc:
             self.metrics.write_errors.inc()
+            health_of(self.runtime).failed(WRITER, exc)
             self._throttled.warning(
                 "writing monitor results failed; will retry", error=f"{exc.__class__.__name__}: {exc}"
             )
@@ -675,6 +678,7 @@ class MonitorScheduler:
                 if rollup.resolution == "m":
                     self._merge_rollup(rollup)
             return
+        health_of(self.runtime).ok(WRITER)
         self.metrics.write_seconds.observe(time.perf_counter() - started)
         self.metrics.pending_results.set(len(self._results))
         sent = dict(done)
