@@ -176,19 +176,41 @@ def worker_app() -> Any:
     return app
 
 
-def run_engine(settings: Settings, *, migrate: bool = False) -> None:
-    """Run an engine alone (no HTTP) until SIGINT/SIGTERM."""
+def run_engine(settings: Settings, *, migrate: bool = False, metrics_port: int | None = None) -> None:
+    """Run an engine alone until SIGINT/SIGTERM; with `metrics_port`, serve its /metrics and /ready there."""
     import signal
     import threading
 
+    from warroom.engine.http import EngineHttp
     from warroom.engine.worker import Engine
 
     configure_logging(settings)
     runtime = prepare(settings, migrate=migrate)
+    http = None
+    if metrics_port is not None:
+        try:
+            http = EngineHttp(runtime, settings.host, metrics_port)
+        except OSError as exc:
+            raise PortUnavailable(settings.host, metrics_port, exc, option="--metrics-port") from None
     engine = Engine(runtime)
     engine.start()
+    if http is not None:
+        http.start()
+        log.info("engine metrics listening", url=f"http://{settings.host}:{http.port}/metrics")
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     stopping.wait()
+    if http is not None:
+        http.stop()
     engine.stop()
+
+
+class PortUnavailable(Exception):
+    """The address to listen on is taken or not ours; the message names the setting to change."""
+
+    def __init__(self, host: str, port: int, exc: OSError, *, option: str = "WARROOM_PORT/--port") -> None:
+        reason = exc.strerror or str(exc)
+        super().__init__(
+            f"cannot listen on {host}:{port} ({reason}): another process uses it; choose another with {option}"
+        )

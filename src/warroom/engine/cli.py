@@ -20,17 +20,27 @@ app = typer.Typer(
 def run(
     ctx: typer.Context,
     migrate: Annotated[bool, typer.Option("--migrate/--no-migrate", help="Apply pending migrations first.")] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            min=0,
+            max=65535,
+            envvar="WARROOM_ENGINE_METRICS_PORT",
+            help="Serve this engine's /metrics and /ready on WARROOM_HOST:PORT (WARROOM_ENGINE_METRICS_PORT).",
+        ),
+    ] = None,
 ) -> None:
     """Run an engine until SIGINT/SIGTERM (on PostgreSQL any number may run; on SQLite exactly one)."""
     if ctx.invoked_subcommand is not None:
         return
     from warroom.cliutil import fail
     from warroom.engine.worker import EngineAlreadyRunning
-    from warroom.server import run_engine
+    from warroom.server import PortUnavailable, run_engine
 
     try:
-        run_engine(Settings(), migrate=migrate)
-    except EngineAlreadyRunning as exc:
+        run_engine(Settings(), migrate=migrate, metrics_port=metrics_port)
+    except (EngineAlreadyRunning, PortUnavailable) as exc:
         fail(str(exc))
 
 
