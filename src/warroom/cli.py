@@ -12,8 +12,8 @@ import typer
 from warroom import __version__
 from warroom import db as dbmod
 from warroom.auth.cli import audit, token_app
-from warroom.cliutil import console, handle_errors, print_json
-from warroom.config import Settings, load_config_file
+from warroom.cliutil import console, err_console, fail, handle_errors, print_json
+from warroom.config import ConfigProblem, Settings
 
 app = typer.Typer(
     help="warroom: self-hosted incident response.",
@@ -114,13 +114,55 @@ def db_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 @config_app.command("check")
 @handle_errors
-def config_check(path: Annotated[Path | None, typer.Argument(help="Defaults to WARROOM_CONFIG.")] = None) -> None:
-    """Validate warroom.yaml; every problem is printed with its line."""
+def config_check(
+    path: Annotated[Path | None, typer.Argument(help="Defaults to WARROOM_CONFIG.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report (for CI).")] = False,
+) -> None:
+    """Validate warroom.yaml: every problem in one pass, each with its line; warnings do not fail."""
+    from warroom.config import check_config_text
+    from warroom.configcheck import review
+
     target = path or Settings().config
     if target is None:
-        raise typer.BadParameter("no config file: pass a path or set WARROOM_CONFIG")
-    load_config_file(target)
-    console.print(f"{target}: ok", highlight=False)
+        fail("no config file: pass a path or set WARROOM_CONFIG", code=2)
+    try:
+        text = target.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        found = [ConfigProblem(str(target), None, "", f"cannot read: {reason}")]
+    else:
+        parsed, root, found = check_config_text(text, str(target))
+        if parsed is not None:
+            found += review(parsed, root, str(target))
+    problems = [p for p in found if p.level == "error"]
+    warnings = [p for p in found if p.level != "error"]
+    if as_json:
+        print_json(
+            {
+                "path": str(target),
+                "ok": not problems,
+                "problems": [_problem_json(p) for p in problems],
+                "warnings": [_problem_json(p) for p in warnings],
+            }
+        )
+    else:
+        for problem in problems:
+            err_console.print(f"error: {problem}", markup=False, highlight=False)
+        for warning in warnings:
+            err_console.print(f"warning: {warning.message}", markup=False, highlight=False)
+        if not problems:
+            console.print(f"{target}: ok", markup=False, highlight=False)
+    if problems:
+        raise typer.Exit(1)
+
+
+def _problem_json(problem: ConfigProblem) -> dict[str, Any]:
+    return {
+        "level": problem.level,
+        "line": problem.line,
+        "location": problem.location,
+        "message": problem.message,
+    }
 
 
 def main() -> None:

@@ -94,9 +94,12 @@ def test_duplicates_unknown_severity_and_bad_threshold():
         "  - name: b\n    service: s\n    type: disk\n    path: /\n    fail_if: more than 90\n"
     )
     found = problems(text)
+    # One pass: the schema error of the third monitor does not hide the cross-checks of the other two.
     assert found == [
         "warroom.yaml:8: monitors.2.fail_if: Value error, invalid threshold 'more than 90': "
-        "write an operator and a number, e.g. '> 0.9' or '>= 85'"
+        "write an operator and a number, e.g. '> 0.9' or '>= 85'",
+        "warroom.yaml:2: monitors.0.severity: unknown severity 'P9': expected one of P0, P1, P2, P3, P4",
+        "warroom.yaml:3: monitors.1.name: duplicate monitor 'a'",
     ]
     found = problems(text.replace("more than 90", "'> 90'"))  # unquoted, YAML reads > as a folded block
     assert found == [
@@ -114,4 +117,4 @@ def test_cli_config_check_prints_each_problem_and_exits_1(tmp_path):
     assert f"error: {path}:5: monitors.0.expect.regex: Value error, bad regex '[': unterminated" in output
     path.write_text(GOOD)
     result = CliRunner().invoke(app, ["config", "check", str(path)])
-    assert (result.exit_code, result.output.strip()) == (0, f"{path}: ok")
+    assert (result.exit_code, result.stdout.strip()) == (0, f"{path}: ok")
