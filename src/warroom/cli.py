@@ -12,7 +12,7 @@ import typer
 from warroom import __version__
 from warroom import db as dbmod
 from warroom.auth.cli import audit, token_app
-from warroom.cliutil import console, err_console, fail, handle_errors, print_json
+from warroom.cliutil import DataDirOption, console, err_console, fail, handle_errors, print_json, server_settings
 from warroom.config import ConfigProblem, Settings
 
 app = typer.Typer(
@@ -83,33 +83,53 @@ def serve(
 
 @db_app.command("upgrade")
 @handle_errors
-def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "heads") -> None:
-    """Apply pending migrations."""
-    settings = Settings()
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "heads",
+    data_dir: DataDirOption = None,
+) -> None:
+    """Apply pending migrations and list the ones applied."""
+    settings = server_settings(data_dir, create=True)
     url = settings.resolved_database_url()
     if dbmod.is_sqlite(url):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+    before = set(dbmod.pending_migrations(url))
     dbmod.upgrade(url, revision)
-    console.print("database is up to date", highlight=False)
+    applied = [r for r in before if r not in set(dbmod.pending_migrations(url))]
+    ordered = [r for r, _done, _doc in dbmod.migration_status(url) if r in applied]
+    if ordered:
+        console.print(f"applied {len(ordered)} migration(s): {', '.join(ordered)}", highlight=False)
+    else:
+        console.print("database is up to date: nothing to apply", highlight=False)
 
 
 @db_app.command("downgrade")
 @handle_errors
-def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. base.")]) -> None:
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. base.")],
+    data_dir: DataDirOption = None,
+) -> None:
     """Undo migrations down to REVISION."""
-    dbmod.downgrade(Settings().resolved_database_url(), revision)
+    dbmod.downgrade(server_settings(data_dir).resolved_database_url(), revision)
     console.print(f"database downgraded to {revision}", highlight=False)
 
 
 @db_app.command("status")
 @handle_errors
-def db_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """List migrations not applied yet."""
-    pending = dbmod.pending_migrations(Settings().resolved_database_url())
+def db_status(as_json: Annotated[bool, typer.Option("--json")] = False, data_dir: DataDirOption = None) -> None:
+    """List every migration in the order it applies, applied or pending."""
+    status = dbmod.migration_status(server_settings(data_dir).resolved_database_url())
     if as_json:
-        print_json({"pending": pending})
-    else:
-        console.print("pending: " + (", ".join(pending) if pending else "none"), highlight=False)
+        print_json(
+            {
+                "migrations": [{"revision": r, "applied": done, "description": doc} for r, done, doc in status],
+                "pending": [r for r, done, _doc in status if not done],
+            }
+        )
+        return
+    for revision, done, doc in status:
+        console.print(f"{'applied' if done else 'pending'}  {revision}  {doc}", markup=False, highlight=False)
+    pending = sum(1 for _r, done, _doc in status if not done)
+    console.print(f"{pending} pending" if pending else "up to date", highlight=False)
 
 
 @config_app.command("check")

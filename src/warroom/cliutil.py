@@ -7,13 +7,14 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from warroom.config import ConfigError
+from warroom.config import ConfigError, Settings
 from warroom.errors import WarroomError
 
 console = Console(soft_wrap=True)
@@ -92,3 +93,30 @@ def parse_pairs(values: list[str] | None, what: str) -> dict[str, str]:
             fail(f"{what} {item!r} is not key=value.", code=2)
         pairs[key.strip()] = value
     return pairs
+
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="The server's data folder (default ./data, WARROOM_DATA_DIR), as for `serve`."),
+]
+
+
+def server_settings(data_dir: Path | None, *, create: bool = False) -> Settings:
+    """Settings of a command that works on the server's database, found as `warroom serve` finds it; says on
+    stderr which database that is.
+
+    Only a command meant to make a database (`db upgrade`, `engine --migrate`) may create a missing SQLite
+    file: run from another folder, `token create` used to make a new empty database whose token the running
+    server then refused."""
+    from sqlalchemy.engine import make_url
+
+    settings = Settings(data_dir=data_dir) if data_dir is not None else Settings()
+    url = make_url(settings.resolved_database_url())
+    file = url.database if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") else None
+    if file is not None and not create and not Path(file).exists():
+        fail(
+            f"no warroom database at {url.database}: point at the server's data folder with --data-dir or "
+            "WARROOM_DATA_DIR (or its database with WARROOM_DATABASE_URL)"
+        )
+    err_console.print(f"database: {url.render_as_string(hide_password=True)}", markup=False, highlight=False)
+    return settings

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     log_format: str = Field(default="console", description="console or json.")
     public_url: str | None = Field(default=None, description="Base URL people reach warroom at (links in pages).")
 
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        # Resolved once, when the settings are made: every command of this process means the same folder.
+        return value.expanduser().resolve()
+
     def resolved_database_url(self) -> str:
         """The database URL to use: the explicit one, or SQLite in the data folder."""
         if self.database_url:

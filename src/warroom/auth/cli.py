@@ -11,8 +11,7 @@ from warroom.auth import service
 from warroom.auth.actor import Actor, Role
 from warroom.auth.schemas import TokenRead
 from warroom.client import ApiClient
-from warroom.cliutil import console, handle_errors, print_json, table, when
-from warroom.config import Settings
+from warroom.cliutil import DataDirOption, console, handle_errors, print_json, server_settings, table, when
 from warroom.server import prepare
 
 
@@ -32,9 +31,10 @@ def create(
     name: Annotated[str, typer.Option("--name", help="Who or what uses it.")],
     role: Annotated[str, typer.Option("--role", help="viewer, responder or admin.")] = "responder",
     as_json: JsonOpt = False,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Create a token; it is printed once and stored hashed."""
-    runtime = prepare(Settings())
+    runtime = prepare(server_settings(data_dir))
     with runtime.db.transaction() as session:
         now = runtime.clock.now()
         operator = _operator()
@@ -60,9 +60,10 @@ def create(
 def list_(
     include_revoked: Annotated[bool, typer.Option("--all", help="Include revoked tokens.")] = False,
     as_json: JsonOpt = False,
+    data_dir: DataDirOption = None,
 ) -> None:
     """List tokens (never their secrets)."""
-    runtime = prepare(Settings())
+    runtime = prepare(server_settings(data_dir))
     with runtime.db.session() as session:
         tokens = [TokenRead.model_validate(t) for t in service.list_tokens(session, include_revoked=include_revoked)]
     if as_json:
@@ -87,9 +88,13 @@ def list_(
 
 @token_app.command("revoke")
 @handle_errors
-def revoke(ref: Annotated[str, typer.Argument(help="Token id or name.")], as_json: JsonOpt = False) -> None:
+def revoke(
+    ref: Annotated[str, typer.Argument(help="Token id or name.")],
+    as_json: JsonOpt = False,
+    data_dir: DataDirOption = None,
+) -> None:
     """Revoke a token; it stops working at once."""
-    runtime = prepare(Settings())
+    runtime = prepare(server_settings(data_dir))
     with runtime.db.transaction() as session:
         now = runtime.clock.now()
         token = service.revoke_token(session, service.get_token(session, ref), now=now)
