@@ -72,5 +72,5 @@ def test_engine_on_a_busy_metrics_port_says_so_in_one_line(tmp_path):
     assert done.stderr.strip().splitlines() == [
         f"database: sqlite:///{tmp_path / 'data' / 'warroom.db'}",
         f"error: cannot listen on 127.0.0.1:{port} (Address already in use): another process uses it; "
-        "choose another with --metrics-port"
+        "choose another with --metrics-port",
     ]
