@@ -70,3 +70,18 @@ def test_a_writer_that_keeps_failing_makes_ready_fail_and_names_it(
 @pytest.mark.backend("sqlite")
 def test_ready_is_ready_on_a_quiet_process(api):
     assert api.get("/ready").json() == {"status": "ready"}
+
+
+def test_a_monitor_raised_incident_starts_at_the_first_failing_check(runtime, start, target, clock, api, eventually):
+    add(runtime, name="web", type="http", url=f"{target.url}/health", interval=0.1, down_for="5m", severity="P1")
+    first_failure = clock.now()
+    target.behaviour.status = 500
+    start()
+    eventually(lambda: len(statuses(runtime, "web")) >= 3)
+    clock.advance(minutes=5)
+    eventually(lambda: current(runtime, "web").alert_open)
+    incident = api.get("/api/v1/incidents/1").json()
+    assert incident["started_at"] == first_failure.isoformat().replace("+00:00", "Z")
+    assert incident["detected_at"] == clock.now().isoformat().replace("+00:00", "Z")
+    detect = next(d for d in incident["durations"] if d["name"] == "detect")
+    assert detect["seconds"] == 300  # "time to detect" is the 5 minutes the monitor waited, not 0 s

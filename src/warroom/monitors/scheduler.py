@@ -655,7 +655,7 @@ class MonitorScheduler:
         rollups = self._closed_rollups(now, final)
         monotonic = self._loop_time()
         alerts = [
-            (s.id, s.info, s.state.wants_alert, s.alert_message)
+            (s.id, s.info, s.state.wants_alert, s.alert_message, s.state.failing_since)
             for s in self._alerts.values()
             if s.alert_next_try <= monotonic or final
         ]
@@ -709,7 +709,7 @@ class MonitorScheduler:
         results: list[service.ResultRow],
         states: list[service.StateRow],
         rollups: list[service.Rollup],
-        alerts: list[tuple[int, alerting.MonitorInfo, bool, str]],
+        alerts: list[tuple[int, alerting.MonitorInfo, bool, str, datetime | None]],
         now: datetime,
     ) -> list[tuple[int, bool]]:
         done: list[tuple[int, bool]] = []
@@ -720,14 +720,14 @@ class MonitorScheduler:
                 if alerts
                 else set()
             )
-            for monitor_id, info, firing, message in alerts:
+            for monitor_id, info, firing, message, failing_since in alerts:
                 if monitor_id not in existing:
                     continue
                 try:
                     # A savepoint: alert intake refusing one alert must not lose the batch.
                     with session.begin_nested():
                         if firing:
-                            alerting.raise_down(session, self.runtime, info, message, now)
+                            alerting.raise_down(session, self.runtime, info, message, now, started=failing_since)
                         else:
                             alerting.resolve_up(session, self.runtime, info, message, now)
                         session.execute(update(Monitor).where(Monitor.id == monitor_id).values(alert_open=firing))
