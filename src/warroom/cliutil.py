@@ -55,8 +55,62 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             for problem in exc.problems:
                 err_console.print(f"error: {problem}", markup=False, highlight=False)
             raise typer.Exit(1) from None
+        except Exception as exc:
+            message = _settings_problem(exc) or _database_problem(exc)
+            if message is None:
+                raise
+            err_console.print(f"error: {message}", markup=False, highlight=False)
+            raise typer.Exit(1) from None
 
     return wrapper
+
+
+# Settings whose value is never repeated in a message (a URL may carry a password).
+_SECRET_SETTINGS = {"database_url"}
+_EXPECTED = {
+    "int_parsing": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "bool_parsing": "expected true or false",
+    "greater_than_equal": "expected a number of at least {ge}",
+}
+
+
+def _settings_problem(exc: Exception) -> str | None:
+    """A bad WARROOM_* value as one line naming the variable and what it accepts (None: not that)."""
+    if type(exc).__name__ != "ValidationError" or getattr(exc, "title", None) != "Settings":
+        return None
+    lines = []
+    for error in exc.errors():  # type: ignore[attr-defined]
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        variable = f"WARROOM_{name.upper()}"
+        reason = str(error["msg"]).removeprefix("Value error, ")
+        expected = _EXPECTED.get(error["type"])
+        if expected is not None:
+            reason = expected.format(**(error.get("ctx") or {}))
+        if error["type"] == "value_error" or name in _SECRET_SETTINGS:
+            lines.append(f"{variable}: {reason}")
+        else:
+            lines.append(f"{variable}={error['input']!r} is not valid: {reason}")
+    return "; ".join(lines)
+
+
+def _database_problem(exc: Exception) -> str | None:
+    """A database that cannot be opened or reached, as one line with the URL's password hidden."""
+    from sqlalchemy import exc as sa_exc
+
+    if not isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.ArgumentError)):
+        return None
+    if isinstance(exc, sa_exc.ArgumentError) and "URL" not in str(exc):
+        return None
+    from sqlalchemy.engine import make_url
+
+    try:
+        url = make_url(Settings().resolved_database_url()).render_as_string(hide_password=True)
+    except Exception:  # the settings were fine a moment ago; never let the message itself fail
+        url = "(unreadable)"
+    orig = getattr(exc, "orig", None) or exc
+    reason = " ".join(str(orig).split()) or orig.__class__.__name__
+    return f"cannot use the database WARROOM_DATABASE_URL={url}: {reason}"
 
 
 def print_json(data: Any) -> None:

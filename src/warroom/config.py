@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from warroom import yamlerrors
 from warroom.alerts.config import InhibitRuleConfig, IntegrationConfig, RouteConfig
 from warroom.incidents.severities import DEFAULT_SEVERITIES, Severity, SeverityTable
 from warroom.monitors.schemas import MonitorConfig, MonitoringConfig
@@ -33,6 +34,19 @@ class Settings(BaseSettings):
     log_level: str = Field(default="info", description="debug, info, warning or error.")
     log_format: str = Field(default="console", description="console or json.")
     public_url: str | None = Field(default=None, description="Base URL people reach warroom at (links in pages).")
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str | None) -> str | None:
+        # Checked here so that a wrong URL is one line naming the setting, not a driver's traceback; the
+        # message never repeats the URL (it may carry a password).
+        if not value:
+            return None
+        scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+        if scheme.split("+", 1)[0] not in ("sqlite", "postgres", "postgresql"):
+            shown = f"{scheme} is not supported" if scheme else "not a database URL"
+            raise ValueError(f"{shown}: expected sqlite:///PATH or postgresql://USER@HOST/DB")
+        return value
 
     @field_validator("data_dir")
     @classmethod
@@ -214,13 +228,8 @@ def _compose(text: str, path: str) -> tuple[yaml.Node | None, Any, list[ConfigPr
 
 
 def _yaml_problem(exc: yaml.YAMLError, path: str) -> ConfigProblem:
-    """One line: where the broken construct starts (an unclosed `[` is found only at the end of the file)."""
-    context, problem = getattr(exc, "context", None), getattr(exc, "problem", None)
-    mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
-    line = mark.line + 1 if mark is not None else None
-    if problem is None:
-        return ConfigProblem(path, line, "", f"not valid YAML: {' '.join(str(exc).split())}")
-    return ConfigProblem(path, line, "", f"not valid YAML: {problem}" + (f" ({context})" if context else ""))
+    line, message = yamlerrors.describe(exc)
+    return ConfigProblem(path, line, "", message)
 
 
 def check_config_text(
