@@ -78,7 +78,13 @@ def serve(
         k: v for k, v in {"host": host, "port": port, "data_dir": data_dir, "workers": workers}.items() if v is not None
     }
     settings = Settings(**overrides)
-    run(settings, migrate=migrate, engine=engine, workers=settings.workers)
+    from warroom.engine.worker import EngineAlreadyRunning
+    from warroom.server import PortUnavailable
+
+    try:
+        run(settings, migrate=migrate, engine=engine, workers=settings.workers)
+    except (PortUnavailable, EngineAlreadyRunning) as exc:
+        fail(str(exc))
 
 
 @db_app.command("upgrade")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,16 @@ def serve(settings: Settings, *, migrate: bool = True, engine: bool = True, work
     configure_logging(settings)
     runtime = prepare(settings, migrate=migrate)
     runtime.run_engine = engine
+    if engine and runtime.db.is_sqlite:
+        # Found now, before anything is logged or bound: the engine's own start inside uvicorn's lifespan
+        # ended in a traceback.
+        from warroom.engine.worker import take_sqlite_engine_lock
+
+        probe = take_sqlite_engine_lock(runtime.db)
+        if probe is not None:
+            probe.close()
+    # Bound before "listening" is logged: a busy port is one line, not a log that claims the opposite.
+    sock = bind(settings.host, settings.port)
     token_path = ensure_admin_token(runtime)
     if token_path is not None:
         log.info(
@@ -118,12 +129,14 @@ def serve(settings: Settings, *, migrate: bool = True, engine: bool = True, work
             path=str(token_path.resolve()),
             hint=f"export WARROOM_TOKEN=$(cat {token_path})",
         )
+    warn_if_nobody_pages(runtime)
     log.info(
         "warroom listening",
         url=f"http://{settings.host}:{settings.port}",
         database=runtime.db.engine.url.render_as_string(hide_password=True),
     )
     if workers > 1:
+        sock.close()  # the workers bind the port themselves
         # Workers are fresh processes that rebuild their settings from the environment.
         os.environ.update(
             {
@@ -149,12 +162,42 @@ def serve(settings: Settings, *, migrate: bool = True, engine: bool = True, work
         return
     app = create_app(runtime)
     freeze_heap()
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        access_log=False,
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), access_log=False
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port, or PortUnavailable naming the setting to change."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise PortUnavailable(host, port, exc) from None
+    return sock
+
+
+def warn_if_nobody_pages(runtime: Runtime) -> None:
+    """Say at start-up when severities page but no escalation policy exists: every such incident would page
+    nobody (each one says so on its timeline too)."""
+    from sqlalchemy import select
+
+    from warroom.oncall.models import Policy
+
+    paging = [s.name for s in runtime.severities if s.page]
+    if not paging:
+        return
+    with runtime.db.session() as session:
+        if session.scalar(select(Policy.id).limit(1)) is not None:
+            return
+    log.warning(
+        f"severities {', '.join(paging)} page, but no policy is defined: nobody will be paged",
+        hint="define a policy called `default` in warroom.yaml or with `warroom policy`, see docs/oncall.md",
     )
 
 
