@@ -13,7 +13,7 @@ runner = CliRunner()
 @pytest.fixture
 def cli(live_server, make_token, monkeypatch):
     monkeypatch.setenv("WARROOM_URL", live_server.url)
-    monkeypatch.setenv("WARROOM_TOKEN", make_token("responder", "alice"))
+    monkeypatch.setenv("WARROOM_TOKEN", make_token("responder", "rita"))
 
     def run(*args: str) -> str:
         result = runner.invoke(app, list(args))
