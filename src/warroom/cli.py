@@ -1,29 +1,25 @@
 """The `warroom` command. Server-side commands (serve, token, db, config) touch the database or files;
-everything else is a client of the HTTP API (WARROOM_URL, WARROOM_TOKEN)."""
+everything else is a client of the HTTP API (WARROOM_URL, WARROOM_TOKEN).
+
+A client command imports only its own domain's CLI module: importing every domain (and through the
+server-side commands, SQLAlchemy, the models and the app) took most of a second before `incident list`
+sent its one request. `app` (what tests and the docs check use) is the whole command, built on first use."""
 
 from __future__ import annotations
 
 import importlib
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from warroom import __version__
-from warroom import db as dbmod
-from warroom.auth.cli import audit, token_app
 from warroom.cliutil import DataDirOption, console, err_console, fail, handle_errors, print_json, server_settings
-from warroom.config import ConfigProblem, Settings
-
-app = typer.Typer(
-    help="warroom: self-hosted incident response.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
 
 # Each domain with a CLI adds (module, attribute, command name) here.
 SUB_APPS = (
+    ("warroom.auth.cli", "token_app", "token"),
     ("warroom.incidents.cli", "app", "incident"),
     ("warroom.reports.cli", "app", "export"),
     ("warroom.runbooks.cli", "app", "runbook"),
@@ -39,26 +35,73 @@ SUB_APPS = (
     ("warroom.oncall.cli", "policy_app", "policy"),
     ("warroom.engine.cli", "app", "engine"),
 )
-
-app.add_typer(token_app, name="token")
-app.command("audit")(audit)
-for _module, _attr, _name in SUB_APPS:
-    app.add_typer(getattr(importlib.import_module(_module), _attr), name=_name)
+# Modules that add commands to another domain's group (`incident escalate|pages` come from on-call).
+EXTENDS: dict[str, tuple[str, ...]] = {"incident": ("warroom.oncall.cli",)}
 
 db_app = typer.Typer(help="Database administration (runs on the server's database).", no_args_is_help=True)
-app.add_typer(db_app, name="db")
 config_app = typer.Typer(help="The declarative config file (warroom.yaml).", no_args_is_help=True)
-app.add_typer(config_app, name="config")
-config_app.command("export")(importlib.import_module("warroom.oncall.cli").config_export)
 
 
-@app.command("version")
+def _show_version(value: bool) -> None:
+    if value:
+        console.print(__version__)
+        raise typer.Exit()
+
+
+def _root(
+    _version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """warroom: self-hosted incident response."""
+
+
+def build(only: str | None = None) -> typer.Typer:
+    """The `warroom` command: every group, or only the group `only` (what one client command needs)."""
+    root = typer.Typer(
+        help="warroom: self-hosted incident response.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=True,
+    )
+    root.callback()(_root)
+    root.command("version")(version)
+    root.command("serve")(serve)
+    root.add_typer(db_app, name="db")
+    root.add_typer(config_app, name="config")
+    if only is None or only == "audit":
+        from warroom.auth.cli import audit
+
+        root.command("audit")(audit)
+    for module in EXTENDS.get(only or "", ()):
+        importlib.import_module(module)
+    for module, attribute, name in SUB_APPS:
+        if only is None or only == name:
+            root.add_typer(getattr(importlib.import_module(module), attribute), name=name)
+    if only is None or only == "config":
+        _config_export()
+    return root
+
+
+def _config_export() -> None:
+    if not any(c.name == "export" for c in config_app.registered_commands):
+        config_app.command("export")(importlib.import_module("warroom.oncall.cli").config_export)
+
+
+def __getattr__(name: str) -> Any:
+    # `from warroom.cli import app`: the whole command, built once, on first use.
+    if name == "app":
+        whole = globals()["app"] = build()
+        return whole
+    raise AttributeError(name)
+
+
 def version() -> None:
     """Print the version."""
     console.print(__version__)
 
 
-@app.command("serve")
 @handle_errors
 def serve(
     host: Annotated[str | None, typer.Option(help="Listen address (default 127.0.0.1, WARROOM_HOST).")] = None,
@@ -77,6 +120,8 @@ def serve(
     overrides: dict[str, Any] = {
         k: v for k, v in {"host": host, "port": port, "data_dir": data_dir, "workers": workers}.items() if v is not None
     }
+    from warroom.config import Settings
+
     settings = Settings(**overrides)
     from warroom.engine.worker import EngineAlreadyRunning
     from warroom.server import PortUnavailable
@@ -94,6 +139,8 @@ def db_upgrade(
     data_dir: DataDirOption = None,
 ) -> None:
     """Apply pending migrations and list the ones applied."""
+    from warroom import db as dbmod
+
     settings = server_settings(data_dir, create=True)
     url = settings.resolved_database_url()
     if dbmod.is_sqlite(url):
@@ -115,6 +162,8 @@ def db_downgrade(
     data_dir: DataDirOption = None,
 ) -> None:
     """Undo migrations down to REVISION."""
+    from warroom import db as dbmod
+
     dbmod.downgrade(server_settings(data_dir).resolved_database_url(), revision)
     console.print(f"database downgraded to {revision}", highlight=False)
 
@@ -123,6 +172,8 @@ def db_downgrade(
 @handle_errors
 def db_status(as_json: Annotated[bool, typer.Option("--json")] = False, data_dir: DataDirOption = None) -> None:
     """List every migration in the order it applies, applied or pending."""
+    from warroom import db as dbmod
+
     status = dbmod.migration_status(server_settings(data_dir).resolved_database_url())
     if as_json:
         print_json(
@@ -145,7 +196,7 @@ def config_check(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report (for CI).")] = False,
 ) -> None:
     """Validate warroom.yaml: every problem in one pass, each with its line; warnings do not fail."""
-    from warroom.config import check_config_text
+    from warroom.config import ConfigProblem, Settings, check_config_text
     from warroom.configcheck import review
 
     target = path or Settings().config
@@ -182,7 +233,7 @@ def config_check(
         raise typer.Exit(1)
 
 
-def _problem_json(problem: ConfigProblem) -> dict[str, Any]:
+def _problem_json(problem: Any) -> dict[str, Any]:
     return {
         "level": problem.level,
         "line": problem.line,
@@ -192,8 +243,11 @@ def _problem_json(problem: ConfigProblem) -> dict[str, Any]:
 
 
 def main() -> None:
-    """Entry point of the `warroom` command."""
-    app()
+    """Entry point of the `warroom` command: builds only the group the command line names."""
+    words = [arg for arg in sys.argv[1:] if not arg.startswith("-")]
+    group = words[0] if words else None
+    known = {name for _module, _attribute, name in SUB_APPS} | {"audit"}
+    build(group if group in known else None)()
 
 
 if __name__ == "__main__":

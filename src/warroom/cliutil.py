@@ -8,14 +8,16 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from warroom.config import ConfigError, Settings
 from warroom.errors import WarroomError
+
+if TYPE_CHECKING:
+    from warroom.config import Settings
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -51,11 +53,13 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         except WarroomError as exc:
             err_console.print(f"error: {exc.detail}", markup=False, highlight=False)
             raise typer.Exit(1) from None
-        except ConfigError as exc:
-            for problem in exc.problems:
-                err_console.print(f"error: {problem}", markup=False, highlight=False)
-            raise typer.Exit(1) from None
         except Exception as exc:
+            # Recognised here, not imported up front: a client command must not import the config's models.
+            problems = getattr(exc, "problems", None) if type(exc).__name__ == "ConfigError" else None
+            if problems is not None:
+                for problem in problems:
+                    err_console.print(f"error: {problem}", markup=False, highlight=False)
+                raise typer.Exit(1) from None
             message = _settings_problem(exc) or _database_problem(exc)
             if message is None:
                 raise
@@ -103,6 +107,8 @@ def _database_problem(exc: Exception) -> str | None:
     if isinstance(exc, sa_exc.ArgumentError) and "URL" not in str(exc):
         return None
     from sqlalchemy.engine import make_url
+
+    from warroom.config import Settings
 
     try:
         url = make_url(Settings().resolved_database_url()).render_as_string(hide_password=True)
@@ -163,6 +169,8 @@ def server_settings(data_dir: Path | None, *, create: bool = False) -> Settings:
     file: run from another folder, `token create` used to make a new empty database whose token the running
     server then refused."""
     from sqlalchemy.engine import make_url
+
+    from warroom.config import Settings
 
     settings = Settings(data_dir=data_dir) if data_dir is not None else Settings()
     url = make_url(settings.resolved_database_url())

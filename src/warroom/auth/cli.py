@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import getpass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from warroom.auth import service
-from warroom.auth.actor import Actor, Role
-from warroom.auth.schemas import TokenRead
 from warroom.client import ApiClient
 from warroom.cliutil import DataDirOption, console, handle_errors, print_json, server_settings, table, when
-from warroom.server import prepare
+
+if TYPE_CHECKING:
+    from warroom.auth.actor import Actor
+
+# The token commands work on the database: they import the service, the models and the server's start-up
+# inside each command, so that `warroom audit` (a client of the API) stays quick to start.
 
 
 def _operator() -> Actor:
     """Who runs a server-side command: the operating-system user, for the audit log."""
+    from warroom.auth.actor import Actor, Role
+
     return Actor(name=f"cli:{getpass.getuser()}", role=Role.ADMIN, kind="system")
 
 
@@ -34,6 +38,10 @@ def create(
     data_dir: DataDirOption = None,
 ) -> None:
     """Create a token; it is printed once and stored hashed."""
+    from warroom.auth import service
+    from warroom.auth.schemas import TokenRead
+    from warroom.server import prepare
+
     runtime = prepare(server_settings(data_dir))
     with runtime.db.transaction() as session:
         now = runtime.clock.now()
@@ -63,6 +71,10 @@ def list_(
     data_dir: DataDirOption = None,
 ) -> None:
     """List tokens (never their secrets)."""
+    from warroom.auth import service
+    from warroom.auth.schemas import TokenRead
+    from warroom.server import prepare
+
     runtime = prepare(server_settings(data_dir))
     with runtime.db.session() as session:
         tokens = [TokenRead.model_validate(t) for t in service.list_tokens(session, include_revoked=include_revoked)]
@@ -94,6 +106,10 @@ def revoke(
     data_dir: DataDirOption = None,
 ) -> None:
     """Revoke a token; it stops working at once."""
+    from warroom.auth import service
+    from warroom.auth.schemas import TokenRead
+    from warroom.server import prepare
+
     runtime = prepare(server_settings(data_dir))
     with runtime.db.transaction() as session:
         now = runtime.clock.now()
