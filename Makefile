@@ -29,10 +29,11 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/warroom demo
 
-## The whole suite: lint, types, tests (PostgreSQL half runs when WARROOM_TEST_DATABASE_URL is set).
+## The whole suite: lint, types, import contracts (ARCHITECTURE.md), tests (PostgreSQL half runs when WARROOM_TEST_DATABASE_URL is set).
 test: $(DEVSTAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest
 
 lint: $(DEVSTAMP)
