@@ -1,12 +1,13 @@
 """The config file's checks: each problem with its line, and the registry where domains plug in theirs.
 
-Core: this module knows no domain. A domain registers its checks when its package is imported (its
-`__init__.py`), as it registers timeline hooks and jobs in `install(runtime)`; `config.py` composes the file
-from the domains' sections, which imports every domain package, so every check is registered before a file
-is checked."""
+Core: this module knows no domain. A domain registers its checks beside its sections (its `config.py` or
+the module that declares them), as it registers timeline hooks and jobs in `install(runtime)`; `config.py`
+composes the file from those sections, so every check is registered before a file is checked, and a client
+command that never reads the file imports no check."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -59,24 +60,34 @@ def line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
 # class that composes the domains' sections), its YAML tree for lines, and the file's path.
 Check = Callable[[Any, yaml.Node | None, str], list[ConfigProblem]]
 
-# Keyed by name, run in name order: the order of the problems must not depend on which domain happened to be
-# imported first. Loading refuses a file with a problem from LOAD_CHECKS; REVIEW_CHECKS are what only
-# `warroom config check` reports (an alert is never refused over paging; policies may come from the API).
-LOAD_CHECKS: dict[str, Check] = {}
-REVIEW_CHECKS: dict[str, Check] = {}
+# "module:function" by name, run in name order: the order of the problems must not depend on which domain
+# happened to be imported first. Loading refuses a file with a problem from a load check; review checks are
+# what only `warroom config check` reports (an alert is never refused over paging; policies may come from
+# the API). A check's module is imported when a file is checked: some need their domain's service.
+_LOAD: dict[str, str] = {}
+_REVIEW: dict[str, str] = {}
 
 
-def register(name: str, check: Check, *, review: bool = False) -> None:
-    """Run `check` on every config file: when it is loaded, or (`review`) only in `warroom config check`."""
-    (REVIEW_CHECKS if review else LOAD_CHECKS)[name] = check
+def register(name: str, target: str, *, review: bool = False) -> None:
+    """Run the check at `target` ("module:function") on every config file: when it is loaded, or (`review`)
+    only in `warroom config check`."""
+    (_REVIEW if review else _LOAD)[name] = target
+
+
+def _checks(registered: dict[str, str]) -> list[Check]:
+    found: list[Check] = []
+    for _name, target in sorted(registered.items()):
+        module, _, function = target.partition(":")
+        found.append(getattr(importlib.import_module(module), function))
+    return found
 
 
 def run(parsed: Any, root: yaml.Node | None, path: str) -> list[ConfigProblem]:
     """The problems the domains' load checks find, in the checks' name order."""
-    return [problem for _name, check in sorted(LOAD_CHECKS.items()) for problem in check(parsed, root, path)]
+    return [problem for check in _checks(_LOAD) for problem in check(parsed, root, path)]
 
 
 def review(parsed: Any, root: yaml.Node | None, path: str) -> list[ConfigProblem]:
     """Problems and warnings about what the file leads to (routes naming policies and runbooks that do not
     exist, severities that page while no policy is defined), beyond what loading the file needs."""
-    return [problem for _name, check in sorted(REVIEW_CHECKS.items()) for problem in check(parsed, root, path)]
+    return [problem for check in _checks(_REVIEW) for problem in check(parsed, root, path)]

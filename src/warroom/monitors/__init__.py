@@ -3,12 +3,7 @@ heartbeats, Prometheus queries) and raises alerts through the alert pipeline whe
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import yaml
-
-    from warroom.configcheck import ConfigProblem
+from typing import Any
 
 
 def install(runtime: Any) -> None:
@@ -25,19 +20,3 @@ def install(runtime: Any) -> None:
         collector = MonitorCollector(runtime)
         runtime.registry.register(collector)
         runtime.extras["monitor_collector"] = collector
-
-
-def _register_config_checks() -> None:
-    # Registered here, where the package is imported, so that every check is known before a file is checked
-    # (config.py imports each domain's sections); the checks' modules are imported only when a file is checked.
-    from warroom import configcheck
-
-    def check(parsed: Any, root: yaml.Node | None, path: str) -> list[ConfigProblem]:
-        from warroom.monitors.configcheck import check_monitors
-
-        return check_monitors(parsed, root, path)
-
-    configcheck.register("monitors", check)
-
-
-_register_config_checks()

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from warroom import configcheck
 from warroom.timeparse import parse_duration
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,99}$"
@@ -276,3 +277,8 @@ class NotificationsConfig(_Strict):
     storm: StormConfig = StormConfig()
 
     _durations = field_validator("retry_for", "link_ttl")(_duration)
+
+
+# This domain's cross-checks of its sections, registered beside them (config.py composes the file from these).
+configcheck.register("oncall", "warroom.oncall.config_checks:check_oncall")
+configcheck.register("oncall", "warroom.oncall.config_checks:review_oncall", review=True)
