@@ -9,7 +9,8 @@ inside that copy with PYTHONPATH pointing at its src/, so the copy is what gets 
     python tests/mutations.py             # quick form: each mutant's listed tests (what `make test` runs)
     python tests/mutations.py --full      # each mutant's whole test files, on every backend
     python tests/mutations.py --list      # the table
-    python tests/mutations.py roles-viewer-creates-silence dedup-key-order   # some rows only
+    python tests/mutations.py roles-viewer-creates-silence dedup-key-depends-on-label-order   # some rows only
+    python tests/mutations.py silence-future-start-active-now --tests tests/alerts/test_x.py   # try a killing test
 
 Outcomes: `killed` (a listed test failed), `SURVIVED` (all passed: a promise nobody checks), `ERROR` (the
 original snippet is not in the file exactly once: the code moved and the row must be updated; or the listed
@@ -29,7 +30,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,6 +99,14 @@ MUTANTS: tuple[Mutant, ...] = (
         "    policy_id: str, body: PolicyConfig, session: WriteSession, runtime: RuntimeDep, actor: Admin\n",
         "    policy_id: str, body: PolicyConfig, session: WriteSession, runtime: RuntimeDep, actor: Viewer\n",
         (f"{ROLE_TEST}[sqlite-PUT /api/v1/policies/{{policy_id}}]",),
+    ),
+    Mutant(
+        "roles-new-route-without-a-row",
+        "issue 13: a new route without a row in the role matrix fails, naming it",
+        "src/warroom/app.py",
+        '    @app.get("/health", tags=["ops"])\n',
+        '    @app.get("/healthz", tags=["ops"])\n    @app.get("/health", tags=["ops"])\n',
+        ("tests/core/test_route_roles.py::test_every_route_has_a_row[sqlite]",),
     ),
     # --- lifecycle (issue 13): the refusal test used to build its cases from this very table.
     Mutant(
@@ -339,7 +348,13 @@ def plant(tree: Path, mutant: Mutant) -> str | None:
     if count != 1:
         where = "not found" if count == 0 else f"found {count} times"
         return f"original snippet {where} in {mutant.path}: the code moved, update the row"
-    target.write_text(text.replace(mutant.original, mutant.replacement))
+    planted = text.replace(mutant.original, mutant.replacement)
+    if target.suffix == ".py":
+        try:
+            compile(planted, str(target), "exec")
+        except SyntaxError as exc:
+            return f"the replacement does not compile ({exc.msg}, line {exc.lineno}): fix the row"
+    target.write_text(planted)
     return None
 
 
@@ -462,6 +477,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=300, help="seconds for one mutant's tests")
     parser.add_argument("--no-baseline", action="store_true", help="skip checking the tests pass unmutated")
     parser.add_argument("--allow-todo", action="store_true", help="TODO rows do not fail the run")
+    parser.add_argument(
+        "--tests",
+        action="append",
+        default=[],
+        metavar="NODE",
+        help="run these tests instead of the rows' own (repeatable): to try a candidate killing test for a row",
+    )
     args = parser.parse_args(argv)
 
     known = {m.name: m for m in MUTANTS}
@@ -470,6 +492,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"unknown mutants: {', '.join(unknown)}; see --list", file=sys.stderr)
         return 2
     chosen = [known[n] for n in args.names] if args.names else list(MUTANTS)
+    if args.tests:
+        chosen = [replace(m, tests=tuple(args.tests)) for m in chosen]
     if args.list:
         for m in chosen:
             print(f"{m.name}\n  promise: {m.promise}\n  file:    {m.path}\n  tests:   {', '.join(m.tests) or 'TODO'}")
