@@ -197,8 +197,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "runbook-confirm-auto-runs-unattended",
         "docs/runbooks.md: a step marked confirm always asks a person, even when also marked auto",
         "src/warroom/runbooks/plan.py",
-        "        return self.step.dangerous or self.step.options.confirm\n",
-        "        return self.step.dangerous\n",
+        "return self.step.options.auto and not self.needs_confirmation and self.fill is not None",
+        "return self.step.options.auto and not self.step.dangerous and self.fill is not None",
         TODO,
         owner="sec-runbooks",
     ),
@@ -403,7 +403,8 @@ def run_pytest(tree: Path, args: Sequence[str], timeout: float) -> tuple[int, st
         "no:randomly",
         "-p",
         "no:cacheprovider",
-        f"--basetemp={tree / '.pytest-tmp'}",
+        # Each run its own temp root (runs go side by side), and not a hidden folder: runbook folders skip those.
+        f"--basetemp={tree.parent / (tree.name + '-pytest')}",
         *args,
     ]
     try:
@@ -438,6 +439,7 @@ def run_mutant(mutant: Mutant, work: Path, full: bool, timeout: float) -> Outcom
         code, tail = run_pytest(tree, selection(mutant, full), timeout)
     finally:
         shutil.rmtree(tree, ignore_errors=True)
+        shutil.rmtree(tree.parent / (tree.name + "-pytest"), ignore_errors=True)
     if code == 1:  # tests ran and at least one failed
         failed = [line for line in tail.splitlines() if line.startswith(("FAILED", "ERROR"))]
         return outcome("killed", failed[0] if failed else tail.splitlines()[-1])
@@ -462,6 +464,7 @@ def baseline(mutants: Sequence[Mutant], work: Path, full: bool, timeout: float) 
         code, tail = run_pytest(tree, args, timeout * 3)
     finally:
         shutil.rmtree(tree, ignore_errors=True)
+        shutil.rmtree(tree.parent / (tree.name + "-pytest"), ignore_errors=True)
     if code != 0:
         return f"the listed tests do not pass on the unmutated code (pytest exit {code}):\n{tail}"
     return None
