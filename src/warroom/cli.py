@@ -50,6 +50,7 @@ app.add_typer(db_app, name="db")
 config_app = typer.Typer(help="The declarative config file (warroom.yaml).", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 config_app.command("export")(importlib.import_module("warroom.oncall.cli").config_export)
+app.command("demo")(importlib.import_module("warroom.demo.cli").demo)
 
 
 @app.command("version")
@@ -88,7 +89,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     settings = Settings()
     url = settings.resolved_database_url()
     if dbmod.is_sqlite(url):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        dbmod.make_private_dir(settings.data_dir)
     dbmod.upgrade(url, revision)
     console.print("database is up to date", highlight=False)
 
