@@ -110,7 +110,8 @@ PROTECTED: dict[tuple[str, str], Role] = {
     ("DELETE", "/api/v1/schedules/{schedule_id}/overrides/{override_id}"): R,
     ("GET", "/api/v1/schedules/{schedule_id}/calendar.ics"): V,
     ("GET", "/api/v1/users/{user_id}/calendar.ics"): V,
-    ("GET", "/api/v1/feeds/{kind}/{ident}"): V,  # hands out the signed feed URL of a calendar
+    ("GET", "/api/v1/feeds/{kind}/{ident}"): V,  # hands out the feed URL of a calendar
+    ("POST", "/api/v1/feeds/{kind}/{ident}/rotate"): A,  # revokes everyone's subscribed URL (docs/oncall.md)
     ("GET", "/api/v1/policies"): V,
     ("POST", "/api/v1/policies"): A,
     ("GET", "/api/v1/policies/{policy_id}"): V,
