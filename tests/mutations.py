@@ -55,6 +55,7 @@ class Mutant:
     replacement: str
     tests: tuple[str, ...]  # pytest node ids that must fail; empty: TODO
     owner: str = ""  # for a TODO row: the branch writing its killing test
+    hint: str = ""  # for a TODO row: the candidate killing test seen on that branch (check with --tests)
 
 
 ROLE_TEST = "tests/core/test_route_roles.py::test_each_role_gets_what_the_table_says"
@@ -141,6 +142,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "                session.commit()\n",
         TODO,
         owner="sec-alerts",
+        hint="tests/alerts/test_promises.py::test_a_failed_write_is_never_answered_2xx",
     ),
     Mutant(
         "intake-writer-error-answers-200",
@@ -150,6 +152,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "                batch[0].done(service.IngestResult(batch[0].ref.name))\n",
         TODO,
         owner="sec-alerts",
+        hint="tests/alerts/test_promises.py::test_a_failed_write_is_never_answered_2xx",
     ),
     Mutant(
         "dedup-same-fingerprint-twice-in-one-batch",
@@ -159,6 +162,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "",
         TODO,
         owner="sec-alerts",
+        hint="tests/alerts/test_promises.py::test_the_same_fingerprint_twice_in_one_request_is_one_alert",
     ),
     Mutant(
         "silence-future-start-active-now",
@@ -168,6 +172,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "select(Silence.id, Silence.matchers).where(Silence.ends_at > now)",
         TODO,
         owner="sec-alerts",
+        hint="tests/alerts/test_promises.py::test_a_silence_that_starts_later_holds_nothing_back_now",
     ),
     Mutant(
         "silence-ignores-routed-service",
@@ -177,6 +182,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "            pass\n        if self._silences is None:\n",
         TODO,
         owner="sec-alerts",
+        hint="tests/alerts/test_promises.py::test_a_silence_on_service_matches_the_routed_service",
     ),
     Mutant(
         "signed-link-hmac-not-checked",
@@ -433,7 +439,8 @@ def run_mutant(mutant: Mutant, work: Path, full: bool, timeout: float) -> Outcom
         shutil.rmtree(tree, ignore_errors=True)
         if error:
             return outcome("ERROR", error)
-        return outcome("TODO", f"planted fine; killing test to be named (branch {mutant.owner or '?'})")
+        hint = f"; candidate {mutant.hint}" if mutant.hint else ""
+        return outcome("TODO", f"planted fine; killing test to be named (branch {mutant.owner or '?'}{hint})")
     tree = copy_tree(work / mutant.name)
     try:
         error = plant(tree, mutant)
