@@ -204,7 +204,7 @@ def callers(runtime, make_token) -> dict[str, dict[str, str]]:
         "revoked token": {"Authorization": f"Bearer {revoked}"},
     }
     for role in Role:
-        headers[role.value] = {"Authorization": f"Bearer {make_token(role.value, f'matrix-{role.value}')}"}
+        headers[role.value] = {"Authorization": f"Bearer {make_token(role.value, f'matrix-as-{role.value}')}"}
     return headers
 
 
