@@ -18,6 +18,7 @@ from warroom.problems import (
     BodyLimitMiddleware,
     MetricsMiddleware,
     RequestMetrics,
+    UnhandledErrors,
     install_problem_handlers,
     problem,
 )
@@ -97,6 +98,7 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     # Added first, so it runs inside the metrics and body-limit middleware (Starlette wraps in reverse order).
     app.add_middleware(IntakeFastPath)
+    app.add_middleware(UnhandledErrors)
     app.add_middleware(MetricsMiddleware, metrics=request_metrics)
     app.add_middleware(BodyLimitMiddleware)
     return app

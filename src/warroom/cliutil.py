@@ -10,10 +10,11 @@ from datetime import datetime
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from warroom.config import ConfigError
+from warroom.config import ConfigError, Settings
 from warroom.errors import WarroomError
 
 console = Console(soft_wrap=True)
@@ -54,8 +55,24 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             for problem in exc.problems:
                 err_console.print(f"error: {problem}", markup=False, highlight=False)
             raise typer.Exit(1) from None
+        except ValidationError as exc:
+            if exc.title != Settings.__name__:
+                raise
+            for line in settings_errors(exc):
+                err_console.print(f"error: {line}", markup=False, highlight=False)
+            raise typer.Exit(1) from None
 
     return wrapper
+
+
+def settings_errors(exc: ValidationError) -> list[str]:
+    """One line per bad setting, named as the operator set it (WARROOM_LOG_FORMAT), never a traceback."""
+    lines = []
+    for error in exc.errors():
+        name = "WARROOM_" + "_".join(str(p) for p in error.get("loc", ())).upper()
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        lines.append(f"{name}: {message}")
+    return lines
 
 
 def print_json(data: Any) -> None:

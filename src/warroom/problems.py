@@ -85,12 +85,37 @@ def install_problem_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "5"},
         )
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", path=request.url.path)
-        return problem(
-            500, "Internal error", "Something went wrong on our side; it has been logged.", instance=request.url.path
-        )
+
+
+class UnhandledErrors:
+    """The last net: an exception no handler took is logged once (redacted, no local variables) and answered 500.
+
+    It sits inside Starlette's ServerErrorMiddleware and does not re-raise, so uvicorn does not log the same
+    error a second time with its own unredacted traceback. The body has no `instance`: the path may hold a key."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unhandled error", method=scope.get("method"), path=scope.get("path"))
+            if started:  # part of the answer is on the wire: all we can do is end it
+                return
+            response = problem(500, "Internal error", "Something went wrong on our side; it has been logged.")
+            await response(scope, receive, send)
 
 
 _TITLES = {
