@@ -13,8 +13,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from warroom import __version__
 from warroom.alerts.fastpath import IntakeFastPath
+from warroom.inputs import InputGuard
 from warroom.metrics import IncidentCollector
 from warroom.problems import (
+    PROBLEM_RESPONSES,
     BodyLimitMiddleware,
     MetricsMiddleware,
     RequestMetrics,
@@ -74,7 +76,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     install_problem_handlers(app)
     for module_name in ROUTER_MODULES:
-        app.include_router(importlib.import_module(module_name).router)
+        app.include_router(importlib.import_module(module_name).router, responses=PROBLEM_RESPONSES)
 
     runtime.registry.register(IncidentCollector(runtime))
     request_metrics = RequestMetrics(runtime.registry)
@@ -98,6 +100,8 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     # Added first, so it runs inside the metrics and body-limit middleware (Starlette wraps in reverse order).
     app.add_middleware(IntakeFastPath)
+    # Outside the intake's short path, so no route (fast or not) reads a body the store could not write.
+    app.add_middleware(InputGuard)
     app.add_middleware(UnhandledErrors)
     app.add_middleware(MetricsMiddleware, metrics=request_metrics)
     app.add_middleware(BodyLimitMiddleware)

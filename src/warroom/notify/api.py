@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from warroom.auth import service as audit
 from warroom.auth.actor import Actor, Role
-from warroom.deps import ReadSession, Responder, RuntimeDep, Viewer, WriteSession
+from warroom.deps import PathId, ReadSession, Responder, RuntimeDep, Viewer, WriteSession
 from warroom.errors import Forbidden, WarroomError
 from warroom.incidents import service as incidents
 from warroom.incidents import timeline
@@ -90,7 +90,7 @@ class TestResult(BaseModel):
 
 
 @api.get("/incidents/{number}/notifications", response_model=list[NotificationRead])
-def incident_notifications(number: int, session: ReadSession, _actor: Viewer) -> list[NotificationRead]:
+def incident_notifications(number: PathId, session: ReadSession, _actor: Viewer) -> list[NotificationRead]:
     """Every notification about the incident (pages, channel posts, reminders) with each delivery attempt."""
     incidents.get_or_404(session, number)
     rows = service.for_incident(session, number)
