@@ -93,7 +93,11 @@ def create_app(runtime: Runtime) -> FastAPI:
             return JSONResponse({"status": "ready"})
         return problem(503, "Not ready", "The database is unreachable.", headers={"Retry-After": "5"})
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        responses={200: {"description": "Prometheus text format.", "content": {"text/plain": {}}}},
+    )
     def metrics() -> Response:
         """Prometheus text format."""
         return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)

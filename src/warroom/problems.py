@@ -140,7 +140,6 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
 
-
 class UnhandledErrors:
     """The last net: an exception no handler took is logged once (redacted, no local variables) and answered 500.
 

@@ -213,7 +213,16 @@ async def _pagerduty(request: Request, runtime: Runtime, ref: IntegrationRef | N
     )
 
 
-@router.post("/v2/enqueue", summary="PagerDuty Events API v2", tags=["alerts", "pagerduty"])
+@router.post(
+    "/v2/enqueue",
+    summary="PagerDuty Events API v2",
+    tags=["alerts", "pagerduty"],
+    # PagerDuty's own answers, which its clients parse: plain JSON, not problem details.
+    responses={
+        202: {"description": "Event processed.", "content": {"application/json": {}}},
+        400: {"description": "Event object is invalid.", "content": {"application/json": {}}},
+    },
+)
 async def pagerduty_enqueue(request: Request) -> Response:
     """Events API v2: `routing_key` is the integration key; answers exactly as PagerDuty does."""
     return await _pagerduty(request, request.app.state.runtime, None)
