@@ -92,10 +92,14 @@ def main() -> None:
             print(f"{fmt}:")
             print(_line("500 (logged)", errors))
             print(_line("404 (not logged)", missing))
-            print(f"  log bytes per 500      {size / (args.requests + 1):,.0f}   token in log: {token in log_path.read_text()}")
+            leaked = token in log_path.read_text()
+            print(f"  log bytes per 500      {size / (args.requests + 1):,.0f}   token in log: {leaked}")
             worst = max(worst, statistics.median(errors) - statistics.median(missing))
     verdict = "met" if worst < TARGET_MS else "MISSED"
-    print(f"logging cost of a 500 (median 500 minus median 404, worst format): {worst:.2f} ms; target {TARGET_MS:.0f} ms {verdict}")
+    print(
+        f"logging cost of a 500 (median 500 minus median 404, worst format): {worst:.2f} ms;"
+        f" target {TARGET_MS:.0f} ms {verdict}"
+    )
 
 
 if __name__ == "__main__":
