@@ -61,16 +61,32 @@ def check_value(value: Any, *, depth_limit: int = MAX_JSON_DEPTH) -> None:
                 stack.extend((child, [*path, index], depth + 1) for index, child in enumerate(item))
 
 
+def _too_deep(value: Any, limit: int) -> bool:
+    # Containers only, no paths: the intake's 100-alert batches pass here in ~1/10 of check_value's time.
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        for child in item.values() if type(item) is dict else item:
+            if type(child) is dict or type(child) is list:
+                stack.append((child, depth + 1))
+    return False
+
+
 def check_body(body: bytes) -> None:
     """Check a JSON body without parsing it when the bytes already prove it fine (the intake's common case)."""
     # Depth is at most the number of opening brackets, and a NUL can only be written as \u0000 in JSON text.
-    if b"\\u0000" not in body and body.count(b"{") + body.count(b"[") <= MAX_JSON_DEPTH:
+    maybe_nul = b"\\u0000" in body
+    maybe_deep = body.count(b"{") + body.count(b"[") > MAX_JSON_DEPTH
+    if not maybe_nul and not maybe_deep:
         return
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError:
         return  # malformed: the route answers that, as it always has
-    check_value(value)
+    if maybe_nul or (isinstance(value, dict | list) and _too_deep(value, MAX_JSON_DEPTH)):
+        check_value(value)  # the slow walk, only to name the field at fault
 
 
 def _is_json(scope: Scope) -> bool:
