@@ -228,3 +228,14 @@ def test_a_500_is_logged_once_without_secrets_or_local_variables(
     assert "LOCALKEY0123456789" not in out  # local variables are never rendered
     assert "COOKIEVALUE" not in out
     assert "explode" in out  # the frames are there: the operator can find the bug
+
+
+def test_a_huge_value_is_cut_and_still_redacted(capsys, restore_logging):
+    _configure("json")
+    detail = "x " * 300_000 + "Authorization: Bearer wr_TOKENATTHEEND0000 " + "y " * 300_000
+    structlog.get_logger("warroom.test").warning("payload refused", detail=detail)
+    _flush()
+    record = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert "TOKENATTHEEND" not in record["detail"]
+    assert "characters cut" in record["detail"]
+    assert len(record["detail"]) < 20_000
