@@ -15,9 +15,11 @@ from typing import Any, TextIO
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from warroom.secretpaths import MASK
+
 LEVELS = ("debug", "info", "warning", "error")
 FORMATS = ("console", "json")
-REDACTED = "[redacted]"
+REDACTED = MASK  # the mask answers use for path secrets: one mark for "a secret was here" everywhere
 
 # Field names whose values are secret wherever they appear in an event (matched on the whole name, any case, so
 # `api_key` and `X-Api-Key` are caught but `key_count` is not).
@@ -45,8 +47,9 @@ _SECRET_TEXT = re.compile(
             r"(?P<q>[?&;]\s*(?:token|key|api_?key|apikey|password|secret|sig|signature|access_token|auth)=)"
             r"[^&\s#'\"]+",
             r"(?P<d>\b(?:password|passwd)\s*=\s*)[^\s'\"]+",
-            # Keys and tokens that travel in the path: integration intake and heartbeat URLs.
-            r"(?P<p>/(?:api/v1/intake|heartbeats)/)[^/\s?#'\"]+",
+            # Keys and tokens that travel in the path: intake, heartbeat and one-click link URLs (as
+            # warroom.secretpaths masks them in answers).
+            r"(?P<p>/(?:intake|heartbeats|l)/)[^/\s?#'\"]+",
         ]
     ),
     re.IGNORECASE,
@@ -63,7 +66,7 @@ MAX_TEXT = 16_384
 
 
 def redact_text(text: str) -> str:
-    """`text` with every secret the patterns know replaced by [redacted] (cut in the middle past MAX_TEXT)."""
+    """`text` with every secret the patterns know replaced by *** (cut in the middle past MAX_TEXT)."""
     if len(text) > MAX_TEXT:
         half = MAX_TEXT // 2
         # Cut at whitespace, so a token on the edge is not halved into a piece the patterns no longer know.
@@ -92,7 +95,7 @@ def _redact(value: Any, depth: int = 0) -> Any:
 
 
 def redact(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
-    """The processor every format runs last before rendering: secret fields and secret text become [redacted]."""
+    """The processor every format runs last before rendering: secret fields and secret text become ***."""
     out: EventDict = {}
     for key, value in event_dict.items():
         if key.startswith("_"):  # structlog's own (the stdlib record, the formatter's meta)

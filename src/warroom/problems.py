@@ -18,6 +18,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from warroom.errors import WarroomError
+from warroom.secretpaths import redact
 
 PROBLEM_JSON = "application/problem+json"
 MAX_BODY_BYTES = 1024 * 1024
@@ -72,7 +73,8 @@ def problem(
     """A problem-details response."""
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     if instance:
-        body["instance"] = instance
+        # The path may hold a secret (an intake key, a link, a heartbeat token): never echoed back.
+        body["instance"] = redact(instance)
     if errors:
         body["errors"] = errors
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
@@ -130,7 +132,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:
-        log.warning("database unavailable", path=request.url.path, error=str(exc.orig))
+        log.warning("database unavailable", path=redact(request.url.path), error=str(exc.orig))
         return problem(
             503,
             "Service unavailable",
@@ -164,7 +166,7 @@ class UnhandledErrors:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception:
-            log.exception("unhandled error", method=scope.get("method"), path=scope.get("path"))
+            log.exception("unhandled error", method=scope.get("method"), path=redact(scope.get("path", "")))
             if started:  # part of the answer is on the wire: all we can do is end it
                 return
             response = problem(500, "Internal error", "Something went wrong on our side; it has been logged.")
@@ -243,6 +245,39 @@ class BodyLimitMiddleware:
             instance=scope["path"],
         )
         await response(scope, receive, send)
+
+
+class SecretRedirectGuard:
+    """Answer 404 instead of a redirect whose Location holds a path secret.
+
+    Starlette redirects `/l/{token}/` to `/l/{token}` (and the same for intake keys and heartbeat tokens): the
+    Location would echo the secret to whatever sits between the sender and us, and into its logs."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        replaced = False
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal replaced
+            if replaced:
+                return  # the redirect's body, if any
+            if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
+                location = next((v.decode("latin-1") for k, v in message.get("headers", []) if k == b"location"), "")
+                if redact(location) != location:
+                    replaced = True
+                    response = problem(
+                        404, "Not found", "No route at this path (no trailing slash here).", instance=scope["path"]
+                    )
+                    await response(scope, receive, send)
+                    return
+            await send(message)
+
+        await self.app(scope, receive, guarded_send)
 
 
 class RequestMetrics:

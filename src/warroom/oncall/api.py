@@ -107,6 +107,7 @@ def replace_user(user_id: str, body: UserConfig, session: WriteSession, runtime:
 def delete_user(user_id: str, session: WriteSession, runtime: RuntimeDep, actor: Admin) -> Response:
     """Remove a person (refused while a team, schedule or policy names them)."""
     service.delete_user(session, user_id)
+    links.forget_feed(session, "users", user_id)
     _audit(session, runtime, actor, "user.delete", f"user:{user_id}")
     return Response(status_code=204)
 
@@ -235,6 +236,7 @@ def replace_schedule(
 def delete_schedule(schedule_id: str, session: WriteSession, runtime: RuntimeDep, actor: Admin) -> Response:
     """Remove a schedule and its overrides."""
     service.delete_schedule(session, schedule_id)
+    links.forget_feed(session, "schedules", schedule_id)
     _audit(session, runtime, actor, "schedule.delete", f"schedule:{schedule_id}")
     return Response(status_code=204)
 
@@ -397,31 +399,49 @@ def user_calendar(user_id: str, session: ReadSession, runtime: RuntimeDep, _acto
     return _user_ics(session, runtime, user_id)
 
 
-@api.get("/feeds/{kind}/{ident}", response_model=FeedRead)
-def feed_url(kind: str, ident: str, session: WriteSession, runtime: RuntimeDep, _actor: Viewer) -> FeedRead:
-    """A subscribable feed URL for a schedule or user (signed, no token needed by the calendar app)."""
+def _feed_target(session: Session, kind: str, ident: str) -> None:
     if kind == "schedules":
         service.get_schedule(session, ident)
     elif kind == "users":
         service.get_user(session, ident)
     else:
         raise InvalidInput("Feeds exist for schedules and users.", field="kind")
-    key = links.signing_key(session, runtime.clock.now())
-    session.commit()
-    token = links.feed_token(key, kind, ident)
+
+
+def _feed_read(session: Session, runtime: Runtime, kind: str, ident: str) -> FeedRead:
+    now = runtime.clock.now()
+    token = links.feed_token(session, links.signing_key(session, now), kind, ident, now)
     return FeedRead(url=f"{links.public_base(runtime.settings)}/ical/{kind}/{ident}.ics?token={token}")
 
 
+@api.get("/feeds/{kind}/{ident}", response_model=FeedRead)
+def feed_url(kind: str, ident: str, session: WriteSession, runtime: RuntimeDep, _actor: Viewer) -> FeedRead:
+    """The subscribable feed URL of a schedule or user (a random token, no bearer token needed by the app)."""
+    _feed_target(session, kind, ident)
+    answer = _feed_read(session, runtime, kind, ident)
+    session.commit()
+    return answer
+
+
+@api.post("/feeds/{kind}/{ident}/rotate", response_model=FeedRead)
+def rotate_feed(kind: str, ident: str, session: WriteSession, runtime: RuntimeDep, actor: Admin) -> FeedRead:
+    """Give the feed a new random token: the old URL stops working at once; answers the new URL."""
+    _feed_target(session, kind, ident)
+    links.rotate_feed(session, kind, ident, runtime.clock.now())
+    answer = _feed_read(session, runtime, kind, ident)
+    _audit(session, runtime, actor, "feed.rotate", f"{kind.removesuffix('s')}:{ident}")
+    return answer
+
+
 @feeds.get("/ical/{kind}/{ident}.ics", response_class=Response)
-def feed(kind: str, ident: str, token: str, session: ReadSession, runtime: RuntimeDep) -> Response:
-    """A calendar feed opened by its signed link."""
-    key = links.signing_key(session, runtime.clock.now())
-    links.read_feed(key, token, kind, ident)
+def feed(kind: str, ident: str, session: ReadSession, runtime: RuntimeDep, token: str = "") -> Response:
+    """A calendar feed opened by its random token."""
+    if kind not in links.FEED_KINDS:
+        raise Forbidden("Unknown feed.")
+    links.read_feed(session, links.signing_key(session, runtime.clock.now()), token, kind, ident)
     if kind == "schedules":
         return _schedule_ics(session, runtime, ident)
-    if kind == "users":
-        return _user_ics(session, runtime, ident)
-    raise Forbidden("Unknown feed.")
+    return _user_ics(session, runtime, ident)
 
 
 # -- policies ----------------------------------------------------------------------------------------------------

@@ -238,6 +238,6 @@ class EscalationRead(BaseModel):
 
 
 class FeedRead(BaseModel):
-    """A calendar feed URL to subscribe to (it carries its own signature; treat it as a secret)."""
+    """A calendar feed URL to subscribe to (it carries a random, revocable token; treat it as a secret)."""
 
     url: str
