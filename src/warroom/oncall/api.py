@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
 from warroom.auth import service as audit
-from warroom.auth.actor import Actor
+from warroom.auth.actor import Actor, Role
 from warroom.deps import Admin, PathId, ReadSession, Responder, RuntimeDep, Viewer, WriteSession
 from warroom.errors import Forbidden, InvalidInput, NotFound
 from warroom.incidents import service as incidents
@@ -197,10 +197,18 @@ def delete_team(team_id: str, session: WriteSession, runtime: RuntimeDep, actor:
 # -- schedules ---------------------------------------------------------------------------------------------------
 
 
+def _fetch_ical(runtime: Runtime, source: str, field: str = "ical") -> str:
+    """A calendar named over the API: an http(s) URL, or a file warroom.yaml's `calendar_files` allows."""
+    base_dir = runtime.settings.config.parent if runtime.settings.config is not None else None
+    allowed = service.calendar_allow_list(runtime.config, base_dir)
+    return service.fetch_ical(source, base_dir, allowed_files=allowed, field=field)
+
+
 @api.get("/schedules", response_model=list[ScheduleRead])
-def list_schedules(session: ReadSession, _actor: Viewer) -> list[ScheduleRead]:
+def list_schedules(session: ReadSession, actor: Viewer) -> list[ScheduleRead]:
     """Schedules."""
-    return [ScheduleRead.of(s) for s in service.list_schedules(session)]
+    admin = actor.role.level >= Role.ADMIN.level
+    return [ScheduleRead.of(s, admin=admin) for s in service.list_schedules(session)]
 
 
 @api.post("/schedules", status_code=201, response_model=ScheduleRead)
@@ -208,16 +216,16 @@ def create_schedule(body: ScheduleConfig, session: WriteSession, runtime: Runtim
     """Add a schedule (an `ical` URL is fetched now)."""
     if session.get(Schedule, body.id) is not None:
         raise InvalidInput(f"Schedule {body.id!r} exists already: PUT replaces it.", field="id")
-    text = service.fetch_ical(body.ical) if body.ical else None
+    text = _fetch_ical(runtime, body.ical) if body.ical else None
     schedule = service.put_schedule(session, body, now=runtime.clock.now(), ical_text=text)
     _audit(session, runtime, actor, "schedule.create", f"schedule:{body.id}")
-    return ScheduleRead.of(schedule)
+    return ScheduleRead.of(schedule, admin=True)
 
 
 @api.get("/schedules/{schedule_id}", response_model=ScheduleRead)
-def show_schedule(schedule_id: str, session: ReadSession, _actor: Viewer) -> ScheduleRead:
+def show_schedule(schedule_id: str, session: ReadSession, actor: Viewer) -> ScheduleRead:
     """One schedule."""
-    return ScheduleRead.of(service.get_schedule(session, schedule_id))
+    return ScheduleRead.of(service.get_schedule(session, schedule_id), admin=actor.role.level >= Role.ADMIN.level)
 
 
 @api.put("/schedules/{schedule_id}", response_model=ScheduleRead)
@@ -226,10 +234,10 @@ def replace_schedule(
 ) -> ScheduleRead:
     """Create or replace a schedule."""
     _same_id(schedule_id, body.id)
-    text = service.fetch_ical(body.ical) if body.ical else None
+    text = _fetch_ical(runtime, body.ical) if body.ical else None
     schedule = service.put_schedule(session, body, now=runtime.clock.now(), ical_text=text)
     _audit(session, runtime, actor, "schedule.update", f"schedule:{schedule_id}")
-    return ScheduleRead.of(schedule)
+    return ScheduleRead.of(schedule, admin=True)
 
 
 @api.delete("/schedules/{schedule_id}", status_code=204)
@@ -250,7 +258,7 @@ def import_ical(
     if (body.text is None) == (body.url is None):
         raise InvalidInput("Send either `text` (the .ics content) or `url`.", field="text")
     now = runtime.clock.now()
-    text = body.text if body.text is not None else service.fetch_ical(body.url or "")
+    text = body.text if body.text is not None else _fetch_ical(runtime, body.url or "", "url")
     service.set_ical(schedule, text, now=now)
     if body.url:
         schedule.ical_source = body.url
