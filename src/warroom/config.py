@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from warroom import yamlerrors
 from warroom.alerts.config import InhibitRuleConfig, IntegrationConfig, RouteConfig
 from warroom.incidents.severities import DEFAULT_SEVERITIES, Severity, SeverityTable
+from warroom.logs import FORMATS, LEVELS
 from warroom.monitors.schemas import MonitorConfig, MonitoringConfig
 from warroom.oncall.config_models import NotificationsConfig, PolicyConfig, ScheduleConfig, TeamConfig, UserConfig
 from warroom.runbooks.config import RunbooksConfig
@@ -69,6 +70,16 @@ class Settings(BaseSettings):
     def _absolute(cls, value: Path) -> Path:
         # Resolved once, when the settings are made: every command of this process means the same folder.
         return value.expanduser().resolve()
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _log_choice(cls, value: object, info: ValidationInfo) -> object:
+        # Refused, not ignored: `xml` used to fall back to the console quietly and `verbose` to info.
+        accepted = LEVELS if info.field_name == "log_level" else FORMATS
+        text = value.strip().lower() if isinstance(value, str) else value
+        if text not in accepted:
+            raise ValueError(f"{value!r} is not accepted; expected one of {', '.join(accepted)}")
+        return text
 
     def resolved_database_url(self) -> str:
         """The database URL to use: the explicit one, or SQLite in the data folder."""

@@ -29,7 +29,17 @@ from warroom.alerts.schemas import (
 )
 from warroom.alerts.service import IntegrationRef
 from warroom.auth import service as audit
-from warroom.deps import Admin, ReadSession, Responder, RuntimeDep, Viewer, WriteSession, bearer_token
+from warroom.deps import (
+    Admin,
+    PathId,
+    QueryId,
+    ReadSession,
+    Responder,
+    RuntimeDep,
+    Viewer,
+    WriteSession,
+    bearer_token,
+)
 from warroom.errors import InvalidInput, Unavailable, WarroomError
 from warroom.runtime import Runtime
 from warroom.timeparse import parse_duration
@@ -203,7 +213,16 @@ async def _pagerduty(request: Request, runtime: Runtime, ref: IntegrationRef | N
     )
 
 
-@router.post("/v2/enqueue", summary="PagerDuty Events API v2", tags=["alerts", "pagerduty"])
+@router.post(
+    "/v2/enqueue",
+    summary="PagerDuty Events API v2",
+    tags=["alerts", "pagerduty"],
+    # PagerDuty's own answers, which its clients parse: plain JSON, not problem details.
+    responses={
+        202: {"description": "Event processed.", "content": {"application/json": {}}},
+        400: {"description": "Event object is invalid.", "content": {"application/json": {}}},
+    },
+)
 async def pagerduty_enqueue(request: Request) -> Response:
     """Events API v2: `routing_key` is the integration key; answers exactly as PagerDuty does."""
     return await _pagerduty(request, request.app.state.runtime, None)
@@ -309,7 +328,7 @@ def list_alerts(
     status: Annotated[str | None, Query(description="firing, resolved or suppressed.")] = None,
     integration: str | None = None,
     service_name: Annotated[str | None, Query(alias="service")] = None,
-    incident: int | None = None,
+    incident: QueryId = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = 50,
     cursor: str | None = None,
 ) -> AlertPage:
@@ -327,7 +346,7 @@ def list_alerts(
 
 
 @router.get("/api/v1/alerts/{alert_id}", response_model=AlertRead)
-def show_alert(alert_id: int, session: ReadSession, _actor: Viewer) -> AlertRead:
+def show_alert(alert_id: PathId, session: ReadSession, _actor: Viewer) -> AlertRead:
     """One alert with the payload it came in."""
     alert = service.get_alert(session, alert_id)
     names = service.integration_names(session)
@@ -407,13 +426,13 @@ def list_silences(
 
 
 @router.get("/api/v1/silences/{silence_id}", response_model=SilenceRead)
-def show_silence(silence_id: int, session: ReadSession, runtime: RuntimeDep, _actor: Viewer) -> SilenceRead:
+def show_silence(silence_id: PathId, session: ReadSession, runtime: RuntimeDep, _actor: Viewer) -> SilenceRead:
     """One silence."""
     return SilenceRead.of(silences.get(session, silence_id), runtime.clock.now())
 
 
 @router.post("/api/v1/silences/{silence_id}/expire", response_model=SilenceRead)
-def expire_silence(silence_id: int, session: WriteSession, runtime: RuntimeDep, actor: Responder) -> SilenceRead:
+def expire_silence(silence_id: PathId, session: WriteSession, runtime: RuntimeDep, actor: Responder) -> SilenceRead:
     """End a silence now; alerts it held back that still fire are re-evaluated."""
     now = runtime.clock.now()
     silence = silences.expire(session, silences.get(session, silence_id), now=now)
@@ -476,7 +495,9 @@ def service_maintenance(name: str, session: ReadSession, runtime: RuntimeDep, _a
 
 
 @router.post("/api/v1/maintenance/{window_id}/cancel", response_model=MaintenanceRead)
-def cancel_maintenance(window_id: int, session: WriteSession, runtime: RuntimeDep, actor: Responder) -> MaintenanceRead:
+def cancel_maintenance(
+    window_id: PathId, session: WriteSession, runtime: RuntimeDep, actor: Responder
+) -> MaintenanceRead:
     """Cancel a window (every occurrence); alerts it held back are re-evaluated."""
     now = runtime.clock.now()
     window = maintenance.cancel(session, maintenance.get(session, window_id), now=now)
