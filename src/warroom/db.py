@@ -419,6 +419,10 @@ def migration_status(url: str) -> list[tuple[str, bool, str]]:
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(alembic_config(url))
+    path = sqlite_path(url)
+    if path is not None:
+        # Opening it would create the file with the umask's mode: `db upgrade` asks for the status first.
+        create_private_database(path)
     engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as conn:
