@@ -86,7 +86,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     @app.get("/ready", tags=["ops"], response_model=None)
     def ready() -> Response:
         """The database answers; 503 otherwise (load balancers take the process out)."""
-        if runtime.db.ping():
+        if runtime.db.ping(timeout=runtime.settings.ready_timeout):
             return JSONResponse({"status": "ready"})
         return problem(503, "Not ready", "The database is unreachable.", headers={"Retry-After": "5"})
 

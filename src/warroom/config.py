@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from warroom.alerts.config import InhibitRuleConfig, IntegrationConfig, RouteConfig
+from warroom.db import DatabaseTimeouts
 from warroom.incidents.severities import DEFAULT_SEVERITIES, Severity, SeverityTable
 from warroom.monitors.schemas import MonitorConfig, MonitoringConfig
 from warroom.oncall.config_models import NotificationsConfig, PolicyConfig, ScheduleConfig, TeamConfig, UserConfig
@@ -32,6 +33,21 @@ class Settings(BaseSettings):
     log_level: str = Field(default="info", description="debug, info, warning or error.")
     log_format: str = Field(default="console", description="console or json.")
     public_url: str | None = Field(default=None, description="Base URL people reach warroom at (links in pages).")
+    # A slow database is an unavailable one: past these, callers get a 503 to retry instead of a hang.
+    db_connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to open a database connection.")
+    db_statement_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a statement may run; also the intake's wait for its commit."
+    )
+    db_lock_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds to wait for a lock (PostgreSQL lock_timeout, SQLite busy timeout)."
+    )
+    ready_timeout: float = Field(default=1.5, gt=0, description="Seconds /ready waits for the database.")
+
+    def database_timeouts(self) -> DatabaseTimeouts:
+        """The timeouts every database connection gets."""
+        return DatabaseTimeouts(
+            connect=self.db_connect_timeout, statement=self.db_statement_timeout, lock=self.db_lock_timeout
+        )
 
     def resolved_database_url(self) -> str:
         """The database URL to use: the explicit one, or SQLite in the data folder."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import math
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -77,18 +81,28 @@ class UTCDateTime(TypeDecorator[datetime]):
         return as_utc(value) if value is not None else None
 
 
+@dataclass(frozen=True)
+class DatabaseTimeouts:
+    """How long (seconds) the database may take before warroom treats it as unavailable and says so (a 503 the
+    sender retries) instead of hanging: a slow database is an unavailable one."""
+
+    connect: float = 5.0  # opening a connection (PostgreSQL connect_timeout; psycopg counts at least 2 s)
+    statement: float = 10.0  # one statement (PostgreSQL statement_timeout); also the intake's wait for its commit
+    lock: float = 5.0  # waiting for a lock (PostgreSQL lock_timeout, SQLite busy_timeout)
+
+
 def is_sqlite(url: str) -> bool:
     """True for SQLite URLs."""
     return url.startswith("sqlite")
 
 
-def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+def _sqlite_on_connect(busy_ms: int, dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     # Autocommit at the driver level so that we emit BEGIN ourselves (see _sqlite_on_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
@@ -155,8 +169,10 @@ def process_write_lock(engine: Engine) -> _ProcessWriteLock | None:
     return _WRITE_LOCKS.get(engine)
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
-    """An engine for `url` with our SQLite pragmas or PostgreSQL pool settings."""
+def make_engine(url: str, *, pool_size: int = 10, timeouts: DatabaseTimeouts | None = None) -> Engine:
+    """An engine for `url` with our SQLite pragmas or PostgreSQL pool settings, and `timeouts` on every
+    connection."""
+    timeouts = timeouts or DatabaseTimeouts()
     if is_sqlite(url):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
@@ -165,12 +181,13 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             url,
             json_serializer=dump_json,
             json_deserializer=orjson.loads,
-            connect_args={"check_same_thread": False, "timeout": 5},
+            connect_args={"check_same_thread": False, "timeout": timeouts.lock},
             pool_size=pool_size,
             max_overflow=pool_size * 2,
+            pool_timeout=timeouts.statement,
         )
-        write_lock = _WRITE_LOCKS[engine] = _ProcessWriteLock(timeout=5.0)
-        event.listen(engine, "connect", _sqlite_on_connect)
+        write_lock = _WRITE_LOCKS[engine] = _ProcessWriteLock(timeout=timeouts.lock)
+        event.listen(engine, "connect", functools.partial(_sqlite_on_connect, round(timeouts.lock * 1000)))
         event.listen(engine, "begin", write_lock.on_begin)
         event.listen(engine, "checkin", write_lock.on_checkin)
         return engine
@@ -179,10 +196,15 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         pool_size=pool_size,
         max_overflow=pool_size * 2,
         pool_pre_ping=True,
+        # Waiting for a free pooled connection is waiting for the database too.
+        pool_timeout=timeouts.statement,
         json_serializer=dump_json,
         json_deserializer=orjson.loads,
+        # psycopg enforces this itself for the whole handshake, so a server that accepts the TCP connection and
+        # then never answers (frozen, overloaded) fails the connect too.
+        connect_args={"connect_timeout": max(1, math.ceil(timeouts.connect))},
     )
-    event.listen(engine, "connect", _postgres_on_connect)
+    event.listen(engine, "connect", functools.partial(_postgres_on_connect, timeouts))
     return engine
 
 
@@ -257,18 +279,29 @@ class ColumnArrays:
         return update(self.table).where(by_key, column == source.c[key]).values(values)
 
 
-def _postgres_on_connect(dbapi_connection: Any, _record: Any) -> None:
+def _postgres_on_connect(timeouts: DatabaseTimeouts, dbapi_connection: Any, _record: Any) -> None:
     from psycopg.types.array import ListBinaryDumper
 
     dbapi_connection.adapters.register_dumper(BinaryArray, ListBinaryDumper)
+    # Session defaults, committed: a SET inside a transaction that the pool's reset rolls back would be undone.
+    # statement_timeout also bounds lock waits; lock_timeout gives up on a lock sooner (a migration, a VACUUM FULL).
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute(f"SET statement_timeout = {round(timeouts.statement * 1000)}")
+        cursor.execute(f"SET lock_timeout = {round(timeouts.lock * 1000)}")
+    dbapi_connection.commit()
 
 
 class Database:
     """The engine plus the two kinds of sessions: plain (reads) and write (takes the write lock on SQLite)."""
 
-    def __init__(self, url: str, *, engine: Engine | None = None, pool_size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, engine: Engine | None = None, pool_size: int = 10, timeouts: DatabaseTimeouts | None = None
+    ) -> None:
         self.url = url
-        self.engine = engine or make_engine(url, pool_size=pool_size)
+        self.timeouts = timeouts or DatabaseTimeouts()
+        self.engine = engine or make_engine(url, pool_size=pool_size, timeouts=self.timeouts)
+        self._ping_lock = threading.Lock()
+        self._ping: _Ping | None = None
         # Shared with every session (session.info): the runtime puts itself here so that domain hooks
         # reached from a service function can find the clock and config without a global.
         self.session_info: dict[str, Any] = {}
@@ -303,8 +336,21 @@ class Database:
         finally:
             session.close()
 
-    def ping(self) -> bool:
-        """True when the database answers a trivial query."""
+    def ping(self, timeout: float | None = None) -> bool:
+        """True when the database answers a trivial query (within `timeout` seconds, when given).
+
+        With a timeout the query runs in its own thread, and at most one runs at a time: while the database does
+        not answer, every caller gets False within `timeout`, and the probes of a load balancer do not pile up
+        threads and connections behind the one that is stuck (it finishes when the database answers again)."""
+        if timeout is None:
+            return self._answers()
+        with self._ping_lock:
+            ping = self._ping
+            if ping is None or ping.finished.is_set():
+                ping = self._ping = _Ping(self._answers)
+        return ping.result(timeout)
+
+    def _answers(self) -> bool:
         try:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
@@ -315,6 +361,28 @@ class Database:
     def dispose(self) -> None:
         """Close pooled connections."""
         self.engine.dispose()
+
+
+class _Ping:
+    """One ping running in a daemon thread (never joined at exit: it may be waiting on a frozen database)."""
+
+    def __init__(self, answers: Callable[[], bool]) -> None:
+        self.started = time.monotonic()
+        self.finished = threading.Event()
+        self.ok = False
+        self._answers = answers
+        threading.Thread(target=self._run, name="warroom-ping", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self.ok = self._answers()
+        finally:
+            self.finished.set()
+
+    def result(self, timeout: float) -> bool:
+        """The answer, or False when it has not come `timeout` seconds after this ping started."""
+        remaining = self.started + timeout - time.monotonic()
+        return self.finished.wait(max(remaining, 0.0)) and self.ok
 
 
 def migrations_dir() -> Path:
