@@ -116,3 +116,32 @@ def test_another_senders_resolve_leaves_the_incident_open(api, sender, make_inte
 
     send_am(sender, am, am_alert("DiskFull", "resolved", fingerprint="am-disk", ends_at="2026-01-05T09:10:00Z"))
     assert incident(api, 1)["status"] == "monitoring"
+
+
+def test_an_incident_senders_acknowledged_does_not_absorb_another_alert(api, sender, make_integration, runtime):
+    am = make_integration("prod-alertmanager", "alertmanager")
+    pd = make_integration("legacy-pd", "pagerduty")
+    send_pd(sender, pd, "trigger", "pd-disk", **{"class": "DiskFull"})
+    send_pd(sender, pd, "acknowledge", "pd-disk")  # its only alert: the incident is acknowledged
+    assert incident(api, 1)["status"] == "acknowledged"
+
+    answer = send_am(sender, am, am_alert("DiskFull", fingerprint="am-disk"))  # same group key
+
+    assert answer["incidents"] == [2]  # a new incident that pages, not one whose paging a sender stopped
+    assert incident(api, 2)["status"] == "triggered"
+    send_am(sender, am, am_alert("DiskFull", fingerprint="am-disk-2"))
+    assert [a["fingerprint"] for a in api.get("/api/v1/alerts", params={"incident": 2}).json()["items"]] == [
+        "am-disk-2",
+        "am-disk",
+    ]
+
+
+def test_an_incident_a_person_acknowledged_still_takes_the_groups_alerts(api, sender, make_integration):
+    am = make_integration("prod-alertmanager", "alertmanager")
+    send_am(sender, am, am_alert("DiskFull", fingerprint="am-disk"))
+    assert api.post("/api/v1/incidents/1/acknowledge").status_code == 200
+
+    answer = send_am(sender, am, am_alert("DiskFull", fingerprint="am-disk-2"))
+
+    assert answer["incidents"] == [1]
+    assert incident(api, 1)["status"] == "acknowledged"

@@ -364,6 +364,7 @@ class _Context:
         self.resolved: dict[int, tuple[Actor, dict[str, str]]] = {}
         # Incidents whose alerts a sender acknowledged in this batch, and by whom (see `_acknowledge`).
         self.acknowledged: dict[int, Actor] = {}
+        self._sender_acknowledged: dict[int, bool] = {}
         self.statuses: dict[int, str] = {}
         self.source_resolved = False
         self.savepoint: SessionTransaction | None = None  # taken before new alerts are placed (PostgreSQL)
@@ -424,6 +425,13 @@ class _Context:
             if found is None:
                 return None
             self._incidents[number] = found
+        return found
+
+    def acknowledged_by_senders_only(self, number: int) -> bool:
+        """True when the incident is acknowledged and no person acknowledged it (senders did)."""
+        found = self._sender_acknowledged.get(number)
+        if found is None:
+            found = self._sender_acknowledged[number] = not person_acknowledged(self.session, number)
         return found
 
     def adopt(self, incident: Incident) -> None:
@@ -1086,6 +1094,11 @@ def _place(ctx: _Context, integration: Source, alert: AlertRow, decision: Decisi
     group = ctx.group(alert.group_key, alert.route)
     state = ctx.state(group.incident_id) if group.incident_id is not None else None
     if state is not None and state.status == Status.RESOLVED:
+        state = None
+    if state is not None and state.status == Status.ACKNOWLEDGED and ctx.acknowledged_by_senders_only(state.id):
+        # Senders acknowledged it because every alert then firing was acknowledged; this one is not, and an
+        # acknowledged incident does not page again. A new incident for the group pages for it, so that no
+        # sender can stop the paging for alerts still to come by acknowledging its own first.
         state = None
     severity = _valid_severity(ctx, alert.severity)
     if state is None:
