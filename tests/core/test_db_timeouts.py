@@ -15,6 +15,8 @@ from starlette.testclient import TestClient
 from tests.conftest import _truncate_all
 from tests.dbproxy import PausableProxy
 from warroom.app import create_app
+from warroom.auth import service as auth_service
+from warroom.auth.actor import Role
 from warroom.clock import FakeClock
 from warroom.config import Settings
 from warroom.runtime import Runtime
@@ -99,3 +101,26 @@ def test_sqlite_waits_for_the_write_lock_as_long_as_the_lock_timeout(tmp_path):
             assert session.execute(text("PRAGMA busy_timeout")).scalar_one() == 2000
     finally:
         runtime.db.dispose()
+
+
+def test_any_request_answers_503_while_postgres_does_not_answer(slow_runtime, proxy):
+    with slow_runtime.db.transaction() as session:
+        _, token = auth_service.create_token(
+            session, name="alice", role=Role.ADMIN, created_by="tests", now=slow_runtime.clock.now()
+        )
+    client = TestClient(create_app(slow_runtime), raise_server_exceptions=False)
+    client.headers["Authorization"] = f"Bearer {token}"
+    assert client.get("/api/v1/incidents").status_code == 200
+
+    with proxy.paused(at_most=12):
+        started = time.monotonic()
+        response = client.get("/api/v1/incidents")
+        elapsed = time.monotonic() - started
+
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert token not in response.text
+    assert elapsed < 7  # no answer for the statement timeout (2 s) and a grace, then one reconnect (2 s)
+    wait_ready(client, within=10)
+    assert client.get("/api/v1/incidents").status_code == 200
+    client.close()
