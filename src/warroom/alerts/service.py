@@ -428,10 +428,16 @@ class _Context:
         return found
 
     def acknowledged_by_senders_only(self, number: int) -> bool:
-        """True when the incident is acknowledged and no person acknowledged it (senders did)."""
+        """True when senders (integrations), not a person or warroom, acknowledged the incident."""
         found = self._sender_acknowledged.get(number)
         if found is None:
-            found = self._sender_acknowledged[number] = not person_acknowledged(self.session, number)
+            kind = self.session.scalar(
+                select(TimelineEvent.actor_kind)
+                .where(TimelineEvent.incident_id == number, TimelineEvent.kind == "acknowledged")
+                .order_by(TimelineEvent.id.desc())
+                .limit(1)
+            )
+            found = self._sender_acknowledged[number] = kind == "integration"
         return found
 
     def adopt(self, incident: Incident) -> None:
