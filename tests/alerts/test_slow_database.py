@@ -8,14 +8,16 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
-from tests.conftest import _truncate_all
+from tests.conftest import LiveServer, _truncate_all
 from tests.dbproxy import PausableProxy
+from warroom import db as dbmod
 from warroom.alerts import service
 from warroom.app import create_app
 from warroom.clock import FakeClock
@@ -126,3 +128,42 @@ def test_intake_answers_503_when_a_lock_is_held_past_the_lock_timeout(slow_runti
 
     assert_unavailable(response, key, elapsed, within=4)
     assert client.post(f"/api/v1/intake/{key}", json=am_payload(am_alert("WhileLocked"))).status_code == 200
+
+
+def test_a_request_answered_503_while_queued_is_not_written_later(pg_migrated, proxy, tmp_path, monkeypatch):
+    # The stalled call is not cut here (a long grace), so the first request's commit goes through once the
+    # database answers again, as a slow (not dead) database's would: what queued behind it and was answered
+    # 503 meanwhile must not be written then (its sender retries it; a freeze would leave thousands).
+    monkeypatch.setattr(dbmod, "STALL_GRACE_SECONDS", 30.0)
+    settings = Settings(
+        data_dir=tmp_path, database_url=proxy.url(pg_migrated), db_statement_timeout=2, db_lock_timeout=1
+    )
+    runtime = Runtime.from_settings(settings, clock=FakeClock())
+    _truncate_all(runtime.db)
+    key = make_key(runtime, "prod-alertmanager")
+    answers: dict[str, int] = {}
+
+    def send(name: str) -> None:
+        response = httpx.post(f"{server.url}/api/v1/intake/{key}", json=am_payload(am_alert(name)), timeout=30)
+        answers[name] = response.status_code
+
+    try:
+        with LiveServer(create_app(runtime)) as server:
+            send("Warmup")
+            with proxy.paused(at_most=4):
+                first = threading.Thread(target=send, args=("Stalled",))
+                first.start()
+                time.sleep(0.5)  # the writer is now waiting on the database with the first request
+                queued = threading.Thread(target=send, args=("Queued",))
+                queued.start()
+                first.join(10)
+                queued.join(10)
+            assert answers == {"Warmup": 200, "Stalled": 503, "Queued": 503}
+            deadline = time.monotonic() + 10
+            while stored(runtime, "Stalled") == 0:  # the stalled commit went through after all
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+            time.sleep(0.5)
+            assert stored(runtime, "Queued") == 0
+    finally:
+        runtime.db.dispose()
