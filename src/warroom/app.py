@@ -18,6 +18,7 @@ from warroom.problems import (
     BodyLimitMiddleware,
     MetricsMiddleware,
     RequestMetrics,
+    SecretRedirectGuard,
     install_problem_handlers,
     problem,
 )
@@ -95,6 +96,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         """Prometheus text format."""
         return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
 
+    # Innermost: it sees the router's trailing-slash redirects before anything else answers them.
+    app.add_middleware(SecretRedirectGuard)
     # Added first, so it runs inside the metrics and body-limit middleware (Starlette wraps in reverse order).
     app.add_middleware(IntakeFastPath)
     app.add_middleware(MetricsMiddleware, metrics=request_metrics)

@@ -88,7 +88,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     settings = Settings()
     url = settings.resolved_database_url()
     if dbmod.is_sqlite(url):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        dbmod.make_private_dir(settings.data_dir)
     dbmod.upgrade(url, revision)
     console.print("database is up to date", highlight=False)
 

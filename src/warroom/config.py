@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         default=5.0, gt=0, description="Seconds to wait for a lock (PostgreSQL lock_timeout, SQLite busy timeout)."
     )
     ready_timeout: float = Field(default=1.5, gt=0, description="Seconds /ready waits for the database.")
+    # The kill-switch for running commands on this host: an operator who does not want admins (or a stolen
+    # admin token) to run programs here turns it off, and command monitors and runbook steps then refuse.
+    allow_exec: bool = Field(
+        default=True, description="Run command monitors and runbook steps on this host (false: they refuse)."
+    )
 
     def database_timeouts(self) -> DatabaseTimeouts:
         """The timeouts every database connection gets."""
@@ -113,6 +118,9 @@ class ConfigFile(_Strict):
     schedules: list[ScheduleConfig] = []
     policies: list[PolicyConfig] = []
     notifications: NotificationsConfig = NotificationsConfig()
+    # Local files (or folders of them) a schedule created over the API may name as its calendar (`file:PATH`);
+    # relative to this file. Empty: over the API, calendars come only from http(s) URLs.
+    calendar_files: list[str] = []
 
     def severity_table(self) -> SeverityTable:
         """The configured severity table, or the defaults."""

@@ -99,6 +99,44 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other backends and in-memory databases)."""
+    if not is_sqlite(url) or "///" not in url:
+        return None
+    path = url.split("///", 1)[1].split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+def make_private_dir(path: Path) -> None:
+    """Create the folder (and missing parents) with only its owner allowed in, whatever the umask.
+
+    Only the folder itself is made private: its parents are the operator's (a home folder, /var/lib). An existing
+    folder is left as it is; `warroom serve` warns when it is open to others."""
+    if path.is_dir():
+        return
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    os.chmod(path, PRIVATE_DIR_MODE)  # mkdir's mode is filtered by the umask
+
+
+def create_private_database(path: Path) -> None:
+    """Create an empty SQLite file readable by its owner only, before SQLite opens it.
+
+    SQLite creates the WAL and shared-memory files with the mode of the database file, so they are 0600 too;
+    left to SQLite, all three would be 0644 under the usual umask and any local user could read every token
+    hash, contact URL and the link-signing key."""
+    make_private_dir(path.parent)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return
+    os.close(descriptor)
+    os.chmod(path, PRIVATE_FILE_MODE)  # O_CREAT's mode is filtered by the umask too
+
+
 def _sqlite_on_connect(busy_ms: int, dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     # Autocommit at the driver level so that we emit BEGIN ourselves (see _sqlite_on_begin).
     dbapi_connection.isolation_level = None
@@ -177,9 +215,9 @@ def make_engine(url: str, *, pool_size: int = 10, timeouts: DatabaseTimeouts | N
     connection."""
     timeouts = timeouts or DatabaseTimeouts()
     if is_sqlite(url):
-        path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_path(url)
+        if path is not None:
+            create_private_database(path)
         engine = create_engine(
             url,
             json_serializer=dump_json,

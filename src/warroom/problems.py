@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from warroom.errors import WarroomError
+from warroom.secretpaths import redact
 
 PROBLEM_JSON = "application/problem+json"
 MAX_BODY_BYTES = 1024 * 1024
@@ -34,7 +35,8 @@ def problem(
     """A problem-details response."""
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     if instance:
-        body["instance"] = instance
+        # The path may hold a secret (an intake key, a link, a heartbeat token): never echoed back.
+        body["instance"] = redact(instance)
     if errors:
         body["errors"] = errors
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
@@ -76,7 +78,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:
-        log.warning("database unavailable", path=request.url.path, error=str(exc.orig))
+        log.warning("database unavailable", path=redact(request.url.path), error=str(exc.orig))
         return problem(
             503,
             "Service unavailable",
@@ -87,7 +89,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", path=request.url.path)
+        log.exception("unhandled error", path=redact(request.url.path))
         return problem(
             500, "Internal error", "Something went wrong on our side; it has been logged.", instance=request.url.path
         )
@@ -151,6 +153,39 @@ class BodyLimitMiddleware:
             instance=scope["path"],
         )
         await response(scope, receive, send)
+
+
+class SecretRedirectGuard:
+    """Answer 404 instead of a redirect whose Location holds a path secret.
+
+    Starlette redirects `/l/{token}/` to `/l/{token}` (and the same for intake keys and heartbeat tokens): the
+    Location would echo the secret to whatever sits between the sender and us, and into its logs."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        replaced = False
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal replaced
+            if replaced:
+                return  # the redirect's body, if any
+            if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
+                location = next((v.decode("latin-1") for k, v in message.get("headers", []) if k == b"location"), "")
+                if redact(location) != location:
+                    replaced = True
+                    response = problem(
+                        404, "Not found", "No route at this path (no trailing slash here).", instance=scope["path"]
+                    )
+                    await response(scope, receive, send)
+                    return
+            await send(message)
+
+        await self.app(scope, receive, guarded_send)
 
 
 class RequestMetrics:

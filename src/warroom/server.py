@@ -16,6 +16,7 @@ from warroom.auth import service as auth_service
 from warroom.auth.actor import SYSTEM, Role
 from warroom.config import Settings
 from warroom.runtime import Runtime
+from warroom.secretpaths import install_access_log_redaction
 
 log = structlog.get_logger("warroom")
 
@@ -26,6 +27,9 @@ def configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
     # Alembic narrates every plugin it loads at INFO; the operator only needs the revisions applied.
     logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
+    # Whoever turns uvicorn's access log on (`uvicorn --factory warroom.server:worker_app` does by default)
+    # gets paths with intake keys, link and heartbeat tokens masked.
+    install_access_log_redaction()
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if settings.log_format == "json" else structlog.dev.ConsoleRenderer()
     )
@@ -45,7 +49,7 @@ def prepare(settings: Settings, *, migrate: bool = True) -> Runtime:
     """A runtime for server-side work, with the database migrated unless told not to."""
     url = settings.resolved_database_url()
     if dbmod.is_sqlite(url):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        dbmod.make_private_dir(settings.data_dir)
     if migrate:
         dbmod.upgrade(url)
     return Runtime.from_settings(settings)
@@ -68,13 +72,40 @@ def ensure_admin_token(runtime: Runtime) -> Path | None:
             now=now,
             detail={"name": "admin", "role": "admin", "first_start": True},
         )
-        runtime.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        dbmod.make_private_dir(runtime.settings.data_dir)
         path = runtime.settings.data_dir / "admin-token"
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as handle:
             handle.write(plaintext + "\n")
         os.chmod(path, 0o600)
     return path
+
+
+def open_to_others(settings: Settings) -> list[tuple[str, Path, int, str]]:
+    """The data folder and database files whose mode lets other local users in: (what, path, mode, fix)."""
+    found: list[tuple[str, Path, int, str]] = []
+    folder = settings.data_dir.resolve()
+    if folder.is_dir() and folder.stat().st_mode & 0o077:
+        found.append(("the data folder", folder, folder.stat().st_mode & 0o777, f"chmod 700 {folder}"))
+    database = dbmod.sqlite_path(settings.resolved_database_url())
+    files = [folder / "admin-token"]
+    if database is not None:
+        files += [database, Path(f"{database}-wal"), Path(f"{database}-shm")]
+    for path in files:
+        try:
+            mode = path.resolve().stat().st_mode & 0o777
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            what = "the admin token file" if path.name == "admin-token" else "a database file"
+            found.append((what, path.resolve(), mode, f"chmod 600 {path.resolve()}"))
+    return found
+
+
+def warn_if_open_to_others(settings: Settings) -> None:
+    """Log a warning for each of the data folder and database files that others can read (they hold secrets)."""
+    for what, path, mode, fix in open_to_others(settings):
+        log.warning(f"{what} is open to other users", path=str(path), mode=f"{mode:04o}", fix=fix)
 
 
 def freeze_heap() -> None:
@@ -111,6 +142,7 @@ def serve(settings: Settings, *, migrate: bool = True, engine: bool = True, work
     configure_logging(settings)
     runtime = prepare(settings, migrate=migrate)
     runtime.run_engine = engine
+    warn_if_open_to_others(settings)
     token_path = ensure_admin_token(runtime)
     if token_path is not None:
         log.info(

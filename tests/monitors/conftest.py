@@ -1,13 +1,17 @@
 """Real local targets for the monitors' tests: an HTTP(S) server that can be made slow, failing or to return
-bad JSON, a self-signed certificate made with openssl, a fake Prometheus API, and helpers to run checks."""
+bad JSON, a self-signed certificate made with openssl, Debian's redis-server and prometheus started on free
+loopback ports, a fake Prometheus API for answers the real one never gives, and helpers to run checks."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import subprocess
 import threading
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,8 +21,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from tests.peers import Peer, debian_program
 from warroom.clock import FakeClock
-from warroom.monitors.checks import Outcome
+from warroom.monitors.checks import Access, Outcome
 from warroom.monitors.runner import run_once_sync
 from warroom.monitors.schemas import MonitorConfig
 
@@ -195,13 +200,19 @@ def real_now(clock: FakeClock) -> FakeClock:
 
 
 @pytest.fixture
-def check(clock: FakeClock) -> Callable[..., Outcome]:
+def check_access(tmp_path: Path) -> Access:
+    """What checks run by `check` may touch: log and sqlite files under the test's tmp_path, and commands."""
+    return Access(log_folders=(tmp_path,), sqlite_folders=(tmp_path,), allow_exec=True)
+
+
+@pytest.fixture
+def check(clock: FakeClock, check_access: Access) -> Callable[..., Outcome]:
     """Run a check once from a monitor definition (a dict as in warroom.yaml) with the fake clock."""
 
     def run(**definition: Any) -> Outcome:
         definition.setdefault("name", "t")
         definition.setdefault("service", "svc")
-        return run_once_sync(MonitorConfig.model_validate(definition), now=clock.now)
+        return run_once_sync(MonitorConfig.model_validate(definition), now=clock.now, access=check_access)
 
     return run
 
@@ -222,3 +233,46 @@ def eventually(predicate: Callable[[], Any], timeout: float = 10.0, interval: fl
         time.sleep(interval)
         value = predicate()
     return value
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server of its own on a free loopback port, nothing saved to disk."""
+    program = debian_program("redis-server", "redis-server")
+    folder, port = tmp_path_factory.mktemp("redis"), free_port()
+    command = [program, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(folder), "--save", ""]
+    peer = Peer([*command, "--appendonly", "no", "--daemonize", "no"], folder / "redis.log")
+
+    def pong() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+
+    peer.wait_until(pong, "redis-server")
+    yield f"redis://127.0.0.1:{port}/0"
+    peer.stop()
+
+
+@pytest.fixture(scope="session")
+def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Prometheus on a free loopback port scraping itself every second, once it has a first sample."""
+    program = debian_program("prometheus", "prometheus")
+    folder, port = tmp_path_factory.mktemp("prometheus"), free_port()
+    config = folder / "prometheus.yml"
+    config.write_text(
+        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        "scrape_configs:\n"
+        f"  - job_name: self\n    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n"
+    )
+    command = [program, f"--config.file={config}", f"--storage.tsdb.path={folder / 'data'}"]
+    peer = Peer([*command, f"--web.listen-address=127.0.0.1:{port}"], folder / "prometheus.log")
+    url = f"http://127.0.0.1:{port}"
+
+    def scraped() -> bool:
+        query = urllib.parse.urlencode({"query": 'up{job="self"}'})
+        with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=1) as answer:
+            return bool(json.load(answer)["data"]["result"])
+
+    peer.wait_until(scraped, "prometheus", timeout=30)
+    yield url
+    peer.stop()

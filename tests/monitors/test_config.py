@@ -32,6 +32,7 @@ monitors:
     for: 5m
 monitoring:
   raw_retention: 3d
+  log_folders: [/var/log]
 """
 
 
@@ -115,3 +116,18 @@ def test_cli_config_check_prints_each_problem_and_exits_1(tmp_path):
     path.write_text(GOOD)
     result = CliRunner().invoke(app, ["config", "check", str(path)])
     assert (result.exit_code, result.output.strip()) == (0, f"{path}: ok")
+
+
+def test_a_log_file_outside_log_folders_names_the_line():
+    text = GOOD.replace("path: /var/log/api.log", "path: /etc/shadow")
+    (problem,) = problems(text)
+    assert problem == (
+        "warroom.yaml:18: monitors.2.path: /etc/shadow is not under a folder of monitoring.log_folders (/var/log)"
+    )
+    (off,) = problems(GOOD.replace("  log_folders: [/var/log]\n", ""))
+    assert off.startswith("warroom.yaml:18: monitors.2.path: log monitors are off: list the folders")
+
+
+def test_log_folders_are_absolute():
+    (problem,) = problems(GOOD.replace("log_folders: [/var/log]", "log_folders: [logs]"))
+    assert "monitoring.log_folders" in problem and "must be an absolute path" in problem

@@ -1,11 +1,11 @@
-"""`postgres`, `redis` and `sqlite` checks against the machine's PostgreSQL and Redis and a file made here."""
+"""`postgres`, `redis` and `sqlite` checks against the machine's PostgreSQL, a redis-server of the tests' own
+(started on a free loopback port by the `redis_url` fixture) and a file made here."""
 
 from __future__ import annotations
 
 import sqlite3
 
 PG = "postgresql://postgres@127.0.0.1:5432/postgres"
-REDIS = "redis://127.0.0.1:6379/0"
 
 
 def test_postgres_select_1(check):
@@ -33,16 +33,17 @@ def test_postgres_query_error_is_down_with_the_error(check):
     assert "no_such_table" in outcome.message
 
 
-def test_redis_ping(check):
-    assert (check(type="redis", url=REDIS).status, check(type="redis", url=REDIS).message) == ("up", "PONG")
+def test_redis_ping(check, redis_url):
+    outcome = check(type="redis", url=redis_url)
+    assert (outcome.status, outcome.message) == ("up", "PONG")
 
 
-def test_redis_info_field_threshold(check):
-    up = check(type="redis", url=REDIS, info_field="connected_clients", fail_if="> 100000")
+def test_redis_info_field_threshold(check, redis_url):
+    up = check(type="redis", url=redis_url, info_field="connected_clients", fail_if="> 100000")
     assert up.status == "up" and up.message.startswith("connected_clients = ")
-    down = check(type="redis", url=REDIS, info_field="connected_clients", fail_if=">= 1")
+    down = check(type="redis", url=redis_url, info_field="connected_clients", fail_if=">= 1")
     assert down.status == "down"
-    missing = check(type="redis", url=REDIS, info_field="no_such_field", fail_if="> 1")
+    missing = check(type="redis", url=redis_url, info_field="no_such_field", fail_if="> 1")
     assert missing.message == "INFO has no field 'no_such_field'"
 
 

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from warroom.monitors.checks import CheckContext, execute
+from warroom.monitors.checks import Access, CheckContext, execute
 from warroom.monitors.checks.logfile import LogCheck
 from warroom.monitors.schemas import MonitorConfig
 
@@ -23,7 +23,7 @@ def follow(clock, tmp_path):
             {"name": "log", "service": "app", "type": "log", "path": str(log), **definition}
         )
         checker = LogCheck(cfg)
-        ctx = CheckContext(clock.now)
+        ctx = CheckContext(clock.now, access=Access(log_folders=(tmp_path,)))
 
         def run():
             return asyncio.run(execute(checker, ctx))

@@ -1,45 +1,52 @@
-"""`prometheus` checks against a local server speaking the Prometheus HTTP API's /api/v1/query."""
+"""`prometheus` checks against a real Prometheus (Debian's) on a loopback port, scraping itself every second."""
 
 from __future__ import annotations
 
-ERROR_RATE = 'sum(rate(http_requests_total{status=~"5.."}[5m])) / sum(rate(http_requests_total[5m]))'
+import re
 
 
-def vector(*samples):
-    return {
-        "status": "success",
-        "data": {
-            "resultType": "vector",
-            "result": [{"metric": m, "value": [1767600000.0, str(v)]} for m, v in samples],
-        },
-    }
+def test_under_the_threshold_is_up(check, prometheus_url):
+    outcome = check(type="prometheus", url=prometheus_url, query='up{job="self"}', fail_if="< 1")
+    assert (outcome.status, outcome.message) == ("up", "1 series, highest 1")
 
 
-def test_under_the_threshold_is_up_and_sends_the_query(check, target):
-    target.prometheus["answer"] = vector(({"service": "checkout"}, 0.01))
-    outcome = check(type="prometheus", url=target.url, query=ERROR_RATE, fail_if="> 0.05")
-    assert (outcome.status, outcome.message) == ("up", "1 series, highest 0.01")
-    assert target.prometheus["last_query"] == ERROR_RATE
+def test_a_series_over_the_threshold_is_named_with_its_labels(check, prometheus_url):
+    outcome = check(type="prometheus", url=prometheus_url, query='up{job="self"}', fail_if="> 0")
+    assert outcome.status == "down"
+    assert re.fullmatch(r'up\{instance="127\.0\.0\.1:\d+",job="self"\} = 1 \(> 0\)', outcome.message), outcome.message
 
 
-def test_a_series_over_the_threshold_is_named(check, target):
-    target.prometheus["answer"] = vector(({"service": "checkout"}, 0.12), ({"service": "search"}, 0.01))
-    outcome = check(type="prometheus", url=target.url, query=ERROR_RATE, fail_if="> 0.05")
-    assert (outcome.status, outcome.message) == ("down", '{service="checkout"} = 0.12 (> 0.05)')
+def test_an_aggregate_over_real_series_is_compared(check, prometheus_url):
+    # The share of scrape targets that are down: 0 while Prometheus scrapes itself.
+    query = '1 - sum(up{job="self"}) / count(up{job="self"})'
+    outcome = check(type="prometheus", url=prometheus_url, query=query, fail_if="> 0.05")
+    assert (outcome.status, outcome.message) == ("up", "1 series, highest 0")
 
 
-def test_no_data_follows_on_empty(check, target):
-    target.prometheus["answer"] = vector()
-    assert check(type="prometheus", url=target.url, query="up", fail_if="< 1").message == "no data"
-    assert check(type="prometheus", url=target.url, query="up", fail_if="< 1", on_empty="down").status == "down"
+def test_no_data_follows_on_empty(check, prometheus_url):
+    query = 'up{job="nobody"}'
+    assert check(type="prometheus", url=prometheus_url, query=query, fail_if="< 1").message == "no data"
+    outcome = check(type="prometheus", url=prometheus_url, query=query, fail_if="< 1", on_empty="down")
+    assert (outcome.status, outcome.message) == ("down", "no data")
 
 
-def test_a_query_error_is_down_with_prometheus_message(check, target):
-    target.prometheus["answer"] = {"status": "error", "errorType": "bad_data", "error": "parse error at char 5"}
-    outcome = check(type="prometheus", url=target.url, query="rate(", fail_if="> 1")
-    assert (outcome.status, outcome.message) == ("down", "query failed: parse error at char 5")
+def test_a_query_error_is_down_with_prometheus_message(check, prometheus_url):
+    outcome = check(type="prometheus", url=prometheus_url, query="rate(", fail_if="> 1")
+    assert outcome.status == "down"
+    assert outcome.message.startswith("query failed: ") and "parse error" in outcome.message
 
 
-def test_a_scalar_result(check, target):
-    target.prometheus["answer"] = {"status": "success", "data": {"resultType": "scalar", "result": [1.0, "7"]}}
-    assert check(type="prometheus", url=target.url, query="scalar(x)", fail_if=">= 5").message == "scalar = 7 (>= 5)"
+def test_a_scalar_result(check, prometheus_url):
+    outcome = check(type="prometheus", url=prometheus_url, query="scalar(vector(7))", fail_if=">= 5")
+    assert (outcome.status, outcome.message) == ("down", "scalar = 7 (>= 5)")
+
+
+def test_a_range_vector_is_refused_with_what_to_write(check, prometheus_url):
+    outcome = check(type="prometheus", url=prometheus_url, query='up{job="self"}[1m]', fail_if="> 1")
+    assert outcome.status == "down"
+    assert outcome.message == "query returned a matrix; use an expression giving an instant vector or scalar"
+
+
+def test_a_prometheus_that_is_not_there_is_down(check, closed_port):
+    outcome = check(type="prometheus", url=f"http://127.0.0.1:{closed_port}", query="up", fail_if="< 1", timeout=3)
+    assert outcome.status == "down" and "Connect" in outcome.message

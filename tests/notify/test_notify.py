@@ -47,7 +47,7 @@ def test_the_acknowledge_link_shows_a_page_then_acknowledges_as_the_person_paged
     (via,) = events(runtime, 1, "notification_acknowledged")
     assert via.data == {"notification": page.notification, "user": "alice", "via": "link", "method": "json"}
     again = anonymous.post(url)
-    assert again.status_code == 200 and "already acknowledged" in again.text
+    assert again.status_code == 410 and "already used to acknowledge incident #1" in again.text
 
 
 def test_the_resolve_link_resolves(runtime, make_incident, engine, webhook, client_for, api):

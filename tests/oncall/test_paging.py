@@ -313,3 +313,26 @@ def test_a_step_that_keeps_crashing_says_so_on_the_timeline(
     errors = events(runtime, 1, "paging_error")
     assert errors and "RuntimeError: schedule store unreachable" in errors[0].message
     assert "warroom incident escalate 1" in errors[0].message
+
+
+def test_each_level_waits_its_own_escalate_after(runtime, make_incident, engine, webhook, clock, api):
+    # Waits of 2, 7 and 13 minutes: level 2 at 2m, level 3 at 9m, level 4 at 22m (all before P2's 30m target).
+    policy = {
+        "id": "stepped",
+        "levels": [
+            {"notify": ["user:alice"], "escalate_after": "2m"},
+            {"notify": ["user:bob"], "escalate_after": "7m"},
+            {"notify": ["user:carol"], "escalate_after": "13m"},
+            {"notify": ["channel:database"], "escalate_after": "5m"},
+        ],
+    }
+    assert api.post("/api/v1/policies", json=policy).status_code == 201
+    make_incident(severity="P2", data={"policy": "stepped"})
+    first_paged: dict[str, int] = {}
+    for step in range(0, 25 * 60 + 1, 30):  # every 30 s for 25 minutes
+        engine.run_due()
+        for path in paths(webhook):
+            first_paged.setdefault(path, step)
+        clock.advance(seconds=30)
+    assert first_paged == {"alice": 0, "bob": 2 * 60, "carol": 9 * 60, "database-experts": 22 * 60}
+    assert paths(webhook) == ["alice", "bob", "carol", "database-experts"]

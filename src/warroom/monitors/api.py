@@ -9,10 +9,11 @@ from fastapi import APIRouter, Body, Query, Response
 from sqlalchemy.orm import Session
 
 from warroom.auth import service as audit
+from warroom.auth.actor import Actor, Role
 from warroom.deps import Admin, ReadSession, Responder, RuntimeDep, Viewer, WriteSession
 from warroom.monitors import service
 from warroom.monitors.models import Monitor
-from warroom.monitors.runner import run_once_sync
+from warroom.monitors.runner import access_of, run_once_sync
 from warroom.monitors.schemas import (
     CheckOutcomeRead,
     MonitorCreate,
@@ -29,8 +30,14 @@ from warroom.runtime import Runtime
 router = APIRouter(prefix="/api/v1", tags=["monitors"])
 
 
-def read(monitor: Monitor) -> MonitorRead:
-    """The API form of a monitor (secrets in its definition masked)."""
+def _is_admin(actor: Actor) -> bool:
+    return actor.role.level >= Role.ADMIN.level
+
+
+def read(monitor: Monitor, *, admin: bool = False) -> MonitorRead:
+    """The API form of a monitor: secrets in its definition masked (more of them below admin), and masked in
+    its last message too."""
+    hidden = service.secret_values(monitor.spec, admin=admin)
     return MonitorRead(
         name=monitor.name,
         service=monitor.service,
@@ -46,22 +53,31 @@ def read(monitor: Monitor) -> MonitorRead:
         alert_open=monitor.alert_open,
         last_checked_at=monitor.last_checked_at,
         last_status=monitor.last_status,
-        last_message=monitor.last_message,
+        last_message=service.scrub(monitor.last_message, hidden),
         last_latency_ms=monitor.last_latency_ms,
         last_ping_at=monitor.last_ping_at,
-        spec=service.redact(monitor.spec),
+        spec=service.redact(monitor.spec, admin=admin),
     )
 
 
-def detail(session: Session, runtime: Runtime, monitor: Monitor, limit: int = 20) -> MonitorDetail:
+def detail(
+    session: Session, runtime: Runtime, monitor: Monitor, limit: int = 20, *, admin: bool = False
+) -> MonitorDetail:
     """The monitor with its last results, latency percentiles (24 h) and uptime (24 h, 7/30/90 days)."""
     now = runtime.clock.now()
+    hidden = service.secret_values(monitor.spec, admin=admin)
     results = [
-        CheckOutcomeRead(at=r.at, status=r.status, latency_ms=r.latency_ms, message=r.message, details=r.details)
+        CheckOutcomeRead(
+            at=r.at,
+            status=r.status,
+            latency_ms=r.latency_ms,
+            message=service.scrub(r.message, hidden) or "",
+            details=r.details,
+        )
         for r in service.last_results(session, monitor.id, limit)
     ]
     return MonitorDetail(
-        **read(monitor).model_dump(),
+        **read(monitor, admin=admin).model_dump(),
         results=results,
         latency=Percentiles(**service.latency_percentiles(session, monitor.id, now=now)),
         uptime=UptimeRead(**service.uptime(session, monitor.id, now=now)),
@@ -75,12 +91,13 @@ def _audit(session: Session, runtime: Runtime, actor: Any, action: str, monitor:
 @router.get("/monitors", response_model=list[MonitorRead])
 def list_monitors(
     session: ReadSession,
-    _actor: Viewer,
+    actor: Viewer,
     service_name: Annotated[str | None, Query(alias="service")] = None,
     state: Annotated[str | None, Query(description="up, down or unknown")] = None,
 ) -> list[MonitorRead]:
     """Every monitor with its current state."""
-    return [read(m) for m in service.list_monitors(session, service=service_name, state=state)]
+    admin = _is_admin(actor)
+    return [read(m, admin=admin) for m in service.list_monitors(session, service=service_name, state=state)]
 
 
 @router.post("/monitors", status_code=201, response_model=MonitorCreated)
@@ -89,12 +106,17 @@ def create_monitor(
 ) -> MonitorCreated:
     """Add a monitor (admin). A heartbeat's ping token is in the answer, once."""
     monitor, token = service.create(
-        session, body, source="api", now=runtime.clock.now(), severities=runtime.severities.names()
+        session,
+        body,
+        source="api",
+        now=runtime.clock.now(),
+        severities=runtime.severities.names(),
+        options=runtime.config.monitoring,
     )
     _audit(session, runtime, actor, "monitor.create", monitor, type=monitor.type, service=monitor.service)
     session.commit()
     response.headers["Location"] = f"/api/v1/monitors/{monitor.name}"
-    return MonitorCreated(**read(monitor).model_dump(), token=token)
+    return MonitorCreated(**read(monitor, admin=True).model_dump(), token=token)
 
 
 @router.get("/monitors/{name}", response_model=MonitorDetail, response_model_by_alias=True)
@@ -102,11 +124,11 @@ def show_monitor(
     name: str,
     session: ReadSession,
     runtime: RuntimeDep,
-    _actor: Viewer,
+    actor: Viewer,
     limit: Annotated[int, Query(ge=1, le=500)] = 20,
 ) -> MonitorDetail:
     """State, last results, latency percentiles and uptime of one monitor."""
-    return detail(session, runtime, service.get_or_404(session, name), limit)
+    return detail(session, runtime, service.get_or_404(session, name), limit, admin=_is_admin(actor))
 
 
 @router.patch("/monitors/{name}", response_model=MonitorRead)
@@ -119,17 +141,24 @@ def update_monitor(
 ) -> MonitorRead:
     """Change a monitor made over the API (admin); the whole definition is validated again."""
     monitor = service.get_or_404(session, name)
-    service.update_monitor(session, monitor, changes, now=runtime.clock.now(), severities=runtime.severities.names())
+    service.update_monitor(
+        session,
+        monitor,
+        changes,
+        now=runtime.clock.now(),
+        severities=runtime.severities.names(),
+        options=runtime.config.monitoring,
+    )
     _audit(session, runtime, actor, "monitor.update", monitor, fields=sorted(changes))
     session.commit()
-    return read(monitor)
+    return read(monitor, admin=True)
 
 
 @router.delete("/monitors/{name}", response_model=MonitorRead)
 def delete_monitor(name: str, session: WriteSession, runtime: RuntimeDep, actor: Admin) -> MonitorRead:
     """Remove a monitor made over the API, with its history (admin)."""
     monitor = service.get_or_404(session, name)
-    answer = read(monitor)
+    answer = read(monitor, admin=True)
     service.delete_monitor(session, monitor)
     _audit(session, runtime, actor, "monitor.delete", monitor)
     session.commit()
@@ -141,7 +170,7 @@ def _pause(name: str, paused: bool, session: Session, runtime: Runtime, actor: A
     service.set_paused(session, monitor, paused, runtime.clock.now())
     _audit(session, runtime, actor, "monitor.pause" if paused else "monitor.resume", monitor)
     session.commit()
-    return read(monitor)
+    return read(monitor, admin=_is_admin(actor))
 
 
 @router.post("/monitors/{name}/pause", response_model=MonitorRead)
@@ -163,11 +192,18 @@ def run_monitor(name: str, session: ReadSession, runtime: RuntimeDep, actor: Res
     cfg = service.config_of(monitor)
     session.rollback()  # hold no transaction while the check runs (it may take its whole timeout)
     at = runtime.clock.now()
-    outcome = run_once_sync(cfg, now=runtime.clock.now, last_ping_at=monitor.last_ping_at, since=monitor.created_at)
+    outcome = run_once_sync(
+        cfg,
+        now=runtime.clock.now,
+        last_ping_at=monitor.last_ping_at,
+        since=monitor.created_at,
+        access=access_of(runtime),
+    )
     with runtime.db.transaction() as write:
         _audit(write, runtime, actor, "monitor.run", monitor, status=outcome.status)
+    message = service.scrub(outcome.message, service.secret_values(monitor.spec, admin=_is_admin(actor))) or ""
     return CheckOutcomeRead(
-        at=at, status=outcome.status, latency_ms=outcome.latency_ms, message=outcome.message, details=outcome.details
+        at=at, status=outcome.status, latency_ms=outcome.latency_ms, message=message, details=outcome.details
     )
 
 

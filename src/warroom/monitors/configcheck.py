@@ -7,11 +7,13 @@ from typing import Any
 import yaml
 
 from warroom.config import ConfigFile, ConfigProblem, _line_of
+from warroom.monitors.checks import config_path_problem
 from warroom.monitors.schemas import problems
 
 
 def check_monitors(parsed: ConfigFile, root: yaml.Node | None, path: str) -> list[ConfigProblem]:
-    """Missing or foreign fields for the monitor's type, unknown severities, duplicate names."""
+    """Missing or foreign fields for the monitor's type, unknown severities, duplicate names, log and sqlite files
+    outside the folders `monitoring` allows them."""
     found: list[ConfigProblem] = []
     severities = parsed.severity_table().names()
     seen: set[str] = set()
@@ -27,7 +29,11 @@ def check_monitors(parsed: ConfigFile, root: yaml.Node | None, path: str) -> lis
                 )
             )
         seen.add(monitor.name)
-        for field, reason in problems(monitor, severities):
+        found_here = problems(monitor, severities)
+        refused = config_path_problem(monitor, parsed.monitoring)
+        if refused is not None:
+            found_here.append(("path", refused))
+        for field, reason in found_here:
             found.append(
                 ConfigProblem(path, _line_of(root, ("monitors", index, field)), f"monitors.{index}.{field}", reason)
             )

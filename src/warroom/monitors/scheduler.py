@@ -43,6 +43,7 @@ from warroom.monitors import alerting, service
 from warroom.monitors.checks import Check, CheckContext, Outcome, build, execute
 from warroom.monitors.checks.heartbeat import HeartbeatCheck
 from warroom.monitors.models import Monitor
+from warroom.monitors.runner import access_of
 from warroom.monitors.schemas import MonitorConfig, MonitoringConfig
 from warroom.monitors.state import MonitorState, Policy, observe
 
@@ -268,7 +269,9 @@ class MonitorScheduler:
     async def _main(self, started: threading.Event) -> None:
         self._stopping = asyncio.Event()
         self._flush_soon = asyncio.Event()
-        self.ctx = CheckContext(self.runtime.clock.now, user_agent=f"warroom-monitor/{__version__}")
+        self.ctx = CheckContext(
+            self.runtime.clock.now, user_agent=f"warroom-monitor/{__version__}", access=access_of(self.runtime)
+        )
         started.set()
         background = [
             asyncio.create_task(self._refresher(), name="monitors-refresh"),

@@ -140,6 +140,21 @@ def parse_threshold(text: str) -> Threshold:
     return Threshold(match.group(1), float(match.group(2)))
 
 
+READ_KEYWORDS = ("select", "with", "values", "table", "show")
+_SQL_LEADING = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.DOTALL)
+
+
+def query_problem(query: str) -> str | None:
+    """Why a monitor's SQL query is refused, or None. Only statements that start as a read are taken: a
+    read-only transaction still lets COPY ... TO PROGRAM run a command on the database host."""
+    leading = _SQL_LEADING.match(query)  # always matches (everything in it is optional)
+    rest = query[leading.end() :] if leading else query
+    word = re.match(r"[A-Za-z]+", rest)
+    if word is None or word.group(0).lower() not in READ_KEYWORDS:
+        return f"the query must be one statement that reads: it starts with one of {', '.join(READ_KEYWORDS)}"
+    return None
+
+
 def _check_regex(value: str | None) -> str | None:
     if value is None:
         return None
@@ -332,6 +347,8 @@ def problems(cfg: MonitorConfig, severities: list[str] | None = None) -> list[tu
         found.append(("severity", f"unknown severity {cfg.severity!r}: expected one of {', '.join(severities)}"))
     if cfg.type == "redis" and cfg.info_field and not cfg.fail_if:
         found.append(("fail_if", "info_field needs fail_if, e.g. '> 1000'"))
+    if cfg.type in ("postgres", "sqlite") and cfg.query and (refused := query_problem(cfg.query)):
+        found.append(("query", refused))
     if cfg.type == "postgres" and cfg.fail_if and not cfg.query:
         found.append(("query", "fail_if compares the first value of `query`: give the query"))
     if cfg.type == "sqlite" and cfg.fail_if and not cfg.query:
@@ -364,6 +381,23 @@ class MonitoringConfig(_Strict):
     max_delay: Seconds = Field(
         default=5.0, description="A check that cannot start within this of its due time is shed (skipped)."
     )
+    log_folders: list[str] = Field(
+        default_factory=list,
+        description="Absolute folders `log` monitors may read files under (none: log monitors are off).",
+    )
+
+    sqlite_folders: list[str] = Field(
+        default_factory=list,
+        description="Absolute folders `sqlite` monitors may open files under (none: sqlite monitors are off).",
+    )
+
+    @field_validator("log_folders", "sqlite_folders")
+    @classmethod
+    def _absolute(cls, value: list[str]) -> list[str]:
+        for folder in value:
+            if not folder.startswith("/"):
+                raise ValueError(f"folder {folder!r} must be an absolute path")
+        return value
 
     @property
     def minute_retention(self) -> float:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from warroom.errors import Conflict, InvalidInput, NotFound
 from warroom.monitors.alerting import MonitorInfo
+from warroom.monitors.checks import config_path_problem
 from warroom.monitors.models import Monitor, MonitorEngine, MonitorResult, MonitorRollup
 from warroom.monitors.schemas import MonitorConfig, MonitoringConfig, problems
 from warroom.monitors.state import MonitorState, Policy
@@ -67,9 +68,15 @@ def state_of(monitor: Monitor) -> MonitorState:
     )
 
 
-def validate(cfg: MonitorConfig, severities: Sequence[str], *, source: str) -> None:
-    """Raise InvalidInput naming the first field at fault."""
+def validate(
+    cfg: MonitorConfig, severities: Sequence[str], *, source: str, options: MonitoringConfig | None = None
+) -> None:
+    """Raise InvalidInput naming the first field at fault. With `options`, a log or sqlite monitor's file must
+    be under the folders they allow (warroom.yaml's own monitors are checked by `warroom config check`)."""
     found = problems(cfg, list(severities))
+    refused = config_path_problem(cfg, options) if options is not None else None
+    if refused is not None:
+        found.append(("path", refused))
     if found:
         field, reason = found[0]
         raise InvalidInput(f"Monitor {cfg.name!r}: {reason}.", field=field)
@@ -85,19 +92,58 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def redact(spec: dict[str, Any]) -> dict[str, Any]:
-    """The definition without secrets: URL passwords and credential headers are masked."""
+def redact(spec: dict[str, Any], *, admin: bool = False) -> dict[str, Any]:
+    """The definition without secrets: URL passwords and credential headers are masked for everyone; for anyone
+    below admin also every URL query value (API keys ride there: ?token=...), every header value and the body."""
     clean = dict(spec)
     url = clean.get("url")
     if isinstance(url, str):
         parts = urlsplit(url)
         if parts.password:
             netloc = f"{parts.username or ''}:{MASK}@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
-            clean["url"] = urlunsplit(parts._replace(netloc=netloc))
+            parts = parts._replace(netloc=netloc)
+        if parts.query and not admin:
+            masked = [(key, MASK) for key, _ in parse_qsl(parts.query, keep_blank_values=True)]
+            parts = parts._replace(query=urlencode(masked, safe="*"))
+        clean["url"] = urlunsplit(parts)
     headers = clean.get("headers")
     if isinstance(headers, dict):
-        clean["headers"] = {k: (MASK if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
+        # Below admin every header value: a service's own key header (X-Vault-Token...) is no known name.
+        clean["headers"] = {k: (MASK if not admin or k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
+    if clean.get("body") is not None and not admin:
+        clean["body"] = MASK
     return clean
+
+
+def secret_values(spec: dict[str, Any], *, admin: bool = False) -> list[str]:
+    """The secret strings of a definition `redact` hides, longest first, to scrub them from check messages too
+    (an error that quotes the URL must not give back what the definition view masked)."""
+    found: list[str] = []
+    url = spec.get("url")
+    if isinstance(url, str):
+        parts = urlsplit(url)
+        if parts.password:
+            found += [parts.password, unquote(parts.password)]
+        if not admin:
+            for _, value in parse_qsl(parts.query, keep_blank_values=True):
+                found += [value, quote(value, safe=""), quote_plus(value)]
+    headers = spec.get("headers")
+    if isinstance(headers, dict):
+        found += [str(v) for k, v in headers.items() if not admin or k.lower() in SECRET_HEADERS]
+    body = spec.get("body")
+    if isinstance(body, str) and not admin:
+        found.append(body)
+    # Short values ("1", "on") would mangle every message and hide nothing worth hiding.
+    return sorted({v for v in found if len(v) >= 4}, key=len, reverse=True)
+
+
+def scrub(text: str | None, secrets_: Sequence[str]) -> str | None:
+    """`text` with every secret of the definition replaced by the mask."""
+    if not text:
+        return text
+    for value in secrets_:
+        text = text.replace(value, MASK)
+    return text
 
 
 def _apply(monitor: Monitor, cfg: MonitorConfig, now: datetime) -> None:
@@ -135,10 +181,16 @@ def list_monitors(session: Session, *, service: str | None = None, state: str | 
 
 
 def create(
-    session: Session, cfg: MonitorConfig, *, source: str, now: datetime, severities: Sequence[str]
+    session: Session,
+    cfg: MonitorConfig,
+    *,
+    source: str,
+    now: datetime,
+    severities: Sequence[str],
+    options: MonitoringConfig | None = None,
 ) -> tuple[Monitor, str | None]:
     """Add a monitor; for a heartbeat without a token, a token is made and returned once (stored hashed)."""
-    validate(cfg, severities, source=source)
+    validate(cfg, severities, source=source, options=options)
     if get(session, cfg.name) is not None:
         raise Conflict(f"A monitor named {cfg.name!r} exists already: change it, or pick another name.")
     monitor = Monitor(
@@ -163,7 +215,13 @@ def create(
 
 
 def update_monitor(
-    session: Session, monitor: Monitor, changes: dict[str, Any], *, now: datetime, severities: Sequence[str]
+    session: Session,
+    monitor: Monitor,
+    changes: dict[str, Any],
+    *,
+    now: datetime,
+    severities: Sequence[str],
+    options: MonitoringConfig | None = None,
 ) -> Monitor:
     """Replace the given fields of an API monitor's definition; the whole is validated again."""
     if monitor.source == "config":
@@ -172,7 +230,7 @@ def update_monitor(
         raise InvalidInput("A monitor cannot be renamed: create a new one and delete this one.", field="name")
     merged = {**monitor.spec, **changes}
     cfg = MonitorConfig.model_validate(merged)
-    validate(cfg, severities, source="api")
+    validate(cfg, severities, source="api", options=options)
     _apply(monitor, cfg, now)
     if "paused" in changes:
         monitor.paused = cfg.paused

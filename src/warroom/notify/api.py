@@ -163,6 +163,12 @@ def _html(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(_PAGE.format(title=html.escape(title), body=body), status_code=status)
 
 
+def _refused(exc: WarroomError) -> HTMLResponse:
+    """The page of a link that cannot act: forged, malformed, expired, or already used."""
+    title = "Link already used" if isinstance(exc, links.LinkSpent) else "Link not valid"
+    return _html(title, f"<p>{html.escape(exc.detail)}</p>", exc.status)
+
+
 def _describe(incident: Incident) -> str:
     return (
         f"<p><strong>#{incident.id} [{html.escape(incident.severity)}] {html.escape(incident.title)}</strong><br>"
@@ -173,6 +179,7 @@ def _describe(incident: Incident) -> str:
 def _open_link(session: Session, runtime: Runtime, token: str) -> tuple[links.ActionLink, Incident]:
     key = links.signing_key(session, runtime.clock.now())
     link = links.read_action(key, token, runtime.clock.now())
+    links.check_unspent(session, token)
     incident = incidents.get(session, link.incident)
     if incident is None:
         raise Forbidden(f"Incident #{link.incident} no longer exists.")
@@ -186,7 +193,7 @@ def link_confirm(token: str, session: WriteSession, runtime: RuntimeDep) -> HTML
         link, incident = _open_link(session, runtime, token)
         session.commit()
     except WarroomError as exc:
-        return _html("Link not valid", f"<p>{html.escape(exc.detail)}</p>", exc.status)
+        return _refused(exc)
     verb = "Acknowledge" if link.action == "acknowledge" else "Resolve"
     body = (
         f"{_describe(incident)}<form method=post>"
@@ -204,8 +211,11 @@ def link_act(token: str, session: WriteSession, runtime: RuntimeDep) -> HTMLResp
     try:
         link, _ = _open_link(session, runtime, token)
         incident = incidents.get_for_update(session, link.incident)
+        # Again under the incident's lock: a click that raced this one and won has committed by now, and the
+        # answer should say the link was used rather than describe the state it left.
+        links.check_unspent(session, token)
     except WarroomError as exc:
-        return _html("Link not valid", f"<p>{html.escape(exc.detail)}</p>", exc.status)
+        return _refused(exc)
     actor = Actor(name=link.user or "one-click link", role=Role.RESPONDER, kind="user")
     if not incident.is_open:
         session.rollback()
@@ -216,27 +226,45 @@ def link_act(token: str, session: WriteSession, runtime: RuntimeDep) -> HTMLResp
         row = session.get(Notification, link.notification)
         method = row.method if row is not None else None
     data["method"] = method
-    if link.action == "acknowledge":
-        if incident.status == Status.TRIGGERED.value:
-            _link_event(session, incident, actor, now, data)
-            incidents.acknowledge(session, incident, actor, now, "acknowledged from a notification link")
-            done = f"Acknowledged by {link.user or 'link'}: escalation stopped."
-        else:
-            escalation = paging.get(session, incident.id)
-            if escalation is None or escalation.state not in paging.LIVE:
-                session.rollback()
-                return _html(f"Incident #{incident.id} is already acknowledged", _describe(incident))
-            _link_event(session, incident, actor, now, data)
-            paging.stop(
-                session, incident, state="acknowledged", why=f"acknowledged by {actor.name}", actor=actor, now=now
-            )
-            done = f"Acknowledged by {link.user or 'link'}: paging stopped."
-    else:
-        incidents.resolve(session, incident, actor, now, "resolved from a notification link")
-        done = f"Resolved by {link.user or 'link'}."
+    try:
+        done = _act(session, incident, link, token, actor, now, data)
+    except WarroomError as exc:
+        session.rollback()
+        return _refused(exc)
+    if done is None:
+        session.rollback()
+        return _html(f"Incident #{incident.id} is already acknowledged", _describe(incident))
     audit.record(session, actor, f"incident.{link.action}", f"incident:{incident.id}", now=now, detail=data)
     session.commit()
     return _html(f"Incident #{incident.id}: done", f"{_describe(incident)}<p>{html.escape(done)}</p>")
+
+
+def _act(
+    session: Session,
+    incident: Incident,
+    link: links.ActionLink,
+    token: str,
+    actor: Actor,
+    now: datetime,
+    data: dict[str, Any],
+) -> str | None:
+    """Do what the link says and spend it; None when there was nothing to do (the link stays usable)."""
+    if link.action == "acknowledge":
+        if incident.status == Status.TRIGGERED.value:
+            links.spend(session, token, link, now)
+            _link_event(session, incident, actor, now, data)
+            incidents.acknowledge(session, incident, actor, now, "acknowledged from a notification link")
+            return f"Acknowledged by {link.user or 'link'}: escalation stopped."
+        escalation = paging.get(session, incident.id)
+        if escalation is None or escalation.state not in paging.LIVE:
+            return None
+        links.spend(session, token, link, now)
+        _link_event(session, incident, actor, now, data)
+        paging.stop(session, incident, state="acknowledged", why=f"acknowledged by {actor.name}", actor=actor, now=now)
+        return f"Acknowledged by {link.user or 'link'}: paging stopped."
+    links.spend(session, token, link, now)
+    incidents.resolve(session, incident, actor, now, "resolved from a notification link")
+    return f"Resolved by {link.user or 'link'}."
 
 
 def _link_event(session: Session, incident: Incident, actor: Actor, now: datetime, data: dict[str, Any]) -> None:

@@ -2,7 +2,8 @@
 
 A token is `base64url(json claims) . base64url(HMAC-SHA256(secret, claims))`. The secret is made on first use
 and kept in the database (`notify_secrets`), so every process of one installation signs and checks alike.
-Calendar feed links use the same key without an expiry.
+A link that acknowledged or resolved is spent (`notify_spent_links`, by the token's SHA-256): it acts once.
+Calendar feed URLs carry the HMAC of a random per-feed nonce (`notify_feed_secrets`); a new nonce revokes the URL.
 """
 
 from __future__ import annotations
@@ -13,17 +14,23 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from warroom.errors import Forbidden
-from warroom.notify.models import Secret
+from warroom.errors import Forbidden, WarroomError
+from warroom.notify.models import FeedSecret, Secret, SpentLink
 
 ACTIONS = ("acknowledge", "resolve")
+FEED_KINDS = ("schedules", "users")
+# Bounds of what a claim may hold: a signed token with anything else is refused (403), never a 500 from the database
+# or the date functions further on. Incident numbers are PostgreSQL integers; expiries end before the year 3000.
+_MAX_INCIDENT = 2**31 - 1
+_MAX_EXPIRY = 32_503_680_000
+_MAX_NAME = 200
 _SECRET_NAME = "link-signing-key"  # noqa: S105 - the name of the secret, not the secret
 
 
@@ -101,12 +108,28 @@ def action_token(
     )
 
 
+def _is_int(value: Any, low: int, high: int) -> bool:
+    # bool is an int in Python: `true` must not name incident #1.
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _is_name(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and len(value) <= _MAX_NAME)
+
+
 def read_action(key: bytes, token: str, now: datetime) -> ActionLink:
-    """The action a token allows; Forbidden when forged or expired."""
+    """The action a token allows; Forbidden when forged, malformed or expired."""
     claims = verify(key, token)
-    if claims.get("k") != "act" or claims.get("a") not in ACTIONS or not isinstance(claims.get("i"), int):
+    if (
+        claims.get("k") != "act"
+        or claims.get("a") not in ACTIONS
+        or not _is_int(claims.get("i"), 1, _MAX_INCIDENT)
+        or not _is_int(claims.get("e"), 0, _MAX_EXPIRY)
+        or not _is_name(claims.get("u"))
+        or not _is_name(claims.get("n"))
+    ):
         raise Forbidden("This link is not an acknowledge or resolve link.")
-    expires = datetime.fromtimestamp(int(claims["e"]), tz=now.tzinfo)
+    expires = datetime.fromtimestamp(claims["e"], tz=UTC)
     if now >= expires:
         raise Forbidden(
             f"This link expired at {expires:%Y-%m-%d %H:%M} UTC. "
@@ -115,16 +138,91 @@ def read_action(key: bytes, token: str, now: datetime) -> ActionLink:
     return ActionLink(claims["i"], claims["a"], claims.get("u"), claims.get("n"), expires)
 
 
-def feed_token(key: bytes, kind: str, ident: str) -> str:
-    """A token for the calendar feed of a schedule or user (calendar apps cannot send a bearer token)."""
-    return sign(key, {"k": "feed", "t": kind, "id": ident})
+class LinkSpent(WarroomError):
+    """A one-click link that already acknowledged or resolved its incident."""
+
+    status = 410
+    title = "Link already used"
 
 
-def read_feed(key: bytes, token: str, kind: str, ident: str) -> None:
-    """Forbidden unless the token opens this feed."""
-    claims = verify(key, token)
-    if claims.get("k") != "feed" or claims.get("t") != kind or claims.get("id") != ident:
-        raise Forbidden("This feed link is for another calendar.")
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_unspent(session: Session, token: str) -> None:
+    """LinkSpent if this link already acted."""
+    row = session.get(SpentLink, _digest(token))
+    if row is not None:
+        raise LinkSpent(
+            f"This link was already used to {row.action} incident #{row.incident_id} "
+            f"at {row.spent_at:%Y-%m-%d %H:%M} UTC; a link acts once. "
+            f"Use a link from a newer message, or `warroom incident "
+            f"{'ack' if row.action == 'acknowledge' else 'resolve'} {row.incident_id}`."
+        )
+
+
+def spend(session: Session, token: str, link: ActionLink, now: datetime) -> None:
+    """Mark the link used, in the transaction of what it did; LinkSpent when another request spent it first.
+
+    The insert is the lock: on PostgreSQL a second transaction inserting the same digest waits for the first
+    and then inserts nothing; on SQLite write transactions are serialised, so the second saw the row already."""
+    session.execute(delete(SpentLink).where(SpentLink.expires_at < now))  # spent links that expired can go
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert(SpentLink) if dialect == "postgresql" else sqlite.insert(SpentLink)
+    inserted = session.execute(
+        insert.values(
+            digest=_digest(token), incident_id=link.incident, action=link.action, spent_at=now, expires_at=link.expires
+        )
+        .on_conflict_do_nothing()
+        .returning(SpentLink.digest)
+    ).scalar()
+    if inserted is None:
+        check_unspent(session, token)
+        raise LinkSpent("This link was already used; a link acts once.")
+
+
+def _feed_mac(key: bytes, kind: str, ident: str, nonce: str) -> str:
+    return _b64(hmac.new(key, f"feed\0{kind}\0{ident}\0{nonce}".encode(), hashlib.sha256).digest())
+
+
+def feed_token(session: Session, key: bytes, kind: str, ident: str, now: datetime) -> str:
+    """The token of a schedule's or user's calendar feed (calendar apps cannot send a bearer token).
+
+    It stands on a random nonce made for this feed on first use, so it cannot be worked out from the user
+    or schedule id, and `rotate_feed` revokes it."""
+    nonce = session.scalar(select(FeedSecret.nonce).where(FeedSecret.kind == kind, FeedSecret.ident == ident))
+    if nonce is None:
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert(FeedSecret) if dialect == "postgresql" else sqlite.insert(FeedSecret)
+        session.execute(
+            insert.values(
+                kind=kind, ident=ident, nonce=secrets.token_urlsafe(32), created_at=now
+            ).on_conflict_do_nothing()
+        )
+        nonce = session.scalar(select(FeedSecret.nonce).where(FeedSecret.kind == kind, FeedSecret.ident == ident))
+    assert nonce is not None
+    return _feed_mac(key, kind, ident, nonce)
+
+
+def rotate_feed(session: Session, kind: str, ident: str, now: datetime) -> None:
+    """Give the feed a new random secret: every URL handed out before stops working."""
+    forget_feed(session, kind, ident)
+    session.add(FeedSecret(kind=kind, ident=ident, nonce=secrets.token_urlsafe(32), created_at=now))
+    session.flush()
+
+
+def forget_feed(session: Session, kind: str, ident: str) -> None:
+    """Drop the feed's secret (its schedule or user is gone: one made again later must not reopen old URLs)."""
+    session.execute(delete(FeedSecret).where(FeedSecret.kind == kind, FeedSecret.ident == ident))
+
+
+def read_feed(session: Session, key: bytes, token: str, kind: str, ident: str) -> None:
+    """Forbidden unless the token opens this feed now."""
+    nonce = session.scalar(select(FeedSecret.nonce).where(FeedSecret.kind == kind, FeedSecret.ident == ident))
+    # Compared even when the feed has no secret, so timing does not tell which feeds exist.
+    expected = _feed_mac(key, kind, ident, nonce or "")
+    if nonce is None or not hmac.compare_digest(expected.encode(), token.encode()):
+        raise Forbidden("This feed link is not valid: it was rotated, or made for another calendar.")
 
 
 def public_base(settings: Any) -> str:

@@ -80,3 +80,32 @@ class Secret(Base):
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SpentLink(Base):
+    """A one-click link that acknowledged or resolved: it acts once, so a replay (after a reopen) is refused.
+
+    Keyed by the SHA-256 of the token, never the token itself; the row may go once the link has expired."""
+
+    __tablename__ = "notify_spent_links"
+    __table_args__ = (Index("ix_notify_spent_links_expires_at", "expires_at"),)
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(20))
+    spent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FeedSecret(Base):
+    """The random secret behind one calendar feed URL (a schedule's or a user's); replacing it revokes the URL.
+
+    The URL's token is the HMAC of this nonce under the link-signing key, so the row alone does not open the feed.
+    """
+
+    __tablename__ = "notify_feed_secrets"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # schedules | users
+    ident: Mapped[str] = mapped_column(String(100), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

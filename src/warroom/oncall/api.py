@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
 from warroom.auth import service as audit
-from warroom.auth.actor import Actor
+from warroom.auth.actor import Actor, Role
 from warroom.deps import Admin, ReadSession, Responder, RuntimeDep, Viewer, WriteSession
 from warroom.errors import Forbidden, InvalidInput, NotFound
 from warroom.incidents import service as incidents
@@ -107,6 +107,7 @@ def replace_user(user_id: str, body: UserConfig, session: WriteSession, runtime:
 def delete_user(user_id: str, session: WriteSession, runtime: RuntimeDep, actor: Admin) -> Response:
     """Remove a person (refused while a team, schedule or policy names them)."""
     service.delete_user(session, user_id)
+    links.forget_feed(session, "users", user_id)
     _audit(session, runtime, actor, "user.delete", f"user:{user_id}")
     return Response(status_code=204)
 
@@ -196,10 +197,18 @@ def delete_team(team_id: str, session: WriteSession, runtime: RuntimeDep, actor:
 # -- schedules ---------------------------------------------------------------------------------------------------
 
 
+def _fetch_ical(runtime: Runtime, source: str, field: str = "ical") -> str:
+    """A calendar named over the API: an http(s) URL, or a file warroom.yaml's `calendar_files` allows."""
+    base_dir = runtime.settings.config.parent if runtime.settings.config is not None else None
+    allowed = service.calendar_allow_list(runtime.config, base_dir)
+    return service.fetch_ical(source, base_dir, allowed_files=allowed, field=field)
+
+
 @api.get("/schedules", response_model=list[ScheduleRead])
-def list_schedules(session: ReadSession, _actor: Viewer) -> list[ScheduleRead]:
+def list_schedules(session: ReadSession, actor: Viewer) -> list[ScheduleRead]:
     """Schedules."""
-    return [ScheduleRead.of(s) for s in service.list_schedules(session)]
+    admin = actor.role.level >= Role.ADMIN.level
+    return [ScheduleRead.of(s, admin=admin) for s in service.list_schedules(session)]
 
 
 @api.post("/schedules", status_code=201, response_model=ScheduleRead)
@@ -207,16 +216,16 @@ def create_schedule(body: ScheduleConfig, session: WriteSession, runtime: Runtim
     """Add a schedule (an `ical` URL is fetched now)."""
     if session.get(Schedule, body.id) is not None:
         raise InvalidInput(f"Schedule {body.id!r} exists already: PUT replaces it.", field="id")
-    text = service.fetch_ical(body.ical) if body.ical else None
+    text = _fetch_ical(runtime, body.ical) if body.ical else None
     schedule = service.put_schedule(session, body, now=runtime.clock.now(), ical_text=text)
     _audit(session, runtime, actor, "schedule.create", f"schedule:{body.id}")
-    return ScheduleRead.of(schedule)
+    return ScheduleRead.of(schedule, admin=True)
 
 
 @api.get("/schedules/{schedule_id}", response_model=ScheduleRead)
-def show_schedule(schedule_id: str, session: ReadSession, _actor: Viewer) -> ScheduleRead:
+def show_schedule(schedule_id: str, session: ReadSession, actor: Viewer) -> ScheduleRead:
     """One schedule."""
-    return ScheduleRead.of(service.get_schedule(session, schedule_id))
+    return ScheduleRead.of(service.get_schedule(session, schedule_id), admin=actor.role.level >= Role.ADMIN.level)
 
 
 @api.put("/schedules/{schedule_id}", response_model=ScheduleRead)
@@ -225,16 +234,17 @@ def replace_schedule(
 ) -> ScheduleRead:
     """Create or replace a schedule."""
     _same_id(schedule_id, body.id)
-    text = service.fetch_ical(body.ical) if body.ical else None
+    text = _fetch_ical(runtime, body.ical) if body.ical else None
     schedule = service.put_schedule(session, body, now=runtime.clock.now(), ical_text=text)
     _audit(session, runtime, actor, "schedule.update", f"schedule:{schedule_id}")
-    return ScheduleRead.of(schedule)
+    return ScheduleRead.of(schedule, admin=True)
 
 
 @api.delete("/schedules/{schedule_id}", status_code=204)
 def delete_schedule(schedule_id: str, session: WriteSession, runtime: RuntimeDep, actor: Admin) -> Response:
     """Remove a schedule and its overrides."""
     service.delete_schedule(session, schedule_id)
+    links.forget_feed(session, "schedules", schedule_id)
     _audit(session, runtime, actor, "schedule.delete", f"schedule:{schedule_id}")
     return Response(status_code=204)
 
@@ -248,7 +258,7 @@ def import_ical(
     if (body.text is None) == (body.url is None):
         raise InvalidInput("Send either `text` (the .ics content) or `url`.", field="text")
     now = runtime.clock.now()
-    text = body.text if body.text is not None else service.fetch_ical(body.url or "")
+    text = body.text if body.text is not None else _fetch_ical(runtime, body.url or "", "url")
     service.set_ical(schedule, text, now=now)
     if body.url:
         schedule.ical_source = body.url
@@ -397,31 +407,49 @@ def user_calendar(user_id: str, session: ReadSession, runtime: RuntimeDep, _acto
     return _user_ics(session, runtime, user_id)
 
 
-@api.get("/feeds/{kind}/{ident}", response_model=FeedRead)
-def feed_url(kind: str, ident: str, session: WriteSession, runtime: RuntimeDep, _actor: Viewer) -> FeedRead:
-    """A subscribable feed URL for a schedule or user (signed, no token needed by the calendar app)."""
+def _feed_target(session: Session, kind: str, ident: str) -> None:
     if kind == "schedules":
         service.get_schedule(session, ident)
     elif kind == "users":
         service.get_user(session, ident)
     else:
         raise InvalidInput("Feeds exist for schedules and users.", field="kind")
-    key = links.signing_key(session, runtime.clock.now())
-    session.commit()
-    token = links.feed_token(key, kind, ident)
+
+
+def _feed_read(session: Session, runtime: Runtime, kind: str, ident: str) -> FeedRead:
+    now = runtime.clock.now()
+    token = links.feed_token(session, links.signing_key(session, now), kind, ident, now)
     return FeedRead(url=f"{links.public_base(runtime.settings)}/ical/{kind}/{ident}.ics?token={token}")
 
 
+@api.get("/feeds/{kind}/{ident}", response_model=FeedRead)
+def feed_url(kind: str, ident: str, session: WriteSession, runtime: RuntimeDep, _actor: Viewer) -> FeedRead:
+    """The subscribable feed URL of a schedule or user (a random token, no bearer token needed by the app)."""
+    _feed_target(session, kind, ident)
+    answer = _feed_read(session, runtime, kind, ident)
+    session.commit()
+    return answer
+
+
+@api.post("/feeds/{kind}/{ident}/rotate", response_model=FeedRead)
+def rotate_feed(kind: str, ident: str, session: WriteSession, runtime: RuntimeDep, actor: Admin) -> FeedRead:
+    """Give the feed a new random token: the old URL stops working at once; answers the new URL."""
+    _feed_target(session, kind, ident)
+    links.rotate_feed(session, kind, ident, runtime.clock.now())
+    answer = _feed_read(session, runtime, kind, ident)
+    _audit(session, runtime, actor, "feed.rotate", f"{kind.removesuffix('s')}:{ident}")
+    return answer
+
+
 @feeds.get("/ical/{kind}/{ident}.ics", response_class=Response)
-def feed(kind: str, ident: str, token: str, session: ReadSession, runtime: RuntimeDep) -> Response:
-    """A calendar feed opened by its signed link."""
-    key = links.signing_key(session, runtime.clock.now())
-    links.read_feed(key, token, kind, ident)
+def feed(kind: str, ident: str, session: ReadSession, runtime: RuntimeDep, token: str = "") -> Response:
+    """A calendar feed opened by its random token."""
+    if kind not in links.FEED_KINDS:
+        raise Forbidden("Unknown feed.")
+    links.read_feed(session, links.signing_key(session, runtime.clock.now()), token, kind, ident)
     if kind == "schedules":
         return _schedule_ics(session, runtime, ident)
-    if kind == "users":
-        return _user_ics(session, runtime, ident)
-    raise Forbidden("Unknown feed.")
+    return _user_ics(session, runtime, ident)
 
 
 # -- policies ----------------------------------------------------------------------------------------------------

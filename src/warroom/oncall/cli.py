@@ -379,14 +379,19 @@ def import_ical(
 def feed(
     schedule: Annotated[str | None, typer.Option("--schedule", "-s")] = None,
     user: Annotated[str | None, typer.Option("--user", "-u")] = None,
+    rotate: Annotated[
+        bool, typer.Option("--rotate", help="Give the feed a new random token; the old URL stops working (admin).")
+    ] = False,
 ) -> None:
     """Print the .ics feed URL of a schedule or a user, to subscribe to in a calendar app."""
     if (schedule is None) == (user is None):
         fail("pass --schedule or --user", code=2)
     kind, ident = ("schedules", schedule) if schedule else ("users", user)
-    console.print(
-        ApiClient().get(f"/api/v1/feeds/{kind}/{ident}")["url"], markup=False, highlight=False, soft_wrap=True
+    client = ApiClient()
+    answer = (
+        client.post(f"/api/v1/feeds/{kind}/{ident}/rotate") if rotate else client.get(f"/api/v1/feeds/{kind}/{ident}")
     )
+    console.print(answer["url"], markup=False, highlight=False, soft_wrap=True)
 
 
 @oncall_app.command("apply")

@@ -88,7 +88,7 @@ def check_oncall(parsed: ConfigFile, root: yaml.Node | None, path: str) -> list[
         if not schedule.layers and not schedule.ical:
             problems.add(("schedules", s_index), f"schedule {schedule.id!r} has no layer and no calendar")
         if schedule.ical and "://" not in schedule.ical:
-            ics = Path(schedule.ical)
+            ics = Path(schedule.ical.removeprefix("file:"))
             ics = ics if ics.is_absolute() else base_dir / ics
             if not ics.is_file():
                 problems.add(("schedules", s_index, "ical"), f"calendar file {str(ics)!r} does not exist")

@@ -201,7 +201,10 @@ class ScheduleConfig(_Strict):
     name: str = Field(default="", max_length=200)
     timezone: str = "UTC"
     layers: list[LayerConfig] = []
-    ical: str | None = Field(default=None, description="An .ics file (relative to warroom.yaml) or http(s) URL.")
+    ical: str | None = Field(
+        default=None,
+        description="An http(s) URL, or an .ics file (relative to warroom.yaml; over the API, one of calendar_files).",
+    )
 
     _tz = field_validator("timezone")(check_timezone)
 

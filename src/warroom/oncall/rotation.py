@@ -182,8 +182,10 @@ def parse_ical(text: str) -> None:
     """Raise ValueError when `text` is not an iCalendar document with events."""
     try:
         calendar = _calendar(text)
-    except Exception as exc:  # icalendar raises ValueError and friends on garbage
-        raise ValueError(f"not an iCalendar file: {exc}") from None
+    except Exception:  # icalendar raises ValueError and friends on garbage
+        # Never quote the parser's message: it carries the offending line, and the text may be a file or an
+        # answer the caller should not be able to read through this error.
+        raise ValueError("not an iCalendar file (expected BEGIN:VCALENDAR ... END:VCALENDAR)") from None
     if not any(True for _ in calendar.walk("VEVENT")):
         raise ValueError("the calendar has no events (VEVENT)")
 

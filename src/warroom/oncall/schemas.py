@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -69,6 +70,17 @@ class TeamRead(BaseModel):
         )
 
 
+def shown_calendar_source(source: str) -> str:
+    """A calendar source as a non-admin may see it: the scheme and host of a URL, never its path or query
+    (private calendar addresses carry their secret there), and no file path."""
+    parts = urlsplit(source)
+    if parts.scheme in ("http", "https", "webcal") and parts.hostname:
+        port = f":{parts.port}" if parts.port else ""
+        rest = "/…" if parts.path.strip("/") or parts.query else ""
+        return f"{parts.scheme}://{parts.hostname}{port}{rest}"
+    return "(a local file)"
+
+
 class ScheduleRead(BaseModel):
     """A schedule's definition and its imported calendar."""
 
@@ -81,14 +93,17 @@ class ScheduleRead(BaseModel):
     source: str
 
     @classmethod
-    def of(cls, schedule: Schedule) -> ScheduleRead:
-        """From the row."""
+    def of(cls, schedule: Schedule, *, admin: bool = False) -> ScheduleRead:
+        """From the row; below admin the calendar source shows only where it is, not its address."""
+        source = schedule.ical_source
+        if source and not admin:
+            source = shown_calendar_source(source)
         return cls(
             id=schedule.id,
             name=schedule.name,
             timezone=schedule.timezone,
             layers=[LayerConfig.model_validate(layer) for layer in schedule.layers],
-            ical=schedule.ical_source if schedule.ical_source else ("(uploaded)" if schedule.ical_text else None),
+            ical=source if source else ("(uploaded)" if schedule.ical_text else None),
             ical_imported_at=schedule.ical_fetched_at if schedule.ical_text else None,
             source=schedule.source,
         )
@@ -238,6 +253,6 @@ class EscalationRead(BaseModel):
 
 
 class FeedRead(BaseModel):
-    """A calendar feed URL to subscribe to (it carries its own signature; treat it as a secret)."""
+    """A calendar feed URL to subscribe to (it carries a random, revocable token; treat it as a secret)."""
 
     url: str

@@ -9,6 +9,8 @@ from warroom.engine.models import Job
 from warroom.runbooks import service
 from warroom.runbooks.runner import run_command
 
+EXEC_OFF = "not run: runbook steps are turned off on this server (WARROOM_ALLOW_EXEC=false)"
+
 
 def run_step(ctx: JobContext, session: Session, job: Job) -> None:
     """Run a queued step: claim it, release the database, run the command, record the result."""
@@ -21,6 +23,9 @@ def run_step(ctx: JobContext, session: Session, job: Job) -> None:
     # transaction would hold the one write lock (every API change and every other job would wait). A step
     # marked `running` is never started again, so a crash from here on cannot run the command twice.
     session.commit()
+    if not runtime.settings.allow_exec:  # the operator's kill-switch: no command runs on this host
+        service.record_failure(session, run_id, step_id, EXEC_OFF, now=runtime.clock.now())
+        return
     settings = runtime.config.runbooks
     try:
         result = run_command(

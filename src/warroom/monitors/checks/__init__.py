@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from warroom.monitors.schemas import MonitorConfig
@@ -61,12 +63,62 @@ def down(message: str, **details: Any) -> Outcome:
     return Outcome(DOWN, message, details=details or None)
 
 
-class CheckContext:
-    """What checks share in one event loop: the clock, and one HTTP client session."""
+@dataclass(frozen=True)
+class Access:
+    """What checks may touch on this host. A monitor's definition can come from an admin over the API, so what
+    it reads or runs here is bounded by the operator's settings, not by the definition.
 
-    def __init__(self, now: Callable[[], datetime], *, user_agent: str = "warroom-monitor") -> None:
+    The default allows nothing: a caller that forgets to pass the operator's choice fails closed.
+    """
+
+    # Folders (absolute) a `log` monitor may read files under: `monitoring.log_folders`.
+    log_folders: tuple[Path, ...] = ()
+    # Folders (absolute) a `sqlite` monitor may open databases under: `monitoring.sqlite_folders`.
+    sqlite_folders: tuple[Path, ...] = ()
+    # Whether `command` monitors may run programs: WARROOM_ALLOW_EXEC.
+    allow_exec: bool = False
+
+    def path_problem(self, kind: str, path: str) -> str | None:
+        """Why a monitor of type `kind` may not open `path` (symbolic links followed), or None when it may."""
+        folders = {"log": self.log_folders, "sqlite": self.sqlite_folders}.get(kind, ())
+        return path_problem(kind, path, folders)
+
+
+# The setting that lists the folders each file-reading check type may open.
+FOLDER_SETTINGS = {"log": "log_folders", "sqlite": "sqlite_folders"}
+
+
+def path_problem(kind: str, path: str, folders: Sequence[Path]) -> str | None:
+    """Why a `kind` monitor may not open `path`: not under one of `folders` once symbolic links are resolved."""
+    setting = f"monitoring.{FOLDER_SETTINGS[kind]}"
+    if not folders:
+        return f"{kind} monitors are off: list the folders they may read in {setting} in warroom.yaml"
+    # realpath: a link inside an allowed folder that points at /etc/shadow must not count as inside.
+    real = Path(os.path.realpath(path))
+    for folder in folders:
+        if real.is_relative_to(Path(os.path.realpath(folder))):
+            return None
+    allowed = ", ".join(str(f) for f in folders)
+    return f"{path} is not under a folder of {setting} ({allowed})"
+
+
+def config_path_problem(cfg: MonitorConfig, options: Any) -> str | None:
+    """For a file-reading monitor, why the operator's `monitoring` options do not let it open its path."""
+    if cfg.type not in FOLDER_SETTINGS or not cfg.path:
+        return None
+    folders = [Path(f) for f in getattr(options, FOLDER_SETTINGS[cfg.type])]
+    return path_problem(cfg.type, cfg.path, folders)
+
+
+class CheckContext:
+    """What checks share in one event loop: the clock, one HTTP client session, and what they may access."""
+
+    def __init__(
+        self, now: Callable[[], datetime], *, user_agent: str = "warroom-monitor", access: Access | None = None
+    ) -> None:
         self.now = now
         self.user_agent = user_agent
+        self.access = access or Access()
         self._http: aiohttp.ClientSession | None = None
 
     def http(self) -> aiohttp.ClientSession:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from warroom.monitors.checks import Check, CheckContext, Outcome, compare, down, up
+from warroom.monitors.checks import Access, Check, CheckContext, Outcome, compare, down, up
 
 
 def _number(value: Any, what: str) -> float:
@@ -24,8 +24,34 @@ def _number(value: Any, what: str) -> float:
         raise ValueError(f"{what} returned {value!r}, not a number") from None
 
 
+def read_only_options(conninfo: str, timeout: float) -> str:
+    """The connection's `options` with read-only transactions and a statement timeout appended (later `-c`
+    settings win, so the URL's own options cannot turn them back off)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    given = str(conninfo_to_dict(conninfo).get("options") or "")
+    ours = f"-c default_transaction_read_only=on -c statement_timeout={max(int(timeout * 1000), 1)}"
+    return f"{given} {ours}".strip()
+
+
+def read_only_query(query: str | None) -> str:
+    """The query to run, refused (ValueError) unless it is one that only reads (see `query_problem`)."""
+    from warroom.monitors.schemas import query_problem
+
+    problem = query_problem(query) if query else None
+    if problem is not None:
+        raise ValueError(problem)
+    return query or "SELECT 1"
+
+
 class PostgresCheck(Check):
-    """Connect with psycopg's async connection and run SELECT 1 (or the query, compared with fail_if)."""
+    """Connect with psycopg's async connection and run SELECT 1 (or the query, compared with fail_if).
+
+    The query is an admin's text run with the monitor's credentials, so it cannot change anything: it runs as
+    one statement (the extended protocol refuses `SELECT 1; DROP ...`) in a read-only transaction that is
+    rolled back, and the server stops it at the check's timeout (a cancelled client alone would leave it
+    running there).
+    """
 
     async def run(self, ctx: CheckContext) -> Outcome:
         """One connection per check, closed after."""
@@ -34,11 +60,16 @@ class PostgresCheck(Check):
         cfg = self.cfg
         url = (cfg.url or "").replace("postgres://", "postgresql://", 1)
         timeout = max(int(cfg.effective_timeout), 1)
-        conn = await psycopg.AsyncConnection.connect(url, connect_timeout=timeout, autocommit=True)
+        conn = await psycopg.AsyncConnection.connect(
+            url, connect_timeout=timeout, autocommit=False, options=read_only_options(url, cfg.effective_timeout)
+        )
         try:
             async with conn.cursor() as cursor:
-                await cursor.execute(cfg.query or "SELECT 1")
+                # prepare=True: a prepared statement holds exactly one command (the simple protocol would run
+                # `SELECT 1; COMMIT; CREATE ...`), and with no parameters a literal % needs no escaping.
+                await cursor.execute(read_only_query(cfg.query), prepare=True)
                 row = await cursor.fetchone()
+            await conn.rollback()
         finally:
             await conn.close()
         if not cfg.query:
@@ -130,10 +161,17 @@ class RedisCheck(Check):
 
 
 class SqliteCheck(Check):
-    """Open the file read-only and run SELECT 1 (or the query). Runs in the loop's thread pool: sqlite3 blocks."""
+    """Open the file read-only and run SELECT 1 (or the query). Runs in the loop's thread pool: sqlite3 blocks.
 
-    def _run(self) -> Any:
+    The file must lie under `monitoring.sqlite_folders`: otherwise an admin's query could read any database the
+    server can open, warroom's own included (its link-signing key).
+    """
+
+    def _run(self, access: Access) -> Any:
         path = Path(self.cfg.path or "")
+        refused = access.path_problem("sqlite", str(path))
+        if refused is not None:
+            raise PermissionError(refused)
         if not path.exists():
             raise FileNotFoundError(f"{path} does not exist")
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=self.cfg.effective_timeout)
@@ -145,7 +183,7 @@ class SqliteCheck(Check):
 
     async def run(self, ctx: CheckContext) -> Outcome:
         """Up when the database opens and answers."""
-        value = await asyncio.get_running_loop().run_in_executor(None, self._run)
+        value = await asyncio.get_running_loop().run_in_executor(None, self._run, ctx.access)
         if not self.cfg.query:
             return up("SELECT 1 ok")
         if self.cfg.fail_if is None:

@@ -9,9 +9,10 @@ import shlex
 import signal
 from pathlib import Path
 
-from warroom.monitors.checks import Check, CheckContext, Outcome, compare, down, up
+from warroom.monitors.checks import DOWN, Check, CheckContext, Outcome, compare, down, up
 
 MAX_OUTPUT = 4000
+EXEC_OFF = "not run: command monitors are turned off on this server (WARROOM_ALLOW_EXEC=false)"
 
 
 class DiskCheck(Check):
@@ -100,6 +101,9 @@ class CommandCheck(Check):
 
     async def run(self, ctx: CheckContext) -> Outcome:
         """Run to completion; on timeout or cancellation the whole process group is killed."""
+        if not ctx.access.allow_exec:
+            # Local: the operator turned commands off; the target is not down, so nobody is paged for it.
+            return Outcome(DOWN, EXEC_OFF, local=True)
         argv = command_argv(self.cfg.command or [])
         process = await asyncio.create_subprocess_exec(
             *argv,

@@ -1,6 +1,10 @@
 """`log`: follow a file like `tail -F` (rotation and truncation included), count lines matching a regex over a
 window, fail over a threshold; with `group_by`, count per captured value and name the values over it.
 
+What a check shows is counts and, with `group_by`, the captured value (cut to MAX_KEY characters); a capture
+that is the whole line is never shown, so that a monitor cannot be turned into a way of reading a file. The
+file must lie under `monitoring.log_folders` (checked on every open, after resolving symbolic links).
+
 Matches are timed when the check reads them (with the injected clock), not parsed from the lines: log formats
 differ too much, and the check runs every `interval`, so a match is counted at most one interval late.
 """
@@ -14,12 +18,26 @@ from collections import Counter, deque
 from datetime import datetime, timedelta
 from typing import IO
 
-from warroom.monitors.checks import Check, CheckContext, Outcome, down, span, up
+from warroom.monitors.checks import Access, Check, CheckContext, Outcome, down, span, up
 from warroom.monitors.schemas import MonitorConfig
 
 MAX_READ = 16 * 1024 * 1024  # per run; a bigger backlog is read over the next runs
 MAX_LINE = 64 * 1024
 TAIL_ON_DEMAND = 1024 * 1024
+MAX_KEY = 64
+WHOLE_LINE = "(whole line, not shown)"
+
+
+class LogPathRefused(Exception):
+    """The monitor's file is outside the folders log monitors may read."""
+
+
+def shown_key(line: str, match: re.Match[str], group: str | int) -> str:
+    """The captured value as a check may show it: never the whole line, at most MAX_KEY characters."""
+    value = match.group(group) or ""
+    if value and value.strip() == line.strip():
+        return WHOLE_LINE
+    return value if len(value) <= MAX_KEY else value[: MAX_KEY - 1] + "…"
 
 
 class LogCheck(Check):
@@ -34,6 +52,7 @@ class LogCheck(Check):
         self._window: deque[tuple[datetime, Counter[str]]] = deque()
         # A one-off run (`warroom monitor run`) has no history: it reads the last MB of the file instead.
         self._from_start = from_start
+        self._access = Access()
 
     def update(self, cfg: MonitorConfig) -> None:
         """A new pattern starts the count afresh; the file position is kept."""
@@ -51,6 +70,9 @@ class LogCheck(Check):
         self._file, self._inode, self._partial = None, None, b""
 
     def _open(self, *, at_end: bool) -> None:
+        problem = self._access.path_problem("log", self.cfg.path or "")
+        if problem is not None:
+            raise LogPathRefused(problem)
         handle = open(self.cfg.path or "", "rb")  # noqa: SIM115 (kept open between runs on purpose)
         stat = os.fstat(handle.fileno())
         if at_end:
@@ -92,18 +114,20 @@ class LogCheck(Check):
         counts: Counter[str] = Counter()
         group = self.cfg.group_by
         for raw in self._read_lines():
-            match = self._regex.search(raw.decode("utf-8", "replace"))
+            line = raw.decode("utf-8", "replace")
+            match = self._regex.search(line)
             if match is None:
                 continue
             key = ""
             if group is not None:
-                key = match.group(group) or ""
+                key = shown_key(line, match, group)
             counts[key] += 1
         return counts
 
     async def run(self, ctx: CheckContext) -> Outcome:
         """Read what is new (in the thread pool: a big backlog must not stall the other checks), then judge."""
         now = ctx.now()
+        self._access = ctx.access
         counts = await asyncio.get_running_loop().run_in_executor(None, self._count)
         self._window.append((now, counts))
         horizon = now - timedelta(seconds=self.cfg.window)

@@ -1,0 +1,68 @@
+"""Real peers from Debian for tests (redis-server, prometheus): found on PATH, installed with apt-get only when
+missing (as tests/alerts/test_e2e_alertmanager.py gets Alertmanager), started on 127.0.0.1 on a free port in a
+temporary folder, and stopped by the fixture that started them."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def debian_program(program: str, package: str) -> str:
+    """The path of `program`; Debian's `package` is installed first when it is missing (skip if it cannot be)."""
+    if shutil.which(program) is None and shutil.which("apt-get"):
+        command = ["apt-get", "install", "-y", "--no-install-recommends", package]
+        if subprocess.run(command, capture_output=True, timeout=600).returncode != 0:
+            subprocess.run(["apt-get", "update"], capture_output=True, timeout=600)
+            subprocess.run(command, capture_output=True, timeout=600)
+    path = shutil.which(program)
+    if path is None:
+        pytest.skip(f"Debian's {package} package could not be installed here")
+    return path
+
+
+class Peer:
+    """A program started for the tests; its output goes to a log file quoted when it fails to start."""
+
+    def __init__(self, command: list[str], log: Path) -> None:
+        self.log = log
+        with log.open("wb") as handle:
+            self.process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
+
+    def wait_until(self, ready: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+        """Poll `ready` until true; fail with the program's log when it exits or the time is up."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                if ready():
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{what} did not become ready:\n{self.log.read_text(errors='replace')[-3000:]}")
+
+    def stop(self) -> None:
+        """Stop the program (TERM, then KILL)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
