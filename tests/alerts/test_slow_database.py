@@ -108,6 +108,11 @@ def test_an_uncached_key_answers_503_not_401_while_postgres_does_not_answer(slow
         elapsed = time.monotonic() - started
 
     assert_unavailable(response, other, elapsed, within=4)
+    # Counted as refused (the key could not be checked, so its integration is unknown), like every refusal.
+    refused = slow_runtime.registry.get_sample_value(
+        "warroom_alert_intake_rejected_total", {"integration": "unknown", "reason": "unavailable"}
+    )
+    assert refused == 1
 
 
 def test_intake_answers_503_when_a_lock_is_held_past_the_lock_timeout(slow_runtime, client, pg_migrated):

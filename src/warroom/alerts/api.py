@@ -77,7 +77,9 @@ async def _lookup(runtime: Runtime, key: str) -> IntegrationRef | None:
     try:
         with anyio.fail_after(runtime.db.timeouts.statement):
             return await anyio.to_thread.run_sync(cache.resolve, runtime, key, abandon_on_cancel=True)
-    except TimeoutError:
+    except (TimeoutError, Unavailable):
+        # A refusal like any other in /metrics; whose key it was is not known.
+        intake.metrics_for(runtime).rejected.labels("unknown", "unavailable").inc()
         raise Unavailable("The database is unavailable; retry later.") from None
 
 
