@@ -22,9 +22,20 @@ from warroom.alerts import service
 from warroom.app import create_app
 from warroom.clock import FakeClock
 from warroom.config import Settings
+from warroom.db import Database
 from warroom.runtime import Runtime
 
 from .conftest import am_alert, am_payload
+
+
+def _truncate_plainly(url: str) -> None:
+    """Empty the shared database without the short timeouts under test: a session a previous test left stuck
+    behind the paused proxy may still hold a lock for a moment after the proxy closed it."""
+    database = Database(url)
+    try:
+        _truncate_all(database)
+    finally:
+        database.dispose()
 
 
 @pytest.fixture
@@ -44,8 +55,8 @@ def slow_runtime(pg_migrated: str, proxy: PausableProxy, tmp_path: Path) -> Iter
         db_statement_timeout=2,
         db_lock_timeout=1,
     )
+    _truncate_plainly(pg_migrated)
     runtime = Runtime.from_settings(settings, clock=FakeClock())
-    _truncate_all(runtime.db)
     yield runtime
     runtime.db.dispose()
 
@@ -143,8 +154,8 @@ def test_a_request_answered_503_while_queued_is_not_written_later(pg_migrated, p
     settings = Settings(
         data_dir=tmp_path, database_url=proxy.url(pg_migrated), db_statement_timeout=2, db_lock_timeout=1
     )
+    _truncate_plainly(pg_migrated)
     runtime = Runtime.from_settings(settings, clock=FakeClock())
-    _truncate_all(runtime.db)
     key = make_key(runtime, "prod-alertmanager")
     answers: dict[str, int] = {}
 

@@ -19,7 +19,18 @@ from warroom.auth import service as auth_service
 from warroom.auth.actor import Role
 from warroom.clock import FakeClock
 from warroom.config import Settings
+from warroom.db import Database
 from warroom.runtime import Runtime
+
+
+def _truncate_plainly(url: str) -> None:
+    """Empty the shared database without the short timeouts under test: a session a previous test left stuck
+    behind the paused proxy may still hold a lock for a moment after the proxy closed it."""
+    database = Database(url)
+    try:
+        _truncate_all(database)
+    finally:
+        database.dispose()
 
 
 @pytest.fixture
@@ -41,8 +52,8 @@ def slow_runtime(pg_migrated: str, proxy: PausableProxy, tmp_path: Path) -> Iter
         db_statement_timeout=2,
         db_lock_timeout=1,
     )
+    _truncate_plainly(pg_migrated)
     runtime = Runtime.from_settings(settings, clock=FakeClock())
-    _truncate_all(runtime.db)
     yield runtime
     runtime.db.dispose()
 
