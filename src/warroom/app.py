@@ -91,7 +91,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     @app.get("/ready", tags=["ops"], response_model=None)
     def ready() -> Response:
         """The database answers and no background part keeps failing; 503 naming the part otherwise."""
-        if not runtime.db.ping():
+        if not runtime.db.ping(timeout=runtime.settings.ready_timeout):
             return problem(503, "Not ready", "The database is unreachable.", headers={"Retry-After": "5"})
         failing = health_of(runtime).problems()
         if failing:

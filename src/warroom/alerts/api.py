@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from warroom.alerts import intake, maintenance, service, silences
 from warroom.alerts.formats import FormatError, parser_for
@@ -81,8 +82,15 @@ async def _lookup(runtime: Runtime, key: str) -> IntegrationRef | None:
     hit, ref = cache.cached(key)
     if hit:
         return ref
-    # Only a cache miss reads the database, and never on the event loop.
-    return await run_in_threadpool(cache.resolve, runtime, key)
+    # Only a cache miss reads the database, and never on the event loop; a database that does not answer within
+    # the statement timeout is unavailable (503, the sender retries), not an unknown key (401, it gives up).
+    try:
+        with anyio.fail_after(runtime.db.timeouts.statement):
+            return await anyio.to_thread.run_sync(cache.resolve, runtime, key, abandon_on_cancel=True)
+    except (TimeoutError, Unavailable):
+        # A refusal like any other in /metrics; whose key it was is not known.
+        intake.metrics_for(runtime).rejected.labels("unknown", "unavailable").inc()
+        raise Unavailable("The database is unavailable; retry later.") from None
 
 
 async def _read_json(request: Request, runtime: Runtime, integration: str) -> Any:
