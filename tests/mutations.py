@@ -134,9 +134,9 @@ MUTANTS: tuple[Mutant, ...] = (
         "intake-answers-before-commit",
         "ARCHITECTURE: an alert that got a 2xx answer is committed (a failed commit must not answer 200)",
         "src/warroom/alerts/intake.py",
-        "                results = service.ingest_many(session, runtime, items, now=now)\n"
+        "                results = pipeline.ingest_many(session, runtime, items, now=now)\n"
         "                session.commit()\n",
-        "                results = service.ingest_many(session, runtime, items, now=now)\n"
+        "                results = pipeline.ingest_many(session, runtime, items, now=now)\n"
         "                for request, result in zip(batch, results, strict=True):\n"
         "                    request.done(result)\n"
         "                session.commit()\n",
@@ -149,7 +149,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "ARCHITECTURE: a writer error is never answered 200 with an empty result",
         "src/warroom/alerts/intake.py",
         "                batch[0].done(exc)\n",
-        "                batch[0].done(service.IngestResult(batch[0].ref.name))\n",
+        "                batch[0].done(pipeline.IngestResult(batch[0].ref.name))\n",
         TODO,
         owner="sec-alerts",
         hint="tests/alerts/test_promises.py::test_a_failed_write_is_never_answered_2xx",
@@ -157,7 +157,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "dedup-same-fingerprint-twice-in-one-batch",
         "docs/alerts.md: alerts are deduplicated by fingerprint, also within one batch",
-        "src/warroom/alerts/service.py",
+        "src/warroom/alerts/pipeline.py",
         "        fresh.discard((integration.id, fingerprint))\n",
         "",
         TODO,
@@ -177,7 +177,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "silence-ignores-routed-service",
         "docs/alerts.md: silences match the alert's labels plus `service` (the routed service)",
-        "src/warroom/alerts/service.py",
+        "src/warroom/alerts/batch.py",
         '            labels.setdefault("service", alert.service)\n        if self._silences is None:\n',
         "            pass\n        if self._silences is None:\n",
         TODO,
@@ -306,7 +306,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "silence-matches-every-alert",
         "docs/alerts.md: a silence holds back only the alerts its matchers match",
-        "src/warroom/alerts/service.py",
+        "src/warroom/alerts/batch.py",
         "            if silence.matches(labels):\n",
         "            if True:\n",
         (
