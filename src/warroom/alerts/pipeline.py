@@ -160,40 +160,6 @@ def _ingest_many(
     return results
 
 
-def _needed(
-    ctx: Batch,
-    flat: list[tuple[int, Source, IncomingAlert, str, Decision]],
-    rows: dict[tuple[int, str], store.AlertRow],
-    fresh: set[tuple[int, str]],
-) -> tuple[dict[str, str], set[int]]:
-    """The groups to lock (alerts that may open or join an incident) and the incidents to lock (those joined,
-    and those whose alerts resolve). A repeat of a firing alert with an open incident needs neither."""
-    # PostgreSQL: `_store` read the status of every incident the rows link to, with the rows.
-    linked = sorted({row.incident_id for row in rows.values() if row.incident_id is not None})
-    if linked and not ctx.postgres:
-        # SQLite: this transaction already holds the database's write lock, so what it reads now stays true
-        # until it commits; the incidents count as locked and preload need not read them again.
-        ctx._lock_incidents(linked)
-    groups: dict[str, str] = {}
-    incident_ids: set[int] = set()
-    for _index, integration, incoming, fingerprint, decision in flat:
-        row = rows[(integration.id, fingerprint)]
-        if incoming.status == "resolved" or incoming.acknowledge:
-            if row.incident_id is not None:
-                incident_ids.add(row.incident_id)
-            continue
-        placed = (
-            (integration.id, fingerprint) in fresh
-            or row.status == "resolved"
-            or row.suppressed_by is not None
-            or row.incident_id is None
-            or ctx.status_of(row.incident_id) == Status.RESOLVED
-        )
-        if placed:
-            groups[decision.group_key] = decision.route
-    return groups, incident_ids
-
-
 def _store(
     ctx: Batch, flat: list[tuple[int, Source, IncomingAlert, str, Decision]], *, insert_last: bool = False
 ) -> tuple[dict[tuple[int, str], store.AlertRow], set[tuple[int, str]]]:
@@ -249,6 +215,40 @@ def _store(
     return rows, created
 
 
+def _needed(
+    ctx: Batch,
+    flat: list[tuple[int, Source, IncomingAlert, str, Decision]],
+    rows: dict[tuple[int, str], store.AlertRow],
+    fresh: set[tuple[int, str]],
+) -> tuple[dict[str, str], set[int]]:
+    """The groups to lock (alerts that may open or join an incident) and the incidents to lock (those joined,
+    and those whose alerts resolve). A repeat of a firing alert with an open incident needs neither."""
+    # PostgreSQL: `_store` read the status of every incident the rows link to, with the rows.
+    linked = sorted({row.incident_id for row in rows.values() if row.incident_id is not None})
+    if linked and not ctx.postgres:
+        # SQLite: this transaction already holds the database's write lock, so what it reads now stays true
+        # until it commits; the incidents count as locked and preload need not read them again.
+        ctx._lock_incidents(linked)
+    groups: dict[str, str] = {}
+    incident_ids: set[int] = set()
+    for _index, integration, incoming, fingerprint, decision in flat:
+        row = rows[(integration.id, fingerprint)]
+        if incoming.status == "resolved" or incoming.acknowledge:
+            if row.incident_id is not None:
+                incident_ids.add(row.incident_id)
+            continue
+        placed = (
+            (integration.id, fingerprint) in fresh
+            or row.status == "resolved"
+            or row.suppressed_by is not None
+            or row.incident_id is None
+            or ctx.status_of(row.incident_id) == Status.RESOLVED
+        )
+        if placed:
+            groups[decision.group_key] = decision.route
+    return groups, incident_ids
+
+
 def _apply(
     ctx: Batch, integration: Source, alert: store.AlertRow, incoming: IncomingAlert, decision: Decision, *, new: bool
 ) -> str:
@@ -292,43 +292,6 @@ def _apply(
         alert.incident_id = None
         _place(ctx, integration, alert, decision, attach_kind="alert_attached")
     return "repeated"
-
-
-def _acknowledge(ctx: Batch, integration: Source, alert: store.AlertRow) -> str:
-    """A sender acknowledges its own alert, never the incident as such: an incident may hold other senders'
-    alerts, and one key holder must not stop the paging for them. The incident follows at the end of the batch
-    once every firing alert in it is acknowledged (`_acknowledge_incidents`)."""
-    if alert.status != "firing":
-        return "acknowledged"  # nothing fires: nothing to acknowledge
-    if alert.acknowledged_at is None:
-        alert.acknowledged_at = ctx.now
-    if alert.incident_id is not None and alert.suppressed_by is None:
-        ctx.acknowledged[alert.incident_id] = integration_actor(integration)
-    return "acknowledged"
-
-
-def _acknowledge_incidents(ctx: Batch, candidates: dict[int, Actor]) -> None:
-    """Senders acknowledge an incident only when every alert firing in it is acknowledged (by its own sender);
-    the actor is the integration whose alert completed that. A person's acknowledgement is another path."""
-    query = store.acknowledged_query()
-    for number in sorted(candidates):
-        if ctx.status_of(number) != Status.TRIGGERED:
-            continue
-        some_acknowledged, some_not = ctx.session.execute(query, {"incident": number}).one()
-        if not some_acknowledged or some_not:
-            continue
-        incident = ctx.incident(number)
-        if incident is None or incident.status != Status.TRIGGERED:
-            continue
-        ctx.events.flush()
-        actor = candidates[number]
-        incidents.acknowledge(
-            ctx.session, incident, actor, ctx.now, f"every firing alert acknowledged by its sender (last: {actor.name})"
-        )
-
-
-def _title(alert: store.AlertRow) -> str:
-    return alert.summary or alert.labels.get("alertname") or f"Alert {alert.fingerprint}"
 
 
 def _place(ctx: Batch, integration: Source, alert: store.AlertRow, decision: Decision, *, attach_kind: str) -> None:
@@ -426,18 +389,6 @@ def _place(ctx: Batch, integration: Source, alert: store.AlertRow, decision: Dec
     )
 
 
-def _changing(ctx: Batch, number: int) -> Incident:
-    incident = ctx.incident(number)
-    if incident is None:  # locked by this transaction a moment ago: it cannot have gone
-        raise NotFound(f"No incident #{number}.", field="number")
-    return incident
-
-
-def _valid_severity(ctx: Batch, severity: str) -> str:
-    names = ctx.runtime.severities.names()
-    return severity if severity in names else names[-1]
-
-
 def _resolve(ctx: Batch, integration: Source, alert: store.AlertRow, incoming: IncomingAlert) -> None:
     now = ctx.now
     alert.status = "resolved"
@@ -463,6 +414,19 @@ def _resolve(ctx: Batch, integration: Source, alert: store.AlertRow, incoming: I
         ctx.source_resolved = True
 
 
+def _acknowledge(ctx: Batch, integration: Source, alert: store.AlertRow) -> str:
+    """A sender acknowledges its own alert, never the incident as such: an incident may hold other senders'
+    alerts, and one key holder must not stop the paging for them. The incident follows at the end of the batch
+    once every firing alert in it is acknowledged (`_acknowledge_incidents`)."""
+    if alert.status != "firing":
+        return "acknowledged"  # nothing fires: nothing to acknowledge
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at = ctx.now
+    if alert.incident_id is not None and alert.suppressed_by is None:
+        ctx.acknowledged[alert.incident_id] = integration_actor(integration)
+    return "acknowledged"
+
+
 def _finish(ctx: Batch) -> None:
     """What waits for the whole batch: incidents whose alerts resolved, alerts an inhibition held back."""
     ctx.events.flush()
@@ -485,6 +449,26 @@ def _finish(ctx: Batch) -> None:
         # A resolved alert may have held others back: those still firing get their chance now.
         reevaluate(ctx.session, ctx.runtime, now=ctx.now, only_prefix="inhibit:", ctx=ctx)
         _finish(ctx)
+
+
+def _acknowledge_incidents(ctx: Batch, candidates: dict[int, Actor]) -> None:
+    """Senders acknowledge an incident only when every alert firing in it is acknowledged (by its own sender);
+    the actor is the integration whose alert completed that. A person's acknowledgement is another path."""
+    query = store.acknowledged_query()
+    for number in sorted(candidates):
+        if ctx.status_of(number) != Status.TRIGGERED:
+            continue
+        some_acknowledged, some_not = ctx.session.execute(query, {"incident": number}).one()
+        if not some_acknowledged or some_not:
+            continue
+        incident = ctx.incident(number)
+        if incident is None or incident.status != Status.TRIGGERED:
+            continue
+        ctx.events.flush()
+        actor = candidates[number]
+        incidents.acknowledge(
+            ctx.session, incident, actor, ctx.now, f"every firing alert acknowledged by its sender (last: {actor.name})"
+        )
 
 
 def _after_alert_resolved(ctx: Batch, number: int, actor: Actor, labels: dict[str, str], highest: str | None) -> None:
@@ -547,3 +531,19 @@ def reevaluate(
     store.write_rows(session, held)
     ctx.events.flush()
     return released
+
+
+def _title(alert: store.AlertRow) -> str:
+    return alert.summary or alert.labels.get("alertname") or f"Alert {alert.fingerprint}"
+
+
+def _changing(ctx: Batch, number: int) -> Incident:
+    incident = ctx.incident(number)
+    if incident is None:  # locked by this transaction a moment ago: it cannot have gone
+        raise NotFound(f"No incident #{number}.", field="number")
+    return incident
+
+
+def _valid_severity(ctx: Batch, severity: str) -> str:
+    names = ctx.runtime.severities.names()
+    return severity if severity in names else names[-1]
