@@ -140,7 +140,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "                for request, result in zip(batch, results, strict=True):\n"
         "                    request.done(result)\n"
         "                session.commit()\n",
-        ('tests/alerts/test_promises.py::test_a_failed_write_is_never_answered_2xx[sqlite-commit]',),
+        ("tests/alerts/test_promises.py::test_a_failed_write_is_never_answered_2xx[sqlite-commit]",),
     ),
     Mutant(
         "intake-writer-error-answers-200",
@@ -148,7 +148,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "src/warroom/alerts/intake.py",
         "                batch[0].done(exc)\n",
         "                batch[0].done(service.IngestResult(batch[0].ref.name))\n",
-        ('tests/alerts/test_promises.py::test_a_failed_write_is_never_answered_2xx[sqlite-writer]',),
+        ("tests/alerts/test_promises.py::test_a_failed_write_is_never_answered_2xx[sqlite-writer]",),
     ),
     Mutant(
         "dedup-same-fingerprint-twice-in-one-batch",
@@ -156,7 +156,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "src/warroom/alerts/service.py",
         "        fresh.discard((integration.id, fingerprint))\n",
         "",
-        ('tests/alerts/test_promises.py::test_the_same_fingerprint_twice_in_one_request_is_one_alert[sqlite]',),
+        ("tests/alerts/test_promises.py::test_the_same_fingerprint_twice_in_one_request_is_one_alert[sqlite]",),
     ),
     Mutant(
         "silence-future-start-active-now",
@@ -164,7 +164,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "src/warroom/alerts/silences.py",
         "select(Silence.id, Silence.matchers).where(Silence.starts_at <= now, Silence.ends_at > now)",
         "select(Silence.id, Silence.matchers).where(Silence.ends_at > now)",
-        ('tests/alerts/test_promises.py::test_a_silence_that_starts_later_holds_nothing_back_now[sqlite]',),
+        ("tests/alerts/test_promises.py::test_a_silence_that_starts_later_holds_nothing_back_now[sqlite]",),
     ),
     Mutant(
         "silence-ignores-routed-service",
@@ -172,7 +172,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "src/warroom/alerts/service.py",
         '            labels.setdefault("service", alert.service)\n        if self._silences is None:\n',
         "            pass\n        if self._silences is None:\n",
-        ('tests/alerts/test_promises.py::test_a_silence_on_service_matches_the_routed_service[sqlite]',),
+        ("tests/alerts/test_promises.py::test_a_silence_on_service_matches_the_routed_service[sqlite]",),
     ),
     Mutant(
         "x-routing-key-ignored",
@@ -188,7 +188,9 @@ MUTANTS: tuple[Mutant, ...] = (
         "src/warroom/alerts/service.py",
         "        ctx.acknowledged[alert.incident_id] = integration_actor(integration)\n",
         "        pass\n",
-        ("tests/alerts/test_sender_scope.py::test_senders_acknowledge_the_incident_once_every_firing_alert_is[sqlite]",),
+        (
+            "tests/alerts/test_sender_scope.py::test_senders_acknowledge_the_incident_once_every_firing_alert_is[sqlite]",
+        ),
     ),
     Mutant(
         "signed-link-hmac-not-checked",
