@@ -129,7 +129,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "    Status.RESOLVED: (Status.INVESTIGATING,),\n",
         (f"{LIFECYCLE_TEST}[sqlite-resolved->investigating]",),
     ),
-    # --- rows whose killing tests other branches are writing (issue 13); the lead fills in the node ids.
+    # --- the intake's promises (issue 13)
     Mutant(
         "intake-answers-before-commit",
         "ARCHITECTURE: an alert that got a 2xx answer is committed (a failed commit must not answer 200)",
@@ -140,9 +140,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "                for request, result in zip(batch, results, strict=True):\n"
         "                    request.done(result)\n"
         "                session.commit()\n",
-        TODO,
-        owner="sec-alerts",
-        hint="tests/alerts/test_promises.py::test_a_failed_write_is_never_answered_2xx",
+        ("tests/alerts/test_promises.py::test_a_failed_write_is_never_answered_2xx[sqlite-commit]",),
     ),
     Mutant(
         "intake-writer-error-answers-200",
@@ -150,9 +148,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "src/warroom/alerts/intake.py",
         "                batch[0].done(exc)\n",
         "                batch[0].done(pipeline.IngestResult(batch[0].ref.name))\n",
-        TODO,
-        owner="sec-alerts",
-        hint="tests/alerts/test_promises.py::test_a_failed_write_is_never_answered_2xx",
+        ("tests/alerts/test_promises.py::test_a_failed_write_is_never_answered_2xx[sqlite-writer]",),
     ),
     Mutant(
         "dedup-same-fingerprint-twice-in-one-batch",
@@ -160,9 +156,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "src/warroom/alerts/pipeline.py",
         "        fresh.discard((integration.id, fingerprint))\n",
         "",
-        TODO,
-        owner="sec-alerts",
-        hint="tests/alerts/test_promises.py::test_the_same_fingerprint_twice_in_one_request_is_one_alert",
+        ("tests/alerts/test_promises.py::test_the_same_fingerprint_twice_in_one_request_is_one_alert[sqlite]",),
     ),
     Mutant(
         "silence-future-start-active-now",
@@ -170,9 +164,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "src/warroom/alerts/silences.py",
         "select(Silence.id, Silence.matchers).where(Silence.starts_at <= now, Silence.ends_at > now)",
         "select(Silence.id, Silence.matchers).where(Silence.ends_at > now)",
-        TODO,
-        owner="sec-alerts",
-        hint="tests/alerts/test_promises.py::test_a_silence_that_starts_later_holds_nothing_back_now",
+        ("tests/alerts/test_promises.py::test_a_silence_that_starts_later_holds_nothing_back_now[sqlite]",),
     ),
     Mutant(
         "silence-ignores-routed-service",
@@ -180,9 +172,25 @@ MUTANTS: tuple[Mutant, ...] = (
         "src/warroom/alerts/batch.py",
         '            labels.setdefault("service", alert.service)\n        if self._silences is None:\n',
         "            pass\n        if self._silences is None:\n",
-        TODO,
-        owner="sec-alerts",
-        hint="tests/alerts/test_promises.py::test_a_silence_on_service_matches_the_routed_service",
+        ("tests/alerts/test_promises.py::test_a_silence_on_service_matches_the_routed_service[sqlite]",),
+    ),
+    Mutant(
+        "x-routing-key-ignored",
+        "docs/alerts.md: a PagerDuty sender may give its key in the X-Routing-Key header",
+        "src/warroom/alerts/api.py",
+        '        key = key or request.headers.get("x-routing-key")\n',
+        "",
+        ("tests/alerts/test_promises.py::test_pagerduty_key_in_the_x_routing_key_header[sqlite]",),
+    ),
+    Mutant(
+        "sender-acknowledges-whole-incident",
+        "docs/security.md: a sender acknowledges its own alerts; the incident only when every firing alert is",
+        "src/warroom/alerts/pipeline.py",
+        "        ctx.acknowledged[alert.incident_id] = integration_actor(integration)\n",
+        "        pass\n",
+        (
+            "tests/alerts/test_sender_scope.py::test_senders_acknowledge_the_incident_once_every_firing_alert_is[sqlite]",
+        ),
     ),
     Mutant(
         "signed-link-hmac-not-checked",
