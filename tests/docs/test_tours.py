@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -24,13 +25,33 @@ from tests.docs.tour import (
 TOURED = [d for d in docs() if any(b.executed for b in parse(d))]
 
 
-@pytest.mark.parametrize("doc", TOURED, ids=[d.name for d in TOURED])
-def test_tour_runs(doc: Path, tmp_path: Path) -> None:
-    """Each doc's shell blocks, in order, against a real `warroom serve` with the shipped examples."""
-    tour = Tour(doc=doc, workdir=tmp_path)
+def _run_tour(doc: Path, workdir: Path) -> Tour:
+    tour = Tour(doc=doc, workdir=workdir)
     tour.start_peers()
     tour.lay_out()
     tour.run(parse(doc))
+    return tour
+
+
+@pytest.fixture(scope="module")
+def tours(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[Path, Future[Tour]]:
+    """The selected docs' tours, run side by side (each has its own server and ports): most of a tour's time
+    is waiting on a CLI process or the server, so three at once finish well before three in a row."""
+    selected = [
+        item.callspec.params["doc"]
+        for item in request.session.items
+        if getattr(item, "originalname", "") == "test_tour_runs" and hasattr(item, "callspec")
+    ]
+    pool = ThreadPoolExecutor(max_workers=3)
+    futures = {doc: pool.submit(_run_tour, doc, tmp_path_factory.mktemp(doc.stem)) for doc in selected}
+    request.addfinalizer(lambda: pool.shutdown(wait=True))
+    return futures
+
+
+@pytest.mark.parametrize("doc", TOURED, ids=[d.name for d in TOURED])
+def test_tour_runs(doc: Path, tours: dict[Path, Future[Tour]]) -> None:
+    """Each doc's shell blocks, in order, against a real `warroom serve` with the shipped examples."""
+    tour = tours[doc].result(timeout=600)
     assert tour.ran, f"{doc.name}: no block ran"
 
 

@@ -67,7 +67,8 @@ class Block:
 
     @property
     def where(self) -> str:
-        return f"{self.doc.relative_to(ROOT)}:{self.line}"
+        doc = self.doc.relative_to(ROOT) if self.doc.is_relative_to(ROOT) else self.doc
+        return f"{doc}:{self.line}"
 
     @property
     def executed(self) -> bool:
@@ -148,10 +149,10 @@ class _Hook(BaseHTTPRequestHandler):
 
     received: list[tuple[str, bytes]]
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+    def do_GET(self) -> None:
         self._answer(b'{"status": "ok"}')
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         self.server.received.append((self.path, self.rfile.read(length)))  # type: ignore[attr-defined]
         self._answer(b"{}")
@@ -163,7 +164,7 @@ class _Hook(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -193,7 +194,7 @@ class Tour:
         from aiosmtpd.controller import Controller
 
         class Sink:
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 return "250 OK"
 
         smtp_port = free_port()
@@ -264,10 +265,8 @@ class Tour:
     def shell(self, block: Block, text: str, state: Path, *, line: int) -> str:
         """Run `text` with bash -euo pipefail after the exports of earlier blocks; return its output."""
         # LINENO counts from the script's first line; the prologue is one line long.
-        script = (
-            f'source {state}; trap \'echo "tour: failed at {block.doc.name} line $(( LINENO + {line - 2} ))" >&2\' ERR\n'
-            f"{text}\nexport -p > {state}\n"
-        )
+        where = f"{block.doc.name} line $(( LINENO + {line - 2} ))"
+        script = f"source {state}; trap 'echo \"tour: failed at {where}\" >&2' ERR\n{text}\nexport -p > {state}\n"
         started = time.monotonic()
         proc = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", script],
