@@ -1,14 +1,24 @@
-"""Alert intake benchmark: Alertmanager v4 webhooks against `warroom serve`, on SQLite and PostgreSQL.
+"""Alert intake benchmark: Alertmanager v4 webhooks against `warroom serve` on SQLite (synchronous=NORMAL and
+FULL) and PostgreSQL, alternating in short rounds with Debian's prometheus-alertmanager as the peer.
 
     .venv/bin/python bench/ingest.py                 # both backends (PostgreSQL from WARROOM_TEST_DATABASE_URL)
-    .venv/bin/python bench/ingest.py --backend sqlite --seconds 5
+    .venv/bin/python bench/ingest.py --quick         # 3 s rounds, 2 rounds
+    .venv/bin/python bench/ingest.py --backend sqlite --synchronous normal --seconds 5
 
-Load: 1, 10 and 100 alerts per request; 5,000 distinct fingerprints per phase; about 30% repeats and 10%
-resolves; concurrent clients on loopback; every phase bounded in time and in requests. Routing, dedup and
-grouping are on (a warroom.yaml with routes). At the end of each phase every accepted alert is checked in the
-database: the sum of the stored alerts' `received` counters must equal the number of alerts answered 2xx,
-and every accepted fingerprint must be stored. When Debian's prometheus-alertmanager is installed the same
-load goes to its own `POST /api/v2/alerts` (in memory) and the ratio is printed.
+Load: 1, 10 and 100 alerts per request; 5,000 distinct fingerprints per round; about 30% repeats and 10%
+resolves; concurrent clients on loopback; every round bounded in time and in requests. Routing, dedup and
+grouping are on (a warroom.yaml with routes).
+
+Like with like: every server (each warroom and Alertmanager) is started first and gets the same warm-up;
+then each phase runs --rounds short rounds, and in each round every server gets the same load one after the
+other (the order rotating from round to round), so a slow moment of the shared machine falls on all of them.
+Each round prints every server's figures and the ratio warroom / Alertmanager; the end prints the median
+ratio per phase. Alertmanager keeps alerts in memory; warroom commits each one before answering.
+
+What is answered is stored: after each round the database is read and every fingerprint must have at least
+as many stored receipts (`received`) as 2xx answers, and in all exactly as many. At the end each warroom is
+killed with SIGKILL in the middle of a round, and every 2xx answered before the kill is looked up in the
+database: an alert answered before its commit would be missing there.
 """
 
 from __future__ import annotations
@@ -20,12 +30,15 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -177,6 +190,7 @@ class Result:
     kinds: dict[str, int]
     fingerprints: set[str]
     note: str = ""
+    answered: Counter[str] = field(default_factory=Counter)  # fingerprint -> alerts answered 2xx
 
     @property
     def alerts_per_second(self) -> float:
@@ -203,20 +217,23 @@ async def drive(
     workload: Workload,
     headers: dict[str, str],
     label: str,
+    stop: asyncio.Event | None = None,
 ) -> Result:
-    """`clients` connections each sending one request after the other until the time or request budget ends."""
+    """`clients` connections each sending one request after the other until the time or request budget ends
+    (or `stop` is set: the server was killed)."""
     latencies: list[float] = []
     errors: dict[str, int] = {}
     accepted = 0
     sent = 0
     fingerprints: set[str] = set()
+    answered: Counter[str] = Counter()
     deadline = time.perf_counter() + seconds
     connector = aiohttp.TCPConnector(limit=clients, force_close=False)
     async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
 
         async def client() -> None:
             nonlocal accepted, sent
-            while time.perf_counter() < deadline and sent < MAX_REQUESTS:
+            while time.perf_counter() < deadline and sent < MAX_REQUESTS and not (stop and stop.is_set()):
                 sent += 1
                 items = workload.batch(size)
                 body = json.dumps(make_body(workload, items)).encode()
@@ -231,20 +248,25 @@ async def drive(
                 latencies.append(time.perf_counter() - started)
                 if 200 <= status < 300:
                     accepted += len(items)
-                    fingerprints.update(f"{workload.phase}-{index:05d}" for index, _ in items)
+                    names = [f"{workload.phase}-{index:05d}" for index, _ in items]
+                    fingerprints.update(names)
+                    answered.update(names)
                 else:
                     errors[str(status)] = errors.get(str(status), 0) + 1
 
         started = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(clients)))
         elapsed = time.perf_counter() - started
-    return Result(
+    result = Result(
         label, size, clients, len(latencies), accepted, elapsed, latencies, errors, dict(workload.kinds), fingerprints
     )
+    result.answered = answered
+    return result
 
 
 async def drive_rate(
     url: str,
+    make_body: Any,
     *,
     size: int,
     rate: float,
@@ -265,7 +287,7 @@ async def drive_rate(
         planned.append(workload.batch(size))
         if first_pass == count and workload.next_new >= FINGERPRINTS:
             first_pass = position + 1
-    bodies = [json.dumps(webhook(workload, items)).encode() for items in planned]
+    bodies = [json.dumps(make_body(workload, items)).encode() for items in planned]
     # The plan is tens of thousands of objects that live until the end: left to the collector, its full
     # passes stalled this client for 50-150 ms, which showed up as server latency.
     gc.collect()
@@ -278,6 +300,7 @@ async def drive_rate(
     errors: dict[str, int] = {}
     accepted = 0
     fingerprints: set[str] = set()
+    answered: Counter[str] = Counter()
     connector = aiohttp.TCPConnector(limit=connections, force_close=False)
     async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
 
@@ -297,7 +320,9 @@ async def drive_rate(
                 after_first_pass.append(latencies[-1])
             if 200 <= status < 300:
                 accepted += len(items)
-                fingerprints.update(f"{workload.phase}-{index:05d}" for index, _ in items)
+                names = [f"{workload.phase}-{index:05d}" for index, _ in items]
+                fingerprints.update(names)
+                answered.update(names)
             else:
                 errors[str(status)] = errors.get(str(status), 0) + 1
 
@@ -311,9 +336,13 @@ async def drive_rate(
             tasks.append(asyncio.create_task(one(body, items, scheduled, position)))
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=seconds + 60)
         elapsed = time.perf_counter() - started
+    # The plan is garbage now: unfrozen, or every round's bodies would stay in memory until the end.
+    del bodies, planned
+    gc.unfreeze()
     result = Result(
         label, size, 0, len(latencies), accepted, elapsed, latencies, errors, dict(workload.kinds), fingerprints
     )
+    result.answered = answered
     lags.sort()
     if timeline:
         # When in the phase the time went: a queue built by the first pass shows as a slow start.
@@ -334,11 +363,20 @@ async def drive_rate(
     return result
 
 
+def unstored(answered: Counter[str], stored: dict[str, int]) -> list[str]:
+    """Fingerprints answered 2xx more often than the database holds receipts for: alerts told "accepted" that
+    were not committed. More receipts than answers is not a loss (committed, the answer cut off by a kill)."""
+    return sorted(name for name, count in answered.items() if stored.get(name, 0) < count)
+
+
 class Warroom:
     """`warroom serve` in its own process (API, intake writer and engine), on a fresh database."""
 
-    def __init__(self, backend: str, pg_admin: str | None, folder: Path) -> None:
+    def __init__(self, backend: str, pg_admin: str | None, folder: Path, synchronous: str = "normal") -> None:
         self.backend = backend
+        self.synchronous = synchronous
+        self.label = f"warroom {backend}" + (f"/{synchronous}" if backend == "sqlite" else "")
+        self.tag = "pg" if backend == "postgresql" else f"s{synchronous[0]}"
         self.folder = folder
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -362,6 +400,7 @@ class Warroom:
             "WARROOM_CONFIG": str(folder / "warroom.yaml"),
             "WARROOM_PORT": str(self.port),
             "WARROOM_LOG_LEVEL": "warning",
+            "WARROOM_SQLITE_SYNCHRONOUS": synchronous,
         }
         self.log = (folder / "server.log").open("wb")
         self.process = subprocess.Popen(
@@ -399,7 +438,7 @@ class Warroom:
         return values["count"], values["sum"]
 
     async def phase(self, integration: str, load: Any) -> Result:
-        """Run one phase's load (a coroutine), then report it with requests per commit and the stored check."""
+        """Run one round's load (a coroutine), then report it with requests per commit and the stored check."""
         commits_before, requests_before = self.batches()
         result: Result = await load
         commits, requests = self.batches()
@@ -410,37 +449,75 @@ class Warroom:
         report(result, self.verify(result, integration))
         return result
 
-    def verify(self, result: Result, integration: str) -> str:
-        """Every accepted alert is in the database: counters add up and every fingerprint is stored."""
+    def stored(self, integration: str) -> tuple[dict[str, int], int]:
+        """Receipts stored per fingerprint for the integration, and the incidents so far."""
         url = self.database_url.replace("postgresql://", "postgresql+psycopg://", 1)
         engine = create_engine(url, poolclass=NullPool)
         with engine.connect() as conn:
-            row = conn.execute(
+            rows = conn.execute(
                 text(
-                    "SELECT count(*), coalesce(sum(received), 0) FROM alerts a JOIN alert_integrations i "
-                    "ON a.integration_id = i.id WHERE i.name = :name"
+                    "SELECT fingerprint, sum(received) FROM alerts a JOIN alert_integrations i "
+                    "ON a.integration_id = i.id WHERE i.name = :name GROUP BY fingerprint"
                 ),
                 {"name": integration},
-            ).one()
-            stored = {
-                r[0]
-                for r in conn.execute(
-                    text(
-                        "SELECT fingerprint FROM alerts a JOIN alert_integrations i ON a.integration_id = i.id "
-                        "WHERE i.name = :name"
-                    ),
-                    {"name": integration},
-                )
-            }
-            incidents = conn.execute(text("SELECT count(*) FROM incidents")).scalar()
+            )
+            stored = {str(r[0]): int(r[1]) for r in rows}
+            incidents = int(conn.execute(text("SELECT count(*) FROM incidents")).scalar() or 0)
         engine.dispose()
-        missing = result.fingerprints - stored
-        if int(row[1]) != result.alerts or missing:
-            return f"FAILED: accepted {result.alerts}, stored receipts {row[1]}, missing fingerprints {len(missing)}"
-        return f"ok ({row[0]} alerts, {int(row[1])} receipts, {incidents} incidents so far)"
+        return stored, incidents
+
+    def verify(self, result: Result, integration: str, *, killed: bool = False) -> str:
+        """Every alert answered 2xx is in the database, as many times as it was answered. Without a kill the
+        totals are equal too (nothing committed that was not answered)."""
+        stored, incidents = self.stored(integration)
+        lost = unstored(result.answered, stored)
+        receipts = sum(stored.values())
+        if lost:
+            return (
+                f"FAILED: {len(lost)} fingerprints answered 2xx but not stored (e.g. {lost[:3]}); answered "
+                f"{result.alerts}, stored receipts {receipts}"
+            )
+        if not killed and receipts != result.alerts:
+            return f"FAILED: answered {result.alerts} alerts 2xx, stored receipts {receipts}"
+        extra = f", {receipts - result.alerts} committed but not answered before the kill" if killed else ""
+        return f"ok ({len(stored)} alerts, {receipts} receipts{extra}, {incidents} incidents so far)"
+
+    async def killed_mid_round(self, seconds: float) -> str:
+        """SIGKILL this server half-way through a round of 10-alert requests, then look every 2xx answered
+        before the kill up in the database (as the SIGKILL test does): an answer sent before its commit shows
+        as a missing alert."""
+        name = "bench-kill"
+        key = self.integration(name)
+        workload = Workload(phase=f"{self.tag}k", rng=random.Random(99))
+        stop = asyncio.Event()
+
+        async def kill() -> None:
+            await asyncio.sleep(seconds / 2)
+            self.process.send_signal(signal.SIGKILL)
+            stop.set()
+
+        result, _ = await asyncio.gather(
+            drive(
+                f"{self.url}/api/v1/intake",
+                webhook,
+                size=10,
+                clients=16,
+                seconds=seconds,
+                workload=workload,
+                headers={"Authorization": f"Bearer {key}"},
+                label=f"{self.label} killed",
+                stop=stop,
+            ),
+            kill(),
+        )
+        self.process.wait(30)
+        return f"{self.label}: {result.alerts} alerts answered 2xx before the SIGKILL: " + self.verify(
+            result, name, killed=True
+        )
 
     def close(self) -> None:
-        self.process.terminate()
+        if self.process.poll() is None:
+            self.process.terminate()
         try:
             self.process.wait(15)
         except subprocess.TimeoutExpired:
@@ -519,6 +596,51 @@ def report(result: Result, check: str = "") -> None:
     )
 
 
+@dataclass
+class Target:
+    """One server under the same load: a warroom (webhooks, with the stored check) or Alertmanager."""
+
+    label: str
+    intake: str
+    make_body: Any
+    tag: str
+    server: Warroom | None = None
+
+    def headers(self, integration: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.server.integration(integration)}"} if self.server else {}
+
+    async def measure(self, integration: str, load: Any) -> Result:
+        if self.server is not None:
+            return await self.server.phase(integration, load)
+        result: Result = await load
+        report(result)
+        return result
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
+def ratio_line(results: dict[str, Result], peer: str | None, *, fixed_rate: bool) -> str:
+    """warroom / Alertmanager for one round: alerts/s in closed loop; p99 at a fixed rate (both keep up)."""
+    if peer is None or peer not in results:
+        return ""
+    theirs = results[peer]
+    parts = []
+    for label, ours in results.items():
+        if label == peer:
+            continue
+        if fixed_rate:
+            parts.append(f"{label} p99 x{ours.quantile(0.99) / theirs.quantile(0.99):.2f}")
+        elif theirs.alerts_per_second:
+            parts.append(f"{label} {ours.alerts_per_second / theirs.alerts_per_second:.2f}")
+    what = "p99 latency" if fixed_rate else "alerts/s"
+    return f"    ratio to alertmanager ({what}, this round): " + ", ".join(parts)
+
+
 async def main_async(args: argparse.Namespace) -> None:
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     pg_admin = args.pg_url or os.environ.get("WARROOM_TEST_DATABASE_URL")
@@ -529,103 +651,168 @@ async def main_async(args: argparse.Namespace) -> None:
     if "postgresql" in backends and not pg_admin:
         print("postgresql: skipped (set WARROOM_TEST_DATABASE_URL or --pg-url)")
         backends.remove("postgresql")
-    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}; {args.seconds:.0f} s per phase")
-    summary: dict[tuple[str, int], Result] = {}
-    targets: list[str] = []
-    for backend in backends:
-        with tempfile.TemporaryDirectory(prefix=f"warroom-bench-{backend}-") as folder:
-            server = Warroom(backend, pg_admin, Path(folder))
-            try:
-                for size, clients in PHASES:
-                    name = f"bench-{size}"
-                    workload = Workload(phase=f"{backend[:2]}{size}", rng=random.Random(size))
-                    result = await server.phase(
+    modes = ["normal", "full"] if args.synchronous == "both" else [args.synchronous]
+    print(
+        f"machine: {os.cpu_count()} cores ({cpu_model()}), python {sys.version.split()[0]}, "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()[0]:.2f}; {args.rounds} rounds of "
+        f"{args.seconds:g} s per phase and server, {args.warmup:g} s warm-up each"
+    )
+    targets: list[Target] = []
+    servers: list[Warroom] = []
+    alertmanager: Alertmanager | None = None
+    folders: list[tempfile.TemporaryDirectory[str]] = []
+    verdicts: list[str] = []
+    ratios: dict[tuple[str, str], list[float]] = {}
+    try:
+        for backend in backends:
+            for mode in modes if backend == "sqlite" else ["normal"]:
+                folder = tempfile.TemporaryDirectory(prefix=f"warroom-bench-{backend}-")
+                folders.append(folder)
+                server = Warroom(backend, pg_admin, Path(folder.name), mode)
+                servers.append(server)
+                targets.append(Target(server.label, f"{server.url}/api/v1/intake", webhook, server.tag, server))
+        peer = None
+        if shutil.which("prometheus-alertmanager") and not args.no_alertmanager:
+            folder = tempfile.TemporaryDirectory(prefix="warroom-bench-am-")
+            folders.append(folder)
+            alertmanager = Alertmanager(Path(folder.name))
+            peer = "alertmanager (memory)"
+            targets.append(Target(peer, f"{alertmanager.url}/api/v2/alerts", postable, "am"))
+        elif args.no_alertmanager:
+            print("alertmanager: skipped (--no-alertmanager)")
+        else:
+            print("alertmanager: not installed (apt-get install prometheus-alertmanager) — no comparison")
+
+        # The same warm-up for every server (imports, caches, connection pools, the JIT-less Python's first
+        # requests), discarded: 10 alerts per request from 16 clients.
+        for target in targets:
+            warm = Workload(phase=f"{target.tag}w", rng=random.Random(0))
+            result = await drive(
+                target.intake,
+                target.make_body,
+                size=10,
+                clients=16,
+                seconds=args.warmup,
+                workload=warm,
+                headers=target.headers("bench-warmup"),
+                label=target.label,
+            )
+            print(f"warm-up {target.label}: {result.alerts_per_second:,.0f} alerts/s (not counted)", flush=True)
+
+        def rotated(round_index: int) -> list[Target]:
+            # A different server goes first each round: none always runs on the heels of another's load.
+            shift = round_index % len(targets)
+            return targets[shift:] + targets[:shift]
+
+        for size, clients in PHASES:
+            phase_name = f"{size}/req x{clients} clients"
+            for round_index in range(args.rounds):
+                print(f"round {round_index + 1}/{args.rounds}, {phase_name}:", flush=True)
+                results: dict[str, Result] = {}
+                for target in rotated(round_index):
+                    name = f"bench-{size}-c{round_index}"
+                    workload = Workload(
+                        phase=f"{target.tag}{size}c{round_index}", rng=random.Random(size * 97 + round_index)
+                    )
+                    results[target.label] = await target.measure(
                         name,
                         drive(
-                            f"{server.url}/api/v1/intake",
-                            webhook,
+                            target.intake,
+                            target.make_body,
                             size=size,
                             clients=clients,
                             seconds=args.seconds,
                             workload=workload,
-                            headers={"Authorization": f"Bearer {server.integration(name)}"},
-                            label=f"warroom {backend}",
+                            headers=target.headers(name),
+                            label=target.label,
                         ),
                     )
-                    summary[(backend, size)] = result
-                for size, rate in RATES:
-                    name = f"bench-{size}-rate"
-                    workload = Workload(phase=f"{backend[:2]}{size}r", rng=random.Random(size + 1))
-                    result = await server.phase(
+                if line := ratio_line(results, peer, fixed_rate=False):
+                    print(line, flush=True)
+                    for label, ours in results.items():
+                        if peer and label != peer and results[peer].alerts_per_second:
+                            ratio = ours.alerts_per_second / results[peer].alerts_per_second
+                            ratios.setdefault((label, f"alerts/s at {phase_name}"), []).append(ratio)
+        for size, rate in RATES:
+            phase_name = f"{rate:,.0f} req/s of {size}"
+            for round_index in range(args.rounds):
+                print(f"round {round_index + 1}/{args.rounds}, fixed rate {phase_name}:", flush=True)
+                results = {}
+                for target in rotated(round_index):
+                    name = f"bench-{size}-r{round_index}"
+                    workload = Workload(
+                        phase=f"{target.tag}{size}r{round_index}", rng=random.Random(size * 89 + round_index)
+                    )
+                    result = await target.measure(
                         name,
                         drive_rate(
-                            f"{server.url}/api/v1/intake",
+                            target.intake,
+                            target.make_body,
                             size=size,
                             rate=rate,
                             seconds=args.seconds,
                             workload=workload,
-                            headers={"Authorization": f"Bearer {server.integration(name)}"},
-                            label=f"warroom {backend}",
+                            headers=target.headers(name),
+                            label=target.label,
                             timeline=args.timeline,
                         ),
                     )
-                    offered = rate * size
-                    kept_up = result.alerts_per_second >= 0.97 * offered and not result.errors
-                    verdict = "meets" if kept_up and result.quantile(0.99) < TARGET_P99_MS else "misses"
-                    targets.append(
-                        f"{backend}: {offered:,.0f} alerts/s offered as {rate:,.0f} req/s of {size}: "
-                        f"{result.alerts_per_second:,.0f} accepted/s, p99 {result.quantile(0.99):.1f} ms "
-                        f"-> {verdict} the target (all answered 2xx, p99 < {TARGET_P99_MS:.0f} ms)"
-                    )
-            finally:
-                server.close()
-    if shutil.which("prometheus-alertmanager") and not args.no_alertmanager:
-        with tempfile.TemporaryDirectory(prefix="warroom-bench-am-") as folder:
-            am = Alertmanager(Path(folder))
-            try:
-                for size, clients in PHASES:
-                    workload = Workload(phase=f"am{size}", rng=random.Random(size))
-                    result = await drive(
-                        f"{am.url}/api/v2/alerts",
-                        postable,
-                        size=size,
-                        clients=clients,
-                        seconds=args.seconds,
-                        workload=workload,
-                        headers={},
-                        label="alertmanager (memory)",
-                    )
-                    report(result)
-                    for backend in backends:
-                        ours = summary.get((backend, size))
-                        if ours and result.alerts_per_second:
-                            print(
-                                f"    ratio warroom {backend} / alertmanager at {size}/req: "
-                                f"{ours.alerts_per_second / result.alerts_per_second:.2f}"
-                            )
-            finally:
-                am.close()
-    elif args.no_alertmanager:
-        print("alertmanager: skipped (--no-alertmanager)")
-    else:
-        print("alertmanager: not installed (apt-get install prometheus-alertmanager) — no comparison")
-    if targets:
-        print(f"targets (load average {os.getloadavg()[0]:.2f}):")
-        for line in targets:
+                    results[target.label] = result
+                    if target.server is not None:
+                        offered = rate * size
+                        kept_up = result.alerts_per_second >= 0.97 * offered and not result.errors
+                        verdict = "meets" if kept_up and result.quantile(0.99) < TARGET_P99_MS else "misses"
+                        verdicts.append(
+                            f"{target.label}, round {round_index + 1}: {offered:,.0f} alerts/s offered as "
+                            f"{phase_name}: {result.alerts_per_second:,.0f} accepted/s, p99 "
+                            f"{result.quantile(0.99):.1f} ms -> {verdict} the target (all answered 2xx, p99 < "
+                            f"{TARGET_P99_MS:.0f} ms)"
+                        )
+                if line := ratio_line(results, peer, fixed_rate=True):
+                    print(line, flush=True)
+                    for label, ours in results.items():
+                        if peer and label != peer:
+                            ratio = ours.quantile(0.99) / results[peer].quantile(0.99)
+                            ratios.setdefault((label, f"p99 at {phase_name}"), []).append(ratio)
+        print("answered means committed (SIGKILL half-way through a round of 10-alert requests):", flush=True)
+        for server in servers:
+            print(f"  {await server.killed_mid_round(args.seconds)}", flush=True)
+    finally:
+        for server in servers:
+            server.close()
+        if alertmanager is not None:
+            alertmanager.close()
+        for folder in folders:
+            folder.cleanup()
+    if ratios:
+        print(f"median ratio warroom / alertmanager over the rounds (min-max), load average {os.getloadavg()[0]:.2f}:")
+        for (label, what), values in ratios.items():
+            print(f"  {label:<24} {what:<32} {statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})")
+    if verdicts:
+        print("targets:")
+        for line in verdicts:
             print(f"  {line}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--seconds", type=float, default=8.0, help="Length of each phase (bounded).")
+    parser.add_argument("--synchronous", choices=["normal", "full", "both"], default="both", help="SQLite durability.")
+    parser.add_argument("--seconds", type=float, default=5.0, help="Length of each round (bounded).")
+    parser.add_argument("--rounds", type=int, default=3, help="Rounds per phase; every server runs in each.")
+    parser.add_argument("--warmup", type=float, default=3.0, help="Warm-up per server, the same for all.")
+    parser.add_argument("--quick", action="store_true", help="2 rounds of 3 s, 2 s warm-up.")
     parser.add_argument("--pg-url", help="PostgreSQL admin URL (default: WARROOM_TEST_DATABASE_URL).")
     parser.add_argument(
         "--timeline", action="store_true", help="Print p50/p99 for each second of the fixed-rate phases."
     )
     parser.add_argument("--no-alertmanager", action="store_true")
     args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.rounds, args.warmup = min(args.seconds, 3.0), min(args.rounds, 2), min(args.warmup, 2.0)
     args.seconds = min(max(args.seconds, 1.0), 60.0)
+    args.rounds = min(max(args.rounds, 1), 10)
+    args.warmup = min(max(args.warmup, 0.5), 30.0)
     try:  # the client on uvloop too (a warroom dependency): it must not be what limits the figures
         import uvloop
 

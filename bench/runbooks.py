@@ -1,6 +1,7 @@
 """Runbook engine bench: parse 1,000 seed-sized runbooks, and time a trivial step through the runner.
 
-Run: python bench/runbooks.py [--files 1000] [--runs 200]
+Run: python bench/runbooks.py [--files 1000] [--runs 200] [--rounds 5]
+The parse time reported is the median of --rounds rounds (each round printed), not the best.
 Targets (issue 6): 1,000 files parsed in under 2 s; runner overhead for `true` under 20 ms.
 """
 
@@ -53,6 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5, help="Parse rounds; the median is reported.")
     args = parser.parse_args()
 
     cpus = os.cpu_count() or 1
@@ -65,19 +67,25 @@ def main() -> None:
         size = make_corpus(folder, args.files)
         print(f"corpus: {args.files} runbooks from {SEEDS}, {size / args.files / 1024:.1f} KiB average")
         library.load([folder])  # warm imports and the file cache; both runs below read the same files
-        rounds: list[tuple[float, float]] = []
-        for _ in range(3):
+        walls: list[float] = []
+        cpus_used: list[float] = []
+        for _ in range(args.rounds):
             wall, cpu = time.perf_counter(), time.process_time()
             loaded = library.load([folder])
-            rounds.append((time.perf_counter() - wall, time.process_time() - cpu))
-        elapsed, cpu_used = min(rounds)
+            walls.append(time.perf_counter() - wall)
+            cpus_used.append(time.process_time() - cpu)
+        # The median, not the best: a user's parse takes the typical time, and the best of a few rounds on a
+        # shared machine reports the one quiet moment. Every round is printed so the spread is visible.
+        elapsed, cpu_used = statistics.median(walls), statistics.median(cpus_used)
         steps = sum(len(r.steps) for r in loaded.runbooks)
         verdict = "meets" if elapsed < 2.0 else "misses"
         # CPU time too: on a shared machine the wall clock also counts time other processes ran.
         print(
-            f"parse: {len(loaded.runbooks)} files in {elapsed:.2f} s wall, {cpu_used:.2f} s CPU (best of 3)"
-            f" = {len(loaded.runbooks) / elapsed:,.0f} files/s, {steps:,} steps ({verdict} the 2 s target)"
+            f"parse: {len(loaded.runbooks)} files in {elapsed:.2f} s wall, {cpu_used:.2f} s CPU "
+            f"(median of {len(walls)}) = {len(loaded.runbooks) / elapsed:,.0f} files/s, {steps:,} steps "
+            f"({verdict} the 2 s target)"
         )
+        print(f"       rounds (s wall): {', '.join(f'{w:.2f}' for w in walls)}")
         print(f"       load average during the run: {os.getloadavg()[0]:.2f} on {cpus} CPU(s)")
         # The server's library: parsed once at start, then each request only stats the files.
         cache = RunbookCache([folder])

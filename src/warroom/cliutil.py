@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -53,6 +54,14 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         except ConfigError as exc:
             for problem in exc.problems:
                 err_console.print(f"error: {problem}", markup=False, highlight=False)
+            raise typer.Exit(1) from None
+        except ValidationError as exc:
+            if exc.title != "Settings":
+                raise
+            # A WARROOM_* variable the settings refused: one line per variable, named as the user set it.
+            for refused in exc.errors(include_url=False):
+                name = "WARROOM_" + "_".join(str(part) for part in refused["loc"]).upper()
+                err_console.print(f"error: {name}: {refused['msg']}", markup=False, highlight=False)
             raise typer.Exit(1) from None
 
     return wrapper

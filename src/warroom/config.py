@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -32,6 +32,17 @@ class Settings(BaseSettings):
     log_level: str = Field(default="info", description="debug, info, warning or error.")
     log_format: str = Field(default="console", description="console or json.")
     public_url: str | None = Field(default=None, description="Base URL people reach warroom at (links in pages).")
+    sqlite_synchronous: Literal["normal", "full"] = Field(
+        default="normal",
+        description="SQLite commit durability: normal (survives a process crash; the last commits can be lost on "
+        "power loss or an OS crash) or full (survives those too; each commit waits for the disk).",
+    )
+
+    @field_validator("sqlite_synchronous", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
     # The kill-switch for running commands on this host: an operator who does not want admins (or a stolen
     # admin token) to run programs here turns it off, and command monitors and runbook steps then refuse.
     allow_exec: bool = Field(

@@ -45,7 +45,8 @@ def list_jobs(
     from warroom.db import Database
     from warroom.engine import jobs
 
-    database = Database(Settings().resolved_database_url(), pool_size=1)
+    settings = Settings()
+    database = Database(settings.resolved_database_url(), pool_size=1, sqlite_synchronous=settings.sqlite_synchronous)
     try:
         with database.session() as session:
             rows = jobs.pending(session, kind)[:limit]
