@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -13,6 +14,7 @@ from tests.docs.tour import (
     EXAMPLES,
     ROOT,
     VENV_BIN,
+    Block,
     Tour,
     TourFailed,
     all_blocks,
@@ -163,3 +165,25 @@ def test_examples_named_by_docs_exist() -> None:
             assert (ROOT / path.rstrip(".")).exists(), f"{block.where}: {path} is not in the repository"
 
 
+
+
+WARROOM_YAML = [b for b in all_blocks() if b.lang == "yaml" and b.text.startswith("# warroom.yaml")]
+
+
+@pytest.mark.parametrize("block", WARROOM_YAML, ids=[b.where for b in WARROOM_YAML])
+def test_each_docs_warroom_yaml_passes_config_check(block: Block, tmp_path: Path) -> None:
+    """A doc's `# warroom.yaml` example is a file a reader can start from: `config check` finds no problem.
+    (It sits next to the example calendar, which the on-call example names.)"""
+    shutil.copy(EXAMPLES / "primary.ics", tmp_path / "primary.ics")
+    (tmp_path / "calendars").mkdir()
+    path = tmp_path / "warroom.yaml"
+    path.write_text(block.text)
+    proc = subprocess.run(
+        [str(VENV_BIN / "warroom"), "config", "check", str(path)], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, f"{block.where}:\n{proc.stdout}{proc.stderr}"
+
+
+def test_the_domain_docs_show_their_warroom_yaml() -> None:
+    """README, alerts, monitors, on-call and runbooks each show a checked warroom.yaml example."""
+    assert {b.doc.name for b in WARROOM_YAML} >= {"README.md", "alerts.md", "monitors.md", "oncall.md", "runbooks.md"}
