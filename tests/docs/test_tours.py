@@ -78,6 +78,9 @@ def test_shell_blocks_are_marked_as_tours_or_reference() -> None:
     """Shell snippets are ```sh (run) or ```text (reference): an unlabelled or bash block is a mistake."""
     wrong = [b.where for b in all_blocks() if b.lang in {"bash", "shell", "zsh"}]
     assert wrong == [], f"use ```sh for tours and ```text for reference syntax: {wrong}"
+    commands = re.compile(r"^(\$ |warroom |curl |make )", re.MULTILINE)
+    unlabelled = [b.where for b in all_blocks() if b.lang == "" and commands.search(b.text)]
+    assert unlabelled == [], f"label these command blocks ```sh (a tour) or ```text (reference): {unlabelled}"
     reference = [b.where for b in all_blocks() if b.executed and re.search(r"\[--[a-z]", b.text)]
     assert reference == [], f"reference syntax in an executed block (move it to ```text): {reference}"
 
