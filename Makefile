@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck bench install install-dev clean
+.PHONY: run demo test lint typecheck bench install install-dev clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -24,6 +24,10 @@ install-dev: $(DEVSTAMP)
 ## Start warroom on 127.0.0.1:8080 with SQLite in ./data (override with WARROOM_* variables).
 run: $(STAMP)
 	$(VENV)/bin/warroom serve
+
+## The whole loop on this machine, narrated: a service breaks, warroom pages, a runbook repairs it (./warroom-demo).
+demo: $(STAMP)
+	$(VENV)/bin/warroom demo
 
 ## The whole suite: lint, types, tests (PostgreSQL half runs when WARROOM_TEST_DATABASE_URL is set).
 test: $(DEVSTAMP)

@@ -50,6 +50,7 @@ app.add_typer(db_app, name="db")
 config_app = typer.Typer(help="The declarative config file (warroom.yaml).", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 config_app.command("export")(importlib.import_module("warroom.oncall.cli").config_export)
+app.command("demo")(importlib.import_module("warroom.demo.cli").demo)
 
 
 @app.command("version")

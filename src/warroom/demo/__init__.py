@@ -1,0 +1,1 @@
+"""`warroom demo`: the whole incident loop on this machine, narrated, with nothing to configure."""
