@@ -55,6 +55,9 @@ def test_tour_runs(doc: Path, tours: dict[Path, Future[Tour]]) -> None:
     """Each doc's shell blocks, in order, against a real `warroom serve` with the shipped examples."""
     tour = tours[doc].result(timeout=600)
     assert tour.ran, f"{doc.name}: no block ran"
+    if "json://127.0.0.1:9999/" in doc.read_text():
+        # Pages and test messages really left warroom: the loopback receiver the doc names got them.
+        assert tour.received, f"{doc.name}: the tour sends notifications, but none reached 127.0.0.1:9999"
 
 
 def test_the_docs_have_tours() -> None:

@@ -181,6 +181,7 @@ class Tour:
     ports: dict[int, int] = field(default_factory=dict)
     server: subprocess.Popen[bytes] | None = None
     ran: list[str] = field(default_factory=list)
+    received: list[tuple[str, bytes]] = field(default_factory=list)  # (path, body) of POSTs to the hook
     _stoppers: list[Any] = field(default_factory=list)
 
     # -- set-up ----------------------------------------------------------------------------------------------
@@ -188,7 +189,7 @@ class Tour:
     def start_peers(self) -> None:
         """A hook server (json:// and health) and an SMTP server on loopback, on free ports."""
         hook = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
-        hook.received = []  # type: ignore[attr-defined]
+        hook.received = self.received  # type: ignore[attr-defined]
         threading.Thread(target=hook.serve_forever, daemon=True).start()
         self._stoppers.append(hook.shutdown)
         from aiosmtpd.controller import Controller
