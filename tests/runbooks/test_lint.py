@@ -75,7 +75,7 @@ def test_broken_runbook_reports_each_problem_with_its_line(write: Write) -> None
         ## Fix
         ```bash
         redis-cli -h <redis_host> flushall
-        cat <<EOF
+        bash <<EOF
         <service>
         EOF
         echo "unclosed
@@ -93,8 +93,9 @@ def test_broken_runbook_reports_each_problem_with_its_line(write: Write) -> None
         (1, "warning", "review-due"),
         (9, "warning", "empty-section"),
         (13, "warning", "confirm"),
-        (13, "warning", "unfillable"),
+        (13, "warning", "undeclared-placeholder"),
         (14, "error", "unsafe-placeholder"),
+        (14, "warning", "undeclared-placeholder"),
         (17, "error", "unbalanced"),
         (21, "error", "unclosed-fence"),
     ]
@@ -135,7 +136,8 @@ def test_duplicate_ids_across_files(write: Write) -> None:
 
 
 def test_fillable_names_silence_unfillable_warnings(write: Write) -> None:
-    rb = parse_file(write("x.md", "# X\n```bash\ndocker logs <container> <widget>\n```\n"))
+    front = "---\nparams: [{name: container}, {name: widget}]\n---\n"
+    rb = parse_file(write("x.md", front + "# X\n```bash\ndocker logs <container> <widget>\n```\n"))
     assert [m.message.split()[1] for m in lint_runbook(rb, today=TODAY)] == ["<widget>"]
     assert lint_runbook(rb, today=TODAY, fillable={"container", "widget"}) == []
 

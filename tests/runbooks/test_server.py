@@ -261,20 +261,49 @@ def test_a_dangerous_step_needs_confirm(api, runtime, engine, make_incident, tmp
     assert events(runtime, incident.number, "runbook_step_ran")[0].data["confirmed"] is True
 
 
-def test_an_alert_label_is_one_quoted_word_never_a_second_command(api, runtime, engine, make_incident, tmp_path):
+def test_an_alert_label_with_shell_syntax_is_refused_and_the_reason_is_on_the_timeline(
+    api, runtime, engine, make_incident, tmp_path
+):
     canary = tmp_path / "canary"
     canary.write_text("still here")
     label = f"x; rm -rf {canary}; echo pwned"
     incident = make_incident(data={"labels": {"service": label, "alertname": "WebDown"}})
     run = start(api, incident.number)
+    assert "service" not in run["params"], "no pattern declared: the conservative default refuses it"
+    diagnosis = step_in(run, "Diagnosis")
+    assert diagnosis["command"] is None and "may hold only letters, digits" in diagnosis["fill_error"]
+    assert api.post(run_url(incident.number, run, diagnosis, "run"), json={}).status_code == 409
+    started = events(runtime, incident.number, "runbook_started")[0]
+    assert "<service> left unfilled" in started.message and "service" in started.data["refused"]
+    assert canary.read_text() == "still here"
+
+
+ANY_TEXT = """
+---
+id: any-text
+params:
+  - {name: service, pattern: '.*'}
+---
+# Any text
+
+## Diagnosis
+```bash
+printf '%s\\n' <service>
+```
+"""
+
+
+def test_a_declared_pattern_lets_shell_syntax_in_as_one_quoted_word(api, runtime, engine, make_incident, runbook_dir):
+    write(runbook_dir, "any.md", ANY_TEXT)
+    label = "x; id; echo pwned"
+    incident = make_incident(data={"labels": {"service": label}})
+    run = start(api, incident.number, runbook="any-text")
     assert run["params"]["service"] == {"value": label, "source": "alert"}
     diagnosis = step_in(run, "Diagnosis")
-    assert diagnosis["command"] == f"printf '%s\\n' 'x; rm -rf {canary}; echo pwned'"
+    assert diagnosis["command"] == "printf '%s\\n' 'x; id; echo pwned'"
     api.post(run_url(incident.number, run, diagnosis, "run"), json={})
     engine.run_due()
-    step = step_in(api.get(run_url(incident.number, run)).json(), "Diagnosis")
-    assert step["output"] == label + "\n", "printed as one argument, not run"
-    assert canary.read_text() == "still here"
+    assert step_in(api.get(run_url(incident.number, run)).json(), "Diagnosis")["output"] == label + "\n"
 
 
 def test_a_value_with_a_newline_is_refused(api, make_incident):
@@ -625,7 +654,8 @@ def test_a_failing_auto_run_is_undone_and_the_incident_still_declared(runtime, m
     assert events(runtime, incident.number, "runbook_started") == [], "its timeline event went with it"
 
 
-def test_shell_syntax_in_alert_values_is_printed_never_run(api, engine, make_incident, tmp_path):
+def test_shell_syntax_in_alert_values_is_printed_never_run(api, engine, make_incident, tmp_path, runbook_dir):
+    write(runbook_dir, "any.md", ANY_TEXT)
     marker = tmp_path / "ran"
     values = [
         f"$(touch {marker})",
@@ -633,13 +663,16 @@ def test_shell_syntax_in_alert_values_is_printed_never_run(api, engine, make_inc
         f"a'b; touch {marker}",
         f"> {marker}",
         "* ~ $HOME ${PATH} \\ ' \"",
-        f"--help && touch {marker} #",
     ]
     for value in values:
         incident = make_incident(data={"labels": {"service": value}})
-        run = start(api, incident.number)
+        run = start(api, incident.number, runbook="any-text")
         diagnosis = step_in(run, "Diagnosis")
         api.post(run_url(incident.number, run, diagnosis, "run"), json={})
         engine.run_due()
         assert step_in(api.get(run_url(incident.number, run)).json(), "Diagnosis")["output"] == value + "\n"
+    # A leading `-` is an option whatever the quoting: refused even where the pattern allows it.
+    incident = make_incident(data={"labels": {"service": f"--help && touch {marker} #"}})
+    diagnosis = step_in(start(api, incident.number, runbook="any-text"), "Diagnosis")
+    assert diagnosis["command"] is None and "starts with '-'" in diagnosis["fill_error"]
     assert not marker.exists()

@@ -158,3 +158,30 @@ def test_viewer_gets_a_one_line_error(cli, make_token, make_incident, monkeypatc
     monkeypatch.setenv("WARROOM_TOKEN", make_token("viewer", "vic"))
     err = cli("run", "web-down", "--incident", str(incident.number), code=1)
     assert err.strip().startswith("error: This needs the responder role") and "Traceback" not in err
+
+
+QUERY = """
+---
+id: query
+params:
+  - {name: query, pattern: '[A-Za-z ]+'}
+---
+# Query
+
+## Diagnosis
+```bash
+printf '%s\\n' <query>
+```
+"""
+
+
+def test_a_value_typed_at_the_prompt_that_makes_the_step_dangerous_asks_to_confirm(
+    cli, make_incident, monkeypatch, runbook_dir
+):
+    write(runbook_dir, "query.md", QUERY)
+    incident = make_incident()
+    script = Script("DROP TABLE users", "run", "yes")
+    monkeypatch.setattr(runbook_cli, "ASK", script)
+    out = cli("run", "query", "--incident", str(incident.number))
+    assert script.questions[-1] == "This step needs confirmation: type yes to run it"
+    assert "DANGEROUS: SQL DROP" in out and "\nDROP TABLE users\n" in out

@@ -192,7 +192,7 @@ def test_scan_reports_quoting_context_of_positions() -> None:
         Context.UNQUOTED,
         Context.UNSAFE,
         Context.COMMENT,
-        Context.UNSAFE,
+        Context.HEREDOC,
     ]
 
 

@@ -20,7 +20,8 @@ from warroom.client import ApiClient
 from warroom.cliutil import handle_errors, print_json
 from warroom.errors import InvalidInput, WarroomError
 from warroom.runbooks import library, remote
-from warroom.runbooks.lint import DEFAULT_FILLABLE, has_errors, lint_many
+from warroom.runbooks.danger import command_dangers
+from warroom.runbooks.lint import DEFAULT_FILLABLE, has_errors, lint_many, lint_runbook
 from warroom.runbooks.model import Level, Runbook, Step, StepKind
 from warroom.runbooks.parser import parse_file
 from warroom.runbooks.placeholders import check_value, fill_step, parse_assignments, resolve
@@ -93,6 +94,8 @@ def _step_line(step: Step) -> str:
     marks = ""
     if step.dangerous:
         marks += " [red]DANGEROUS[/red]"
+    for reason in step.unsafe:
+        marks += f"\n      [red bold]UNSAFE:[/red bold] {escape(reason)}"
     if step.placeholders:
         marks += " [magenta]" + escape(" ".join(f"<{p}>" for p in step.placeholders)) + "[/magenta]"
     body = step.command if step.command is not None else step.text
@@ -219,8 +222,10 @@ def run_interactive(
             record.records.append(StepRecord(step, "skipped", reason=why))
             continue
         console.print(f"[bold]$[/bold] {escape(fill.command)}", soft_wrap=True)
-        if step.dangerous:
-            console.print(f"[red bold]DANGEROUS:[/red bold] {escape(', '.join(step.danger_reasons))}")
+        # Judged on the command as filled too: a value can be what makes it dangerous.
+        dangers = list(dict.fromkeys([*step.danger_reasons, *command_dangers(fill.command)]))
+        if dangers:
+            console.print(f"[red bold]DANGEROUS:[/red bold] {escape(', '.join(dangers))}")
         answer = ask("Run it?", ["run", "skip", "quit"])
         if answer == "quit":
             record.quit = True
@@ -228,7 +233,7 @@ def run_interactive(
         if answer == "skip":
             record.records.append(StepRecord(step, "skipped", reason=ask("Reason for skipping", None)))
             continue
-        if step.dangerous or step.options.confirm:
+        if dangers or step.options.confirm:
             typed = ask("This step needs confirmation: type yes to run it", None)
             if typed.strip().lower() != "yes":
                 record.records.append(StepRecord(step, "skipped", reason="not confirmed"))
@@ -322,11 +327,17 @@ def run(
                 check_value(name, value, parsed.params.get(name))
     except WarroomError as exc:
         raise _fail(exc.detail) from None
-    for problem in parsed.errors:
-        console.print(_styled(f"line {problem.line}: {problem.message}", "yellow"))
+    errors = [m for m in lint_runbook(parsed, today=date.today()) if m.level is Level.ERROR]  # noqa: DTZ011
+    for message in errors:
+        console.print(_styled(str(message), "red"), soft_wrap=True)
     if dry_run:
         _dry_run(console, parsed, steps, values)
         return
+    if errors:
+        # An unclosed fence turns the prose after it into commands: a runbook lint rejects never starts.
+        where = f"{parsed.path}:{errors[0].line}" if parsed.path else f"line {errors[0].line}"
+        count = len(errors)
+        raise _fail(f"runbook {parsed.id!r} cannot start: lint finds {count} error(s); {where}: {errors[0].message}")
     try:
         record = run_interactive(parsed, steps, values, ask=ASK, console=console, default_timeout=timeout)
     except EOFError:
@@ -351,7 +362,7 @@ def _dry_run(console: Console, runbook: Runbook, steps: Sequence[Step], values: 
                 console.print(f"    $ {escape(step.command or '')}", soft_wrap=True, highlight=False)
                 console.print("    " + _styled(f"would not run: {why}", "yellow"))
             if planned.needs_confirmation:
-                reasons = ", ".join(step.danger_reasons) or "marked confirm"
+                reasons = ", ".join(planned.danger_reasons) or "marked confirm"
                 console.print("    " + _styled(f"asks for confirmation: {reasons}", "red"))
         elif step.kind is StepKind.REFERENCE:
             console.print(f"    [dim]({escape(step.language or 'text')} block shown, not run)[/dim]")

@@ -25,6 +25,9 @@ class AlertContext:
 
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
+    # What may fill placeholders: the first alert's labels (then the incident's) and annotations only.
+    fill_labels: dict[str, str] = field(default_factory=dict)
+    fill_annotations: dict[str, str] = field(default_factory=dict)
     hint: str | None = None
     auto: bool = False
 
@@ -61,6 +64,14 @@ def context_from_events(events: Iterable[TimelineEvent], incident_labels: Mappin
     for key, value in _strings(dict(incident_labels)).items():
         labels.setdefault(key, value)
     context.labels, context.annotations = labels, annotations
+    # Placeholders take values from the first alert only (the one that declared the incident, else the first
+    # attached): a later alert may come from anyone who can send to the integration, and must not change
+    # what the runbook started for the first one runs.
+    first = layers[0] if layers else {}
+    context.fill_labels = _strings(first.get("labels"))
+    for key, value in _strings(dict(incident_labels)).items():
+        context.fill_labels.setdefault(key, value)
+    context.fill_annotations = _strings(first.get("annotations"))
     if declared is not None:
         hint = declared.get("runbook")
         context.hint = str(hint) if isinstance(hint, str) and hint.strip() else None

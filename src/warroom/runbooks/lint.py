@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from warroom.runbooks.headings import clean_heading, role_of
-from warroom.runbooks.model import Level, Runbook, StepKind
-from warroom.runbooks.placeholders import unsafe_placeholders
+from warroom.runbooks.model import Level, Runbook, Step, StepKind
 
 # Names an incident can fill without a param: common alert labels and annotations, incident fields.
 DEFAULT_FILLABLE = frozenset(
@@ -40,6 +40,35 @@ DEFAULT_FILLABLE = frozenset(
         "title",
     }
 )
+
+
+# A step that is only `cd DIR`: each step runs in a shell of its own, so it changes nothing for the next one.
+_CD_ALONE = re.compile(r"\s*cd(?:\s+\S+)?\s*")
+# Commands that run until stopped. On the server the step's timeout stops them, with nothing to show for it.
+_ENDLESS = [  # (name, a word the command must contain, pattern): the word first, as in danger.py
+    ("top", "top", re.compile(r"(?:^|[;&|(]\s*|\bsudo\s+)h?top\b(?![^;&|\n]*\s-[a-zA-Z]*n)")),
+    ("tail -f", "tail", re.compile(r"\btail\b[^;&|\n]*\s(?:-[a-zA-Z0-9]*[fF]\b|--follow)")),
+    ("journalctl -f", "journalctl", re.compile(r"\bjournalctl\b[^;&|\n]*\s(?:-[a-zA-Z]*f\b|--follow)")),
+    (
+        "logs -f",
+        "logs",
+        re.compile(r"\b(?:kubectl|docker|docker-compose)\b[^;&|\n]*\blogs\b[^;&|\n]*\s(?:-f\b|--follow)"),
+    ),
+    ("watch", "watch", re.compile(r"(?:^|[;&|(]\s*|\bsudo\s+)watch\b")),
+    ("ping without -c", "ping", re.compile(r"(?:^|[;&|(]\s*|\bsudo\s+)ping6?\b(?![^;&|\n]*\s-[a-zA-Z]*[cw])")),
+]
+_TIMEOUT_COMMAND = re.compile(r"(?:^|[;&|(]\s*|\bsudo\s+)timeout\s")
+
+
+def endless(step: Step) -> str | None:
+    """The name of a command in `step` that never ends by itself, unless the step has a timeout; else None."""
+    command = step.command or ""
+    if step.options.timeout is not None:
+        return None
+    for name, word, pattern in _ENDLESS:
+        if word in command and pattern.search(command):
+            return None if _TIMEOUT_COMMAND.search(command) else name
+    return None
 
 
 @dataclass(frozen=True)
@@ -98,25 +127,43 @@ def lint_runbook(runbook: Runbook, *, today: date, fillable: Iterable[str] = DEF
     for step in runbook.steps:
         if step.kind is not StepKind.COMMAND or step.command is None:
             continue
-        for ref in unsafe_placeholders(step.command, step.refs):
-            add(
-                step.line,
-                Level.ERROR,
-                "unsafe-placeholder",
-                f"placeholder {ref.text} is inside a heredoc, backquotes, ${{...}} or $((...)): "
-                "it cannot be filled safely",
-            )
-        for name in step.placeholders:
-            if name in reported or name in with_default or name in fillable_set:
-                continue
-            reported.add(name)
-            how = "declared without a default" if name in declared else "not declared in params"
+        for reason in step.unsafe:
+            add(step.line, Level.ERROR, "unsafe-placeholder", f"{reason}: move it to a plain argument")
+        if _CD_ALONE.fullmatch(step.command):
             add(
                 step.line,
                 Level.WARNING,
-                "unfillable",
-                f"placeholder <{name}> is {how} and is no alert label or incident field: someone must type it",
+                "cd-alone",
+                "`cd` alone changes nothing: each step runs in a shell of its own; write `cd DIR && command`",
             )
+        never = endless(step)
+        if never is not None:
+            add(
+                step.line,
+                Level.WARNING,
+                "never-ends",
+                f"{never} runs until it is stopped: give the step {{timeout=...}}, use `timeout N`, "
+                "or a form that ends (`top -b -n 1`, `tail -n 100`)",
+            )
+        for name in step.placeholders:
+            if name in reported:
+                continue
+            reported.add(name)
+            if name not in declared:
+                add(
+                    step.line,
+                    Level.WARNING,
+                    "undeclared-placeholder",
+                    f"placeholder <{name}> is not declared in params: declare it (with a pattern for its values)",
+                )
+            elif name not in with_default and name not in fillable_set:
+                add(
+                    step.line,
+                    Level.WARNING,
+                    "unfillable",
+                    f"placeholder <{name}> is declared without a default and is no alert label or incident field: "
+                    "someone must type it",
+                )
         if step.dangerous and not step.options.confirm:
             add(
                 step.line,

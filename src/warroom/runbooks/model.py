@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +154,16 @@ class Step:
     def runnable(self) -> bool:
         """True for steps that run a command in bash."""
         return self.kind is StepKind.COMMAND
+
+    @cached_property
+    def unsafe(self) -> list[str]:
+        """Why placeholders of this command can never be filled safely (arithmetic, eval, `-c`...); empty when
+        none sits where bash reads a value again as code. Kept once computed: lint and every start ask."""
+        if self.command is None or not self.refs:
+            return []
+        from warroom.runbooks.placeholders import unsafe_reasons  # placeholders reads this module
+
+        return unsafe_reasons(self.command, self.refs)
 
     @property
     def title(self) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from warroom.errors import InvalidInput
+from warroom.runbooks.danger import command_dangers
 from warroom.runbooks.model import Role, Runbook, Step, StepKind
 from warroom.runbooks.placeholders import Fill, Value, fill_step
 
@@ -27,14 +28,30 @@ class PlannedStep:
     fill: Fill | None
 
     @property
+    def danger_reasons(self) -> tuple[str, ...]:
+        """Why the step is dangerous: by the file's text, and by the command as filled (a label holding
+        `DROP TABLE users` makes `psql -c <query>` dangerous only once it is in)."""
+        reasons = list(self.step.danger_reasons)
+        if self.fill is not None and self.fill.command is not None:
+            reasons.extend(command_dangers(self.fill.command))
+        return tuple(dict.fromkeys(reasons))
+
+    @property
     def needs_confirmation(self) -> bool:
-        """Dangerous steps and steps marked `confirm` always ask a person."""
-        return self.step.dangerous or self.step.options.confirm
+        """Dangerous steps (before or after filling) and steps marked `confirm` always ask a person."""
+        return bool(self.danger_reasons) or self.step.options.confirm
 
     @property
     def may_run_unattended(self) -> bool:
-        """Only `auto` steps that are not dangerous and can be filled may run without a person."""
-        return self.step.options.auto and not self.needs_confirmation and self.fill is not None and self.fill.ready
+        """Only `auto` steps that need no confirmation, have no placeholder where bash reads it again, and are
+        filled may run without a person."""
+        return (
+            self.step.options.auto
+            and not self.needs_confirmation
+            and self.fill is not None
+            and self.fill.ready
+            and not self.step.unsafe
+        )
 
 
 def select_steps(runbook: Runbook, *, section: str | None = None, from_step: int | None = None) -> list[Step]:

@@ -14,6 +14,9 @@ from rich.markup import escape
 
 from warroom.client import ApiClient
 from warroom.cliutil import fail, table, when
+from warroom.runbooks.danger import command_dangers
+from warroom.runbooks.parser import find_placeholders
+from warroom.runbooks.placeholders import fill_command
 from warroom.timeparse import format_duration
 
 Ask = Callable[[str, Sequence[str] | None], str]
@@ -178,8 +181,16 @@ class RemoteRun:
                 return
         else:
             self.console.print(f"[bold]$[/bold] {escape(step['command'])}", soft_wrap=True, highlight=False)
-        if step["dangerous"]:
-            self.console.print(f"[red bold]DANGEROUS:[/red bold] {escape(', '.join(step['danger_reasons']))}")
+        dangers = list(step["danger_reasons"])
+        if extra:
+            # The server judges danger on the command as filled; values typed now can be what makes it
+            # dangerous, so fill it here the same way to know whether to ask (else the server answers 422).
+            values = {name: v["value"] for name, v in (run.get("params") or {}).items()} | extra
+            template = step["template"] or ""
+            filled = fill_command(template, find_placeholders(template, step["placeholders"]), values).command
+            dangers = list(dict.fromkeys([*dangers, *command_dangers(filled or "")]))
+        if dangers:
+            self.console.print(f"[red bold]DANGEROUS:[/red bold] {escape(', '.join(dangers))}")
         answer = self.ask("Run it?", ["run", "skip", "quit"])
         if answer == "quit":
             self.quit = True
@@ -188,7 +199,7 @@ class RemoteRun:
             self._skip(run, step)
             return
         confirm = False
-        if step["needs_confirmation"]:
+        if step["needs_confirmation"] or dangers:
             typed = self.ask("This step needs confirmation: type yes to run it", None)
             if typed.strip().lower() != "yes":
                 self._skip(run, step, "not confirmed")

@@ -40,6 +40,7 @@ def step_to_dict(step: Step) -> dict[str, Any]:
         "placeholders": list(step.placeholders),
         "dangerous": step.dangerous,
         "danger_reasons": list(step.danger_reasons),
+        "unsafe": step.unsafe,
         "options": step.options.as_dict(),
         "checked": step.checked,
     }

@@ -2,7 +2,8 @@
 
 Functions take a session and never commit; the API route or engine handler that called them commits once.
 A step only ever runs the command frozen into the run when it started (from the file on disk), with
-placeholder values inserted as single shell-quoted words.
+placeholder values that passed their pattern inserted as single shell-quoted words. A runbook with lint errors
+does not start; a step that is not marked `auto`, or that needs confirmation, runs only when a person asks.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from sqlalchemy.orm import Session
 
 from warroom.auth.actor import SYSTEM, Actor, Role
 from warroom.engine import jobs
-from warroom.errors import Conflict, InvalidInput, NotFound
+from warroom.errors import Conflict, Forbidden, InvalidInput, NotFound
 from warroom.incidents import service as incidents
 from warroom.incidents import timeline
 from warroom.incidents.models import Incident
 from warroom.runbooks.context import AlertContext, alert_context, incident_fields
-from warroom.runbooks.model import Param, PlaceholderRef, Runbook, StepKind
+from warroom.runbooks.danger import command_dangers
+from warroom.runbooks.lint import LintMessage, lint_runbook
+from warroom.runbooks.model import Level, Param, PlaceholderRef, Runbook, StepKind
 from warroom.runbooks.model import Role as SectionRole
 from warroom.runbooks.models import BUSY_STATES, RunbookRun, StepExecution, StepState
 from warroom.runbooks.parser import normalize_name
@@ -91,8 +94,14 @@ def resolve_values(
     fields = incident_fields(incident)
     for name in names:
         try:
+            # Only the alert that declared the incident fills placeholders (context.fill_*): an alert attached
+            # later, perhaps from another sender, never puts its labels into these commands.
             found = resolve(
-                [name], given=given, alert=[context.labels, context.annotations], incident=fields, params=params
+                [name],
+                given=given,
+                alert=[context.fill_labels, context.fill_annotations],
+                incident=fields,
+                params=params,
             )
         except InvalidInput as exc:
             if name in given:
@@ -118,6 +127,9 @@ def _snapshot_step(planned: PlannedStep, timeout: float, runbook: Runbook) -> di
     data["command"] = fill.command if fill is not None and fill.ready else None
     data["missing"] = list(fill.missing) if fill is not None else []
     data["fill_error"] = fill.error if fill is not None and step.kind is StepKind.COMMAND else None
+    data["danger_reasons"] = list(planned.danger_reasons)
+    data["dangerous"] = bool(planned.danger_reasons)
+    data["unsafe"] = step.unsafe
     data["needs_confirmation"] = planned.needs_confirmation if step.kind is StepKind.COMMAND else False
     data["may_run_unattended"] = planned.may_run_unattended
     data["timeout"] = step.options.timeout or timeout
@@ -139,10 +151,11 @@ def start_run(
     auto: bool = False,
     context: AlertContext | None = None,
 ) -> RunbookRun:
-    """Start `runbook` on `incident`: plan its steps with the placeholder values and freeze the plan."""
-    if runbook.errors and not runbook.steps:
-        problem = runbook.errors[0]
-        raise Conflict(f"Runbook {runbook.id!r} cannot be run: line {problem.line}: {problem.message}")
+    """Start `runbook` on `incident`: plan its steps with the placeholder values and freeze the plan.
+    Conflict when `lint` finds errors in it (an unclosed fence would make the prose after it a command)."""
+    errors = lint_errors(runbook, today=now.date())
+    if errors:
+        raise Conflict(cannot_start(runbook, errors), field="runbook")
     steps = select_steps(runbook, section=section, from_step=from_step)
     context = context if context is not None else alert_context(session, incident)
     names = list(dict.fromkeys(n for s in steps if s.kind is StepKind.COMMAND for n in s.placeholders))
@@ -150,10 +163,11 @@ def start_run(
     planned = plan(steps, values.found)
     snapshot = [_snapshot_step(p, default_timeout, runbook) for p in planned]
     for data in snapshot:
-        refused = [values.refused[n] for n in data["missing"] if n in values.refused]
-        if refused and data["fill_error"] is None:
-            data["fill_error"] = "; ".join(refused)
+        reasons = [values.refused[n] for n in data["missing"] if n in values.refused]
+        if reasons and data["fill_error"] is None:
+            data["fill_error"] = "; ".join(reasons)
     selected = {s.id for s in steps}
+    refused = {name: values.refused[name] for name in names if name in values.refused}
     run = RunbookRun(
         incident_id=incident.id,
         runbook_id=runbook.id,
@@ -181,7 +195,9 @@ def start_run(
         kind="runbook_started",
         actor=actor,
         at=now,
-        message=f"runbook {runbook.title} started" + (" (automatically)" if auto else ""),
+        message=f"runbook {runbook.title} started"
+        + (" (automatically)" if auto else "")
+        + "".join(f"; <{name}> left unfilled: {why}" for name, why in refused.items()),
         data={
             "run_id": run.id,
             "runbook": runbook.id,
@@ -190,9 +206,23 @@ def start_run(
             "params": run.params,
             "steps": len(snapshot),
             "auto": auto,
+            "refused": refused,
         },
     )
     return run
+
+
+def lint_errors(runbook: Runbook, *, today: date) -> list[LintMessage]:
+    """The lint findings at error level that keep `runbook` from starting."""
+    return [m for m in lint_runbook(runbook, today=today) if m.level is Level.ERROR]
+
+
+def cannot_start(runbook: Runbook, errors: Sequence[LintMessage]) -> str:
+    """One message saying why and where: `Runbook 'x' cannot start: 2 lint errors; line 7: ...`."""
+    first = errors[0]
+    more = f" (and {len(errors) - 1} more: run `warroom runbook lint`)" if len(errors) > 1 else ""
+    where = f"{runbook.path}:{first.line}" if runbook.path else f"line {first.line}"
+    return f"Runbook {runbook.id!r} cannot start: lint finds errors; {where}: {first.message}{more}."
 
 
 # -- finding ------------------------------------------------------------------------------------------
@@ -289,6 +319,12 @@ def _refill(run: RunbookRun, data: dict[str, Any], extra: Mapping[str, str]) -> 
     updated["command"] = fill.command if fill.ready else None
     updated["missing"] = list(fill.missing)
     updated["fill_error"] = fill.error
+    if fill.command is not None:
+        # Danger is judged on the command as it will run: a value may be what makes it dangerous.
+        reasons = list(dict.fromkeys([*(data.get("danger_reasons") or []), *command_dangers(fill.command)]))
+        updated["danger_reasons"], updated["dangerous"] = reasons, bool(reasons)
+        updated["needs_confirmation"] = bool(data.get("needs_confirmation")) or bool(reasons)
+        updated["may_run_unattended"] = bool(data.get("may_run_unattended")) and not reasons
     return updated
 
 
@@ -314,6 +350,12 @@ def request_run(
         )
     if record.state in BUSY_STATES:
         raise Conflict(f"Step {data['index']} is already {record.state}.", field="step_id")
+    if not actor.is_person and not data.get("may_run_unattended"):
+        # An integration (an alert sender's key) or warroom itself starts only what the runbook marks `auto`.
+        raise Forbidden(
+            f"Step {data['index']} is not marked for automatic runs (or needs confirmation): only a person can "
+            f"run it, not {actor.kind} {actor.name!r}.",
+        )
     if params:
         data = _refill(run, data, params)
         for name, value in params.items():
@@ -462,6 +504,18 @@ def claim_step(session: Session, run_id: int, step_id: str, *, now: datetime) ->
         )
         return None
     if record.state != StepState.QUEUED.value:
+        return None
+    unattended = record.actor_kind not in ("token", "user")
+    if (unattended and not data.get("may_run_unattended")) or (data.get("needs_confirmation") and not record.confirmed):
+        # The last gate before bash: whatever queued it, a step that needs a person never runs without one.
+        _finish_record(
+            session,
+            run,
+            record,
+            now=now,
+            state=StepState.FAILED,
+            note="not run: this step needs a person to confirm it, and nobody did",
+        )
         return None
     record.state = StepState.RUNNING.value
     record.started_at = record.updated_at = now

@@ -127,9 +127,9 @@ def auto_run(session: Session, runtime: Any, incident: Incident, event: Timeline
             data={"reason": why},
         )
         return
-    if runbook.errors:
-        problem = runbook.errors[0]
-        why = f"runbook {runbook.id} has errors (line {problem.line}: {problem.message}); run it by hand"
+    errors = service.lint_errors(runbook, today=now.date())
+    if errors:
+        why = service.cannot_start(runbook, errors)
         timeline.append(
             session,
             incident,
