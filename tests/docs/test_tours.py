@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -122,9 +123,13 @@ def test_a_failing_block_names_its_line_and_output(tmp_path: Path) -> None:
 
 
 def test_shown_output_is_compared() -> None:
-    """`...` elides, timestamps are any timestamp, and anything else must be as shown."""
+    """`...` elides, the clock's timestamps are any timestamp, and anything else must be as shown."""
     assert output_matches("#1 [P1] Down — triggered\n", "#1 [P1] Down — triggered\n")
-    assert output_matches("Started: 2026-01-01 10:00:00\n...\nend", "Started: 2026-12-02 00:40:02\nx\ny\nend")
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    assert output_matches("Started: 2026-01-01 10:00:00\n...\nend", f"Started: {now}\nx\ny\nend")
+    # A fixed time (a calendar event, an --at) is not the clock's: it must be the one shown.
+    assert output_matches("carol since 2026-03-28 09:00:00", "carol since 2026-03-28 09:00:00")
+    assert not output_matches("carol since 2026-03-28 09:00:00", "carol since 2026-03-28 10:00:00")
     assert not output_matches("#1 [P1] Down — triggered", "#1 [P2] Down — triggered")
 
 

@@ -6,8 +6,8 @@ The convention the docs follow (docs/README is the doc itself; this module is th
   temporary folder laid out like a checkout of this repository (`examples/` copied in, `data/` for the
   server); variables a block exports are seen by the blocks after it.
 - A ```console block shows commands (`$ ` lines, `\\` continues one) followed by their output: each
-  command runs like a ```sh line and its output must match (``...`` stands for any text; dates and times
-  are compared as "a timestamp").
+  command runs like a ```sh line and its output must match (``...`` stands for any text; a timestamp
+  the clock made during the tour matches any such timestamp, a fixed one must be exact).
 - Reference syntax (`[--json]`, `RUNBOOK`, `a / b`) goes in ```text blocks or tables: never run.
 - A marker on the line right before a fence changes that block:
   `<!-- tour: server -->` — the block is the doc's `warroom serve` line. It is started in the background
@@ -33,6 +33,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ URL_HOST = re.compile(r"\b[a-z][a-z0-9+.-]*://(?:[^@/\s\"'?#]*@)?([^/:\s\"'?#,)]
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]"}
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?")
 EXECUTED = {"sh", "console"}
+BLOCK_TIMEOUT = 300  # seconds
 
 
 @dataclass
@@ -126,15 +128,34 @@ def console_steps(text: str) -> list[tuple[int, str, str]]:
     return [(off, cmd, "\n".join(out)) for off, cmd, out in steps]
 
 
-def _normal(text: str) -> str:
-    text = TIMESTAMP.sub("<time>", text)
+def _lines(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
 
 
-def output_matches(expected: str, actual: str) -> bool:
-    """Whether `actual` is what the doc shows: `...` stands for any text, timestamps for any timestamp."""
-    pieces = [re.escape(p) for p in _normal(expected).split("...")]
-    return re.fullmatch(".*?".join(pieces), _normal(actual), re.DOTALL) is not None
+def _stamp(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def output_matches(expected: str, actual: str, *, since: datetime | None = None) -> bool:
+    """Whether `actual` is what the doc shows. `...` stands for any text. A timestamp the clock made while
+    the tour ran (after `since`) stands for any such timestamp, since the doc was written on another day;
+    any other timestamp (a fixed `--at`, a calendar's event) must be exactly as shown."""
+    now = datetime.now(UTC) + timedelta(minutes=5)
+    start = (since or now - timedelta(days=1)) - timedelta(minutes=5)
+
+    def clocked(match: re.Match[str]) -> str:
+        moment = _stamp(match.group(0))
+        return "<now>" if moment is not None and start <= moment <= now else match.group(0)
+
+    seen = _lines(TIMESTAMP.sub(clocked, actual))
+    # A shown timestamp the output does not have literally was the author's clock: it matches the tour's.
+    shown = _lines(TIMESTAMP.sub(lambda m: m.group(0) if m.group(0) in actual else "<now>", expected))
+    pieces = [re.escape(p) for p in shown.split("...")]
+    return re.fullmatch(".*?".join(pieces), seen, re.DOTALL) is not None
 
 
 def free_port() -> int:
@@ -182,6 +203,7 @@ class Tour:
     server: subprocess.Popen[bytes] | None = None
     ran: list[str] = field(default_factory=list)
     received: list[tuple[str, bytes]] = field(default_factory=list)  # (path, body) of POSTs to the hook
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
     _stoppers: list[Any] = field(default_factory=list)
 
     # -- set-up ----------------------------------------------------------------------------------------------
@@ -253,7 +275,7 @@ class Tour:
                 elif block.lang == "console":
                     for offset, command, expected in console_steps(text):
                         out = self.shell(block, command, state, line=block.line + 1 + offset)
-                        if not output_matches(expected, out):
+                        if not output_matches(expected, out, since=self.started):
                             raise TourFailed(
                                 f"{block.where}: line {block.line + 1 + offset}: `{command}` printed\n{out}\n"
                                 f"but the doc shows\n{expected}"
@@ -269,16 +291,24 @@ class Tour:
         where = f"{block.doc.name} line $(( LINENO + {line - 2} ))"
         script = f"source {state}; trap 'echo \"tour: failed at {where}\" >&2' ERR\n{text}\nexport -p > {state}\n"
         started = time.monotonic()
-        proc = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", script],
-            cwd=self.workdir,
-            env=self.env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            timeout=120,
-            check=False,
-        )
+        try:
+            proc = subprocess.run(
+                ["bash", "-euo", "pipefail", "-c", script],
+                cwd=self.workdir,
+                env=self.env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                # A block of 20 commands takes ~10 s here; a shared 2-core machine at load 12 took 120 s.
+                timeout=BLOCK_TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            out = (exc.stdout or b"").decode("utf-8", "replace")
+            raise TourFailed(
+                f"{block.where}: the block starting at line {line} ran over {BLOCK_TIMEOUT} s; its output so far:\n"
+                f"{out}" + self.server_log_tail()
+            ) from None
         out = proc.stdout.decode("utf-8", "replace")
         self.ran.append(f"{block.where} ({time.monotonic() - started:.1f} s)")
         if proc.returncode != 0:
