@@ -8,8 +8,10 @@ import subprocess
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from tests.docs.tour import (
     EXAMPLES,
@@ -181,18 +183,36 @@ def test_examples_named_by_docs_exist() -> None:
 WARROOM_YAML = [b for b in all_blocks() if b.lang == "yaml" and b.text.startswith("# warroom.yaml")]
 
 
+def _paste(example: dict[str, Any], fragment: dict[str, Any]) -> dict[str, Any]:
+    """The fragment pasted into the example: a list of named entries replaces same-named ones and adds the
+    rest (`severities` replaces the whole table, as documented); any other section replaces the example's."""
+    merged = dict(example)
+    for section, value in fragment.items():
+        old = example.get(section)
+        named = isinstance(value, list) and isinstance(old, list) and section != "severities"
+        if named and all(isinstance(e, dict) and ("name" in e or "id" in e) for e in [*value, *old]):
+            key = "id" if "id" in value[0] else "name"
+            ours = {e[key] for e in value}
+            merged[section] = [e for e in old if e.get(key) not in ours] + value
+        else:
+            merged[section] = value
+    return merged
+
+
 @pytest.mark.parametrize("block", WARROOM_YAML, ids=[b.where for b in WARROOM_YAML])
 def test_each_docs_warroom_yaml_passes_config_check(block: Block, tmp_path: Path) -> None:
-    """A doc's `# warroom.yaml` example is a file a reader can start from: `config check` finds no problem.
-    (It sits next to the example calendar, which the on-call example names.)"""
-    shutil.copy(EXAMPLES / "primary.ics", tmp_path / "primary.ics")
-    (tmp_path / "calendars").mkdir()
-    path = tmp_path / "warroom.yaml"
-    path.write_text(block.text)
+    """A doc's `# warroom.yaml` example, pasted into examples/warroom.yaml (its sections replacing the
+    example's), gives a file `config check` finds no problem in: the names it uses exist."""
+    folder = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, folder)
+    (folder / "calendars").mkdir()
+    merged = _paste(yaml.safe_load((EXAMPLES / "warroom.yaml").read_text()), yaml.safe_load(block.text))
+    path = folder / "warroom.yaml"
+    path.write_text(yaml.safe_dump(merged, sort_keys=False))
     proc = subprocess.run(
         [str(VENV_BIN / "warroom"), "config", "check", str(path)], capture_output=True, text=True, check=False
     )
-    assert proc.returncode == 0, f"{block.where}:\n{proc.stdout}{proc.stderr}"
+    assert proc.returncode == 0, f"{block.where}:\n{proc.stdout}{proc.stderr}\n{path.read_text()}"
 
 
 def test_the_domain_docs_show_their_warroom_yaml() -> None:
