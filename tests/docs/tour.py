@@ -6,8 +6,9 @@ The convention the docs follow (docs/README is the doc itself; this module is th
   temporary folder laid out like a checkout of this repository (`examples/` copied in, `data/` for the
   server); variables a block exports are seen by the blocks after it.
 - A ```console block shows commands (`$ ` lines, `\\` continues one) followed by their output: each
-  command runs like a ```sh line and its output must match (``...`` stands for any text; a timestamp
-  the clock made during the tour matches any such timestamp, a fixed one must be exact).
+  command runs like a ```sh line (a non-zero exit allowed: the doc may show an error) and its output
+  must match (``...`` stands for any text; a timestamp the clock made during the tour matches any such
+  timestamp, a fixed one must be exact).
 - Reference syntax (`[--json]`, `RUNBOOK`, `a / b`) goes in ```text blocks or tables: never run.
 - A marker on the line right before a fence changes that block:
   `<!-- tour: server -->` — the block is the doc's `warroom serve` line. It is started in the background
@@ -274,7 +275,8 @@ class Tour:
                     self.start_server(block, text)
                 elif block.lang == "console":
                     for offset, command, expected in console_steps(text):
-                        out = self.shell(block, command, state, line=block.line + 1 + offset)
+                        # The shown output is the check, also of a command shown failing (an error line).
+                        out = self.shell(block, command, state, line=block.line + 1 + offset, shown=True)
                         if not output_matches(expected, out, since=self.started):
                             raise TourFailed(
                                 f"{block.where}: line {block.line + 1 + offset}: `{command}` printed\n{out}\n"
@@ -285,8 +287,11 @@ class Tour:
         finally:
             self.stop()
 
-    def shell(self, block: Block, text: str, state: Path, *, line: int) -> str:
-        """Run `text` with bash -euo pipefail after the exports of earlier blocks; return its output."""
+    def shell(self, block: Block, text: str, state: Path, *, line: int, shown: bool = False) -> str:
+        """Run `text` with bash -euo pipefail after the exports of earlier blocks; return its output.
+        `shown`: a console command, whose exit status the doc cannot show: its output is compared instead."""
+        if shown:
+            text = f"{{ {text}\n}} || true"
         # LINENO counts from the script's first line; the prologue is one line long.
         where = f"{block.doc.name} line $(( LINENO + {line - 2} ))"
         script = f"source {state}; trap 'echo \"tour: failed at {where}\" >&2' ERR\n{text}\nexport -p > {state}\n"
