@@ -9,8 +9,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from warroom.errors import InvalidInput
+from warroom.runbooks.blocktext import mask_placeholders, normalize_name
 from warroom.runbooks.model import Param, PlaceholderRef, Step
-from warroom.runbooks.parser import mask_placeholders, normalize_name
 from warroom.runbooks.shell import Context, reread, scan
 
 SOURCES = ("given", "alert", "incident", "default")

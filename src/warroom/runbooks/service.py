@@ -24,13 +24,13 @@ from warroom.errors import Conflict, Forbidden, InvalidInput, NotFound
 from warroom.incidents import service as incidents
 from warroom.incidents import timeline
 from warroom.incidents.models import Incident
+from warroom.runbooks.blocktext import normalize_name
 from warroom.runbooks.context import AlertContext, alert_context, incident_fields
 from warroom.runbooks.danger import command_dangers
 from warroom.runbooks.lint import LintMessage, lint_runbook
 from warroom.runbooks.model import Level, Param, PlaceholderRef, Runbook, StepKind
 from warroom.runbooks.model import Role as SectionRole
 from warroom.runbooks.models import BUSY_STATES, RunbookRun, StepExecution, StepState
-from warroom.runbooks.parser import normalize_name
 from warroom.runbooks.placeholders import Value, check_value, fill_command, resolve
 from warroom.runbooks.plan import Outcome, PlannedStep, plan, select_steps, verification_steps
 from warroom.runbooks.runner import RunResult

@@ -884,7 +884,7 @@ def _reread_spans(command: _Simple, pipeline: list[_Simple]) -> list[tuple[int, 
 def reread(text: str, probes: list[int]) -> dict[int, str]:
     """For each probed offset that bash (or a program it runs) would read again as code, why; others absent.
 
-    `text` should have its placeholders masked as plain letters (see `parser.mask_placeholders`)."""
+    `text` should have its placeholders masked as plain letters (see `blocktext.mask_placeholders`)."""
     if not probes:
         return {}
     reader = _Reader(text)
