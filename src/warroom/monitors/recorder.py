@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import select, update
 
 from warroom.health import health_of
-from warroom.monitors import alerting
-from warroom.monitors.batches import ResultRow, Rollup, StateRow, day_of, minute_of, write_batch
+from warroom.monitors import alerting, batches
+from warroom.monitors.batches import ResultRow, Rollup, StateRow, day_of, minute_of
 from warroom.monitors.checks import Check, Outcome
 from warroom.monitors.models import Monitor
 from warroom.monitors.schemas import MonitorConfig
@@ -208,7 +208,7 @@ class ResultRecorder:
     ) -> list[tuple[int, bool]]:
         done: list[tuple[int, bool]] = []
         with self.runtime.db.write_session() as session:
-            write_batch(session, results, states, rollups)
+            batches.write_batch(session, results, states, rollups)
             existing = (
                 set(session.scalars(select(Monitor.id).where(Monitor.id.in_([a[0] for a in alerts]))))
                 if alerts
