@@ -10,8 +10,9 @@ from sqlalchemy import select
 from warroom.engine import jobs
 from warroom.monitors import alerting, service
 from warroom.monitors.checks import Outcome
+from warroom.monitors.handlers import PRUNE_KIND
 from warroom.monitors.models import Monitor, MonitorResult
-from warroom.monitors.scheduler import PRUNE_KIND, MonitorScheduler
+from warroom.monitors.scheduler import MonitorScheduler
 from warroom.monitors.schemas import MonitorConfig, MonitoringConfig
 
 
@@ -149,7 +150,7 @@ def test_a_refused_alert_is_retried_without_losing_results(runtime, start, targe
         real(session, runtime_, monitor, message, now, **kwargs)
 
     monkeypatch.setattr(alerting, "raise_down", refuse_once)
-    monkeypatch.setattr("warroom.monitors.scheduler.ALERT_RETRY", 0.2)
+    monkeypatch.setattr("warroom.monitors.recorder.ALERT_RETRY", 0.2)
     target.behaviour.status = 500
     add(runtime, name="web", type="http", url=f"{target.url}/health", interval=0.1)
     start()
