@@ -161,10 +161,11 @@ def test_a_refused_alert_is_retried_without_losing_results(runtime, start, targe
 
 def test_a_check_that_raises_is_a_failure_and_the_others_keep_running(runtime, start, target, eventually):
     target.prometheus["answer"] = {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}}]}}
-    add(runtime, name="broken", type="prometheus", url=target.url, query="up", fail_if="< 1", interval=0.1)
-    add(runtime, name="web", type="http", url=f"{target.url}/health", interval=0.1)
+    # The timeout is the interval: 0.1 s timed out on a loaded CI machine, so both take 1 s.
+    add(runtime, name="broken", type="prometheus", url=target.url, query="up", fail_if="< 1", interval=1, timeout=1)
+    add(runtime, name="web", type="http", url=f"{target.url}/health", interval=1, timeout=1)
     start()
-    eventually(lambda: len(statuses(runtime, "broken")) >= 3 and len(statuses(runtime, "web")) >= 3)
+    eventually(lambda: len(statuses(runtime, "broken")) >= 3 and len(statuses(runtime, "web")) >= 3, timeout=20)
     broken = current(runtime, "broken")
     assert (broken.state, broken.last_message) == ("down", "KeyError: 'value'")
     assert set(statuses(runtime, "web")) == {"up"}
