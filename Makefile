@@ -1,5 +1,7 @@
 # One command per routine. Each target creates .venv on first use and installs what it needs.
 VENV ?= .venv
+# pytest-xdist workers for `make test` (the suite waits on real servers far more than it computes).
+TEST_WORKERS ?= 3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
@@ -35,7 +37,7 @@ test: $(DEVSTAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/pytest -rs
+	$(VENV)/bin/pytest -rs -n $(TEST_WORKERS)
 	$(PY) tests/mutations.py
 
 ## Plant each known mistake in a copy of the repo and run the tests that must catch it (~2 min on 2 cores);

@@ -15,7 +15,16 @@ from typing import Annotated, Any
 import typer
 
 from warroom import __version__
-from warroom.cliutil import DataDirOption, console, err_console, fail, handle_errors, print_json, server_settings
+from warroom.cliutil import (
+    DataDirOption,
+    console,
+    err_console,
+    fail,
+    follow_columns,
+    handle_errors,
+    print_json,
+    server_settings,
+)
 
 # Each domain with a CLI adds (module, attribute, command name) here.
 SUB_APPS = (
@@ -55,6 +64,7 @@ def _root(
     ] = False,
 ) -> None:
     """warroom: self-hosted incident response."""
+    follow_columns()
 
 
 def build(only: str | None = None) -> typer.Typer:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -22,6 +23,13 @@ if TYPE_CHECKING:
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
+
+
+def follow_columns() -> None:
+    """Size tables to `COLUMNS` as it is when a command runs, not when this module was first imported."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        console.width = err_console.width = int(columns)
 
 P = ParamSpec("P")
 R = TypeVar("R")
