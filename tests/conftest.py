@@ -142,10 +142,17 @@ def app(runtime: Runtime) -> Any:
 def make_token(runtime: Runtime) -> Callable[..., str]:
     """Create a token with a role and return its plaintext."""
 
+    unnamed: dict[str, int] = {}
+
     def make(role: str = "admin", name: str | None = None) -> str:
+        # Token names are unique: a test that makes several tokens of one role without naming them gets
+        # admin-token, admin-token-2, ...
+        if name is None:
+            unnamed[role] = unnamed.get(role, 0) + 1
+            name = f"{role}-token" if unnamed[role] == 1 else f"{role}-token-{unnamed[role]}"
         with runtime.db.transaction() as session:
             _, plaintext = auth_service.create_token(
-                session, name=name or f"{role}-token", role=Role(role), created_by="tests", now=runtime.clock.now()
+                session, name=name, role=Role(role), created_by="tests", now=runtime.clock.now()
             )
         return plaintext
 

@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from warroom import __version__
 from warroom.alerts.fastpath import IntakeFastPath
+from warroom.health import health_of
 from warroom.metrics import IncidentCollector
 from warroom.problems import (
     BodyLimitMiddleware,
@@ -86,10 +87,13 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.get("/ready", tags=["ops"], response_model=None)
     def ready() -> Response:
-        """The database answers; 503 otherwise (load balancers take the process out)."""
-        if runtime.db.ping():
-            return JSONResponse({"status": "ready"})
-        return problem(503, "Not ready", "The database is unreachable.", headers={"Retry-After": "5"})
+        """The database answers and no background part keeps failing; 503 naming the part otherwise."""
+        if not runtime.db.ping():
+            return problem(503, "Not ready", "The database is unreachable.", headers={"Retry-After": "5"})
+        failing = health_of(runtime).problems()
+        if failing:
+            return problem(503, "Not ready", "; ".join(failing) + ".", headers={"Retry-After": "5"})
+        return JSONResponse({"status": "ready"})
 
     @app.get("/metrics", tags=["ops"])
     def metrics() -> Response:

@@ -36,34 +36,49 @@ class ApiClient:
                 "Is `warroom serve` running and WARROOM_URL right?"
             )
         if response.status_code >= 400:
-            fail(_describe(response))
+            fail(_describe(response, self.base_url))
         return response
+
+    def _json(self, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            fail(_not_warroom(response, self.base_url))
 
     def get(self, path: str, **params: Any) -> Any:
         """GET and decode JSON."""
-        return self.request("GET", path, params=params).json()
+        return self._json(self.request("GET", path, params=params))
 
     def post(self, path: str, body: Any = None) -> Any:
         """POST JSON and decode JSON."""
-        return self.request("POST", path, json=body if body is not None else {}).json()
+        return self._json(self.request("POST", path, json=body if body is not None else {}))
 
     def patch(self, path: str, body: Any) -> Any:
         """PATCH JSON and decode JSON."""
-        return self.request("PATCH", path, json=body).json()
+        return self._json(self.request("PATCH", path, json=body))
 
     def delete(self, path: str) -> Any:
         """DELETE and decode JSON."""
-        return self.request("DELETE", path).json()
+        return self._json(self.request("DELETE", path))
 
 
-def _describe(response: httpx.Response) -> str:
+def _not_warroom(response: httpx.Response, base_url: str) -> str:
+    """Another web server (a proxy's error page, a different app) answered: say so instead of printing its HTML."""
+    kind = response.headers.get("content-type", "no content type").split(";")[0]
+    return (
+        f"{base_url} is not a warroom server (WARROOM_URL): it answered HTTP {response.status_code} with {kind} "
+        "where warroom answers JSON. Point WARROOM_URL at warroom's address."
+    )
+
+
+def _describe(response: httpx.Response, base_url: str) -> str:
     try:
         body = response.json()
     except ValueError:
-        return f"HTTP {response.status_code}: {response.text[:200]}"
+        return _not_warroom(response, base_url)
     if isinstance(body, dict) and "detail" in body:
         detail = body["detail"]
         if response.status_code == 401 and not os.environ.get("WARROOM_TOKEN"):
             return f"{detail} Set WARROOM_TOKEN (see `warroom token create`)."
-        return str(detail)
-    return f"HTTP {response.status_code}: {body}"
+        return " ".join(str(detail).split())
+    return _not_warroom(response, base_url)

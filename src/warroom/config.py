@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -10,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from warroom import yamlerrors
 from warroom.alerts.config import InhibitRuleConfig, IntegrationConfig, RouteConfig
 from warroom.incidents.severities import DEFAULT_SEVERITIES, Severity, SeverityTable
 from warroom.monitors.schemas import MonitorConfig, MonitoringConfig
@@ -48,6 +50,25 @@ class Settings(BaseSettings):
     allow_exec: bool = Field(
         default=True, description="Run command monitors and runbook steps on this host (false: they refuse)."
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str | None) -> str | None:
+        # Checked here so that a wrong URL is one line naming the setting, not a driver's traceback; the
+        # message never repeats the URL (it may carry a password).
+        if not value:
+            return None
+        scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+        if scheme.split("+", 1)[0] not in ("sqlite", "postgres", "postgresql"):
+            shown = f"{scheme} is not supported" if scheme else "not a database URL"
+            raise ValueError(f"{shown}: expected sqlite:///PATH or postgresql://USER@HOST/DB")
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        # Resolved once, when the settings are made: every command of this process means the same folder.
+        return value.expanduser().resolve()
 
     def resolved_database_url(self) -> str:
         """The database URL to use: the explicit one, or SQLite in the data folder."""
@@ -149,6 +170,7 @@ class ConfigProblem:
     line: int | None
     location: str
     message: str
+    level: str = "error"  # or "warning": reported by `config check`, never refuses the file
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
@@ -183,34 +205,118 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
 
 def parse_config_text(text: str, path: str = "warroom.yaml") -> ConfigFile:
     """Parse and validate config text; raises ConfigError listing every problem with its line."""
-    try:
-        root = yaml.compose(text)
-        data: Any = yaml.safe_load(text) if root is not None else {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise ConfigError([ConfigProblem(path, line, "", f"not valid YAML: {exc}")]) from exc
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError([ConfigProblem(path, 1, "", "the top level must be a mapping of sections")])
-    try:
-        parsed = ConfigFile.model_validate(data)
-    except ValidationError as exc:
-        problems = [
-            ConfigProblem(
-                path,
-                _line_of(root, tuple(err["loc"])),
-                ".".join(str(p) for p in err["loc"]),
-                err["msg"],
-            )
-            for err in exc.errors()
-        ]
-        raise ConfigError(problems) from exc
-    problems = check_references(parsed, root, path)
-    if problems:
+    parsed, _root, problems = check_config_text(text, path)
+    if problems or parsed is None:
         raise ConfigError(problems)
     return parsed
+
+
+# A top-level section starts at column 0 with `name:`; a YAML error inside one section must not hide the others.
+_SECTION = re.compile(r"^[A-Za-z_][\w-]*\s*:")
+
+
+def _compose(text: str, path: str) -> tuple[yaml.Node | None, Any, list[ConfigProblem]]:
+    """The YAML tree and its data; on a syntax error, each top-level section is read on its own, so that the
+    sections after a typo are still checked (their lines stay right: each is padded to its place)."""
+    try:
+        root = yaml.compose(text)
+        return root, (yaml.safe_load(text) if root is not None else {}), []
+    except yaml.YAMLError as whole:
+        first = _yaml_problem(whole, path)
+    lines = text.splitlines(keepends=True)
+    starts = [index for index, line in enumerate(lines) if _SECTION.match(line)]
+    if not starts:
+        return None, None, [first]
+    starts[0] = 0  # comments before the first section belong to it
+    problems: list[ConfigProblem] = []
+    pairs: list[tuple[yaml.Node, yaml.Node]] = []
+    data: dict[str, Any] = {}
+    for begin, end in zip(starts, [*starts[1:], len(lines)], strict=True):
+        chunk = "\n" * begin + "".join(lines[begin:end])
+        try:
+            node = yaml.compose(chunk)
+            value = yaml.safe_load(chunk)
+        except yaml.YAMLError as exc:
+            problems.append(_yaml_problem(exc, path))
+            continue
+        if isinstance(node, yaml.MappingNode) and isinstance(value, dict):
+            pairs.extend(node.value)
+            data.update(value)
+    top = yaml.error.Mark(path, 0, 0, 0, "", 0)  # the document starts on line 1
+    return yaml.MappingNode("tag:yaml.org,2002:map", pairs, top, top), data, problems or [first]
+
+
+def _yaml_problem(exc: yaml.YAMLError, path: str) -> ConfigProblem:
+    line, message = yamlerrors.describe(exc)
+    return ConfigProblem(path, line, "", message)
+
+
+def check_config_text(
+    text: str, path: str = "warroom.yaml"
+) -> tuple[ConfigFile | None, yaml.Node | None, list[ConfigProblem]]:
+    """Every problem of config text in one pass: YAML, then the schema of what could be read, then the
+    cross-checks of what passed the schema. Returns what validated (None when nothing could), its tree and
+    the problems."""
+    root, data, problems = _compose(text, path)
+    if data is None:
+        return None, root, problems
+    if not isinstance(data, dict):
+        return None, root, [*problems, ConfigProblem(path, 1, "", "the top level must be a mapping of sections")]
+    parsed: ConfigFile | None = None
+    for _attempt in range(3):
+        try:
+            parsed = ConfigFile.model_validate(data)
+            break
+        except ValidationError as exc:
+            errors = exc.errors()
+            problems.extend(
+                ConfigProblem(
+                    path,
+                    _line_of(root, tuple(err["loc"])),
+                    ".".join(str(p) for p in err["loc"]),
+                    err["msg"],
+                )
+                for err in errors
+            )
+            # Leave out what is wrong (the item of a list, else the section) and check the rest, so that a
+            # schema error does not hide the cross-checks of everything else.
+            data, root = _without(data, root, [tuple(err["loc"]) for err in errors])
+    if parsed is not None:
+        problems.extend(check_references(parsed, root, path))
+    return parsed, root, problems
+
+
+def _without(
+    data: dict[str, Any], root: yaml.Node | None, locations: list[tuple[int | str, ...]]
+) -> tuple[dict[str, Any], yaml.Node | None]:
+    """`data` and its tree without the list items or sections at `locations` (the tree keeps the lines right)."""
+    drop_items: dict[str, set[int]] = {}
+    drop_sections: set[str] = set()
+    for loc in locations:
+        if not loc or not isinstance(loc[0], str):
+            continue
+        section = loc[0]
+        if len(loc) >= 2 and isinstance(loc[1], int) and isinstance(data.get(section), list):
+            drop_items.setdefault(section, set()).add(loc[1])
+        else:
+            drop_sections.add(section)
+    kept = {
+        key: [item for index, item in enumerate(value) if index not in drop_items[key]] if key in drop_items else value
+        for key, value in data.items()
+        if key not in drop_sections
+    }
+    if not isinstance(root, yaml.MappingNode):
+        return kept, root
+    pairs: list[tuple[yaml.Node, yaml.Node]] = []
+    for key_node, value_node in root.value:
+        key = getattr(key_node, "value", None)
+        if key in drop_sections:
+            continue
+        if isinstance(key, str) and key in drop_items and isinstance(value_node, yaml.SequenceNode):
+            items = [n for index, n in enumerate(value_node.value) if index not in drop_items[key]]
+            value_node = yaml.SequenceNode(value_node.tag, items, value_node.start_mark, value_node.end_mark)
+        pairs.append((key_node, value_node))
+    return kept, yaml.MappingNode(root.tag, pairs, root.start_mark, root.end_mark)
 
 
 def check_references(parsed: ConfigFile, root: yaml.Node | None, path: str) -> list[ConfigProblem]:

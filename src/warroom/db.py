@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import os
 import sqlite3
 import threading
@@ -412,8 +413,8 @@ def downgrade(url: str, revision: str = "base") -> None:
     _alembic(url, lambda cfg: command.downgrade(cfg, revision))
 
 
-def pending_migrations(url: str) -> list[str]:
-    """Revisions not yet applied to the database at `url`."""
+def migration_status(url: str) -> list[tuple[str, bool, str]]:
+    """Every migration in the order it applies (oldest first): (revision, applied, its one-line description)."""
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
@@ -427,7 +428,34 @@ def pending_migrations(url: str) -> list[str]:
     applied: set[str] = set()
     for head in current:
         applied.update(rev.revision for rev in script.iterate_revisions(head, "base"))
-    return [rev.revision for rev in script.walk_revisions() if rev.revision not in applied]
+    # Each migration after the ones it needs, and among those free to go next the lowest id first: the domains'
+    # branches interleave by their numbers (0010_alerts before 0040_runbooks) instead of one branch at a time.
+    revisions = {rev.revision: rev for rev in script.walk_revisions()}
+    needs = {name: {d for d in _down_revisions(rev) if d in revisions} for name, rev in revisions.items()}
+    ready = [name for name, down in needs.items() if not down]
+    heapq.heapify(ready)
+    ordered: list[str] = []
+    while ready:
+        name = heapq.heappop(ready)
+        ordered.append(name)
+        for other, down in needs.items():
+            if name in down:
+                down.discard(name)
+                if not down:
+                    heapq.heappush(ready, other)
+    return [(name, name in applied, revisions[name].doc or "") for name in ordered]
+
+
+def _down_revisions(rev: Any) -> tuple[str, ...]:
+    down = rev.down_revision
+    if down is None:
+        return ()
+    return (down,) if isinstance(down, str) else tuple(down)
+
+
+def pending_migrations(url: str) -> list[str]:
+    """Revisions not yet applied to the database at `url`, in the order they will apply."""
+    return [revision for revision, applied, _doc in migration_status(url) if not applied]
 
 
 def table_names(engine: Engine) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,16 @@ def serve(settings: Settings, *, migrate: bool = True, engine: bool = True, work
     runtime = prepare(settings, migrate=migrate)
     runtime.run_engine = engine
     warn_if_open_to_others(settings)
+    if engine and runtime.db.is_sqlite:
+        # Found now, before anything is logged or bound: the engine's own start inside uvicorn's lifespan
+        # ended in a traceback.
+        from warroom.engine.worker import take_sqlite_engine_lock
+
+        probe = take_sqlite_engine_lock(runtime.db)
+        if probe is not None:
+            probe.close()
+    # Bound before "listening" is logged: a busy port is one line, not a log that claims the opposite.
+    sock = bind(settings.host, settings.port)
     token_path = ensure_admin_token(runtime)
     if token_path is not None:
         log.info(
@@ -150,12 +161,14 @@ def serve(settings: Settings, *, migrate: bool = True, engine: bool = True, work
             path=str(token_path.resolve()),
             hint=f"export WARROOM_TOKEN=$(cat {token_path})",
         )
+    warn_if_nobody_pages(runtime)
     log.info(
         "warroom listening",
         url=f"http://{settings.host}:{settings.port}",
         database=runtime.db.engine.url.render_as_string(hide_password=True),
     )
     if workers > 1:
+        sock.close()  # the workers bind the port themselves
         # Workers are fresh processes that rebuild their settings from the environment.
         os.environ.update(
             {
@@ -181,12 +194,42 @@ def serve(settings: Settings, *, migrate: bool = True, engine: bool = True, work
         return
     app = create_app(runtime)
     freeze_heap()
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        access_log=False,
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), access_log=False
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port, or PortUnavailable naming the setting to change."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise PortUnavailable(host, port, exc) from None
+    return sock
+
+
+def warn_if_nobody_pages(runtime: Runtime) -> None:
+    """Say at start-up when severities page but no escalation policy exists: every such incident would page
+    nobody (each one says so on its timeline too)."""
+    from sqlalchemy import select
+
+    from warroom.oncall.models import Policy
+
+    paging = [s.name for s in runtime.severities if s.page]
+    if not paging:
+        return
+    with runtime.db.session() as session:
+        if session.scalar(select(Policy.id).limit(1)) is not None:
+            return
+    log.warning(
+        f"severities {', '.join(paging)} page, but no policy is defined: nobody will be paged",
+        hint="define a policy called `default` in warroom.yaml or with `warroom policy`, see docs/oncall.md",
     )
 
 
@@ -208,19 +251,41 @@ def worker_app() -> Any:
     return app
 
 
-def run_engine(settings: Settings, *, migrate: bool = False) -> None:
-    """Run an engine alone (no HTTP) until SIGINT/SIGTERM."""
+def run_engine(settings: Settings, *, migrate: bool = False, metrics_port: int | None = None) -> None:
+    """Run an engine alone until SIGINT/SIGTERM; with `metrics_port`, serve its /metrics and /ready there."""
     import signal
     import threading
 
+    from warroom.engine.http import EngineHttp
     from warroom.engine.worker import Engine
 
     configure_logging(settings)
     runtime = prepare(settings, migrate=migrate)
+    http = None
+    if metrics_port is not None:
+        try:
+            http = EngineHttp(runtime, settings.host, metrics_port)
+        except OSError as exc:
+            raise PortUnavailable(settings.host, metrics_port, exc, option="--metrics-port") from None
     engine = Engine(runtime)
     engine.start()
+    if http is not None:
+        http.start()
+        log.info("engine metrics listening", url=f"http://{settings.host}:{http.port}/metrics")
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     stopping.wait()
+    if http is not None:
+        http.stop()
     engine.stop()
+
+
+class PortUnavailable(Exception):
+    """The address to listen on is taken or not ours; the message names the setting to change."""
+
+    def __init__(self, host: str, port: int, exc: OSError, *, option: str = "WARROOM_PORT/--port") -> None:
+        reason = exc.strerror or str(exc)
+        super().__init__(
+            f"cannot listen on {host}:{port} ({reason}): another process uses it; choose another with {option}"
+        )

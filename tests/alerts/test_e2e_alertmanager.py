@@ -183,6 +183,7 @@ receivers:
         assert final["status"] == "resolved"
         assert [e["kind"] for e in final["timeline"]] == [
             "declared",
+            "paging_skipped",
             "alert_attached",
             "alert_resolved",
             "status_changed",

@@ -32,7 +32,7 @@ def test_a_firing_alert_opens_one_incident(api, sender, make_integration, runtim
     assert opened["services"] == ["checkout"]
     assert opened["created_by"] == "prod-alertmanager"
     assert opened["timeline"][0]["actor_kind"] == "integration"
-    assert kinds(runtime, 1) == ["declared", "alert_attached"]
+    assert kinds(runtime, 1) == ["declared", "paging_skipped", "alert_attached"]  # no policy: nobody paged
 
 
 def test_repeats_update_the_alert_and_create_nothing(api, sender, make_integration, runtime, clock):
@@ -47,7 +47,7 @@ def test_repeats_update_the_alert_and_create_nothing(api, sender, make_integrati
     assert alert["last_seen_at"] == "2026-01-05T09:01:00Z"
     assert alert["first_seen_at"] == "2026-01-05T09:00:00Z"
     assert api.get("/api/v1/incidents").json()["items"].__len__() == 1
-    assert kinds(runtime, 1) == ["declared", "alert_attached"]
+    assert kinds(runtime, 1) == ["declared", "paging_skipped", "alert_attached"]  # no policy: nobody paged
 
 
 def test_a_resolve_for_an_unknown_alert_is_recorded_and_ignored(api, sender, make_integration):

@@ -55,3 +55,28 @@ def test_models_and_migrations_do_not_drift(empty_url):
         diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == [], f"models differ from migrations; generate a migration: {diff}"
+
+
+def test_unique_token_names_migration_renames_later_duplicates_and_goes_back(empty_url):
+    dbmod.upgrade(empty_url, "0002_engine")
+    engine = create_engine(empty_url, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            for index, name in enumerate(["ci", "deploy", "ci", "ci", "ci-4"], start=1):
+                conn.execute(
+                    text(
+                        "INSERT INTO api_tokens (id, name, role, lookup, token_hash, created_at, created_by) "
+                        "VALUES (:id, :name, 'viewer', :lookup, 'h', '2026-01-01 00:00:00', 'tests')"
+                    ),
+                    {"id": index, "name": name, "lookup": f"lk{index}"},
+                )
+        dbmod.upgrade(empty_url, "0003_auth_unique_token_names")
+        with engine.connect() as conn:
+            names = [r[0] for r in conn.execute(text("SELECT name FROM api_tokens ORDER BY id"))]
+        # The oldest keeps its name; later ones get their id, and another suffix if that is taken too.
+        assert names == ["ci", "deploy", "ci-3", "ci-4-2", "ci-4"]
+        dbmod.downgrade(empty_url, "0002_engine")
+        dbmod.upgrade(empty_url)
+        assert dbmod.pending_migrations(empty_url) == []
+    finally:
+        engine.dispose()

@@ -21,7 +21,7 @@ def test_declare_answers_201_with_location_and_the_incident(api):
     assert (body["number"], body["status"], body["severity"], body["services"]) == (1, "triggered", "P1", ["checkout"])
     assert body["created_by"] == "alice"
     assert body["labels"] == {"env": "prod"}
-    assert [e["kind"] for e in body["timeline"]] == ["declared"]
+    assert [e["kind"] for e in body["timeline"]] == ["declared", "paging_skipped"]  # no policy: nobody paged
     assert {d["name"]: d["state"] for d in body["durations"]}["acknowledge"] == "running"
 
 

@@ -64,6 +64,7 @@ def test_the_tour(cli):
     assert shown["commander"] == "bob"
     assert [e["kind"] for e in shown["timeline"]] == [
         "declared",
+        "paging_skipped",  # no policy on this installation: nobody paged, and the timeline says so
         "acknowledged",
         "status_changed",
         "note",
@@ -110,7 +111,12 @@ def test_exports(cli):
     assert rows[0]["title"] == "Checkout | API 502s" and rows[0]["status"] == "resolved"
     assert float(rows[0]["time_to_resolve_s"]) == 0.0
     data = json.loads(cli("export", "incidents", "--format", "json"))
-    assert [e["kind"] for e in data[0]["timeline"]] == ["declared", "acknowledged", "resolved"]  # implicit ack
+    assert [e["kind"] for e in data[0]["timeline"]] == [
+        "declared",
+        "paging_skipped",
+        "acknowledged",  # implicit ack
+        "resolved",
+    ]
     assert "expected one of markdown, csv, json" in cli("export", "incidents", "--format", "xml", code=1)
 
 

@@ -26,4 +26,4 @@ def test_two_simultaneous_acknowledgements_give_one_event(app, make_token, make_
         t.join()
     assert sorted(statuses) == [200, 409]
     timeline = clients[0].get("/api/v1/incidents/1").json()["timeline"]
-    assert [e["kind"] for e in timeline] == ["declared", "acknowledged"]
+    assert [e["kind"] for e in timeline] == ["declared", "paging_skipped", "acknowledged"]

@@ -14,9 +14,15 @@ from warroom.incidents.lifecycle import ALLOWED
 from warroom.incidents.models import Status
 
 
+def lifecycle(kinds):
+    """The lifecycle's own events: paging (the on-call domain's) is left out; on an installation without a
+    policy it adds `paging_skipped` (tests/incidents/test_no_policy_trace.py)."""
+    return [k for k in kinds if not k.startswith("paging_")]
+
+
 def kinds(runtime, number):
     with runtime.db.session() as session:
-        return [e.kind for e in timeline.events(session, number)]
+        return lifecycle(e.kind for e in timeline.events(session, number))
 
 
 def test_declare_opens_triggered_with_a_declared_event(runtime, make_incident):
@@ -175,7 +181,7 @@ def test_update_records_each_kind_of_change(runtime, make_incident, actor, clock
         events = timeline.events(session, 1)
         severity = next(e for e in events if e.kind == "severity_changed")
         assert severity.data == {"from": "P2", "to": "P0", "direction": "raised"}
-        assert [e.kind for e in events] == [
+        assert lifecycle(e.kind for e in events) == [
             "declared",
             "severity_changed",
             "title_changed",
@@ -191,7 +197,10 @@ def test_timeline_hooks_run_in_the_same_transaction(runtime, make_incident, acto
     make_incident()
     with runtime.db.transaction() as session:
         service.acknowledge(session, service.get_for_update(session, 1), actor, clock.now())
-    assert seen == [(1, "declared"), (1, "acknowledged")]
+    assert [(number, kind) for number, kind in seen if kind in lifecycle([kind])] == [
+        (1, "declared"),
+        (1, "acknowledged"),
+    ]
 
 
 def test_list_filters_and_paginates_newest_first(runtime, make_incident, actor, clock):

@@ -142,11 +142,11 @@ def test_a_refused_alert_is_retried_without_losing_results(runtime, start, targe
     calls = []
     real = alerting.raise_down
 
-    def refuse_once(session, runtime_, monitor, message, now):
+    def refuse_once(session, runtime_, monitor, message, now, **kwargs):
         calls.append(now)
         if len(calls) == 1:
             raise RuntimeError("alert intake unavailable")
-        real(session, runtime_, monitor, message, now)
+        real(session, runtime_, monitor, message, now, **kwargs)
 
     monkeypatch.setattr(alerting, "raise_down", refuse_once)
     monkeypatch.setattr("warroom.monitors.scheduler.ALERT_RETRY", 0.2)

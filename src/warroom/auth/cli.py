@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import getpass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from warroom.auth import service
-from warroom.auth.actor import Actor, Role
-from warroom.auth.schemas import TokenRead
 from warroom.client import ApiClient
-from warroom.cliutil import console, handle_errors, print_json, table, when
-from warroom.config import Settings
-from warroom.server import prepare
+from warroom.cliutil import DataDirOption, console, handle_errors, print_json, server_settings, table, when
+
+if TYPE_CHECKING:
+    from warroom.auth.actor import Actor
+
+# The token commands work on the database: they import the service, the models and the server's start-up
+# inside each command, so that `warroom audit` (a client of the API) stays quick to start.
 
 
 def _operator() -> Actor:
     """Who runs a server-side command: the operating-system user, for the audit log."""
+    from warroom.auth.actor import Actor, Role
+
     return Actor(name=f"cli:{getpass.getuser()}", role=Role.ADMIN, kind="system")
 
 
@@ -32,9 +35,14 @@ def create(
     name: Annotated[str, typer.Option("--name", help="Who or what uses it.")],
     role: Annotated[str, typer.Option("--role", help="viewer, responder or admin.")] = "responder",
     as_json: JsonOpt = False,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Create a token; it is printed once and stored hashed."""
-    runtime = prepare(Settings())
+    from warroom.auth import service
+    from warroom.auth.schemas import TokenRead
+    from warroom.server import prepare
+
+    runtime = prepare(server_settings(data_dir))
     with runtime.db.transaction() as session:
         now = runtime.clock.now()
         operator = _operator()
@@ -60,9 +68,14 @@ def create(
 def list_(
     include_revoked: Annotated[bool, typer.Option("--all", help="Include revoked tokens.")] = False,
     as_json: JsonOpt = False,
+    data_dir: DataDirOption = None,
 ) -> None:
     """List tokens (never their secrets)."""
-    runtime = prepare(Settings())
+    from warroom.auth import service
+    from warroom.auth.schemas import TokenRead
+    from warroom.server import prepare
+
+    runtime = prepare(server_settings(data_dir))
     with runtime.db.session() as session:
         tokens = [TokenRead.model_validate(t) for t in service.list_tokens(session, include_revoked=include_revoked)]
     if as_json:
@@ -87,9 +100,17 @@ def list_(
 
 @token_app.command("revoke")
 @handle_errors
-def revoke(ref: Annotated[str, typer.Argument(help="Token id or name.")], as_json: JsonOpt = False) -> None:
+def revoke(
+    ref: Annotated[str, typer.Argument(help="Token id or name.")],
+    as_json: JsonOpt = False,
+    data_dir: DataDirOption = None,
+) -> None:
     """Revoke a token; it stops working at once."""
-    runtime = prepare(Settings())
+    from warroom.auth import service
+    from warroom.auth.schemas import TokenRead
+    from warroom.server import prepare
+
+    runtime = prepare(server_settings(data_dir))
     with runtime.db.transaction() as session:
         now = runtime.clock.now()
         token = service.revoke_token(session, service.get_token(session, ref), now=now)

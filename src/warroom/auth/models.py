@@ -15,6 +15,8 @@ class ApiToken(Base):
     """A bearer token; only its SHA-256 is stored."""
 
     __tablename__ = "api_tokens"
+    # One token per name: revoking by name must revoke the token people mean (migration 0003).
+    __table_args__ = (Index("uq_api_tokens_name", "name", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from warroom.auth.actor import Actor, Role
 from warroom.auth.models import ApiToken, AuditEntry
-from warroom.errors import InvalidInput, NotFound, Unauthorized
+from warroom.errors import Conflict, InvalidInput, NotFound, Unauthorized
 
 TOKEN_PREFIX = "wr_"  # noqa: S105 - a public prefix, not a secret
 _LOOKUP_LEN = 12
@@ -38,6 +38,9 @@ def create_token(session: Session, *, name: str, role: Role, created_by: str, no
     name = name.strip()
     if not name:
         raise InvalidInput("A token needs a name.", field="name")
+    if session.scalar(select(ApiToken.id).where(ApiToken.name == name)) is not None:
+        # Revoked ones count too: the audit log names tokens, and a name must keep meaning one token.
+        raise Conflict(f"A token named {name!r} already exists: choose another name, e.g. {name}-2.", field="name")
     lookup = secrets.token_hex(_LOOKUP_LEN // 2)
     secret = secrets.token_urlsafe(32)
     plaintext = f"{TOKEN_PREFIX}{lookup}_{secret}"
@@ -77,14 +80,12 @@ def list_tokens(session: Session, *, include_revoked: bool = False) -> list[ApiT
 
 
 def get_token(session: Session, ref: str) -> ApiToken:
-    """A token by id or by name (the newest live one of that name)."""
+    """A token by id or by its name (names are unique)."""
     token: ApiToken | None
     if ref.isdigit():
         token = session.get(ApiToken, int(ref))
     else:
-        token = session.scalar(
-            select(ApiToken).where(ApiToken.name == ref, ApiToken.revoked_at.is_(None)).order_by(ApiToken.id.desc())
-        )
+        token = session.scalar(select(ApiToken).where(ApiToken.name == ref))
     if token is None:
         raise NotFound(f"No token {ref!r}: see `warroom token list`.", field="token")
     return token

@@ -6,8 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from warroom.cliutil import console, handle_errors, print_json, table, when
-from warroom.config import Settings
+from warroom.cliutil import DataDirOption, console, handle_errors, print_json, server_settings, table, when
 
 app = typer.Typer(
     help="The background engine: `warroom engine` runs one (no HTTP); `warroom engine jobs` lists its work.",
@@ -20,17 +19,28 @@ app = typer.Typer(
 def run(
     ctx: typer.Context,
     migrate: Annotated[bool, typer.Option("--migrate/--no-migrate", help="Apply pending migrations first.")] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            min=0,
+            max=65535,
+            envvar="WARROOM_ENGINE_METRICS_PORT",
+            help="Serve this engine's /metrics and /ready on WARROOM_HOST:PORT (WARROOM_ENGINE_METRICS_PORT).",
+        ),
+    ] = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Run an engine until SIGINT/SIGTERM (on PostgreSQL any number may run; on SQLite exactly one)."""
     if ctx.invoked_subcommand is not None:
         return
     from warroom.cliutil import fail
     from warroom.engine.worker import EngineAlreadyRunning
-    from warroom.server import run_engine
+    from warroom.server import PortUnavailable, run_engine
 
     try:
-        run_engine(Settings(), migrate=migrate)
-    except EngineAlreadyRunning as exc:
+        run_engine(server_settings(data_dir, create=migrate), migrate=migrate, metrics_port=metrics_port)
+    except (EngineAlreadyRunning, PortUnavailable) as exc:
         fail(str(exc))
 
 
@@ -40,12 +50,13 @@ def list_jobs(
     kind: Annotated[str | None, typer.Option("--kind", help="Only this kind, e.g. oncall.step.")] = None,
     limit: Annotated[int, typer.Option("--limit")] = 50,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    data_dir: DataDirOption = None,
 ) -> None:
     """List jobs waiting to run, earliest first (reads the server's database directly)."""
     from warroom.db import Database
     from warroom.engine import jobs
 
-    settings = Settings()
+    settings = server_settings(data_dir)
     database = Database(settings.resolved_database_url(), pool_size=1, sqlite_synchronous=settings.sqlite_synchronous)
     try:
         with database.session() as session:

@@ -24,8 +24,10 @@ from sqlalchemy.exc import OperationalError
 
 from warroom.engine.jobs import KINDS, JobContext, Retry
 from warroom.engine.models import Job
+from warroom.health import health_of
 
 log = structlog.get_logger("warroom.engine")
+ENGINE_PART = "engine job runner"  # the part named by /ready when its passes keep failing
 
 LEASE = timedelta(minutes=5)
 
@@ -372,19 +374,9 @@ class Engine:
         return count
 
     def _acquire_sqlite_lock(self) -> None:
-        database = self.db.engine.url.database
-        if not database or database == ":memory:":
+        handle = take_sqlite_engine_lock(self.db)
+        if handle is None:
             return
-        path = Path(f"{database}.engine.lock")
-        handle = path.open("w")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            raise EngineAlreadyRunning(
-                f"another warroom engine already runs on {database}: SQLite allows one engine "
-                "(use PostgreSQL to run several, or `warroom serve --no-engine` for extra API processes)"
-            ) from None
         handle.write(f"{self.id}\n")
         handle.flush()
         self._lock_file = handle
@@ -434,11 +426,14 @@ class Engine:
             try:
                 self.run_due(wait=False)
                 next_due = self.next_due()
+                health_of(self.runtime).ok(ENGINE_PART)
             except OperationalError as exc:
                 log.warning("database unavailable; engine retries", error=str(exc.orig))
+                health_of(self.runtime).failed(ENGINE_PART, exc)
                 next_due = None
-            except Exception:
+            except Exception as exc:
                 log.exception("engine pass failed")
+                health_of(self.runtime).failed(ENGINE_PART, exc)
                 next_due = None
             wait = self.poll_interval
             if next_due is not None:
@@ -461,6 +456,24 @@ class Engine:
             except psycopg.OperationalError as exc:
                 log.warning("LISTEN connection lost; reconnecting", error=str(exc))
                 time.sleep(1)
+
+
+def take_sqlite_engine_lock(db: Any) -> IO[str] | None:
+    """The lock that lets one engine run on a SQLite database (held while the file stays open); None for an
+    in-memory database. Raises EngineAlreadyRunning when another process holds it."""
+    database = db.engine.url.database
+    if not database or database == ":memory:":
+        return None
+    handle = Path(f"{database}.engine.lock").open("w")  # noqa: SIM115 (kept open: the lock lives with it)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise EngineAlreadyRunning(
+            f"another warroom engine already runs on {database}: SQLite allows one engine "
+            "(use PostgreSQL to run several, or `warroom serve --no-engine` for extra API processes)"
+        ) from None
+    return handle
 
 
 def _wait_any(futures: list[Future[None]]) -> None:

@@ -16,6 +16,10 @@ app = typer.Typer(help="Declare, acknowledge, update and resolve incidents.", no
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
+# Timeline events about paging that `incident declare` repeats under its one-line summary.
+PAGING_NEWS = ("paging_started", "paging_skipped", "paging_error")
+
+
 def _summary(incident: dict[str, Any]) -> None:
     console.print(
         f"#{incident['number']} [{incident['severity']}] {incident['title']} — {incident['status']}",
@@ -97,8 +101,12 @@ def declare(
     incident = ApiClient().post("/api/v1/incidents", body)
     if as_json:
         print_json(incident)
-    else:
-        _summary(incident)
+        return
+    _summary(incident)
+    # Who was (not) paged is the first thing the declarer needs to know.
+    for event in incident.get("timeline", []):
+        if event["kind"] in PAGING_NEWS:
+            console.print(f"  {event['message']}", markup=False, highlight=False)
 
 
 @app.command("list")

@@ -63,9 +63,20 @@ def _ingest(session: Session, runtime: Any, fields: dict[str, Any], now: datetim
     alerts.ingest_alerts(session, runtime, integration, [alerts.IncomingAlert(**fields)], now=now)
 
 
-def raise_down(session: Session, runtime: Any, monitor: MonitorInfo, message: str, now: datetime) -> None:
-    """Fire the monitor's alert in the caller's transaction (raises when alert intake refuses it)."""
-    _ingest(session, runtime, alert_fields(monitor, "firing", message, at=now), now)
+def raise_down(
+    session: Session,
+    runtime: Any,
+    monitor: MonitorInfo,
+    message: str,
+    now: datetime,
+    *,
+    started: datetime | None = None,
+) -> None:
+    """Fire the monitor's alert in the caller's transaction (raises when alert intake refuses it).
+
+    `started` is the first failing check: the alert, and the incident it opens, start there, so that the
+    incident's time to detect is how long the monitor took to decide, not 0 s."""
+    _ingest(session, runtime, alert_fields(monitor, "firing", message, at=started or now), now)
 
 
 def resolve_up(session: Session, runtime: Any, monitor: MonitorInfo, message: str, now: datetime) -> None:

@@ -37,6 +37,26 @@ def _set(body: dict[str, Any], dotted: str, raw: str) -> None:
     node[last] = value
 
 
+def _definition(file: Path) -> dict[str, Any]:
+    """The monitor definition in `file`; a file that cannot be used is one line (exit 2), never a traceback."""
+    from warroom import yamlerrors
+
+    if file.is_dir():
+        fail(f"cannot read {file}: it is a folder, not a file", code=2)
+    try:
+        loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror}", code=2)
+    except UnicodeDecodeError:
+        fail(f"cannot read {file}: not UTF-8 text", code=2)
+    except yaml.YAMLError as exc:
+        line, message = yamlerrors.describe(exc)
+        fail(f"{file}:{line}: {message}" if line else f"{file}: {message}", code=2)
+    if not isinstance(loaded, dict):
+        fail(f"{file}: expected a mapping with one monitor's fields.", code=2)
+    return loaded
+
+
 @app.command("add")
 @handle_errors
 def add(
@@ -60,10 +80,7 @@ def add(
     """Add a monitor (admin token needed). A heartbeat's ping token is printed once."""
     body: dict[str, Any] = {}
     if file is not None:
-        loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
-        if not isinstance(loaded, dict):
-            fail(f"{file}: expected a mapping with one monitor's fields.", code=2)
-        body.update(loaded)
+        body.update(_definition(file))
     for key, value in {
         "name": name,
         "type": type_,

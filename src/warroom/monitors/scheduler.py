@@ -39,6 +39,7 @@ from sqlalchemy import select, update
 
 from warroom import __version__
 from warroom.engine import jobs
+from warroom.health import health_of
 from warroom.monitors import alerting, service
 from warroom.monitors.checks import Check, CheckContext, Outcome, build, execute
 from warroom.monitors.checks.heartbeat import HeartbeatCheck
@@ -57,6 +58,7 @@ STATE_REFRESH = timedelta(seconds=60)  # a healthy monitor's row (last check) is
 LAG_SAMPLE = 0.05
 ROLLUPS_PER_BATCH = 1000
 ALERT_RETRY = 30.0
+WRITER = "monitor results writer"  # the part named by /ready when its batches keep failing
 
 
 class SchedulerMetrics:
@@ -656,7 +658,7 @@ class MonitorScheduler:
         rollups = self._closed_rollups(now, final)
         monotonic = self._loop_time()
         alerts = [
-            (s.id, s.info, s.state.wants_alert, s.alert_message)
+            (s.id, s.info, s.state.wants_alert, s.alert_message, s.state.failing_since)
             for s in self._alerts.values()
             if s.alert_next_try <= monotonic or final
         ]
@@ -667,6 +669,7 @@ class MonitorScheduler:
             done = await self._db_call(self._write, results, states, rollups, alerts, now)
         except Exception as exc:
             self.metrics.write_errors.inc()
+            health_of(self.runtime).failed(WRITER, exc)
             self._throttled.warning(
                 "writing monitor results failed; will retry", error=f"{exc.__class__.__name__}: {exc}"
             )
@@ -678,6 +681,7 @@ class MonitorScheduler:
                 if rollup.resolution == "m":
                     self._merge_rollup(rollup)
             return
+        health_of(self.runtime).ok(WRITER)
         self.metrics.write_seconds.observe(time.perf_counter() - started)
         self.metrics.pending_results.set(len(self._results))
         sent = dict(done)
@@ -708,7 +712,7 @@ class MonitorScheduler:
         results: list[service.ResultRow],
         states: list[service.StateRow],
         rollups: list[service.Rollup],
-        alerts: list[tuple[int, alerting.MonitorInfo, bool, str]],
+        alerts: list[tuple[int, alerting.MonitorInfo, bool, str, datetime | None]],
         now: datetime,
     ) -> list[tuple[int, bool]]:
         done: list[tuple[int, bool]] = []
@@ -719,14 +723,14 @@ class MonitorScheduler:
                 if alerts
                 else set()
             )
-            for monitor_id, info, firing, message in alerts:
+            for monitor_id, info, firing, message, failing_since in alerts:
                 if monitor_id not in existing:
                     continue
                 try:
                     # A savepoint: alert intake refusing one alert must not lose the batch.
                     with session.begin_nested():
                         if firing:
-                            alerting.raise_down(session, self.runtime, info, message, now)
+                            alerting.raise_down(session, self.runtime, info, message, now, started=failing_since)
                         else:
                             alerting.resolve_up(session, self.runtime, info, message, now)
                         session.execute(update(Monitor).where(Monitor.id == monitor_id).values(alert_open=firing))

@@ -408,6 +408,19 @@ _ROLLUPS_SQL = (
 )
 
 
+def _live_monitor_ids(session: Session, ids: set[int]) -> set[int]:
+    """Which of `ids` still exist, kept from being deleted until the caller's transaction ends.
+
+    FOR KEY SHARE on PostgreSQL: a concurrent DELETE waits for this batch instead of slipping in between the
+    check and the inserts (SQLite's writer already holds the database's write lock)."""
+    if not ids:
+        return set()
+    query = select(Monitor.id).where(Monitor.id.in_(sorted(ids)))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(key_share=True, read=True)
+    return set(session.scalars(query))
+
+
 def write_batch(
     session: Session, results: Sequence[ResultRow], states: Sequence[StateRow], rollups: Sequence[Rollup]
 ) -> None:
@@ -421,6 +434,15 @@ def write_batch(
     when, as_json = _sql_time(dialect), _sql_json(dialect)
     sqlite_ = dialect == "sqlite"
     p = "?" if sqlite_ else "%s"
+    # A monitor deleted since these rows were counted has no row for them to point at: its history went with
+    # it. Writing them anyway failed the whole batch on the foreign key, and the retried batch failed again,
+    # so no monitor's result or alert was stored until a restart.
+    ids = {r.monitor_id for r in results} | {s.monitor_id for s in states} | {r.monitor_id for r in rollups}
+    live = _live_monitor_ids(session, ids)
+    if len(live) < len(ids):
+        results = [r for r in results if r.monitor_id in live]
+        states = [s for s in states if s.monitor_id in live]
+        rollups = [r for r in rollups if r.monitor_id in live]
     if results:
         connection.exec_driver_sql(
             _RESULTS_SQL.format(p=p, j=p if sqlite_ else "%s::json"),

@@ -17,6 +17,7 @@ team_app = typer.Typer(help="Teams: members, channel, default escalation policy.
 oncall_app = typer.Typer(help="Schedules: who is on call, shifts, overrides, calendars.", no_args_is_help=True)
 policy_app = typer.Typer(help="Escalation policies.", no_args_is_help=True)
 
+DOCS = "docs/oncall.md"  # where an empty answer points people to
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
@@ -242,6 +243,9 @@ def who(
     if as_json:
         print_json(answers)
         return
+    if not answers:
+        console.print(f"no schedule configured — see {DOCS}", highlight=False)
+        return
     table(
         None,
         ["schedule", "on call", "since", "until", "why"],
@@ -429,6 +433,9 @@ def policy_list(as_json: JsonOpt = False) -> None:
     rows = ApiClient().get("/api/v1/policies")
     if as_json:
         print_json(rows)
+        return
+    if not rows:
+        console.print(f"no policy configured — see {DOCS}", highlight=False)
         return
     for policy in rows:
         table(

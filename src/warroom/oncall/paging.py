@@ -106,16 +106,19 @@ def start(
             data={"reason": "unknown policy", "policy": policy_id},
         )
         policy = oncall.policy_for_incident(session, None, incident.services)
-    if policy is None and session.scalar(select(Policy.id).limit(1)) is None:
-        return None  # this installation does not page at all: nothing worth saying on every incident
     if policy is None:
+        # Said on every such incident, also when no policy exists at all: a fresh install whose P1 pages nobody
+        # in silence is the failure people discover during their first real outage.
+        none_defined = session.scalar(select(Policy.id).limit(1)) is None
+        why = "no escalation policy is defined" if none_defined else "no policy applies to it"
         timeline.append(
             session,
             incident,
             kind="paging_skipped",
             actor=SYSTEM,
             at=now,
-            message=f"{incident.severity} pages, but there is no escalation policy: define one called `default`",
+            message=f"nobody paged: no policy ({incident.severity} pages, but {why}; "
+            "define one called `default`, see docs/oncall.md)",
             data={"reason": "no policy"},
         )
         return None

@@ -115,6 +115,9 @@ def lint(
     ] = None,
     fillable: Annotated[list[str] | None, typer.Option("--fillable", help="More names incidents can fill.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print {runbooks, errors, warnings, findings} as JSON.")
+    ] = False,
 ) -> None:
     """Check runbooks for CI: `file:line: level: message`, exit 1 when any error."""
     targets: list[Path] = list(paths or []) or library.dirs_from_env(dirs or [])
@@ -129,10 +132,17 @@ def lint(
         raise _fail(exc.detail) from None
     loaded = library.load(files)
     messages = lint_many(loaded.runbooks, today=when, fillable=DEFAULT_FILLABLE | set(fillable or []))
-    for message in messages:
-        sys.stdout.write(f"{message}\n")
     errors = sum(1 for m in messages if m.level is Level.ERROR)
-    Console(stderr=True).print(f"{len(files)} runbook(s), {errors} error(s), {len(messages) - errors} warning(s)")
+    if as_json:
+        findings = [
+            {"file": m.file, "line": m.line, "level": m.level.value, "code": m.code, "message": m.message}
+            for m in messages
+        ]
+        print_json({"runbooks": len(files), "errors": errors, "warnings": len(messages) - errors, "findings": findings})
+    else:
+        for message in messages:
+            sys.stdout.write(f"{message}\n")
+        Console(stderr=True).print(f"{len(files)} runbook(s), {errors} error(s), {len(messages) - errors} warning(s)")
     if has_errors(messages) or (strict and messages):
         raise typer.Exit(1)
 
