@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: run demo test lint typecheck bench install install-dev clean
+.PHONY: run demo test lint typecheck bench mutants install install-dev clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -29,11 +29,18 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/warroom demo
 
-## The whole suite: lint, types, tests (PostgreSQL half runs when WARROOM_TEST_DATABASE_URL is set).
+## The whole suite: lint, types, tests (PostgreSQL half runs when WARROOM_TEST_DATABASE_URL is set; -rs says why
+## a test skipped), then the quick form of the mutation check.
 test: $(DEVSTAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -rs
+	$(PY) tests/mutations.py
+
+## Plant each known mistake in a copy of the repo and run the tests that must catch it (~2 min on 2 cores);
+## MUTANTS_ARGS="--full" runs their whole test files on both backends, "--list" prints the table.
+mutants: $(DEVSTAMP)
+	$(PY) tests/mutations.py $(MUTANTS_ARGS)
 
 lint: $(DEVSTAMP)
 	$(VENV)/bin/ruff check .

@@ -14,12 +14,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from warroom import __version__
 from warroom.alerts.fastpath import IntakeFastPath
 from warroom.health import health_of
+from warroom.inputs import InputGuard
 from warroom.metrics import IncidentCollector
 from warroom.problems import (
+    PROBLEM_RESPONSES,
     BodyLimitMiddleware,
     MetricsMiddleware,
     RequestMetrics,
     SecretRedirectGuard,
+    UnhandledErrors,
     install_problem_handlers,
     problem,
 )
@@ -75,7 +78,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     install_problem_handlers(app)
     for module_name in ROUTER_MODULES:
-        app.include_router(importlib.import_module(module_name).router)
+        app.include_router(importlib.import_module(module_name).router, responses=PROBLEM_RESPONSES)
 
     runtime.registry.register(IncidentCollector(runtime))
     request_metrics = RequestMetrics(runtime.registry)
@@ -88,14 +91,18 @@ def create_app(runtime: Runtime) -> FastAPI:
     @app.get("/ready", tags=["ops"], response_model=None)
     def ready() -> Response:
         """The database answers and no background part keeps failing; 503 naming the part otherwise."""
-        if not runtime.db.ping():
+        if not runtime.db.ping(timeout=runtime.settings.ready_timeout):
             return problem(503, "Not ready", "The database is unreachable.", headers={"Retry-After": "5"})
         failing = health_of(runtime).problems()
         if failing:
             return problem(503, "Not ready", "; ".join(failing) + ".", headers={"Retry-After": "5"})
         return JSONResponse({"status": "ready"})
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        responses={200: {"description": "Prometheus text format.", "content": {"text/plain": {}}}},
+    )
     def metrics() -> Response:
         """Prometheus text format."""
         return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
@@ -104,6 +111,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.add_middleware(SecretRedirectGuard)
     # Added first, so it runs inside the metrics and body-limit middleware (Starlette wraps in reverse order).
     app.add_middleware(IntakeFastPath)
+    # Outside the intake's short path, so no route (fast or not) reads a body the store could not write.
+    app.add_middleware(InputGuard)
+    app.add_middleware(UnhandledErrors)
     app.add_middleware(MetricsMiddleware, metrics=request_metrics)
     app.add_middleware(BodyLimitMiddleware)
     return app

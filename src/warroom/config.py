@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from warroom import yamlerrors
 from warroom.alerts.config import InhibitRuleConfig, IntegrationConfig, RouteConfig
+from warroom.db import DatabaseTimeouts
 from warroom.incidents.severities import DEFAULT_SEVERITIES, Severity, SeverityTable
+from warroom.logs import FORMATS, LEVELS
 from warroom.monitors.schemas import MonitorConfig, MonitoringConfig
 from warroom.oncall.config_models import NotificationsConfig, PolicyConfig, ScheduleConfig, TeamConfig, UserConfig
 from warroom.runbooks.config import RunbooksConfig
@@ -34,6 +36,15 @@ class Settings(BaseSettings):
     log_level: str = Field(default="info", description="debug, info, warning or error.")
     log_format: str = Field(default="console", description="console or json.")
     public_url: str | None = Field(default=None, description="Base URL people reach warroom at (links in pages).")
+    # A slow database is an unavailable one: past these, callers get a 503 to retry instead of a hang.
+    db_connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to open a database connection.")
+    db_statement_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a statement may run; also the intake's wait for its commit."
+    )
+    db_lock_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds to wait for a lock (PostgreSQL lock_timeout, SQLite busy timeout)."
+    )
+    ready_timeout: float = Field(default=1.5, gt=0, description="Seconds /ready waits for the database.")
     sqlite_synchronous: Literal["normal", "full"] = Field(
         default="normal",
         description="SQLite commit durability: normal (survives a process crash; the last commits can be lost on "
@@ -50,6 +61,12 @@ class Settings(BaseSettings):
     allow_exec: bool = Field(
         default=True, description="Run command monitors and runbook steps on this host (false: they refuse)."
     )
+
+    def database_timeouts(self) -> DatabaseTimeouts:
+        """The timeouts every database connection gets."""
+        return DatabaseTimeouts(
+            connect=self.db_connect_timeout, statement=self.db_statement_timeout, lock=self.db_lock_timeout
+        )
 
     @field_validator("database_url")
     @classmethod
@@ -69,6 +86,16 @@ class Settings(BaseSettings):
     def _absolute(cls, value: Path) -> Path:
         # Resolved once, when the settings are made: every command of this process means the same folder.
         return value.expanduser().resolve()
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _log_choice(cls, value: object, info: ValidationInfo) -> object:
+        # Refused, not ignored: `xml` used to fall back to the console quietly and `verbose` to info.
+        accepted = LEVELS if info.field_name == "log_level" else FORMATS
+        text = value.strip().lower() if isinstance(value, str) else value
+        if text not in accepted:
+            raise ValueError(f"{value!r} is not accepted; expected one of {', '.join(accepted)}")
+        return text
 
     def resolved_database_url(self) -> str:
         """The database URL to use: the explicit one, or SQLite in the data folder."""

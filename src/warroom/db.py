@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import heapq
+import itertools
+import math
 import os
+import socket
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -79,6 +85,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         return as_utc(value) if value is not None else None
 
 
+@dataclass(frozen=True)
+class DatabaseTimeouts:
+    """How long (seconds) the database may take before warroom treats it as unavailable and says so (a 503 the
+    sender retries) instead of hanging: a slow database is an unavailable one."""
+
+    connect: float = 5.0  # opening a connection (PostgreSQL connect_timeout; psycopg counts at least 2 s)
+    statement: float = 10.0  # one statement (PostgreSQL statement_timeout); also the intake's wait for its commit
+    lock: float = 5.0  # waiting for a lock (PostgreSQL lock_timeout, SQLite busy_timeout)
+
+
 def is_sqlite(url: str) -> bool:
     """True for SQLite URLs."""
     return url.startswith("sqlite")
@@ -129,7 +145,7 @@ def create_private_database(path: Path) -> None:
 SQLITE_SYNCHRONOUS = {"normal": "NORMAL", "full": "FULL"}
 
 
-def _sqlite_on_connect(synchronous: str) -> Callable[[sqlite3.Connection, Any], None]:
+def _sqlite_on_connect(synchronous: str, busy_ms: int) -> Callable[[sqlite3.Connection, Any], None]:
     pragma = SQLITE_SYNCHRONOUS[synchronous]  # a KeyError here is a programming error: Settings validated it
 
     def on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
@@ -138,7 +154,7 @@ def _sqlite_on_connect(synchronous: str) -> Callable[[sqlite3.Connection, Any], 
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={pragma}")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -207,9 +223,12 @@ def process_write_lock(engine: Engine) -> _ProcessWriteLock | None:
     return _WRITE_LOCKS.get(engine)
 
 
-def make_engine(url: str, *, pool_size: int = 10, sqlite_synchronous: str = "normal") -> Engine:
+def make_engine(
+    url: str, *, pool_size: int = 10, sqlite_synchronous: str = "normal", timeouts: DatabaseTimeouts | None = None
+) -> Engine:
     """An engine for `url` with our SQLite pragmas (`sqlite_synchronous`: normal or full) or PostgreSQL pool
-    settings."""
+    settings, and `timeouts` on every connection."""
+    timeouts = timeouts or DatabaseTimeouts()
     if is_sqlite(url):
         path = sqlite_path(url)
         if path is not None:
@@ -218,12 +237,13 @@ def make_engine(url: str, *, pool_size: int = 10, sqlite_synchronous: str = "nor
             url,
             json_serializer=dump_json,
             json_deserializer=orjson.loads,
-            connect_args={"check_same_thread": False, "timeout": 5},
+            connect_args={"check_same_thread": False, "timeout": timeouts.lock},
             pool_size=pool_size,
             max_overflow=pool_size * 2,
+            pool_timeout=timeouts.statement,
         )
-        write_lock = _WRITE_LOCKS[engine] = _ProcessWriteLock(timeout=5.0)
-        event.listen(engine, "connect", _sqlite_on_connect(sqlite_synchronous))
+        write_lock = _WRITE_LOCKS[engine] = _ProcessWriteLock(timeout=timeouts.lock)
+        event.listen(engine, "connect", _sqlite_on_connect(sqlite_synchronous, round(timeouts.lock * 1000)))
         event.listen(engine, "begin", write_lock.on_begin)
         event.listen(engine, "checkin", write_lock.on_checkin)
         return engine
@@ -232,11 +252,87 @@ def make_engine(url: str, *, pool_size: int = 10, sqlite_synchronous: str = "nor
         pool_size=pool_size,
         max_overflow=pool_size * 2,
         pool_pre_ping=True,
+        # Waiting for a free pooled connection is waiting for the database too.
+        pool_timeout=timeouts.statement,
         json_serializer=dump_json,
         json_deserializer=orjson.loads,
+        # psycopg enforces this itself for the whole handshake, so a server that accepts the TCP connection and
+        # then never answers (frozen, overloaded) fails the connect too.
+        connect_args={"connect_timeout": max(1, math.ceil(timeouts.connect))},
     )
-    event.listen(engine, "connect", _postgres_on_connect)
+    event.listen(engine, "connect", functools.partial(_postgres_on_connect, timeouts))
+    _StallWatch(timeouts).install(engine.dialect)
     return engine
+
+
+STALL_GRACE_SECONDS = 2.0
+
+
+class _StallWatch:
+    """Ends PostgreSQL calls that get no answer at all: a frozen server (or a network that drops everything)
+    never enforces its own statement_timeout, and psycopg waits on the socket without a limit of its own.
+
+    Every round trip (statement, commit, rollback, the pool's ping) is registered with a deadline; one daemon
+    thread shuts down the socket of a call past it, which ends the wait with an error: SQLAlchemy sees a
+    disconnect, drops the connection, and the caller answers 503. A live server cancels a slow statement
+    itself at statement_timeout, before this deadline (statement_timeout + STALL_GRACE_SECONDS)."""
+
+    def __init__(self, timeouts: DatabaseTimeouts) -> None:
+        self.limit = timeouts.statement + STALL_GRACE_SECONDS
+        self.ping_limit = timeouts.connect
+        self._calls: dict[int, tuple[float, int]] = {}  # call number -> (deadline, socket fd)
+        self._numbers = itertools.count()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def install(self, dialect: Dialect) -> None:
+        """Wrap the dialect's round trips (this engine's dialect instance only)."""
+        for name in ("do_execute", "do_executemany", "do_execute_no_params"):
+            setattr(dialect, name, self._watched(getattr(dialect, name), self.limit, cursor=True))
+        for name in ("do_commit", "do_rollback"):
+            setattr(dialect, name, self._watched(getattr(dialect, name), self.limit, cursor=False))
+        dialect.do_ping = self._watched(dialect.do_ping, self.ping_limit, cursor=False)  # type: ignore[method-assign]
+
+    def _watched(self, call: Callable[..., Any], limit: float, *, cursor: bool) -> Callable[..., Any]:
+        def watched(target: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                fd = int((target.connection if cursor else target).pgconn.socket)
+            except Exception:  # not connected (or not psycopg): nothing to watch
+                return call(target, *args, **kwargs)
+            number = next(self._numbers)
+            self._calls[number] = (time.monotonic() + limit, fd)
+            if self._thread is None:
+                self._start()
+            try:
+                return call(target, *args, **kwargs)
+            finally:
+                self._calls.pop(number, None)
+
+        return watched
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="warroom-db-stall-watch", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(0.2)
+            now = time.monotonic()
+            for number, (deadline, fd) in self._calls.copy().items():  # one C call: safe against writers
+                if deadline <= now and self._calls.pop(number, None) is not None:
+                    _shut_down(fd)
+
+
+def _shut_down(fd: int) -> None:
+    # shutdown() acts on the socket itself, so doing it through a duplicate descriptor wakes the thread blocked
+    # on the original; closing the duplicate leaves the original for psycopg to close.
+    try:
+        with socket.socket(fileno=os.dup(fd)) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 class BinaryArray(list[Any]):
@@ -310,20 +406,37 @@ class ColumnArrays:
         return update(self.table).where(by_key, column == source.c[key]).values(values)
 
 
-def _postgres_on_connect(dbapi_connection: Any, _record: Any) -> None:
+def _postgres_on_connect(timeouts: DatabaseTimeouts, dbapi_connection: Any, _record: Any) -> None:
     from psycopg.types.array import ListBinaryDumper
 
     dbapi_connection.adapters.register_dumper(BinaryArray, ListBinaryDumper)
+    # Session defaults, committed: a SET inside a transaction that the pool's reset rolls back would be undone.
+    # statement_timeout also bounds lock waits; lock_timeout gives up on a lock sooner (a migration, a VACUUM FULL).
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute(f"SET statement_timeout = {round(timeouts.statement * 1000)}")
+        cursor.execute(f"SET lock_timeout = {round(timeouts.lock * 1000)}")
+    dbapi_connection.commit()
 
 
 class Database:
     """The engine plus the two kinds of sessions: plain (reads) and write (takes the write lock on SQLite)."""
 
     def __init__(
-        self, url: str, *, engine: Engine | None = None, pool_size: int = 10, sqlite_synchronous: str = "normal"
+        self,
+        url: str,
+        *,
+        engine: Engine | None = None,
+        pool_size: int = 10,
+        sqlite_synchronous: str = "normal",
+        timeouts: DatabaseTimeouts | None = None,
     ) -> None:
         self.url = url
-        self.engine = engine or make_engine(url, pool_size=pool_size, sqlite_synchronous=sqlite_synchronous)
+        self.timeouts = timeouts or DatabaseTimeouts()
+        self.engine = engine or make_engine(
+            url, pool_size=pool_size, sqlite_synchronous=sqlite_synchronous, timeouts=self.timeouts
+        )
+        self._ping_lock = threading.Lock()
+        self._ping: _Ping | None = None
         # Shared with every session (session.info): the runtime puts itself here so that domain hooks
         # reached from a service function can find the clock and config without a global.
         self.session_info: dict[str, Any] = {}
@@ -358,8 +471,21 @@ class Database:
         finally:
             session.close()
 
-    def ping(self) -> bool:
-        """True when the database answers a trivial query."""
+    def ping(self, timeout: float | None = None) -> bool:
+        """True when the database answers a trivial query (within `timeout` seconds, when given).
+
+        With a timeout the query runs in its own thread, and at most one runs at a time: while the database does
+        not answer, every caller gets False within `timeout`, and the probes of a load balancer do not pile up
+        threads and connections behind the one that is stuck (it finishes when the database answers again)."""
+        if timeout is None:
+            return self._answers()
+        with self._ping_lock:
+            ping = self._ping
+            if ping is None or ping.finished.is_set():
+                ping = self._ping = _Ping(self._answers)
+        return ping.result(timeout)
+
+    def _answers(self) -> bool:
         try:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
@@ -370,6 +496,28 @@ class Database:
     def dispose(self) -> None:
         """Close pooled connections."""
         self.engine.dispose()
+
+
+class _Ping:
+    """One ping running in a daemon thread (never joined at exit: it may be waiting on a frozen database)."""
+
+    def __init__(self, answers: Callable[[], bool]) -> None:
+        self.started = time.monotonic()
+        self.finished = threading.Event()
+        self.ok = False
+        self._answers = answers
+        threading.Thread(target=self._run, name="warroom-ping", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self.ok = self._answers()
+        finally:
+            self.finished.set()
+
+    def result(self, timeout: float) -> bool:
+        """The answer, or False when it has not come `timeout` seconds after this ping started."""
+        remaining = self.started + timeout - time.monotonic()
+        return self.finished.wait(max(remaining, 0.0)) and self.ok
 
 
 def migrations_dir() -> Path:
@@ -419,6 +567,10 @@ def migration_status(url: str) -> list[tuple[str, bool, str]]:
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(alembic_config(url))
+    path = sqlite_path(url)
+    if path is not None:
+        # Opening it would create the file with the umask's mode: `db upgrade` asks for the status first.
+        create_private_database(path)
     engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as conn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -88,3 +88,11 @@ def require(role: Role) -> Callable[..., Actor]:
 Viewer = Annotated[Actor, Depends(require(Role.VIEWER))]
 Responder = Annotated[Actor, Depends(require(Role.RESPONDER))]
 Admin = Annotated[Actor, Depends(require(Role.ADMIN))]
+
+
+# Numbers and ids in paths: the columns are INTEGER, whose range PostgreSQL enforces (3000000000 was a
+# DataError) and SQLite's driver refuses past 2**63 (an OverflowError); both were 500s. One type for every
+# router, so a number out of range is a 422 naming the parameter on both backends, and the schema says so.
+DB_INT_MAX = 2**31 - 1
+PathId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="A positive whole number.")]
+QueryId = Annotated[int | None, Query(ge=1, le=DB_INT_MAX)]

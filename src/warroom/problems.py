@@ -11,8 +11,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from warroom.errors import WarroomError
@@ -21,6 +23,42 @@ from warroom.secretpaths import redact
 PROBLEM_JSON = "application/problem+json"
 MAX_BODY_BYTES = 1024 * 1024
 log = structlog.get_logger("warroom.http")
+
+
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+# The errors any route may answer, as the OpenAPI document tells clients (and the fuzzer checks): each is
+# problem details. Routes add their own (other content types, other bodies) on top.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": description, "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}}}
+    for status, description in {
+        400: "Malformed request (not JSON, nested too deep).",
+        401: "Missing or invalid credentials.",
+        403: "The token's role does not allow this.",
+        404: "No such object.",
+        409: "The object's state does not allow this.",
+        413: "Body larger than 1 MiB.",
+        422: "A field or parameter is not acceptable; `errors` names each.",
+        503: "The database is unavailable; retry later.",
+    }.items()
+}
 
 
 def problem(
@@ -70,10 +108,26 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = f"{first['field']}: {first['message']}" if first["field"] else str(first["message"])
         return problem(422, "Invalid request", detail, instance=request.url.path, errors=errors)
 
+    @app.exception_handler(ValidationError)
+    async def _inner_validation(request: Request, exc: ValidationError) -> JSONResponse:
+        # A model built inside a handler (a contact URL checked against the config's rules...) refused the
+        # client's input: that is the client's error, with the field at fault, not a 500.
+        errors = [{"field": _field(e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()]
+        first = errors[0] if errors else {"field": "", "message": "invalid"}
+        detail = f"{first['field']}: {first['message']}" if first["field"] else str(first["message"])
+        return problem(422, "Invalid request", detail, instance=request.url.path, errors=errors)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
         return problem(
-            exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail), instance=request.url.path
+            exc.status_code,
+            _TITLES.get(exc.status_code, "Error"),
+            str(exc.detail),
+            instance=request.url.path,
+            headers=headers or None,
         )
 
     @app.exception_handler(OperationalError)
@@ -87,12 +141,50 @@ def install_problem_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "5"},
         )
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", path=redact(request.url.path))
-        return problem(
-            500, "Internal error", "Something went wrong on our side; it has been logged.", instance=request.url.path
-        )
+
+class UnhandledErrors:
+    """The last net: an exception no handler took is logged once (redacted, no local variables) and answered 500.
+
+    It sits inside Starlette's ServerErrorMiddleware and does not re-raise, so uvicorn does not log the same
+    error a second time with its own unredacted traceback. The body has no `instance`: the path may hold a key."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unhandled error", method=scope.get("method"), path=redact(scope.get("path", "")))
+            if started:  # part of the answer is on the wire: all we can do is end it
+                return
+            response = problem(500, "Internal error", "Something went wrong on our side; it has been logged.")
+            await response(scope, receive, send)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this path. Starlette's 405 names only the first route that matched the
+    path, and GET and POST of one path are often two routes (in two included routers, even)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 _TITLES = {

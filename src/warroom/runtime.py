@@ -60,5 +60,9 @@ class Runtime:
     def from_settings(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:
         """Build the runtime the settings describe (reads warroom.yaml, opens the database)."""
         config = load_config_file(settings.config)
-        db = Database(settings.resolved_database_url(), sqlite_synchronous=settings.sqlite_synchronous)
+        db = Database(
+            settings.resolved_database_url(),
+            sqlite_synchronous=settings.sqlite_synchronous,
+            timeouts=settings.database_timeouts(),
+        )
         return cls(settings=settings, config=config, db=db, clock=clock or SystemClock())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import logging
 import os
 import socket
 import sys
@@ -13,6 +12,7 @@ from typing import Any
 import structlog
 
 from warroom import db as dbmod
+from warroom import logs
 from warroom.auth import service as auth_service
 from warroom.auth.actor import SYSTEM, Role
 from warroom.config import Settings
@@ -23,27 +23,11 @@ log = structlog.get_logger("warroom")
 
 
 def configure_logging(settings: Settings) -> None:
-    """structlog to stderr, console or JSON lines."""
-    level = getattr(logging, settings.log_level.upper(), logging.INFO)
-    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
-    # Alembic narrates every plugin it loads at INFO; the operator only needs the revisions applied.
-    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
+    """structlog and the stdlib to stderr, console or JSON lines, redacted (see warroom.logs)."""
+    logs.configure(settings.log_level, settings.log_format)
     # Whoever turns uvicorn's access log on (`uvicorn --factory warroom.server:worker_app` does by default)
     # gets paths with intake keys, link and heartbeat tokens masked.
     install_access_log_redaction()
-    renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if settings.log_format == "json" else structlog.dev.ConsoleRenderer()
-    )
-    structlog.configure(
-        processors=[
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        cache_logger_on_first_use=True,
-    )
 
 
 def prepare(settings: Settings, *, migrate: bool = True) -> Runtime:
@@ -188,14 +172,16 @@ def serve(settings: Settings, *, migrate: bool = True, engine: bool = True, work
             workers=workers,
             host=settings.host,
             port=settings.port,
-            log_level=settings.log_level.lower(),
+            log_level=settings.log_level,
+            # Our handler on the root logger prints uvicorn's lines too, redacted and in the chosen format.
+            log_config=None,
             access_log=False,
         )
         return
     app = create_app(runtime)
     freeze_heap()
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), access_log=False
+        app, host=settings.host, port=settings.port, log_level=settings.log_level, log_config=None, access_log=False
     )
     uvicorn.Server(config).run(sockets=[sock])
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+# Longer than anything warroom waits for, and short enough that `now + duration` is always a valid datetime (a
+# duration of 1e20 s overflowed timedelta, and 9999 years overflowed the addition: both were 500s).
+MAX_DURATION = timedelta(days=100 * 366)
+
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 
@@ -12,17 +16,23 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 def parse_duration(text: str | int | float | timedelta) -> timedelta:
     """`text` as a timedelta; a bare number is seconds. Raises ValueError with the accepted forms."""
     if isinstance(text, timedelta):
-        return text
+        return _bounded(text.total_seconds(), text)
     if isinstance(text, int | float):
         if text < 0:
             raise ValueError(f"duration {text} is negative")
-        return timedelta(seconds=text)
+        return _bounded(text, text)
     cleaned = text.strip().lower().replace(" ", "")
     if re.fullmatch(r"\d+(\.\d+)?", cleaned):
-        return timedelta(seconds=float(cleaned))
+        return _bounded(float(cleaned), text)
     if not cleaned or _PART.sub("", cleaned):
         raise ValueError(f"invalid duration {text!r}: use a number with a unit, e.g. 30s, 5m, 2h, 1d, 1w, 1h30m")
     seconds = sum(float(value) * _UNIT_SECONDS[unit] for value, unit in _PART.findall(cleaned))
+    return _bounded(seconds, text)
+
+
+def _bounded(seconds: float, text: object) -> timedelta:
+    if not seconds <= MAX_DURATION.total_seconds():  # `not <=` also refuses NaN and infinity
+        raise ValueError(f"duration {text!r} is too long: at most 100 years")
     return timedelta(seconds=seconds)
 
 

@@ -66,7 +66,7 @@ def tables(url: str) -> set[str]:
 def test_upgrade_downgrade_upgrade(empty_url):
     dbmod.upgrade(empty_url)
     assert tables(empty_url) >= ALERT_TABLES
-    dbmod.downgrade(empty_url, "0013_alerts_drop_group_key_index@-4")  # the four alerts revisions
+    dbmod.downgrade(empty_url, "0014_alerts_acknowledged_at@-5")  # the five alerts revisions
     assert not ALERT_TABLES & tables(empty_url)
     assert "incidents" in tables(empty_url)
     dbmod.upgrade(empty_url)

@@ -23,10 +23,15 @@ from .conftest import am_alert, am_payload
 
 
 def unavailable_count(runtime: Runtime) -> float:
-    value = runtime.registry.get_sample_value(
-        "warroom_alert_intake_rejected_total", {"integration": "prod-alertmanager", "reason": "unavailable"}
+    # The key is in the cache for 5 s of real time: on a loaded machine the refused request may find it expired
+    # and be refused at the key lookup instead (integration "unknown"). Either way it is counted once.
+    return sum(
+        runtime.registry.get_sample_value(
+            "warroom_alert_intake_rejected_total", {"integration": name, "reason": "unavailable"}
+        )
+        or 0.0
+        for name in ("prod-alertmanager", "unknown")
     )
-    return value or 0.0
 
 
 @pytest.mark.backend("sqlite")

@@ -35,8 +35,9 @@ def _env(data: Path) -> dict[str, str]:
 
 
 def warnings_in(output: str) -> list[dict[str, str]]:
+    """The warnings about file modes (serve also warns about other things, such as a missing policy)."""
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
-    return [line for line in lines if line.get("level") == "warning"]
+    return [line for line in lines if line.get("level") == "warning" and "mode" in line]
 
 
 @contextmanager

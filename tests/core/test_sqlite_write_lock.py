@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from warroom.db import Database, process_write_lock
 
@@ -54,11 +56,8 @@ def test_a_failed_transaction_releases_the_lock(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'w.db'}")
     lock = process_write_lock(db.engine)
     assert lock is not None
-    try:
-        with db.transaction() as session:
-            session.execute(text("SELECT * FROM missing_table"))
-    except Exception:
-        pass
+    with pytest.raises(OperationalError, match="no such table"), db.transaction() as session:
+        session.execute(text("SELECT * FROM missing_table"))
     assert not lock.held
     done = threading.Event()
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from warroom.alerts import intake, maintenance, service, silences
 from warroom.alerts.formats import FormatError, parser_for
@@ -29,7 +30,17 @@ from warroom.alerts.schemas import (
 )
 from warroom.alerts.service import IntegrationRef
 from warroom.auth import service as audit
-from warroom.deps import Admin, ReadSession, Responder, RuntimeDep, Viewer, WriteSession, bearer_token
+from warroom.deps import (
+    Admin,
+    PathId,
+    QueryId,
+    ReadSession,
+    Responder,
+    RuntimeDep,
+    Viewer,
+    WriteSession,
+    bearer_token,
+)
 from warroom.errors import InvalidInput, Unavailable, WarroomError
 from warroom.runtime import Runtime
 from warroom.timeparse import parse_duration
@@ -71,8 +82,15 @@ async def _lookup(runtime: Runtime, key: str) -> IntegrationRef | None:
     hit, ref = cache.cached(key)
     if hit:
         return ref
-    # Only a cache miss reads the database, and never on the event loop.
-    return await run_in_threadpool(cache.resolve, runtime, key)
+    # Only a cache miss reads the database, and never on the event loop; a database that does not answer within
+    # the statement timeout is unavailable (503, the sender retries), not an unknown key (401, it gives up).
+    try:
+        with anyio.fail_after(runtime.db.timeouts.statement):
+            return await anyio.to_thread.run_sync(cache.resolve, runtime, key, abandon_on_cancel=True)
+    except (TimeoutError, Unavailable):
+        # A refusal like any other in /metrics; whose key it was is not known.
+        intake.metrics_for(runtime).rejected.labels("unknown", "unavailable").inc()
+        raise Unavailable("The database is unavailable; retry later.") from None
 
 
 async def _read_json(request: Request, runtime: Runtime, integration: str) -> Any:
@@ -203,7 +221,16 @@ async def _pagerduty(request: Request, runtime: Runtime, ref: IntegrationRef | N
     )
 
 
-@router.post("/v2/enqueue", summary="PagerDuty Events API v2", tags=["alerts", "pagerduty"])
+@router.post(
+    "/v2/enqueue",
+    summary="PagerDuty Events API v2",
+    tags=["alerts", "pagerduty"],
+    # PagerDuty's own answers, which its clients parse: plain JSON, not problem details.
+    responses={
+        202: {"description": "Event processed.", "content": {"application/json": {}}},
+        400: {"description": "Event object is invalid.", "content": {"application/json": {}}},
+    },
+)
 async def pagerduty_enqueue(request: Request) -> Response:
     """Events API v2: `routing_key` is the integration key; answers exactly as PagerDuty does."""
     return await _pagerduty(request, request.app.state.runtime, None)
@@ -309,7 +336,7 @@ def list_alerts(
     status: Annotated[str | None, Query(description="firing, resolved or suppressed.")] = None,
     integration: str | None = None,
     service_name: Annotated[str | None, Query(alias="service")] = None,
-    incident: int | None = None,
+    incident: QueryId = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = 50,
     cursor: str | None = None,
 ) -> AlertPage:
@@ -327,7 +354,7 @@ def list_alerts(
 
 
 @router.get("/api/v1/alerts/{alert_id}", response_model=AlertRead)
-def show_alert(alert_id: int, session: ReadSession, _actor: Viewer) -> AlertRead:
+def show_alert(alert_id: PathId, session: ReadSession, _actor: Viewer) -> AlertRead:
     """One alert with the payload it came in."""
     alert = service.get_alert(session, alert_id)
     names = service.integration_names(session)
@@ -407,13 +434,13 @@ def list_silences(
 
 
 @router.get("/api/v1/silences/{silence_id}", response_model=SilenceRead)
-def show_silence(silence_id: int, session: ReadSession, runtime: RuntimeDep, _actor: Viewer) -> SilenceRead:
+def show_silence(silence_id: PathId, session: ReadSession, runtime: RuntimeDep, _actor: Viewer) -> SilenceRead:
     """One silence."""
     return SilenceRead.of(silences.get(session, silence_id), runtime.clock.now())
 
 
 @router.post("/api/v1/silences/{silence_id}/expire", response_model=SilenceRead)
-def expire_silence(silence_id: int, session: WriteSession, runtime: RuntimeDep, actor: Responder) -> SilenceRead:
+def expire_silence(silence_id: PathId, session: WriteSession, runtime: RuntimeDep, actor: Responder) -> SilenceRead:
     """End a silence now; alerts it held back that still fire are re-evaluated."""
     now = runtime.clock.now()
     silence = silences.expire(session, silences.get(session, silence_id), now=now)
@@ -476,7 +503,9 @@ def service_maintenance(name: str, session: ReadSession, runtime: RuntimeDep, _a
 
 
 @router.post("/api/v1/maintenance/{window_id}/cancel", response_model=MaintenanceRead)
-def cancel_maintenance(window_id: int, session: WriteSession, runtime: RuntimeDep, actor: Responder) -> MaintenanceRead:
+def cancel_maintenance(
+    window_id: PathId, session: WriteSession, runtime: RuntimeDep, actor: Responder
+) -> MaintenanceRead:
     """Cancel a window (every occurrence); alerts it held back are re-evaluated."""
     now = runtime.clock.now()
     window = maintenance.cancel(session, maintenance.get(session, window_id), now=now)

@@ -129,6 +129,9 @@ class _Request:
     alerts: list[IncomingAlert]
     done: Callable[[IngestResult | BaseException], None]
     size: int = field(init=False)
+    # Its sender was answered 503 (the database took too long) before the writer took it: not written, since
+    # the sender retries it (set from the event loop, read by the writer thread: a plain flag is enough).
+    abandoned: bool = False
 
     def __post_init__(self) -> None:
         self.size = max(len(self.alerts), 1)
@@ -184,20 +187,31 @@ class IntakeWriter:
                 self._thread = threading.Thread(target=self._loop, name="warroom-intake", daemon=True)
                 self._thread.start()
 
-    def submit(self, ref: IntegrationRef, alerts: list[IncomingAlert], done: Callable[[Any], None]) -> None:
+    def submit(self, ref: IntegrationRef, alerts: list[IncomingAlert], done: Callable[[Any], None]) -> _Request:
         """Queue a request; `done` is called (in the writer thread) with its result or exception after commit."""
-        self._queue.put(_Request(ref, alerts, done))
+        request = _Request(ref, alerts, done)
+        self._queue.put(request)
         self._ensure_thread()
+        return request
 
     async def ingest(self, ref: IntegrationRef, alerts: list[IncomingAlert]) -> IngestResult:
-        """Queue a request and wait until its alerts are committed."""
+        """Queue a request and wait until its alerts are committed, at most the database's statement timeout:
+        a database that does not answer (frozen, or a lock held for long) is answered 503 so the sender retries,
+        not left hanging. The writer may still commit what it was writing then: the retry is a repeat."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[IngestResult] = loop.create_future()
         settler = self._settlers.get(loop)
         if settler is None:
             settler = self._settlers.setdefault(loop, _Settler(loop))
-        self.submit(ref, alerts, lambda outcome: settler.settle(future, outcome))
-        return await future
+        request = self.submit(ref, alerts, lambda outcome: settler.settle(future, outcome))
+        try:
+            # wait_for cancels the future on timeout; the settler skips futures already done.
+            return await asyncio.wait_for(future, timeout=self.runtime.db.timeouts.statement)
+        except TimeoutError:
+            request.abandoned = True
+            self._reject(request, "unavailable")
+            log.warning("intake commit timed out", integration=ref.name, seconds=self.runtime.db.timeouts.statement)
+            raise Unavailable("The database is unavailable; retry later.") from None
 
     def _loop(self) -> None:
         while True:
@@ -209,16 +223,19 @@ class IntakeWriter:
                         self._thread = None
                         return
                 continue
-            batch = [first]
+            batch = [first] if not first.abandoned else []
             size = first.size
             while size < MAX_BATCH_ALERTS:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
+                if item.abandoned:
+                    continue  # queued behind a stalled commit; its sender got a 503 and retries
                 batch.append(item)
                 size += item.size
-            self._write(batch)
+            if batch:
+                self._write(batch)
 
     def _write(self, batch: list[_Request]) -> None:
         self.metrics.batch.observe(len(batch))

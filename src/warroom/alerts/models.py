@@ -61,6 +61,9 @@ class Alert(Base):
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # When its own sender acknowledged it while firing (PagerDuty's acknowledge); cleared when it fires again.
+    # An incident is acknowledged by senders only once every firing alert in it is.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     received: Mapped[int] = mapped_column(Integer, default=1)
     # The payload piece this alert came in last (the original sender's words, kept verbatim).
     raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -362,6 +362,9 @@ class _Context:
         self._states: dict[int, IncidentState] = {}
         self._groups: dict[str, _Group] = {}
         self.resolved: dict[int, tuple[Actor, dict[str, str]]] = {}
+        # Incidents whose alerts a sender acknowledged in this batch, and by whom (see `_acknowledge`).
+        self.acknowledged: dict[int, Actor] = {}
+        self._sender_acknowledged: dict[int, bool] = {}
         self.statuses: dict[int, str] = {}
         self.source_resolved = False
         self.savepoint: SessionTransaction | None = None  # taken before new alerts are placed (PostgreSQL)
@@ -422,6 +425,19 @@ class _Context:
             if found is None:
                 return None
             self._incidents[number] = found
+        return found
+
+    def acknowledged_by_senders_only(self, number: int) -> bool:
+        """True when senders (integrations), not a person or warroom, acknowledged the incident."""
+        found = self._sender_acknowledged.get(number)
+        if found is None:
+            kind = self.session.scalar(
+                select(TimelineEvent.actor_kind)
+                .where(TimelineEvent.incident_id == number, TimelineEvent.kind == "acknowledged")
+                .order_by(TimelineEvent.id.desc())
+                .limit(1)
+            )
+            found = self._sender_acknowledged[number] = kind == "integration"
         return found
 
     def adopt(self, incident: Incident) -> None:
@@ -558,6 +574,7 @@ _ROW_COLUMNS = (
     "starts_at",
     "ends_at",
     "resolved_at",
+    "acknowledged_at",
     "last_seen_at",
     "received",
 )
@@ -586,6 +603,7 @@ class AlertRow:
     starts_at: datetime
     ends_at: datetime | None
     resolved_at: datetime | None
+    acknowledged_at: datetime | None
     last_seen_at: datetime
     received: int
     raw: dict[str, Any]  # this and the next two are read only for new alerts (_UNLOADED otherwise)
@@ -962,6 +980,7 @@ def _initial(
         "first_seen_at": now,
         "last_seen_at": now,
         "resolved_at": None if firing else now,
+        "acknowledged_at": None,
         "received": 0,
         "raw": incoming.raw,
     }
@@ -996,6 +1015,7 @@ def _apply(
         alert.starts_at = incoming.starts_at or now
         alert.ends_at = None
         alert.resolved_at = None
+        alert.acknowledged_at = None  # a new firing period: the sender's acknowledgement of the last one is spent
         alert.labels = incoming.labels
         alert.severity, alert.service = decision.severity, decision.service
         alert.route, alert.group_key = decision.route, decision.group_key
@@ -1012,14 +1032,56 @@ def _apply(
 
 
 def _acknowledge(ctx: _Context, integration: Source, alert: AlertRow) -> str:
-    if alert.incident_id is not None:
-        incident = ctx.incident(alert.incident_id)
-        if incident is not None and incident.status == Status.TRIGGERED:
-            ctx.events.flush()
-            incidents.acknowledge(
-                ctx.session, incident, integration_actor(integration), ctx.now, f"acknowledged by {integration.name}"
-            )
+    """A sender acknowledges its own alert, never the incident as such: an incident may hold other senders'
+    alerts, and one key holder must not stop the paging for them. The incident follows at the end of the batch
+    once every firing alert in it is acknowledged (`_acknowledge_incidents`)."""
+    if alert.status != "firing":
+        return "acknowledged"  # nothing fires: nothing to acknowledge
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at = ctx.now
+    if alert.incident_id is not None and alert.suppressed_by is None:
+        ctx.acknowledged[alert.incident_id] = integration_actor(integration)
     return "acknowledged"
+
+
+@functools.lru_cache(maxsize=1)
+def _acknowledged_query() -> Select[bool, bool]:
+    """(any firing alert of the incident is acknowledged by its sender, any is not)."""
+
+    def firing(acknowledged: bool) -> Any:
+        column = Alert.acknowledged_at
+        return (
+            select(Alert.id)
+            .where(
+                Alert.incident_id == bindparam("incident"),
+                Alert.status == "firing",
+                Alert.suppressed_by.is_(None),
+                column.is_not(None) if acknowledged else column.is_(None),
+            )
+            .exists()
+        )
+
+    return select(firing(True), firing(False))
+
+
+def _acknowledge_incidents(ctx: _Context, candidates: dict[int, Actor]) -> None:
+    """Senders acknowledge an incident only when every alert firing in it is acknowledged (by its own sender);
+    the actor is the integration whose alert completed that. A person's acknowledgement is another path."""
+    query = _acknowledged_query()
+    for number in sorted(candidates):
+        if ctx.status_of(number) != Status.TRIGGERED:
+            continue
+        some_acknowledged, some_not = ctx.session.execute(query, {"incident": number}).one()
+        if not some_acknowledged or some_not:
+            continue
+        incident = ctx.incident(number)
+        if incident is None or incident.status != Status.TRIGGERED:
+            continue
+        ctx.events.flush()
+        actor = candidates[number]
+        incidents.acknowledge(
+            ctx.session, incident, actor, ctx.now, f"every firing alert acknowledged by its sender (last: {actor.name})"
+        )
 
 
 def _title(alert: AlertRow) -> str:
@@ -1038,6 +1100,11 @@ def _place(ctx: _Context, integration: Source, alert: AlertRow, decision: Decisi
     group = ctx.group(alert.group_key, alert.route)
     state = ctx.state(group.incident_id) if group.incident_id is not None else None
     if state is not None and state.status == Status.RESOLVED:
+        state = None
+    if state is not None and state.status == Status.ACKNOWLEDGED and ctx.acknowledged_by_senders_only(state.id):
+        # Senders acknowledged it because every alert then firing was acknowledged; this one is not, and an
+        # acknowledged incident does not page again. A new incident for the group pages for it, so that no
+        # sender can stop the paging for alerts still to come by acknowledging its own first.
         state = None
     severity = _valid_severity(ctx, alert.severity)
     if state is None:
@@ -1156,12 +1223,18 @@ def _resolve(ctx: _Context, integration: Source, alert: AlertRow, incoming: Inco
 def _finish(ctx: _Context) -> None:
     """What waits for the whole batch: incidents whose alerts resolved, alerts an inhibition held back."""
     ctx.events.flush()
+    candidates, ctx.acknowledged = ctx.acknowledged, {}
     if ctx.resolved:
         highest = _highest_firing(ctx, sorted(ctx.resolved))
         for incident_id in sorted(ctx.resolved):
             actor, labels = ctx.resolved[incident_id]
             _after_alert_resolved(ctx, incident_id, actor, labels, highest.get(incident_id))
+            if incident_id in highest:
+                # Alerts still fire: if the one that resolved was the last not acknowledged, the rest are.
+                candidates.setdefault(incident_id, actor)
         ctx.resolved.clear()
+    if candidates:
+        _acknowledge_incidents(ctx, candidates)
     if ctx.source_resolved:
         ctx.source_resolved = False
         # A resolved alert may have held others back: those still firing get their chance now.

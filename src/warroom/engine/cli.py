@@ -57,7 +57,12 @@ def list_jobs(
     from warroom.engine import jobs
 
     settings = server_settings(data_dir)
-    database = Database(settings.resolved_database_url(), pool_size=1, sqlite_synchronous=settings.sqlite_synchronous)
+    database = Database(
+        settings.resolved_database_url(),
+        pool_size=1,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        timeouts=settings.database_timeouts(),
+    )
     try:
         with database.session() as session:
             rows = jobs.pending(session, kind)[:limit]

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from warroom.auth import service as audit
 from warroom.auth.actor import Actor
-from warroom.deps import ReadSession, Responder, RuntimeDep, Viewer, WriteSession
+from warroom.deps import PathId, ReadSession, Responder, RuntimeDep, Viewer, WriteSession
 from warroom.incidents import durations, service, timeline
 from warroom.incidents.models import Incident
 from warroom.incidents.schemas import (
@@ -102,14 +102,14 @@ def list_incidents(
 
 
 @router.get("/incidents/{number}", response_model=IncidentDetail)
-def show_incident(number: int, session: ReadSession, runtime: RuntimeDep, _actor: Viewer) -> IncidentDetail:
+def show_incident(number: PathId, session: ReadSession, runtime: RuntimeDep, _actor: Viewer) -> IncidentDetail:
     """One incident with its timeline and durations."""
     return detail(session, runtime, service.get_or_404(session, number))
 
 
 @router.patch("/incidents/{number}", response_model=IncidentDetail)
 def update_incident(
-    number: int, body: IncidentUpdate, session: WriteSession, runtime: RuntimeDep, actor: Responder
+    number: PathId, body: IncidentUpdate, session: WriteSession, runtime: RuntimeDep, actor: Responder
 ) -> IncidentDetail:
     """Change fields and/or the status (with a message)."""
     incident = service.get_for_update(session, number)
@@ -120,7 +120,7 @@ def update_incident(
 
 @router.post("/incidents/{number}/acknowledge", response_model=IncidentDetail)
 def acknowledge_incident(
-    number: int, session: WriteSession, runtime: RuntimeDep, actor: Responder, body: ActionBody | None = None
+    number: PathId, session: WriteSession, runtime: RuntimeDep, actor: Responder, body: ActionBody | None = None
 ) -> IncidentDetail:
     """Acknowledge: someone is on it; escalation stops."""
     incident = service.get_for_update(session, number)
@@ -130,7 +130,7 @@ def acknowledge_incident(
 
 @router.post("/incidents/{number}/resolve", response_model=IncidentDetail)
 def resolve_incident(
-    number: int, session: WriteSession, runtime: RuntimeDep, actor: Responder, body: ActionBody | None = None
+    number: PathId, session: WriteSession, runtime: RuntimeDep, actor: Responder, body: ActionBody | None = None
 ) -> IncidentDetail:
     """Resolve the incident."""
     incident = service.get_for_update(session, number)
@@ -140,7 +140,7 @@ def resolve_incident(
 
 @router.post("/incidents/{number}/reopen", response_model=IncidentDetail)
 def reopen_incident(
-    number: int, session: WriteSession, runtime: RuntimeDep, actor: Responder, body: ActionBody | None = None
+    number: PathId, session: WriteSession, runtime: RuntimeDep, actor: Responder, body: ActionBody | None = None
 ) -> IncidentDetail:
     """Reopen a resolved incident."""
     incident = service.get_for_update(session, number)
@@ -150,7 +150,7 @@ def reopen_incident(
 
 @router.post("/incidents/{number}/notes", status_code=201, response_model=TimelineEventRead)
 def add_note(
-    number: int, body: NoteCreate, session: WriteSession, runtime: RuntimeDep, actor: Responder
+    number: PathId, body: NoteCreate, session: WriteSession, runtime: RuntimeDep, actor: Responder
 ) -> TimelineEventRead:
     """Add a note to the timeline."""
     incident = service.get_for_update(session, number)

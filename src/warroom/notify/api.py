@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from warroom.auth import service as audit
 from warroom.auth.actor import Actor, Role
-from warroom.deps import ReadSession, RuntimeDep, Viewer, WriteSession
+from warroom.deps import PathId, ReadSession, RuntimeDep, Viewer, WriteSession
 from warroom.errors import Forbidden, WarroomError
 from warroom.incidents import service as incidents
 from warroom.incidents import timeline
@@ -87,7 +87,7 @@ class TestResult(BaseModel):
 
 
 @api.get("/incidents/{number}/notifications", response_model=list[NotificationRead])
-def incident_notifications(number: int, session: ReadSession, _actor: Viewer) -> list[NotificationRead]:
+def incident_notifications(number: PathId, session: ReadSession, _actor: Viewer) -> list[NotificationRead]:
     """Every notification about the incident (pages, channel posts, reminders) with each delivery attempt."""
     incidents.get_or_404(session, number)
     rows = service.for_incident(session, number)
@@ -133,7 +133,17 @@ def _open_link(session: Session, runtime: Runtime, token: str) -> tuple[links.Ac
     return link, incident
 
 
-@pages.get("/l/{token}", response_class=HTMLResponse)
+# A person opens these links in a browser: refusals are pages too, not problem details.
+_HTML_REFUSALS: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": "The link is not valid (expired, tampered with, or its incident is gone).",
+        "content": {"text/html": {}},
+    }
+    for status in (400, 401, 403, 404, 409, 410)
+}
+
+
+@pages.get("/l/{token}", response_class=HTMLResponse, responses=_HTML_REFUSALS)
 def link_confirm(token: str, session: WriteSession, runtime: RuntimeDep) -> HTMLResponse:
     """Confirmation page of a one-click link (a GET never acts: mail scanners follow links)."""
     try:
@@ -151,7 +161,7 @@ def link_confirm(token: str, session: WriteSession, runtime: RuntimeDep) -> HTML
     return _html(f"{verb} incident #{incident.id}?", body)
 
 
-@pages.post("/l/{token}", response_class=HTMLResponse)
+@pages.post("/l/{token}", response_class=HTMLResponse, responses=_HTML_REFUSALS)
 def link_act(token: str, session: WriteSession, runtime: RuntimeDep) -> HTMLResponse:
     """Do what a one-click link says: acknowledge or resolve its incident, as the person it was sent to."""
     now = runtime.clock.now()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from warroom.auth import service as audit
 from warroom.auth.actor import Actor, Role
-from warroom.deps import Admin, ReadSession, Responder, RuntimeDep, Viewer, WriteSession
+from warroom.deps import Admin, PathId, ReadSession, Responder, RuntimeDep, Viewer, WriteSession
 from warroom.errors import Forbidden, InvalidInput, NotFound
 from warroom.incidents import service as incidents
 from warroom.notify import contacts as notify
@@ -372,7 +372,7 @@ def add_override(
 
 @api.delete("/schedules/{schedule_id}/overrides/{override_id}", response_model=OverrideRead)
 def delete_override(
-    schedule_id: str, override_id: int, session: WriteSession, runtime: RuntimeDep, actor: Responder
+    schedule_id: str, override_id: PathId, session: WriteSession, runtime: RuntimeDep, actor: Responder
 ) -> OverrideRead:
     """Remove an override."""
     override = service.delete_override(session, schedule_id, override_id)
@@ -511,7 +511,7 @@ def delete_policy(policy_id: str, session: WriteSession, runtime: RuntimeDep, ac
 
 
 @api.post("/incidents/{number}/escalate", response_model=EscalationRead)
-def escalate(number: int, session: WriteSession, runtime: RuntimeDep, actor: Responder) -> EscalationRead:
+def escalate(number: PathId, session: WriteSession, runtime: RuntimeDep, actor: Responder) -> EscalationRead:
     """Page the next level of the incident's policy now."""
     incident = incidents.get_for_update(session, number)
     escalation = paging.escalate(session, runtime, incident, actor, runtime.clock.now())
@@ -520,7 +520,7 @@ def escalate(number: int, session: WriteSession, runtime: RuntimeDep, actor: Res
 
 
 @api.get("/incidents/{number}/paging", response_model=EscalationRead)
-def show_paging(number: int, session: ReadSession, _actor: Viewer) -> EscalationRead:
+def show_paging(number: PathId, session: ReadSession, _actor: Viewer) -> EscalationRead:
     """The incident's escalation: the frozen policy, its state and the next level."""
     incidents.get_or_404(session, number)
     escalation = paging.get(session, number)

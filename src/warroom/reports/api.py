@@ -13,7 +13,12 @@ from warroom.reports import export
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
 
-@router.get("/export/incidents")
+@router.get(
+    "/export/incidents",
+    responses={
+        200: {"description": "The export.", "content": {"text/markdown": {}, "text/csv": {}, "application/json": {}}}
+    },
+)
 def export_incidents(
     session: ReadSession,
     runtime: RuntimeDep,

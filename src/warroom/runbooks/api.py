@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from warroom.auth import service as audit
 from warroom.auth.actor import Actor
-from warroom.deps import ReadSession, Responder, RuntimeDep, Viewer, WriteSession
+from warroom.deps import PathId, ReadSession, Responder, RuntimeDep, Viewer, WriteSession
 from warroom.incidents import service as incidents
 from warroom.runbooks import service
 from warroom.runbooks.cache import duplicate_problems, file_digest
@@ -199,7 +199,7 @@ def show_runbook(runbook_id: str, runtime: RuntimeDep, _actor: Viewer) -> dict[s
 
 @router.get("/incidents/{number}/runbooks", response_model=list[MatchRead])
 def match_runbooks(
-    number: int, session: ReadSession, runtime: RuntimeDep, _actor: Viewer, limit: int = 10
+    number: PathId, session: ReadSession, runtime: RuntimeDep, _actor: Viewer, limit: int = 10
 ) -> list[MatchRead]:
     """Runbooks that fit the incident, best first, each with why."""
     incident = incidents.get_or_404(session, number)
@@ -212,14 +212,14 @@ def match_runbooks(
 
 
 @router.get("/incidents/{number}/runbook-runs", response_model=list[RunSummary])
-def list_runs(number: int, session: ReadSession, _actor: Viewer) -> list[RunSummary]:
+def list_runs(number: PathId, session: ReadSession, _actor: Viewer) -> list[RunSummary]:
     """The incident's runbook runs, oldest first."""
     incidents.get_or_404(session, number)
     return [_run_summary(r) for r in service.runs_of(session, number)]
 
 
 @router.post("/incidents/{number}/runbook-runs", status_code=201, response_model=RunRead)
-def start_run(number: int, body: RunStart, session: WriteSession, runtime: RuntimeDep, actor: Responder) -> RunRead:
+def start_run(number: PathId, body: RunStart, session: WriteSession, runtime: RuntimeDep, actor: Responder) -> RunRead:
     """Start a runbook on the incident; its steps are planned and frozen now."""
     incident = incidents.get_for_update(session, number)
     cache = cache_of(runtime)
@@ -242,15 +242,15 @@ def start_run(number: int, body: RunStart, session: WriteSession, runtime: Runti
 
 
 @router.get("/incidents/{number}/runbook-runs/{run_id}", response_model=RunRead)
-def show_run(number: int, run_id: int, session: ReadSession, runtime: RuntimeDep, _actor: Viewer) -> RunRead:
+def show_run(number: PathId, run_id: PathId, session: ReadSession, runtime: RuntimeDep, _actor: Viewer) -> RunRead:
     """A run: its frozen steps, their states, commands, exit codes and output."""
     return run_read(service.get_run(session, number, run_id))
 
 
 @router.post("/incidents/{number}/runbook-runs/{run_id}/steps/{step_id}/run", status_code=202, response_model=StepRead)
 def run_step(
-    number: int,
-    run_id: int,
+    number: PathId,
+    run_id: PathId,
     step_id: str,
     session: WriteSession,
     runtime: RuntimeDep,
@@ -277,7 +277,13 @@ def run_step(
 
 @router.post("/incidents/{number}/runbook-runs/{run_id}/steps/{step_id}/skip", response_model=StepRead)
 def skip_step(
-    number: int, run_id: int, step_id: str, body: StepSkip, session: WriteSession, runtime: RuntimeDep, actor: Responder
+    number: PathId,
+    run_id: PathId,
+    step_id: str,
+    body: StepSkip,
+    session: WriteSession,
+    runtime: RuntimeDep,
+    actor: Responder,
 ) -> StepRead:
     """Skip a step, with a reason."""
     run = service.get_run(session, number, run_id, for_update=True)
@@ -289,7 +295,13 @@ def skip_step(
 
 @router.post("/incidents/{number}/runbook-runs/{run_id}/steps/{step_id}/done", response_model=StepRead)
 def done_step(
-    number: int, run_id: int, step_id: str, body: StepDone, session: WriteSession, runtime: RuntimeDep, actor: Responder
+    number: PathId,
+    run_id: PathId,
+    step_id: str,
+    body: StepDone,
+    session: WriteSession,
+    runtime: RuntimeDep,
+    actor: Responder,
 ) -> StepRead:
     """Check off a manual or check step: done or not done, with an optional comment."""
     run = service.get_run(session, number, run_id, for_update=True)
@@ -303,8 +315,8 @@ def done_step(
 
 @router.post("/incidents/{number}/runbook-runs/{run_id}/finish", response_model=RunRead)
 def finish_run(
-    number: int,
-    run_id: int,
+    number: PathId,
+    run_id: PathId,
     session: WriteSession,
     runtime: RuntimeDep,
     actor: Responder,

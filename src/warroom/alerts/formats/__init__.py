@@ -33,7 +33,10 @@ def parse_time(value: Any, field: str) -> datetime | None:
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = value / 1000 if value > 1e11 else value  # milliseconds from some senders
-        return datetime.fromtimestamp(seconds, UTC)
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):  # beyond year 9999 (or NaN): the sender's error, not ours
+            raise FormatError(field, f"{value!r} is not a time warroom can store") from None
     if not isinstance(value, str):
         raise FormatError(field, "expected an RFC 3339 time string")
     text = value.strip()

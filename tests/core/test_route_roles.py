@@ -1,0 +1,262 @@
+"""Every route of the app against every kind of caller: the minimum role of each is written out here, by hand.
+
+The table is the promise (README: `viewer` reads, `responder` also changes incidents, `admin` does everything
+including tokens and the audit log; missing or invalid token → 401, wrong role → 403). It is deliberately not
+derived from the code: a route whose dependency says `Viewer` where it should say `Admin` must fail here. A route
+added to the app without a row here fails `test_every_route_has_a_row`, naming it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from warroom.auth import service as auth_service
+from warroom.auth.actor import Role
+
+V, R, A = Role.VIEWER, Role.RESPONDER, Role.ADMIN
+# Each role includes the ones before it (README). Written here, not read from `Role.level`, which is under test.
+RANK = {V: 0, R: 1, A: 2}
+
+# (method, path) → the least role that may call it. HEAD rows appear where the route answers HEAD itself.
+PROTECTED: dict[tuple[str, str], Role] = {
+    # alerts: integrations hold keys, so changing them is the admin's; sending a test alert is a responder's.
+    ("POST", "/api/v1/integrations"): A,
+    ("GET", "/api/v1/integrations"): V,
+    ("GET", "/api/v1/integrations/{name}"): V,
+    ("DELETE", "/api/v1/integrations/{name}"): A,
+    ("POST", "/api/v1/integrations/{name}/rotate"): A,
+    ("POST", "/api/v1/integrations/{name}/alerts"): R,
+    ("GET", "/api/v1/alerts"): V,
+    ("GET", "/api/v1/alerts/{alert_id}"): V,
+    ("GET", "/api/v1/routes"): V,
+    ("POST", "/api/v1/routes/test"): V,  # a dry run: it changes nothing
+    ("POST", "/api/v1/silences"): R,
+    ("GET", "/api/v1/silences"): V,
+    ("GET", "/api/v1/silences/{silence_id}"): V,
+    ("POST", "/api/v1/silences/{silence_id}/expire"): R,
+    ("POST", "/api/v1/maintenance"): R,
+    ("GET", "/api/v1/maintenance"): V,
+    ("GET", "/api/v1/services/{name}/maintenance"): V,
+    ("POST", "/api/v1/maintenance/{window_id}/cancel"): R,
+    # auth: tokens and the audit log are the admin's alone.
+    ("GET", "/api/v1/whoami"): V,
+    ("POST", "/api/v1/tokens"): A,
+    ("GET", "/api/v1/tokens"): A,
+    ("DELETE", "/api/v1/tokens/{ref}"): A,
+    ("GET", "/api/v1/audit"): A,
+    # incidents
+    ("POST", "/api/v1/incidents"): R,
+    ("GET", "/api/v1/incidents"): V,
+    ("GET", "/api/v1/incidents/{number}"): V,
+    ("PATCH", "/api/v1/incidents/{number}"): R,
+    ("POST", "/api/v1/incidents/{number}/acknowledge"): R,
+    ("POST", "/api/v1/incidents/{number}/resolve"): R,
+    ("POST", "/api/v1/incidents/{number}/reopen"): R,
+    ("POST", "/api/v1/incidents/{number}/notes"): R,
+    ("GET", "/api/v1/severities"): V,
+    # reports
+    ("GET", "/api/v1/export/incidents"): V,
+    # runbooks: running a step changes an incident, so it is a responder's.
+    ("GET", "/api/v1/runbooks"): V,
+    ("GET", "/api/v1/runbooks/stats"): V,
+    ("GET", "/api/v1/runbooks/{runbook_id}"): V,
+    ("GET", "/api/v1/incidents/{number}/runbooks"): V,
+    ("GET", "/api/v1/incidents/{number}/runbook-runs"): V,
+    ("POST", "/api/v1/incidents/{number}/runbook-runs"): R,
+    ("GET", "/api/v1/incidents/{number}/runbook-runs/{run_id}"): V,
+    ("POST", "/api/v1/incidents/{number}/runbook-runs/{run_id}/steps/{step_id}/run"): R,
+    ("POST", "/api/v1/incidents/{number}/runbook-runs/{run_id}/steps/{step_id}/skip"): R,
+    ("POST", "/api/v1/incidents/{number}/runbook-runs/{run_id}/steps/{step_id}/done"): R,
+    ("POST", "/api/v1/incidents/{number}/runbook-runs/{run_id}/finish"): R,
+    # monitors: defining one (and its heartbeat token) is configuration; pausing one is a responder's call.
+    ("GET", "/api/v1/monitors"): V,
+    ("POST", "/api/v1/monitors"): A,
+    ("GET", "/api/v1/monitors/{name}"): V,
+    ("PATCH", "/api/v1/monitors/{name}"): A,
+    ("DELETE", "/api/v1/monitors/{name}"): A,
+    ("POST", "/api/v1/monitors/{name}/pause"): R,
+    ("POST", "/api/v1/monitors/{name}/resume"): R,
+    ("POST", "/api/v1/monitors/{name}/run"): R,
+    ("POST", "/api/v1/monitors/{name}/token"): A,
+    # oncall: people, teams, schedules and policies are configuration (admin); an override is a responder's swap.
+    ("GET", "/api/v1/users"): V,
+    ("POST", "/api/v1/users"): A,
+    ("GET", "/api/v1/users/{user_id}"): V,
+    ("PUT", "/api/v1/users/{user_id}"): A,
+    ("DELETE", "/api/v1/users/{user_id}"): A,
+    ("POST", "/api/v1/users/{user_id}/contacts"): A,
+    ("DELETE", "/api/v1/users/{user_id}/contacts/{label}"): A,
+    ("GET", "/api/v1/users/{user_id}/shifts"): V,
+    ("GET", "/api/v1/teams"): V,
+    ("POST", "/api/v1/teams"): A,
+    ("GET", "/api/v1/teams/{team_id}"): V,
+    ("PUT", "/api/v1/teams/{team_id}"): A,
+    ("DELETE", "/api/v1/teams/{team_id}"): A,
+    ("GET", "/api/v1/schedules"): V,
+    ("POST", "/api/v1/schedules"): A,
+    ("GET", "/api/v1/schedules/{schedule_id}"): V,
+    ("PUT", "/api/v1/schedules/{schedule_id}"): A,
+    ("DELETE", "/api/v1/schedules/{schedule_id}"): A,
+    ("PUT", "/api/v1/schedules/{schedule_id}/ical"): A,
+    ("GET", "/api/v1/schedules/{schedule_id}/shifts"): V,
+    ("GET", "/api/v1/oncall"): V,
+    ("GET", "/api/v1/schedules/{schedule_id}/overrides"): V,
+    ("POST", "/api/v1/schedules/{schedule_id}/overrides"): R,
+    ("DELETE", "/api/v1/schedules/{schedule_id}/overrides/{override_id}"): R,
+    ("GET", "/api/v1/schedules/{schedule_id}/calendar.ics"): V,
+    ("GET", "/api/v1/users/{user_id}/calendar.ics"): V,
+    ("GET", "/api/v1/feeds/{kind}/{ident}"): V,  # hands out the feed URL of a calendar
+    ("POST", "/api/v1/feeds/{kind}/{ident}/rotate"): A,  # revokes everyone's subscribed URL (docs/oncall.md)
+    ("GET", "/api/v1/policies"): V,
+    ("POST", "/api/v1/policies"): A,
+    ("GET", "/api/v1/policies/{policy_id}"): V,
+    ("PUT", "/api/v1/policies/{policy_id}"): A,
+    ("DELETE", "/api/v1/policies/{policy_id}"): A,
+    ("POST", "/api/v1/incidents/{number}/escalate"): R,
+    ("GET", "/api/v1/incidents/{number}/paging"): V,
+    ("GET", "/api/v1/config/oncall"): A,  # shows contact targets, which may carry credentials
+    # notify
+    ("GET", "/api/v1/incidents/{number}/notifications"): V,
+    ("POST", "/api/v1/users/{user_id}/test-notify"): R,
+}
+
+# Routes that take no bearer token, each with the reason it may not: they carry their own credential or reveal
+# nothing. `test_public_routes_refuse_a_forged_credential` checks the ones with a credential.
+PUBLIC: dict[tuple[str, str], str] = {
+    ("GET", "/health"): "liveness probe for load balancers: says only that the process runs",
+    ("GET", "/ready"): "readiness probe for load balancers: says only whether the database answers",
+    ("GET", "/metrics"): "Prometheus scrapes it without a token (README: GET /metrics)",
+    ("GET", "/openapi.json"): "the API's description (README: OpenAPI at /openapi.json)",
+    ("HEAD", "/openapi.json"): "the API's description",
+    ("GET", "/docs"): "interactive docs (README); every call made from them still needs a token",
+    ("HEAD", "/docs"): "interactive docs",
+    ("GET", "/docs/oauth2-redirect"): "part of the interactive docs",
+    ("HEAD", "/docs/oauth2-redirect"): "part of the interactive docs",
+    ("GET", "/redoc"): "the same description, other renderer",
+    ("HEAD", "/redoc"): "the same description, other renderer",
+    ("POST", "/api/v1/intake/{key}"): "senders authenticate with the integration key in the path",
+    ("POST", "/api/v1/intake"): "senders authenticate with the integration key as the bearer token",
+    ("POST", "/v2/enqueue"): "PagerDuty Events v2: the integration key is the body's routing_key",
+    ("HEAD", "/api/v1/heartbeats/{token}"): "heartbeat monitors: the monitor's secret token is the credential",
+    ("GET", "/api/v1/heartbeats/{token}"): "heartbeat monitors: the monitor's secret token is the credential",
+    ("POST", "/api/v1/heartbeats/{token}"): "heartbeat monitors: the monitor's secret token is the credential",
+    ("GET", "/ical/{kind}/{ident}.ics"): "calendar apps cannot send headers: the feed URL is signed",
+    ("GET", "/l/{token}"): "one-click links in pages: the link is signed, a GET only confirms",
+    ("POST", "/l/{token}"): "one-click links in pages: the signed link is the credential",
+}
+
+
+def app_routes(app: Any) -> Iterator[tuple[str, str]]:
+    """(method, path) of every route the app answers, routers included at any depth."""
+
+    def walk(routes: list[Any]) -> Iterator[Any]:
+        for route in routes:
+            # FastAPI keeps an included router as one entry that expands to its routes with their prefix.
+            contexts = getattr(route, "effective_route_contexts", None)
+            if contexts is not None:
+                yield from contexts()
+            elif hasattr(route, "routes"):  # a plain Starlette Mount of a router
+                yield from walk(route.routes)
+            else:
+                yield route
+
+    for route in walk(list(app.routes)):
+        for method in getattr(route, "methods", None) or ():
+            yield method, route.path
+
+
+def concrete(path: str) -> str:
+    """`path` with each {param} filled with a value every route accepts the shape of."""
+    return re.sub(r"\{[^}]+\}", "1", path)
+
+
+@pytest.mark.backend("sqlite")  # the route table does not depend on the database
+def test_every_route_has_a_row(app):
+    routes = set(app_routes(app))
+    # The walk must see at least what the OpenAPI document lists, else the matrix would be silently short.
+    documented = {(m.upper(), p) for p, ops in app.openapi()["paths"].items() for m in ops}
+    assert documented <= routes, f"route walk missed {sorted(documented - routes)}"
+    missing = sorted(routes - PROTECTED.keys() - PUBLIC.keys())
+    assert not missing, f"routes with no expected role in tests/core/test_route_roles.py: {missing}"
+    stale = sorted((PROTECTED.keys() | PUBLIC.keys()) - routes)
+    assert not stale, f"rows for routes the app no longer has: {stale}"
+    assert not PROTECTED.keys() & PUBLIC.keys()
+
+
+@pytest.fixture
+def callers(runtime, make_token) -> dict[str, dict[str, str]]:
+    """Headers of each kind of caller: no token, three kinds of bad token, and each role."""
+    admin = make_token("admin", "matrix-admin")
+    revoked = make_token("admin", "matrix-revoked")
+    with runtime.db.transaction() as session:
+        auth_service.revoke_token(session, auth_service.get_token(session, "matrix-revoked"), now=runtime.clock.now())
+    # The forged token has a real token's lookup part, so only the secret check can refuse it.
+    forged = admin[:-6] + ("AAAAAA" if not admin.endswith("AAAAAA") else "BBBBBB")
+    headers = {
+        "no token": {},
+        "malformed token": {"Authorization": "Bearer not-a-warroom-token"},
+        "forged token": {"Authorization": f"Bearer {forged}"},
+        "revoked token": {"Authorization": f"Bearer {revoked}"},
+    }
+    for role in Role:
+        headers[role.value] = {"Authorization": f"Bearer {make_token(role.value, f'matrix-as-{role.value}')}"}
+    return headers
+
+
+ROWS = sorted(PROTECTED.items())
+
+
+@pytest.mark.backend("sqlite")  # who may call what is decided before a route touches its domain's tables
+@pytest.mark.parametrize(("route", "least"), ROWS, ids=[f"{m} {p}" for (m, p), _ in ROWS])
+def test_each_role_gets_what_the_table_says(app, callers: dict[str, dict[str, str]], route, least: Role):
+    method, path = route
+    url = concrete(path)
+    with TestClient(app, raise_server_exceptions=False) as client:
+
+        def call(caller: str) -> int:
+            return client.request(method, url, headers=callers[caller]).status_code
+
+        for caller in ("no token", "malformed token", "forged token", "revoked token"):
+            status = call(caller)
+            assert status == 401, f"{method} {path} with {caller}: {status}, expected 401"
+        for role in Role:
+            status = call(role.value)
+            if RANK[role] < RANK[least]:
+                assert status == 403, f"{method} {path} as {role.value}: {status}, expected 403 (needs {least.value})"
+            else:
+                assert status not in (401, 403), f"{method} {path} as {role.value}: {status}, expected to be let in"
+                assert status < 500, f"{method} {path} as {role.value}: {status}"
+
+
+# A forged credential on each public route with one, and the answer the sender sees.
+FORGED: list[tuple[str, str, dict[str, Any], int]] = [
+    ("POST", "/api/v1/intake/wr_in_0000000000000000_forged", {"json": {}}, 401),
+    ("POST", "/api/v1/intake", {"json": {}, "headers": {"Authorization": "Bearer wr_in_forged"}}, 401),
+    # PagerDuty's own answer for a bad routing key (senders built for PagerDuty read it).
+    ("POST", "/v2/enqueue", {"json": {"routing_key": "forged", "event_action": "trigger", "payload": {}}}, 400),
+    ("GET", "/api/v1/heartbeats/forged-token", {}, 404),
+    ("POST", "/api/v1/heartbeats/forged-token", {}, 404),
+    ("GET", "/ical/user/alice.ics?token=forged", {}, 403),
+    ("GET", "/l/forged.link", {}, 403),
+    ("POST", "/l/forged.link", {}, 403),
+]
+
+
+@pytest.mark.backend("sqlite")
+@pytest.mark.parametrize(("method", "url", "kwargs", "expected"), FORGED, ids=[f"{m} {u}" for m, u, _, _ in FORGED])
+def test_public_routes_refuse_a_forged_credential(app, method: str, url: str, kwargs: dict[str, Any], expected: int):
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.request(method, url, **kwargs)
+    assert response.status_code == expected, f"{method} {url}: {response.status_code} {response.text[:200]}"
+
+
+@pytest.mark.backend("sqlite")
+def test_public_routes_answer_without_a_token(client_for: Callable[..., TestClient]):
+    anonymous = client_for(None)
+    for path in ("/health", "/ready", "/metrics", "/openapi.json", "/docs"):
+        assert anonymous.get(path).status_code == 200, path

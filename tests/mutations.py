@@ -1,0 +1,550 @@
+"""Plants each known mistake in a copy of the repository, runs the tests that must catch it, reports survivors.
+
+Issue 13: 13 of 28 planted mistakes passed the whole suite. Each row of MUTANTS is a promise, the exact source
+it breaks, the broken version and the tests that must fail when it is planted. The working tree is never
+edited: every mutant gets its own copy of the repository (src/, tests/, docs, pyproject.toml), and pytest runs
+inside that copy with PYTHONPATH pointing at its src/, so the copy is what gets imported, in pytest and in the
+`python -m warroom` subprocesses the tests start (they inherit the environment).
+
+    python tests/mutations.py             # quick form: each mutant's listed tests (what `make test` runs)
+    python tests/mutations.py --full      # each mutant's whole test files, on every backend
+    python tests/mutations.py --list      # the table
+    python tests/mutations.py roles-viewer-creates-silence dedup-key-depends-on-label-order   # some rows only
+    python tests/mutations.py silence-future-start-active-now --tests tests/alerts/test_x.py   # try a killing test
+
+Outcomes: `killed` (a listed test failed), `SURVIVED` (all passed: a promise nobody checks), `ERROR` (the
+original snippet is not in the file exactly once: the code moved and the row must be updated; or the listed
+tests do not pass on the unmutated code, or cannot be collected), `TODO` (a row whose killing test is still
+to be written or named). Exit status: 0 only when every mutant run was killed and no row is TODO (use
+--allow-todo to report TODO rows without failing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# What a copy needs: the code, the tests, and the files tests read (docs are checked against the CLI).
+COPIED = (
+    *("src", "tests", "docs", "bench", "examples"),
+    *("pyproject.toml", "README.md", "CHANGELOG.md", "Makefile", "constraints.txt"),
+)
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache", "*.egg-info", "data")
+# The tests of a row whose killing test another branch is still writing (issue 13): the lead names them.
+TODO: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One planted mistake: `original` (found exactly once in `path`) becomes `replacement`."""
+
+    name: str
+    promise: str
+    path: str
+    original: str
+    replacement: str
+    tests: tuple[str, ...]  # pytest node ids that must fail; empty: TODO
+    owner: str = ""  # for a TODO row: the branch writing its killing test
+    hint: str = ""  # for a TODO row: the candidate killing test seen on that branch (check with --tests)
+
+
+ROLE_TEST = "tests/core/test_route_roles.py::test_each_role_gets_what_the_table_says"
+LIFECYCLE_TEST = "tests/incidents/test_lifecycle_documented.py::test_documented_lifecycle"
+SEVERITY_TEST = "tests/incidents/test_severities_documented.py::test_the_readme_table_is_what_the_api_serves"
+
+MUTANTS: tuple[Mutant, ...] = (
+    # --- roles (issue 13): a viewer may change what only a responder or an admin may.
+    Mutant(
+        "roles-viewer-creates-silence",
+        "README/docs/alerts.md: creating a silence needs the responder role",
+        "src/warroom/alerts/api.py",
+        "def create_silence(body: SilenceCreate, session: WriteSession, runtime: RuntimeDep, actor: Responder)",
+        "def create_silence(body: SilenceCreate, session: WriteSession, runtime: RuntimeDep, actor: Viewer)",
+        (f"{ROLE_TEST}[sqlite-POST /api/v1/silences]",),
+    ),
+    Mutant(
+        "roles-viewer-rotates-integration-key",
+        "README: keys are the admin's; a viewer may not rotate an integration's key",
+        "src/warroom/alerts/api.py",
+        "def rotate_integration(name: str, session: WriteSession, runtime: RuntimeDep, actor: Admin)",
+        "def rotate_integration(name: str, session: WriteSession, runtime: RuntimeDep, actor: Viewer)",
+        (f"{ROLE_TEST}[sqlite-POST /api/v1/integrations/{{name}}/rotate]",),
+    ),
+    Mutant(
+        "roles-viewer-revokes-integration-key",
+        "README: keys are the admin's; a viewer may not revoke an integration",
+        "src/warroom/alerts/api.py",
+        "def revoke_integration(name: str, session: WriteSession, runtime: RuntimeDep, actor: Admin)",
+        "def revoke_integration(name: str, session: WriteSession, runtime: RuntimeDep, actor: Viewer)",
+        (f"{ROLE_TEST}[sqlite-DELETE /api/v1/integrations/{{name}}]",),
+    ),
+    Mutant(
+        "roles-viewer-puts-user",
+        "docs/oncall.md: people are configuration, changed by an admin",
+        "src/warroom/oncall/api.py",
+        "def replace_user(user_id: str, body: UserConfig, session: WriteSession, runtime: RuntimeDep, actor: Admin)",
+        "def replace_user(user_id: str, body: UserConfig, session: WriteSession, runtime: RuntimeDep, actor: Viewer)",
+        (f"{ROLE_TEST}[sqlite-PUT /api/v1/users/{{user_id}}]",),
+    ),
+    Mutant(
+        "roles-viewer-puts-policy",
+        "docs/oncall.md: escalation policies are configuration, changed by an admin",
+        "src/warroom/oncall/api.py",
+        "    policy_id: str, body: PolicyConfig, session: WriteSession, runtime: RuntimeDep, actor: Admin\n",
+        "    policy_id: str, body: PolicyConfig, session: WriteSession, runtime: RuntimeDep, actor: Viewer\n",
+        (f"{ROLE_TEST}[sqlite-PUT /api/v1/policies/{{policy_id}}]",),
+    ),
+    Mutant(
+        "roles-new-route-without-a-row",
+        "issue 13: a new route without a row in the role matrix fails, naming it",
+        "src/warroom/app.py",
+        '    @app.get("/health", tags=["ops"])\n',
+        '    @app.get("/healthz", tags=["ops"])\n    @app.get("/health", tags=["ops"])\n',
+        ("tests/core/test_route_roles.py::test_every_route_has_a_row[sqlite]",),
+    ),
+    # --- lifecycle (issue 13): the refusal test used to build its cases from this very table.
+    Mutant(
+        "lifecycle-investigating-to-acknowledged",
+        "README Lifecycle: investigating does not go back to acknowledged",
+        "src/warroom/incidents/lifecycle.py",
+        "    Status.INVESTIGATING: (Status.IDENTIFIED, Status.MONITORING, Status.RESOLVED),\n",
+        "    Status.INVESTIGATING: (Status.ACKNOWLEDGED, Status.IDENTIFIED, Status.MONITORING, Status.RESOLVED),\n",
+        (f"{LIFECYCLE_TEST}[sqlite-investigating->acknowledged]",),
+    ),
+    Mutant(
+        "lifecycle-resolved-without-reopen",
+        "README Lifecycle: a resolved incident comes back only through reopen",
+        "src/warroom/incidents/lifecycle.py",
+        "    Status.RESOLVED: (),\n",
+        "    Status.RESOLVED: (Status.INVESTIGATING,),\n",
+        (f"{LIFECYCLE_TEST}[sqlite-resolved->investigating]",),
+    ),
+    # --- the intake's promises (issue 13)
+    Mutant(
+        "intake-answers-before-commit",
+        "ARCHITECTURE: an alert that got a 2xx answer is committed (a failed commit must not answer 200)",
+        "src/warroom/alerts/intake.py",
+        "                results = service.ingest_many(session, runtime, items, now=now)\n"
+        "                session.commit()\n",
+        "                results = service.ingest_many(session, runtime, items, now=now)\n"
+        "                for request, result in zip(batch, results, strict=True):\n"
+        "                    request.done(result)\n"
+        "                session.commit()\n",
+        ("tests/alerts/test_promises.py::test_a_failed_write_is_never_answered_2xx[sqlite-commit]",),
+    ),
+    Mutant(
+        "intake-writer-error-answers-200",
+        "ARCHITECTURE: a writer error is never answered 200 with an empty result",
+        "src/warroom/alerts/intake.py",
+        "                batch[0].done(exc)\n",
+        "                batch[0].done(service.IngestResult(batch[0].ref.name))\n",
+        ("tests/alerts/test_promises.py::test_a_failed_write_is_never_answered_2xx[sqlite-writer]",),
+    ),
+    Mutant(
+        "dedup-same-fingerprint-twice-in-one-batch",
+        "docs/alerts.md: alerts are deduplicated by fingerprint, also within one batch",
+        "src/warroom/alerts/service.py",
+        "        fresh.discard((integration.id, fingerprint))\n",
+        "",
+        ("tests/alerts/test_promises.py::test_the_same_fingerprint_twice_in_one_request_is_one_alert[sqlite]",),
+    ),
+    Mutant(
+        "silence-future-start-active-now",
+        "docs/alerts.md: a silence with a later --start holds nothing back before it starts",
+        "src/warroom/alerts/silences.py",
+        "select(Silence.id, Silence.matchers).where(Silence.starts_at <= now, Silence.ends_at > now)",
+        "select(Silence.id, Silence.matchers).where(Silence.ends_at > now)",
+        ("tests/alerts/test_promises.py::test_a_silence_that_starts_later_holds_nothing_back_now[sqlite]",),
+    ),
+    Mutant(
+        "silence-ignores-routed-service",
+        "docs/alerts.md: silences match the alert's labels plus `service` (the routed service)",
+        "src/warroom/alerts/service.py",
+        '            labels.setdefault("service", alert.service)\n        if self._silences is None:\n',
+        "            pass\n        if self._silences is None:\n",
+        ("tests/alerts/test_promises.py::test_a_silence_on_service_matches_the_routed_service[sqlite]",),
+    ),
+    Mutant(
+        "x-routing-key-ignored",
+        "docs/alerts.md: a PagerDuty sender may give its key in the X-Routing-Key header",
+        "src/warroom/alerts/api.py",
+        '        key = key or request.headers.get("x-routing-key")\n',
+        "",
+        ("tests/alerts/test_promises.py::test_pagerduty_key_in_the_x_routing_key_header[sqlite]",),
+    ),
+    Mutant(
+        "sender-acknowledges-whole-incident",
+        "docs/security.md: a sender acknowledges its own alerts; the incident only when every firing alert is",
+        "src/warroom/alerts/service.py",
+        "        ctx.acknowledged[alert.incident_id] = integration_actor(integration)\n",
+        "        pass\n",
+        (
+            "tests/alerts/test_sender_scope.py::test_senders_acknowledge_the_incident_once_every_firing_alert_is[sqlite]",
+        ),
+    ),
+    Mutant(
+        "signed-link-hmac-not-checked",
+        "docs/oncall.md: one-click links are signed; an edited link is refused",
+        "src/warroom/notify/links.py",
+        "    if not hmac.compare_digest(expected, mac):\n",
+        "    if False and not hmac.compare_digest(expected, mac):\n",
+        ("tests/notify/test_links.py::test_a_link_edited_to_name_another_incident_is_refused[sqlite]",),
+        owner="sec-links",
+    ),
+    Mutant(
+        "escalation-every-level-waits-level-1",
+        "docs/oncall.md: each level waits its own escalate_after before the next is paged",
+        "src/warroom/oncall/paging.py",
+        'schedule_step(session, escalation, now + timedelta(seconds=level["escalate_after"]), now)',
+        'schedule_step(session, escalation, now + timedelta(seconds=levels[0]["escalate_after"]), now)',
+        ("tests/oncall/test_paging.py::test_each_level_waits_its_own_escalate_after[sqlite]",),
+        owner="sec-links",
+    ),
+    Mutant(
+        "runbook-confirm-auto-runs-unattended",
+        "docs/runbooks.md: a step marked confirm always asks a person, even when also marked auto",
+        "src/warroom/runbooks/plan.py",
+        "            and not self.needs_confirmation\n",
+        "            and not self.danger_reasons\n",
+        ("tests/runbooks/test_security.py::test_a_confirm_auto_step_never_runs_without_a_person[sqlite]",),
+        owner="sec-runbooks",
+    ),
+    # --- more README promises, each with a test that kills it today.
+    Mutant(
+        "auth-token-secret-not-checked",
+        "README: an invalid token gets 401 (a token with a real lookup part but a wrong secret is invalid)",
+        "src/warroom/auth/service.py",
+        "    if token is None or not matches or token.revoked_at is not None:\n",
+        "    if token is None or token.revoked_at is not None:\n",
+        (f"{ROLE_TEST}[sqlite-GET /api/v1/whoami]",),
+    ),
+    Mutant(
+        "auth-revoked-token-accepted",
+        "README: DELETE /tokens/{id-or-name} revokes; a revoked token gets 401",
+        "src/warroom/auth/service.py",
+        "    if token is None or not matches or token.revoked_at is not None:\n",
+        "    if token is None or not matches:\n",
+        (f"{ROLE_TEST}[sqlite-GET /api/v1/whoami]",),
+    ),
+    Mutant(
+        "roles-responder-counts-as-admin",
+        "README: admin does everything including tokens and the audit log; a responder may not",
+        "src/warroom/auth/actor.py",
+        "_LEVELS = {Role.VIEWER: 0, Role.RESPONDER: 1, Role.ADMIN: 2}\n",
+        "_LEVELS = {Role.VIEWER: 0, Role.RESPONDER: 2, Role.ADMIN: 2}\n",
+        (f"{ROLE_TEST}[sqlite-GET /api/v1/audit]",),
+    ),
+    Mutant(
+        "problem-conflict-is-400",
+        "README: an illegal transition answers 409",
+        "src/warroom/errors.py",
+        "    status = 409\n",
+        "    status = 400\n",
+        (f"{LIFECYCLE_TEST}[sqlite-resolved->monitoring]",),
+    ),
+    Mutant(
+        "problem-malformed-json-is-422",
+        "README: malformed JSON answers 400 (wrong shape is 422)",
+        "src/warroom/problems.py",
+        'return problem(400, "Malformed JSON", "The request body is not valid JSON.", instance=request.url.path)',
+        'return problem(422, "Malformed JSON", "The request body is not valid JSON.", instance=request.url.path)',
+        ("tests/incidents/test_api.py::test_malformed_json_is_400[sqlite]",),
+    ),
+    Mutant(
+        "problem-body-limit-off",
+        "README: a body over 1 MiB answers 413",
+        "src/warroom/problems.py",
+        "MAX_BODY_BYTES = 1024 * 1024\n",
+        "MAX_BODY_BYTES = 1024 * 1024 * 64\n",
+        ("tests/incidents/test_api.py::test_body_over_one_mebibyte_is_413[sqlite]",),
+    ),
+    Mutant(
+        "dedup-key-depends-on-label-order",
+        "docs/alerts.md: the fingerprint is computed from the sorted labels",
+        "src/warroom/alerts/routing.py",
+        '    text = "\\x1f".join(f"{k}\\x1e{labels[k]}" for k in sorted(labels))\n',
+        '    text = "\\x1f".join(f"{k}\\x1e{labels[k]}" for k in labels)\n',
+        ("tests/alerts/test_formats.py::test_missing_fingerprint_is_computed_the_same_way_each_time",),
+    ),
+    Mutant(
+        "silence-regex-not-anchored",
+        "docs/alerts.md: matchers are fully anchored, like Alertmanager's",
+        "src/warroom/alerts/matchers.py",
+        '                regex = re.compile(f"^(?:{value})$")\n',
+        '                regex = re.compile(f"(?:{value})")\n',
+        ("tests/alerts/test_matchers.py::test_regexes_are_fully_anchored",),
+    ),
+    Mutant(
+        "severity-p1-ack-target",
+        "README severity table: P1 is acknowledged within 15 min",
+        "src/warroom/incidents/severities.py",
+        '"P1", 1, "Major feature broken or severe degradation", _m(15), _m(60),',
+        '"P1", 1, "Major feature broken or severe degradation", _m(5), _m(60),',
+        (f"{SEVERITY_TEST}[sqlite]",),
+    ),
+    Mutant(
+        "severity-p2-total-target",
+        "README severity table: P2's total target is 2 h (not the 1 h 45 of its phases)",
+        "src/warroom/incidents/severities.py",
+        "        total=_m(120),\n",
+        "",
+        (f"{SEVERITY_TEST}[sqlite]",),
+    ),
+    Mutant(
+        "lifecycle-moving-on-is-no-acknowledgement",
+        "README Lifecycle: a person moving an unacknowledged incident on acknowledges it (counts for MTTA)",
+        "src/warroom/incidents/service.py",
+        "    if actor.is_person and incident.acknowledged_at is None and target is not Status.ACKNOWLEDGED:\n",
+        "    if actor.is_person and incident.acknowledged_at is None and target is Status.ACKNOWLEDGED:\n",
+        (
+            "tests/incidents/test_lifecycle.py::"
+            "test_moving_on_without_ack_counts_as_acknowledgement_for_people_only[sqlite]",
+        ),
+    ),
+    Mutant(
+        "silence-matches-every-alert",
+        "docs/alerts.md: a silence holds back only the alerts its matchers match",
+        "src/warroom/alerts/service.py",
+        "            if silence.matches(labels):\n",
+        "            if True:\n",
+        (
+            "tests/alerts/test_suppression.py::"
+            "test_a_silenced_alert_is_stored_but_opens_nothing_until_the_silence_ends[sqlite]",
+        ),
+    ),
+    Mutant(
+        "problem-unknown-incident-is-422",
+        "README: an unknown incident answers 404",
+        "src/warroom/errors.py",
+        "    status = 404\n",
+        "    status = 422\n",
+        ("tests/incidents/test_api.py::test_unknown_incident_is_404_and_illegal_transition_409[sqlite]",),
+    ),
+)
+
+
+@dataclass
+class Outcome:
+    """What running one mutant gave."""
+
+    mutant: Mutant
+    verdict: str  # killed, SURVIVED, ERROR, TODO
+    detail: str
+    seconds: float
+
+
+def copy_tree(dest: Path) -> Path:
+    """A copy of the repository's code, tests and docs at `dest` (never the working tree itself)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=IGNORED)
+        elif source.exists():
+            shutil.copy2(source, dest / name)
+    return dest
+
+
+def plant(tree: Path, mutant: Mutant) -> str | None:
+    """Apply `mutant` inside `tree`; an error message when its original snippet is not there exactly once."""
+    target = tree / mutant.path
+    if not target.exists():
+        return f"{mutant.path} does not exist: update the row"
+    text = target.read_text()
+    count = text.count(mutant.original)
+    if count != 1:
+        where = "not found" if count == 0 else f"found {count} times"
+        return f"original snippet {where} in {mutant.path}: the code moved, update the row"
+    planted = text.replace(mutant.original, mutant.replacement)
+    if target.suffix == ".py":
+        try:
+            compile(planted, str(target), "exec")
+        except SyntaxError as exc:
+            return f"the replacement does not compile ({exc.msg}, line {exc.lineno}): fix the row"
+    target.write_text(planted)
+    return None
+
+
+def environment(tree: Path) -> dict[str, str]:
+    """The environment pytest and its subprocesses run with: the copy's src first on the import path."""
+    env = dict(os.environ)
+    paths = [str(tree / "src"), str(tree)]
+    env["PYTHONPATH"] = os.pathsep.join([*paths, env["PYTHONPATH"]] if env.get("PYTHONPATH") else paths)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.pop("PYTEST_ADDOPTS", None)
+    return env
+
+
+def check_imports(tree: Path) -> str | None:
+    """An error message unless `python -m warroom` started from the copy would import the copy's code."""
+    probe = subprocess.run(
+        [sys.executable, "-c", "import warroom; print(warroom.__file__)"],
+        cwd=tree,
+        env=environment(tree),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    imported = Path(probe.stdout.strip() or "?").resolve()
+    if not imported.is_relative_to(tree.resolve()):
+        return f"a subprocess in the copy imports warroom from {imported}, not from the copy"
+    return None
+
+
+def selection(mutant: Mutant, full: bool) -> list[str]:
+    """The pytest arguments for a mutant: its node ids, or with --full the whole files they are in."""
+    if not full:
+        return list(mutant.tests)
+    return sorted({node.split("::", 1)[0] for node in mutant.tests})
+
+
+def run_pytest(tree: Path, args: Sequence[str], timeout: float) -> tuple[int, str]:
+    """Run pytest inside `tree` on `args`: (exit code, last lines of its output)."""
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-x",
+        "-q",
+        "-p",
+        "no:randomly",
+        "-p",
+        "no:cacheprovider",
+        # Each run its own temp root (runs go side by side), and not a hidden folder: runbook folders skip those.
+        f"--basetemp={tree.parent / (tree.name + '-pytest')}",
+        *args,
+    ]
+    try:
+        done = subprocess.run(
+            command, cwd=tree, env=environment(tree), capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return -1, f"timed out after {timeout:.0f}s"
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    return done.returncode, "\n".join(lines[-15:])
+
+
+def run_mutant(mutant: Mutant, work: Path, full: bool, timeout: float) -> Outcome:
+    """Plant `mutant` in a fresh copy, run its tests there, and judge."""
+    started = time.monotonic()
+
+    def outcome(verdict: str, detail: str) -> Outcome:
+        return Outcome(mutant, verdict, detail, time.monotonic() - started)
+
+    if not mutant.tests:
+        tree = copy_tree(work / mutant.name)
+        error = plant(tree, mutant)
+        shutil.rmtree(tree, ignore_errors=True)
+        if error:
+            return outcome("ERROR", error)
+        hint = f"; candidate {mutant.hint}" if mutant.hint else ""
+        return outcome("TODO", f"planted fine; killing test to be named (branch {mutant.owner or '?'}{hint})")
+    tree = copy_tree(work / mutant.name)
+    try:
+        error = plant(tree, mutant)
+        if error:
+            return outcome("ERROR", error)
+        code, tail = run_pytest(tree, selection(mutant, full), timeout)
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
+        shutil.rmtree(tree.parent / (tree.name + "-pytest"), ignore_errors=True)
+    if code == 1:  # tests ran and at least one failed
+        failed = [line for line in tail.splitlines() if line.startswith(("FAILED", "ERROR"))]
+        return outcome("killed", failed[0] if failed else tail.splitlines()[-1])
+    if code == 0:
+        return outcome("SURVIVED", tail.splitlines()[-1] if tail else "all passed")
+    # 2: interrupted or collection errors (the mutant may break an import); 4/5: bad node ids, nothing collected.
+    if code == 2 and "error" in tail.lower() and "not found" not in tail.lower():
+        return outcome("killed", "collection failed with the mutant planted: " + tail.splitlines()[-1])
+    return outcome("ERROR", f"pytest exit {code}: {tail.splitlines()[-1] if tail else ''}")
+
+
+def baseline(mutants: Sequence[Mutant], work: Path, full: bool, timeout: float) -> str | None:
+    """An error message unless every selected test passes on the unmutated copy (else `killed` means nothing)."""
+    args = sorted({arg for mutant in mutants for arg in selection(mutant, full)})
+    if not args:
+        return None
+    tree = copy_tree(work / "baseline")
+    try:
+        error = check_imports(tree)
+        if error:
+            return error
+        code, tail = run_pytest(tree, args, timeout * 3)
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
+        shutil.rmtree(tree.parent / (tree.name + "-pytest"), ignore_errors=True)
+    if code != 0:
+        return f"the listed tests do not pass on the unmutated code (pytest exit {code}):\n{tail}"
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the mutants named (all by default) and print one line each; the exit status says if any survived."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help="mutants to run (default: all)")
+    parser.add_argument("--full", action="store_true", help="run each mutant's whole test files, all backends")
+    parser.add_argument("--list", action="store_true", help="print the table and exit")
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="mutants run at once")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds for one mutant's tests")
+    parser.add_argument("--no-baseline", action="store_true", help="skip checking the tests pass unmutated")
+    parser.add_argument("--allow-todo", action="store_true", help="TODO rows do not fail the run")
+    parser.add_argument(
+        "--tests",
+        action="append",
+        default=[],
+        metavar="NODE",
+        help="run these tests instead of the rows' own (repeatable): to try a candidate killing test for a row",
+    )
+    args = parser.parse_args(argv)
+
+    known = {m.name: m for m in MUTANTS}
+    unknown = [n for n in args.names if n not in known]
+    if unknown:
+        print(f"unknown mutants: {', '.join(unknown)}; see --list", file=sys.stderr)
+        return 2
+    chosen = [known[n] for n in args.names] if args.names else list(MUTANTS)
+    if args.tests:
+        chosen = [replace(m, tests=tuple(args.tests)) for m in chosen]
+    if args.list:
+        for m in chosen:
+            print(f"{m.name}\n  promise: {m.promise}\n  file:    {m.path}\n  tests:   {', '.join(m.tests) or 'TODO'}")
+        return 0
+
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="warroom-mutants-") as tmp:
+        work = Path(tmp)
+        if not args.no_baseline:
+            error = baseline([m for m in chosen if m.tests], work, args.full, args.timeout)
+            if error:
+                print(f"ERROR baseline: {error}")
+                return 1
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            outcomes = list(pool.map(lambda m: run_mutant(m, work, args.full, args.timeout), chosen))
+
+    width = max(len(m.name) for m in chosen)
+    for o in outcomes:
+        print(f"{o.verdict:<8} {o.mutant.name:<{width}}  {o.seconds:5.1f}s  {o.detail}")
+    counts = {v: sum(o.verdict == v for o in outcomes) for v in ("killed", "SURVIVED", "ERROR", "TODO")}
+    print(
+        f"{len(outcomes)} mutants: {counts['killed']} killed, {counts['SURVIVED']} survived, "
+        f"{counts['ERROR']} errors, {counts['TODO']} TODO ({time.monotonic() - started:.0f}s, {args.jobs} at once)"
+    )
+    if counts["TODO"]:
+        owners = sorted({o.mutant.owner for o in outcomes if o.verdict == "TODO"})
+        print(f"TODO: name the killing tests of the TODO rows in tests/mutations.py (branches: {', '.join(owners)})")
+    failed = counts["SURVIVED"] or counts["ERROR"] or (counts["TODO"] and not args.allow_todo)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
