@@ -240,6 +240,8 @@ def configure(level: str = "info", fmt: str = "console", stream: TextIO | None =
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+        # and follow the root's level: an in-process uvicorn started earlier (log_level="warning") set its own.
+        logger.setLevel(logging.NOTSET)
     # Alembic narrates every plugin it loads at INFO; the operator only needs the revisions applied.
     logging.getLogger("alembic").setLevel(max(numeric, logging.WARNING))
     return writer

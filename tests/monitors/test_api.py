@@ -13,9 +13,9 @@ from warroom.auth.models import AuditEntry
 from warroom.cli import app as cli_app
 from warroom.engine import jobs
 from warroom.engine.worker import Engine
-from warroom.monitors import service
+from warroom.monitors import batches, service
+from warroom.monitors.handlers import PRUNE_KIND, schedule_prune
 from warroom.monitors.models import MonitorResult, MonitorRollup
-from warroom.monitors.scheduler import PRUNE_KIND, schedule_prune
 from warroom.monitors.schemas import MonitoringConfig
 
 
@@ -69,20 +69,20 @@ def test_show_gives_state_results_percentiles_and_uptime(api, runtime, target, c
         monitor = service.get(session, "web")
         start = clock.now() - timedelta(days=3)
         results = [
-            service.ResultRow(monitor.id, start + timedelta(minutes=i), "up" if i % 10 else "down", float(i), "m", None)
+            batches.ResultRow(monitor.id, start + timedelta(minutes=i), "up" if i % 10 else "down", float(i), "m", None)
             for i in range(100)
         ]
         rollups = []
         for row in results:
-            for resolution, bucket in (("m", service.minute_of(row.at)), ("d", service.day_of(row.at))):
-                rollup = service.Rollup(monitor.id, resolution, bucket)
+            for resolution, bucket in (("m", batches.minute_of(row.at)), ("d", batches.day_of(row.at))):
+                rollup = batches.Rollup(monitor.id, resolution, bucket)
                 rollup.add(row.status == "up", row.latency_ms)
                 rollups.append(rollup)
         recent = [
-            service.ResultRow(monitor.id, clock.now() - timedelta(minutes=i), "up", float(i), "ok", None)
+            batches.ResultRow(monitor.id, clock.now() - timedelta(minutes=i), "up", float(i), "ok", None)
             for i in range(1, 5)
         ]
-        service.write_batch(session, results + recent, [], rollups)
+        batches.write_batch(session, results + recent, [], rollups)
     shown = api.get("/api/v1/monitors/web", params={"limit": 3}).json()
     assert [r["latency_ms"] for r in shown["results"]] == [1.0, 2.0, 3.0]
     assert shown["latency"] == {"count": 4, "p50": 2.0, "p90": 4.0, "p95": 4.0, "p99": 4.0, "max": 4.0}
@@ -161,11 +161,11 @@ def test_prune_keeps_raw_results_7_days_and_rollups_400(runtime, clock, config):
         )
         now = clock.now()
         ages = [timedelta(days=1), timedelta(days=8), timedelta(days=399), timedelta(days=401)]
-        service.write_batch(
+        batches.write_batch(
             session,
-            [service.ResultRow(monitor.id, now - age, "up", 1.0, "", None) for age in ages],
+            [batches.ResultRow(monitor.id, now - age, "up", 1.0, "", None) for age in ages],
             [],
-            [service.Rollup(monitor.id, "d", service.day_of(now - age), 1, 1) for age in ages],
+            [batches.Rollup(monitor.id, "d", batches.day_of(now - age), 1, 1) for age in ages],
         )
         schedule_prune(session, now)
     clock.advance(minutes=10)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.monitors.test_scheduler import add, current, metric, statuses
-from warroom.monitors import service
+from warroom.monitors import batches
 from warroom.monitors.scheduler import MonitorScheduler
 
 
@@ -45,7 +45,7 @@ def test_a_writer_that_keeps_failing_makes_ready_fail_and_names_it(
     runtime, start, target, api, monkeypatch, eventually
 ):
     add(runtime, name="web", type="http", url=f"{target.url}/health", interval=0.1)
-    real = service.write_batch
+    real = batches.write_batch
     broken = {"on": False}
 
     def write_batch(*args, **kwargs):
@@ -53,7 +53,7 @@ def test_a_writer_that_keeps_failing_makes_ready_fail_and_names_it(
             raise RuntimeError("disk full")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(service, "write_batch", write_batch)
+    monkeypatch.setattr(batches, "write_batch", write_batch)
     start()
     eventually(lambda: current(runtime, "web").state == "up")
     assert api.get("/ready").status_code == 200

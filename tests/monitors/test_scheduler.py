@@ -10,8 +10,9 @@ from sqlalchemy import select
 from warroom.engine import jobs
 from warroom.monitors import alerting, service
 from warroom.monitors.checks import Outcome
+from warroom.monitors.handlers import PRUNE_KIND
 from warroom.monitors.models import Monitor, MonitorResult
-from warroom.monitors.scheduler import PRUNE_KIND, MonitorScheduler
+from warroom.monitors.scheduler import MonitorScheduler
 from warroom.monitors.schemas import MonitorConfig, MonitoringConfig
 
 
@@ -149,7 +150,7 @@ def test_a_refused_alert_is_retried_without_losing_results(runtime, start, targe
         real(session, runtime_, monitor, message, now, **kwargs)
 
     monkeypatch.setattr(alerting, "raise_down", refuse_once)
-    monkeypatch.setattr("warroom.monitors.scheduler.ALERT_RETRY", 0.2)
+    monkeypatch.setattr("warroom.monitors.recorder.ALERT_RETRY", 0.2)
     target.behaviour.status = 500
     add(runtime, name="web", type="http", url=f"{target.url}/health", interval=0.1)
     start()
@@ -160,10 +161,11 @@ def test_a_refused_alert_is_retried_without_losing_results(runtime, start, targe
 
 def test_a_check_that_raises_is_a_failure_and_the_others_keep_running(runtime, start, target, eventually):
     target.prometheus["answer"] = {"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}}]}}
-    add(runtime, name="broken", type="prometheus", url=target.url, query="up", fail_if="< 1", interval=0.1)
-    add(runtime, name="web", type="http", url=f"{target.url}/health", interval=0.1)
+    # The timeout is the interval: 0.1 s timed out on a loaded CI machine, so both take 1 s.
+    add(runtime, name="broken", type="prometheus", url=target.url, query="up", fail_if="< 1", interval=1, timeout=1)
+    add(runtime, name="web", type="http", url=f"{target.url}/health", interval=1, timeout=1)
     start()
-    eventually(lambda: len(statuses(runtime, "broken")) >= 3 and len(statuses(runtime, "web")) >= 3)
+    eventually(lambda: len(statuses(runtime, "broken")) >= 3 and len(statuses(runtime, "web")) >= 3, timeout=20)
     broken = current(runtime, "broken")
     assert (broken.state, broken.last_message) == ("down", "KeyError: 'value'")
     assert set(statuses(runtime, "web")) == {"up"}

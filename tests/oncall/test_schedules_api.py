@@ -199,3 +199,25 @@ def test_oncall_apply_sends_yaml_sections_over_the_api(live_server, make_token, 
     assert result.exit_code == 0, result.output
     assert api.get("/api/v1/teams/web").json()["policy"] == "web"
     assert api.get("/api/v1/oncall", params={"schedule": "web"}).json()[0]["user"] == "erin"
+
+
+def test_oncall_apply_takes_yaml_dates_and_refuses_a_file_that_is_not_a_mapping(
+    live_server, make_token, monkeypatch, tmp_path, api
+):
+    """A rotation `start: 2026-01-05` (YAML reads a date) is applied as written, not a traceback."""
+    monkeypatch.setenv("WARROOM_URL", live_server.url)
+    monkeypatch.setenv("WARROOM_TOKEN", make_token("admin", "ops"))
+    path = tmp_path / "oncall.yaml"
+    path.write_text(
+        "users:\n  - {id: erin, contacts: ['json://127.0.0.1:9/erin']}\n"
+        "schedules:\n  - id: web\n    layers:\n"
+        "      - rotation: {participants: [erin], shift: 1d, handoff: '09:00', start: 2026-01-05}\n"
+    )
+    result = CliRunner().invoke(cli, ["oncall", "apply", str(path)])
+    assert result.exit_code == 0, result.output
+    rotation = api.get("/api/v1/schedules/web").json()["layers"][0]["rotation"]
+    assert str(rotation["start"]).startswith("2026-01-05")
+    path.write_text("- just a list\n")
+    refused = CliRunner().invoke(cli, ["oncall", "apply", str(path)])
+    assert refused.exit_code == 1
+    assert "expected a mapping" in refused.output and "Traceback" not in refused.output

@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from warroom.runbooks.blocktext import parse_info
 from warroom.runbooks.headings import clean_heading, repair_mojibake, role_of
 from warroom.runbooks.model import Param, Role, Runbook, StepKind, StepOptions
-from warroom.runbooks.parser import parse, parse_info
+from warroom.runbooks.parser import parse
 
 Md = Callable[..., Runbook]
 
@@ -230,13 +231,13 @@ def test_a_thematic_break_after_a_blank_line_is_not_a_heading(md) -> None:
 
 
 def test_the_parser_without_setext_gives_the_same_tokens_on_the_seeds(seeds_dir) -> None:
-    from warroom.runbooks import parser
+    from warroom.runbooks import markdown
 
     for path in sorted(seeds_dir.glob("*")):
         text = path.read_text(encoding="utf-8")
-        assert not parser._may_have_setext(text), path.name
-        full = [(t.type, t.map, t.content) for t in parser._MD.parse(text)]
-        lean = [(t.type, t.map, t.content) for t in parser._MD_NO_SETEXT.parse(text)]
+        assert not markdown.may_have_setext(text), path.name
+        full = [(t.type, t.map, t.content) for t in markdown.MD.parse(text)]
+        lean = [(t.type, t.map, t.content) for t in markdown.MD_NO_SETEXT.parse(text)]
         assert full == lean, path.name
 
 
@@ -317,30 +318,30 @@ _OURS = ["inline", "text_join", "reference", "html_block", "code"]
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(_BLOCK_PIECES), max_size=80).map("".join))
 def test_trying_only_the_rules_a_first_character_allows_gives_markdown_its_own_tokens(text: str) -> None:
-    from warroom.runbooks import parser
+    from warroom.runbooks import markdown
 
-    assert _token_stream(parser._MD, text) == _token_stream(_stock_markdown_it(*_OURS), text)
-    assert _token_stream(parser._MD_NO_SETEXT, text) == _token_stream(_stock_markdown_it(*_OURS, "lheading"), text)
+    assert _token_stream(markdown.MD, text) == _token_stream(_stock_markdown_it(*_OURS), text)
+    assert _token_stream(markdown.MD_NO_SETEXT, text) == _token_stream(_stock_markdown_it(*_OURS, "lheading"), text)
     # The rules we switch off are exact too, should they ever be switched back on.
-    every = parser._dispatch_by_first_char(_stock_markdown_it("code", html=True).enable("table"))
+    every = markdown._dispatch_by_first_char(_stock_markdown_it("code", html=True).enable("table"))
     assert _token_stream(every, text) == _token_stream(_stock_markdown_it("code", html=True).enable("table"), text)
 
 
 def test_the_first_character_dispatch_on_the_seeds(seeds_dir) -> None:
-    from warroom.runbooks import parser
+    from warroom.runbooks import markdown
 
-    assert parser._MD.block.ruler.get_active_rules()[0] == "first_char"
+    assert markdown.MD.block.ruler.get_active_rules()[0] == "first_char"
     stock = _stock_markdown_it(*_OURS, "lheading")
     for path in sorted(seeds_dir.glob("*")):
         text = path.read_text(encoding="utf-8")
-        assert _token_stream(parser._MD_NO_SETEXT, text) == _token_stream(stock, text), path.name
+        assert _token_stream(markdown.MD_NO_SETEXT, text) == _token_stream(stock, text), path.name
 
 
 def test_the_first_character_dispatch_leaves_indented_code_alone() -> None:
     # markdown-it recognises indented code by a rule named "code" being active: such a parser is left as is.
-    from warroom.runbooks import parser
+    from warroom.runbooks import markdown
 
-    md = parser._dispatch_by_first_char(_stock_markdown_it())
+    md = markdown._dispatch_by_first_char(_stock_markdown_it())
     assert "code" in md.block.ruler.get_active_rules()
     assert [t.type for t in md.parse("    indented\n")] == ["code_block"]
 
@@ -349,10 +350,10 @@ def test_the_first_character_dispatch_leaves_indented_code_alone() -> None:
 @given(st.lists(st.sampled_from(_BLOCK_PIECES), max_size=80).map("".join))
 def test_the_cheaper_token_push_gives_tokens_equal_to_markdown_its_own(text: str) -> None:
     # Token equality compares every field (attrs, meta, block, children...) and the class.
-    from warroom.runbooks import parser
+    from warroom.runbooks import markdown
 
-    text = parser._normalized(text)
-    assert parser._MD.parse(text) == _stock_markdown_it(*_OURS).parse(text)
+    text = markdown.normalized(text)
+    assert markdown.MD.parse(text) == _stock_markdown_it(*_OURS).parse(text)
 
 
 @settings(max_examples=300, deadline=None)
@@ -360,11 +361,11 @@ def test_the_cheaper_token_push_gives_tokens_equal_to_markdown_its_own(text: str
 def test_the_line_tables_are_markdown_its_own(text: str) -> None:
     from markdown_it.rules_block import StateBlock
 
-    from warroom.runbooks import parser
+    from warroom.runbooks import markdown
 
-    text = parser._normalized(text)
-    ours = parser._StateBlock(text, parser._MD, {}, [])
-    assert _markdown_it_fields(ours) == vars(StateBlock(text, parser._MD, {}, []))
+    text = markdown.normalized(text)
+    ours = markdown._StateBlock(text, markdown.MD, {}, [])
+    assert _markdown_it_fields(ours) == vars(StateBlock(text, markdown.MD, {}, []))
 
 
 def _markdown_it_fields(state: Any) -> dict[str, Any]:
@@ -377,49 +378,49 @@ def _markdown_it_fields(state: Any) -> dict[str, Any]:
 def test_the_line_tables_on_edge_texts_and_the_seeds(seeds_dir) -> None:
     from markdown_it.rules_block import StateBlock
 
-    from warroom.runbooks import parser
+    from warroom.runbooks import markdown
 
     texts = ["", " ", "\n", "a", "a\n", "a\n  ", "a\n \t\n", "\t x\n  \t y\n\t\tz", " \t \tq\n"]
     texts += [path.read_text(encoding="utf-8") for path in sorted(seeds_dir.glob("*"))]
     for text in texts:
-        ours = parser._StateBlock(text, parser._MD, {}, [])
-        assert _markdown_it_fields(ours) == vars(StateBlock(text, parser._MD, {}, [])), text
+        ours = markdown._StateBlock(text, markdown.MD, {}, [])
+        assert _markdown_it_fields(ours) == vars(StateBlock(text, markdown.MD, {}, [])), text
 
 
 def test_the_cheaper_token_push_on_the_seeds(seeds_dir) -> None:
-    from warroom.runbooks import parser
+    from warroom.runbooks import markdown
 
-    assert isinstance(parser._MD.block, parser._ParserBlock)
-    assert isinstance(parser._MD_NO_SETEXT.block, parser._ParserBlock)
+    assert isinstance(markdown.MD.block, markdown._ParserBlock)
+    assert isinstance(markdown.MD_NO_SETEXT.block, markdown._ParserBlock)
     stock = _stock_markdown_it(*_OURS, "lheading")
     for path in sorted(seeds_dir.glob("*")):
         text = path.read_text(encoding="utf-8")
-        tokens = parser._MD_NO_SETEXT.parse(text)
+        tokens = markdown.MD_NO_SETEXT.parse(text)
         assert tokens == stock.parse(text), path.name
         assert all(type(t) is type(tokens[0]) and t.block for t in tokens)
 
 
 def test_block_tokens_share_one_read_only_empty_attrs_and_meta() -> None:
-    from warroom.runbooks import parser
+    from warroom.runbooks import markdown
 
-    tokens = parser._MD.parse("# T\n\n3. a\n4. b\n")
-    assert all(t.meta is parser._EMPTY for t in tokens)
+    tokens = markdown.MD.parse("# T\n\n3. a\n4. b\n")
+    assert all(t.meta is markdown._EMPTY for t in tokens)
     ordered = next(t for t in tokens if t.type == "ordered_list_open")
-    assert ordered.attrs == {"start": 3} and ordered.attrs is not parser._EMPTY  # replaced, as markdown-it does
-    assert tokens[0].attrs is parser._EMPTY and tokens[0].attrs == {}
+    assert ordered.attrs == {"start": 3} and ordered.attrs is not markdown._EMPTY  # replaced, as markdown-it does
+    assert tokens[0].attrs is markdown._EMPTY and tokens[0].attrs == {}
     with pytest.raises(TypeError):
         tokens[0].attrSet("class", "x")  # a rule writing in place fails loudly instead of changing every token
-    assert parser._EMPTY == {} and tokens[1].attrs == {}
+    assert markdown._EMPTY == {} and tokens[1].attrs == {}
 
 
 def test_the_cheaper_token_push_is_not_used_when_token_changes(monkeypatch) -> None:
-    from warroom.runbooks import parser
+    from warroom.runbooks import markdown
 
-    monkeypatch.setattr(parser, "_TOKEN_FIELDS", (*parser._TOKEN_FIELDS, "new_field"))
-    md = parser._use_cheaper_tokens(_stock_markdown_it())
-    assert not isinstance(md.block, parser._ParserBlock)
+    monkeypatch.setattr(markdown, "_TOKEN_FIELDS", (*markdown._TOKEN_FIELDS, "new_field"))
+    md = markdown._use_cheaper_tokens(_stock_markdown_it())
+    assert not isinstance(md.block, markdown._ParserBlock)
     assert [t.type for t in md.parse("# T\n")] == ["heading_open", "inline", "heading_close"]
-    assert [t.type for t in parser._use_cheaper_tokens(_stock_markdown_it()).parse("")] == []
+    assert [t.type for t in markdown._use_cheaper_tokens(_stock_markdown_it()).parse("")] == []
 
 
 def test_the_rules_run_as_copies_that_write_no_debug_line(caplog) -> None:
@@ -427,16 +428,16 @@ def test_the_rules_run_as_copies_that_write_no_debug_line(caplog) -> None:
 
     from mdit_py_plugins.front_matter.index import _front_matter_rule
 
-    from warroom.runbooks import parser
+    from warroom.runbooks import markdown
 
     text = "---\nid: x\n---\n# T\n\n- a\n\n> q\n\n```sh\nls\n```\n"
     with caplog.at_level(logging.DEBUG, logger="markdown_it"):
         stock = _stock_markdown_it(*_OURS).parse(text)
         assert any(r.getMessage().startswith("entering list") for r in caplog.records)
         caplog.clear()
-        assert parser._MD.parse(text) == stock
+        assert markdown.MD.parse(text) == stock
         assert not caplog.records
-    assert parser._without_debug_log(_front_matter_rule) is _front_matter_rule  # no LOGGER: left as it is
+    assert markdown._without_debug_log(_front_matter_rule) is _front_matter_rule  # no LOGGER: left as it is
 
 
 _UNDERLINE_PIECES = [*_BLOCK_PIECES, "=", "==\n", "-\n", "> ---\n", "  ===  \n"]
@@ -445,11 +446,11 @@ _UNDERLINE_PIECES = [*_BLOCK_PIECES, "=", "==\n", "-\n", "> ---\n", "  ===  \n"]
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(_UNDERLINE_PIECES), max_size=60).map("".join))
 def test_a_document_without_an_underline_parses_the_same_without_the_setext_rule(text: str) -> None:
-    from warroom.runbooks import parser
+    from warroom.runbooks import markdown
 
-    text = parser._normalized(text)  # as parse() gives it
-    if not parser._may_have_setext(text):
-        assert _token_stream(parser._MD_NO_SETEXT, text) == _token_stream(parser._MD, text)
+    text = markdown.normalized(text)  # as parse() gives it
+    if not markdown.may_have_setext(text):
+        assert _token_stream(markdown.MD_NO_SETEXT, text) == _token_stream(markdown.MD, text)
 
 
 def test_a_closed_fence_in_a_quote_is_not_reported_unclosed(md: Md) -> None:
@@ -493,25 +494,25 @@ _NESTED_PIECES += ["###### ", "####### ", "#x", " ## a ## \n", "# #\n", "- - -\n
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.sampled_from(_NESTED_PIECES), max_size=80).map("".join))
 def test_our_block_parser_gives_markdown_its_own_tokens(text: str) -> None:
-    from warroom.runbooks import parser
+    from warroom.runbooks import markdown
 
-    text = parser._normalized(text)
-    assert parser._MD.parse(text) == _stock_markdown_it(*_OURS).parse(text)
-    assert parser._MD_NO_SETEXT.parse(text) == _stock_markdown_it(*_OURS, "lheading").parse(text) or (
-        parser._may_have_setext(text)
+    text = markdown.normalized(text)
+    assert markdown.MD.parse(text) == _stock_markdown_it(*_OURS).parse(text)
+    assert markdown.MD_NO_SETEXT.parse(text) == _stock_markdown_it(*_OURS, "lheading").parse(text) or (
+        markdown.may_have_setext(text)
     )
 
 
 def test_our_line_cutting_runs_without_tabs_and_markdown_its_with_them(monkeypatch) -> None:
     from markdown_it.rules_block import StateBlock
 
-    from warroom.runbooks import parser
+    from warroom.runbooks import markdown
 
     lines: list[int] = []
     get_lines = StateBlock.getLines
     monkeypatch.setattr(StateBlock, "getLines", lambda *args: lines.append(1) or get_lines(*args))
-    tokens = parser._MD.parse("- a\n- b\n\npara\n")
+    tokens = markdown.MD.parse("- a\n- b\n\npara\n")
     assert [t.content for t in tokens if t.type == "inline"] == ["a", "b", "para"]
     assert not lines  # without a tab, `_StateBlock.getLines` cut every line itself
-    parser._MD.parse("- a\n-\tb\n")
+    markdown.MD.parse("- a\n-\tb\n")
     assert lines  # with a tab, markdown-it's own

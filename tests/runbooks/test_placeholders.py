@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from warroom.errors import InvalidInput
+from warroom.runbooks.blocktext import find_placeholders
 from warroom.runbooks.model import Param, PlaceholderRef, Runbook
-from warroom.runbooks.parser import find_placeholders
 from warroom.runbooks.placeholders import Value, check_value, fill_command, parse_assignments, resolve
 
 Md = Callable[..., Runbook]

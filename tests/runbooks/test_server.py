@@ -14,7 +14,7 @@ from warroom.config import ConfigFile
 from warroom.engine import jobs
 from warroom.engine.worker import Engine
 from warroom.incidents import timeline
-from warroom.runbooks import service
+from warroom.runbooks import service, stepjobs
 from warroom.runbooks.models import StepState
 
 WEB_DOWN = """
@@ -386,7 +386,7 @@ def test_timeouts_and_large_output_through_the_engine(api, runtime, engine, make
     assert len(loud["output"].encode()) < 64 * 1024 + 200
     ran = events(runtime, incident.number, "runbook_step_ran")
     assert ran[0].data["timed_out"] is True and "timed out after 0.5s" in ran[0].message
-    assert len(ran[1].data["output"]) <= service.TIMELINE_EXCERPT + 100 and ran[1].data["truncated"] is True
+    assert len(ran[1].data["output"]) <= stepjobs.TIMELINE_EXCERPT + 100 and ran[1].data["truncated"] is True
 
 
 def test_steps_cannot_see_warroom_variables(api, engine, make_incident, runbook_dir, monkeypatch):
@@ -492,14 +492,14 @@ def test_a_step_left_running_by_a_stopped_engine_is_never_run_twice(api, runtime
     diagnosis = step_in(run, "Diagnosis")
     api.post(run_url(incident.number, run, diagnosis, "run"), json={})
     with runtime.db.transaction() as session:
-        claimed = service.claim_step(session, run["id"], diagnosis["id"], now=clock.now())
+        claimed = stepjobs.claim_step(session, run["id"], diagnosis["id"], now=clock.now())
     assert claimed is not None and claimed.command == "printf '%s\\n' checkout"
     # The engine "died" here; its job is taken again later.
     with runtime.db.transaction() as session, pytest.raises(jobs.Retry):
-        service.claim_step(session, run["id"], diagnosis["id"], now=clock.now())
+        stepjobs.claim_step(session, run["id"], diagnosis["id"], now=clock.now())
     clock.advance(minutes=10)
     with runtime.db.transaction() as session:
-        assert service.claim_step(session, run["id"], diagnosis["id"], now=clock.now()) is None
+        assert stepjobs.claim_step(session, run["id"], diagnosis["id"], now=clock.now()) is None
     step = step_in(api.get(run_url(incident.number, run)).json(), "Diagnosis")
     assert step["state"] == "failed" and "not run again" in step["note"] and step["output"] == ""
 

@@ -1,6 +1,9 @@
-"""Engine job kinds of the monitors domain: pruning old results and rollups."""
+"""Engine job kinds of the monitors domain: pruning old results and rollups, and keeping a prune job pending."""
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy.orm import Session
@@ -13,11 +16,12 @@ from warroom.monitors.schemas import MonitoringConfig
 
 log = structlog.get_logger("warroom.monitors")
 
+PRUNE_KIND = "monitors.prune"
+PRUNE_EVERY = timedelta(minutes=10)
+
 
 def prune(ctx: JobContext, session: Session, job: Job) -> None:
     """Delete results past the raw retention and rollups past theirs, then schedule the next prune."""
-    from warroom.monitors.scheduler import PRUNE_EVERY, PRUNE_KIND
-
     options = getattr(ctx.runtime.config, "monitoring", None) or MonitoringConfig()
     removed = service.prune(session, now=ctx.now, options=options)
     if any(removed.values()):
@@ -25,6 +29,20 @@ def prune(ctx: JobContext, session: Session, job: Job) -> None:
     due = ctx.now + PRUNE_EVERY
     # A new key: this job's own row is deleted when the handler's transaction commits.
     jobs.schedule(session, PRUNE_KIND, key=f"prune:{due.isoformat()}", due=due, now=ctx.now)
+
+
+def schedule_prune(session: Any, now: datetime) -> None:
+    """Make sure a prune job is pending (keyed by its slot, so that engines starting together schedule one)."""
+    if jobs.pending(session, PRUNE_KIND):
+        return
+    due = _next_slot(now)
+    jobs.schedule(session, PRUNE_KIND, key=f"prune:{due.isoformat()}", due=due, now=now)
+
+
+def _next_slot(now: datetime) -> datetime:
+    step = int(PRUNE_EVERY.total_seconds())
+    epoch = int(now.timestamp())
+    return datetime.fromtimestamp((epoch // step + 1) * step, tz=now.tzinfo)
 
 
 def register() -> None:

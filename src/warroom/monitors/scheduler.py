@@ -8,8 +8,8 @@ when it actually started, and a time-limit failure during which the event loop i
 inconclusive rather than down: an overloaded scheduler must never page anyone about a healthy target.
 
 Results, state changes, rollups and alert changes are written by one database thread in batches, one
-transaction per batch. On PostgreSQL several engines share the monitors: each heartbeats into
-`monitor_engines`, and a monitor belongs to the live engine that wins rendezvous hashing over its id, so an
+transaction per batch (`recorder`). On PostgreSQL several engines share the monitors: each heartbeats into
+`monitor_engines`, and a monitor belongs to the live engine that wins rendezvous hashing over its id (`sharing`), so an
 engine that stops heartbeating loses its monitors to the others within `engine_ttl + refresh` seconds.
 """
 
@@ -29,140 +29,24 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-import structlog
-from prometheus_client import Counter, Gauge, Histogram
-from sqlalchemy import select, update
-
 from warroom import __version__
-from warroom.engine import jobs
-from warroom.health import health_of
-from warroom.monitors import alerting, service
-from warroom.monitors.checks import Check, CheckContext, Outcome, build, execute
+from warroom.monitors import service, sharing
+from warroom.monitors.batches import ResultRow, Rollup
+from warroom.monitors.checks import CheckContext, Outcome, build, execute
 from warroom.monitors.checks.heartbeat import HeartbeatCheck
+from warroom.monitors.handlers import schedule_prune
 from warroom.monitors.models import Monitor
+from warroom.monitors.recorder import ResultRecorder, Slot
 from warroom.monitors.runner import access_of
 from warroom.monitors.schemas import MonitorConfig, MonitoringConfig
-from warroom.monitors.state import MonitorState, Policy, observe
-
-log = structlog.get_logger("warroom.monitors")
+from warroom.monitors.telemetry import Throttled, log, metrics_for
 
 T = TypeVar("T")
 
-PRUNE_KIND = "monitors.prune"
-PRUNE_EVERY = timedelta(minutes=10)
-STATE_REFRESH = timedelta(seconds=60)  # a healthy monitor's row (last check) is rewritten at most this often
 LAG_SAMPLE = 0.05
-ROLLUPS_PER_BATCH = 1000
-ALERT_RETRY = 30.0
-WRITER = "monitor results writer"  # the part named by /ready when its batches keep failing
-
-
-class SchedulerMetrics:
-    """What the scheduler exports in /metrics (one set per registry)."""
-
-    def __init__(self, registry: Any) -> None:
-        self.checks = Counter(
-            "warroom_monitor_checks_total", "Checks run, by type and status.", ["type", "status"], registry=registry
-        )
-        self.start_delay = Histogram(
-            "warroom_monitor_start_delay_seconds",
-            "How long after its due time a check started.",
-            registry=registry,
-            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-        )
-        self.shed = Counter(
-            "warroom_monitor_checks_shed_total",
-            "Checks skipped because the scheduler was too late or the previous run had not finished.",
-            ["reason"],
-            registry=registry,
-        )
-        self.delayed = Counter(
-            "warroom_monitor_checks_delayed_total",
-            "Checks that waited for a free slot (concurrency limit).",
-            registry=registry,
-        )
-        self.inconclusive = Counter(
-            "warroom_monitor_checks_inconclusive_total",
-            "Failed checks not counted against the target (the loop was late, or this machine ran out of something).",
-            ["reason"],
-            registry=registry,
-        )
-        self.in_flight = Gauge("warroom_monitor_checks_in_flight", "Checks running now.", registry=registry)
-        self.assigned = Gauge("warroom_monitor_assigned", "Monitors this engine runs.", registry=registry)
-        self.engines = Gauge("warroom_monitor_engines", "Live engines sharing the monitors.", registry=registry)
-        self.loop_lag = Gauge(
-            "warroom_monitor_loop_lag_seconds", "Event loop lag (worst of the last second).", registry=registry
-        )
-        self.overloaded = Gauge(
-            "warroom_monitor_overloaded",
-            "1 while checks are being delayed or shed for lack of capacity.",
-            registry=registry,
-        )
-        self.write_seconds = Histogram(
-            "warroom_monitor_write_seconds",
-            "Time to write one batch of results.",
-            registry=registry,
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-        )
-        self.write_errors = Counter(
-            "warroom_monitor_write_errors_total", "Batches that could not be written (retried).", registry=registry
-        )
-        self.pending_results = Gauge(
-            "warroom_monitor_results_pending", "Results waiting to be written.", registry=registry
-        )
-
-
-def metrics_for(runtime: Any) -> SchedulerMetrics:
-    """The scheduler metrics of this runtime's registry (created once)."""
-    metrics = runtime.extras.get("monitor_metrics")
-    if metrics is None:
-        metrics = SchedulerMetrics(runtime.registry)
-        runtime.extras["monitor_metrics"] = metrics
-    return metrics  # type: ignore[no-any-return]
-
-
-class _Throttled:
-    """Log an event at most once per `every` seconds, with how many were suppressed."""
-
-    def __init__(self, every: float = 10.0) -> None:
-        self.every = every
-        self._last: dict[str, tuple[float, int]] = {}
-
-    def warning(self, event: str, **fields: Any) -> None:
-        now = time.monotonic()
-        last, suppressed = self._last.get(event, (0.0, 0))
-        if now - last >= self.every:
-            log.warning(event, suppressed=suppressed, **fields) if suppressed else log.warning(event, **fields)
-            self._last[event] = (now, 0)
-        else:
-            self._last[event] = (last, suppressed + 1)
-
-
-@dataclass(eq=False)
-class Slot:
-    """One monitor this engine runs."""
-
-    id: int
-    cfg: MonitorConfig
-    check: Check
-    policy: Policy
-    info: alerting.MonitorInfo
-    state: MonitorState
-    version: int
-    interval: float
-    timeout: float
-    status_counters: dict[str, Any] = field(default_factory=dict)
-    handle: asyncio.TimerHandle | None = None
-    running: bool = False
-    last: service.ResultRow | None = None
-    last_status: str | None = None
-    last_written: datetime | None = None
-    alert_message: str = ""
-    alert_next_try: float = 0.0
 
 
 def jitter(name: str, interval: float) -> float:
@@ -171,7 +55,7 @@ def jitter(name: str, interval: float) -> float:
     return int.from_bytes(digest, "big") / 2**64 * interval
 
 
-class MonitorScheduler:
+class MonitorScheduler(ResultRecorder):
     """Runs this engine's share of the monitors. start()/stop() from any thread."""
 
     def __init__(
@@ -209,12 +93,12 @@ class MonitorScheduler:
         self._waiting: deque[tuple[Slot, float]] = deque()
         self._inflight = 0
         self._tasks: set[asyncio.Task[None]] = set()
-        self._results: list[service.ResultRow] = []
+        self._results: list[ResultRow] = []
         self._dirty: dict[int, Slot] = {}
-        self._rollups: dict[tuple[int, datetime], service.Rollup] = {}
+        self._rollups: dict[tuple[int, datetime], Rollup] = {}
         self._alerts: dict[int, Slot] = {}
         self._lag: deque[tuple[float, float]] = deque(maxlen=int(120 / LAG_SAMPLE))
-        self._throttled = _Throttled()
+        self._throttled = Throttled()
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warroom-monitors-db")
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -320,8 +204,8 @@ class MonitorScheduler:
         self, now: datetime, assigned: int, known: tuple[int, int, int] | None
     ) -> tuple[list[str], tuple[int, int, int], list[service.Brief] | None, dict[int, datetime | None]]:
         with self.runtime.db.transaction() as session:
-            service.engine_heartbeat(session, self.engine_id, now=now, monitors=assigned)
-            engines = service.live_engines(session, now=now, ttl=timedelta(seconds=self.engine_ttl))
+            sharing.engine_heartbeat(session, self.engine_id, now=now, monitors=assigned)
+            engines = sharing.live_engines(session, now=now, ttl=timedelta(seconds=self.engine_ttl))
             fingerprint = service.fingerprint(session)
             prune = not self._prune_ready and fingerprint[0] > 0  # no monitors, no history to prune
             if prune:
@@ -334,7 +218,7 @@ class MonitorScheduler:
 
     def _leave(self) -> None:
         with self.runtime.db.transaction() as session:
-            service.remove_engine(session, self.engine_id)
+            sharing.remove_engine(session, self.engine_id)
 
     def _load(self, ids: list[int]) -> list[Monitor]:
         with self.runtime.db.session() as session:
@@ -347,7 +231,7 @@ class MonitorScheduler:
             self._owned, self._owned_for = {}, engines
         mine = self._owned.get(monitor_id)
         if mine is None:
-            mine = service.owner(monitor_id, engines) == self.engine_id
+            mine = sharing.owner(monitor_id, engines) == self.engine_id
             self._owned[monitor_id] = mine
         return mine
 
@@ -582,182 +466,6 @@ class MonitorScheduler:
             self._lag.append((after, lag))
             worst.append(lag)
             self.metrics.loop_lag.set(max(worst))
-
-    # -- results -----------------------------------------------------------------------------------------------
-
-    def record(self, slot: Slot, outcome: Outcome, at: datetime) -> str | None:
-        """Count a result into the monitor's state and queue it for writing; returns the transition."""
-        before = (slot.state.state, slot.state.failures, slot.state.successes)
-        transition = observe(slot.state, outcome.ok, at, slot.policy)
-        row = service.ResultRow(slot.id, at, outcome.status, outcome.latency_ms, outcome.message, outcome.details)
-        self._results.append(row)
-        slot.last = row
-        counter = slot.status_counters.get(outcome.status)
-        if counter is None:
-            counter = slot.status_counters[outcome.status] = self.metrics.checks.labels(slot.cfg.type, outcome.status)
-        counter.inc()
-        key = (slot.id, service.minute_of(at))
-        rollup = self._rollups.get(key)
-        if rollup is None:
-            rollup = self._rollups[key] = service.Rollup(slot.id, "m", key[1])
-        rollup.add(outcome.ok, outcome.latency_ms)
-        changed = before != (slot.state.state, slot.state.failures, slot.state.successes)
-        stale = slot.last_written is None or at - slot.last_written >= STATE_REFRESH
-        if changed or stale or outcome.status != slot.last_status:
-            self._dirty[slot.id] = slot
-            slot.last_status, slot.last_written = outcome.status, at
-        if transition == "down" or (transition == "up" and slot.state.alert_open):
-            # The first "up" of every monitor after a start is not news; a recovery is.
-            log.info(f"monitor {transition}", monitor=slot.cfg.name, message=outcome.message)
-        if slot.state.wants_alert != slot.state.alert_open:
-            slot.alert_message = outcome.message
-            self._alerts[slot.id] = slot
-        if len(self._results) >= self.batch_size and self._flush_soon is not None:
-            self._flush_soon.set()
-        self.metrics.pending_results.set(len(self._results))
-        return transition
-
-    async def _writer(self) -> None:
-        assert self._flush_soon is not None
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._flush_soon.wait(), self.batch_interval)
-            self._flush_soon.clear()
-            try:
-                await self._flush()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("monitor results writer failed")
-
-    def _closed_rollups(self, now: datetime, final: bool) -> list[service.Rollup]:
-        current = service.minute_of(now)
-        closed = [key for key in self._rollups if final or key[1] < current]
-        if not final:
-            # Spread a minute's rollups over several batches: one write of 20,000 upserts would stall the loop.
-            closed = closed[:ROLLUPS_PER_BATCH]
-        minutes = [self._rollups.pop(key) for key in closed]
-        days: dict[tuple[int, datetime], service.Rollup] = {}
-        for minute in minutes:
-            day_key = (minute.monitor_id, service.day_of(minute.bucket))
-            day = days.get(day_key)
-            if day is None:
-                day = days[day_key] = service.Rollup(minute.monitor_id, "d", day_key[1])
-            day.checks += minute.checks
-            day.up += minute.up
-            day.latency_sum_ms += minute.latency_sum_ms
-            day.latency_max_ms = max(day.latency_max_ms, minute.latency_max_ms)
-        return [*minutes, *days.values()]
-
-    async def _flush(self, final: bool = False) -> None:
-        """Write what is pending in one transaction (in the database thread)."""
-        now = self.runtime.clock.now()
-        results, self._results = self._results, []
-        dirty, self._dirty = self._dirty, {}
-        states = [service.StateRow(s.id, s.state.copy(), s.last) for s in dirty.values() if s.last is not None]
-        rollups = self._closed_rollups(now, final)
-        monotonic = self._loop_time()
-        alerts = [
-            (s.id, s.info, s.state.wants_alert, s.alert_message, s.state.failing_since)
-            for s in self._alerts.values()
-            if s.alert_next_try <= monotonic or final
-        ]
-        if not (results or states or rollups or alerts):
-            return
-        started = time.perf_counter()
-        try:
-            done = await self._db_call(self._write, results, states, rollups, alerts, now)
-        except Exception as exc:
-            self.metrics.write_errors.inc()
-            health_of(self.runtime).failed(WRITER, exc)
-            self._throttled.warning(
-                "writing monitor results failed; will retry", error=f"{exc.__class__.__name__}: {exc}"
-            )
-            # Keep them for the next batch (bounded: a long outage drops the oldest results, never the state).
-            self._results = (results + self._results)[-200_000:]
-            for slot in dirty.values():
-                self._dirty.setdefault(slot.id, slot)
-            for rollup in rollups:
-                if rollup.resolution == "m":
-                    self._merge_rollup(rollup)
-            return
-        health_of(self.runtime).ok(WRITER)
-        self.metrics.write_seconds.observe(time.perf_counter() - started)
-        self.metrics.pending_results.set(len(self._results))
-        sent = dict(done)
-        for monitor_id, *_rest in alerts:
-            pending = self._alerts.get(monitor_id)
-            if pending is None:
-                continue
-            if monitor_id in sent:
-                pending.state.alert_open = sent[monitor_id]
-            else:
-                pending.alert_next_try = monotonic + ALERT_RETRY
-            if pending.state.alert_open == pending.state.wants_alert:
-                self._alerts.pop(monitor_id, None)
-
-    def _merge_rollup(self, rollup: service.Rollup) -> None:
-        key = (rollup.monitor_id, rollup.bucket)
-        existing = self._rollups.get(key)
-        if existing is None:
-            self._rollups[key] = rollup
-            return
-        existing.checks += rollup.checks
-        existing.up += rollup.up
-        existing.latency_sum_ms += rollup.latency_sum_ms
-        existing.latency_max_ms = max(existing.latency_max_ms, rollup.latency_max_ms)
-
-    def _write(
-        self,
-        results: list[service.ResultRow],
-        states: list[service.StateRow],
-        rollups: list[service.Rollup],
-        alerts: list[tuple[int, alerting.MonitorInfo, bool, str, datetime | None]],
-        now: datetime,
-    ) -> list[tuple[int, bool]]:
-        done: list[tuple[int, bool]] = []
-        with self.runtime.db.write_session() as session:
-            service.write_batch(session, results, states, rollups)
-            existing = (
-                set(session.scalars(select(Monitor.id).where(Monitor.id.in_([a[0] for a in alerts]))))
-                if alerts
-                else set()
-            )
-            for monitor_id, info, firing, message, failing_since in alerts:
-                if monitor_id not in existing:
-                    continue
-                try:
-                    # A savepoint: alert intake refusing one alert must not lose the batch.
-                    with session.begin_nested():
-                        if firing:
-                            alerting.raise_down(session, self.runtime, info, message, now, started=failing_since)
-                        else:
-                            alerting.resolve_up(session, self.runtime, info, message, now)
-                        session.execute(update(Monitor).where(Monitor.id == monitor_id).values(alert_open=firing))
-                    done.append((monitor_id, firing))
-                except Exception as exc:
-                    self._throttled.warning(
-                        "monitor alert could not be sent; retrying",
-                        monitor=info.name,
-                        firing=firing,
-                        error=f"{exc.__class__.__name__}: {exc}",
-                    )
-            session.commit()
-        return done
-
-
-def schedule_prune(session: Any, now: datetime) -> None:
-    """Make sure a prune job is pending (keyed by its slot, so that engines starting together schedule one)."""
-    if jobs.pending(session, PRUNE_KIND):
-        return
-    due = _next_slot(now)
-    jobs.schedule(session, PRUNE_KIND, key=f"prune:{due.isoformat()}", due=due, now=now)
-
-
-def _next_slot(now: datetime) -> datetime:
-    step = int(PRUNE_EVERY.total_seconds())
-    epoch = int(now.timestamp())
-    return datetime.fromtimestamp((epoch // step + 1) * step, tz=now.tzinfo)
 
 
 def _raise_file_limit() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -398,6 +400,13 @@ def feed(
     console.print(answer["url"], markup=False, highlight=False, soft_wrap=True)
 
 
+def _yaml_scalar(value: object) -> str:
+    """JSON's fallback for the date and time values YAML produces."""
+    if isinstance(value, date | time):  # datetime is a date
+        return value.isoformat()
+    raise TypeError(f"cannot send a {type(value).__name__} as JSON")
+
+
 @oncall_app.command("apply")
 @handle_errors
 def apply(
@@ -408,11 +417,17 @@ def apply(
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         fail(f"cannot read {path}: {exc}")
+    if not isinstance(data, dict):
+        fail(f"{path}: expected a mapping with users, teams, schedules and/or policies sections")
+    # YAML reads `start: 2026-01-05` as a date, which JSON cannot carry: send dates as ISO text, as written.
+    data = json.loads(json.dumps(data, default=_yaml_scalar))
     client = ApiClient()
     # Teams before policies name them, policies before teams use them as default: two passes for teams.
     order = [("users", "users"), ("teams", "teams"), ("schedules", "schedules"), ("policies", "policies")]
     for section, route in order:
         for item in data.get(section) or []:
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                fail(f"{path}: {section}: every entry is a mapping with an `id`")
             body = dict(item)
             if section == "teams":
                 body["policy"] = None

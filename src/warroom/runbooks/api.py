@@ -12,7 +12,7 @@ from warroom.auth import service as audit
 from warroom.auth.actor import Actor
 from warroom.deps import PathId, ReadSession, Responder, RuntimeDep, Viewer, WriteSession
 from warroom.incidents import service as incidents
-from warroom.runbooks import service
+from warroom.runbooks import effectiveness, service
 from warroom.runbooks.cache import duplicate_problems, file_digest
 from warroom.runbooks.context import alert_context, matching_context
 from warroom.runbooks.lint import lint_runbook
@@ -62,7 +62,7 @@ def summary(runtime: Runtime, runbook: Runbook, extra: list[ProblemRead] | None 
         sections=len(runbook.sections),
         steps=len(runbook.steps),
         commands=sum(1 for s in runbook.steps if s.kind is StepKind.COMMAND),
-        review_due=service.review_due(runbook),
+        review_due=effectiveness.review_due(runbook),
         errors=sum(1 for p in problems if p.level == Level.ERROR.value),
         warnings=sum(1 for p in problems if p.level == Level.WARNING.value),
         problems=problems,
@@ -183,7 +183,7 @@ def list_runbooks(runtime: RuntimeDep, _actor: Viewer) -> list[RunbookSummary]:
 def runbook_stats(session: ReadSession, runtime: RuntimeDep, _actor: Viewer) -> list[StatsRead]:
     """Per runbook: times used, success rate, median time to resolve with and without it, review due."""
     runbooks = cache_of(runtime).refresh().runbooks
-    figures = service.stats(session, runbooks, today=runtime.clock.now().date())
+    figures = effectiveness.stats(session, runbooks, today=runtime.clock.now().date())
     return [StatsRead.model_validate(f) for f in figures]
 
 
@@ -193,7 +193,7 @@ def show_runbook(runbook_id: str, runtime: RuntimeDep, _actor: Viewer) -> dict[s
     runbook = cache_of(runtime).find(runbook_id)
     data = runbook_to_dict(runbook)
     data["problems"] = [p.model_dump() for p in _problems(runtime, runbook, [])]
-    data["review_due"] = service.review_due(runbook)
+    data["review_due"] = effectiveness.review_due(runbook)
     return data
 
 

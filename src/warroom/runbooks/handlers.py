@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from warroom.engine.jobs import JobContext, JobKind
 from warroom.engine.models import Job
-from warroom.runbooks import service
+from warroom.runbooks import service, stepjobs
 from warroom.runbooks.runner import run_command
 
 EXEC_OFF = "not run: runbook steps are turned off on this server (WARROOM_ALLOW_EXEC=false)"
@@ -16,7 +16,7 @@ def run_step(ctx: JobContext, session: Session, job: Job) -> None:
     """Run a queued step: claim it, release the database, run the command, record the result."""
     runtime = ctx.runtime
     run_id, step_id = int(job.payload["run_id"]), str(job.payload["step_id"])
-    claimed = service.claim_step(session, run_id, step_id, now=ctx.now)
+    claimed = stepjobs.claim_step(session, run_id, step_id, now=ctx.now)
     if claimed is None:
         return
     # Commit the claim before the command runs: it may take minutes, and on SQLite an open write
@@ -24,7 +24,7 @@ def run_step(ctx: JobContext, session: Session, job: Job) -> None:
     # marked `running` is never started again, so a crash from here on cannot run the command twice.
     session.commit()
     if not runtime.settings.allow_exec:  # the operator's kill-switch: no command runs on this host
-        service.record_failure(session, run_id, step_id, EXEC_OFF, now=runtime.clock.now())
+        stepjobs.record_failure(session, run_id, step_id, EXEC_OFF, now=runtime.clock.now())
         return
     settings = runtime.config.runbooks
     try:
@@ -32,19 +32,19 @@ def run_step(ctx: JobContext, session: Session, job: Job) -> None:
             claimed.command,
             timeout=claimed.timeout,
             cwd=settings.workdir or None,
-            env=service.step_environment(),
+            env=stepjobs.step_environment(),
         )
     except OSError as exc:
-        service.record_failure(
+        stepjobs.record_failure(
             session, run_id, step_id, f"could not start the command: {exc.strerror or exc}", now=runtime.clock.now()
         )
         return
     # A short transaction of its own: the result, the timeline event, and (by the engine) the job's removal.
-    service.record_result(session, run_id, step_id, result, now=runtime.clock.now())
+    stepjobs.record_result(session, run_id, step_id, result, now=runtime.clock.now())
 
 
 def _dead(ctx: JobContext, session: Session, job: Job, error: str) -> None:
-    service.record_failure(
+    stepjobs.record_failure(
         session,
         int(job.payload["run_id"]),
         str(job.payload["step_id"]),

@@ -9,9 +9,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from warroom.errors import InvalidInput
+from warroom.runbooks.blocktext import mask_placeholders, normalize_name
 from warroom.runbooks.model import Param, PlaceholderRef, Step
-from warroom.runbooks.parser import mask_placeholders, normalize_name
-from warroom.runbooks.shell import Context, reread, scan
+from warroom.runbooks.rereads import reread
+from warroom.runbooks.shell import Context, scan
 
 SOURCES = ("given", "alert", "incident", "default")
 

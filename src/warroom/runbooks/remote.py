@@ -14,8 +14,8 @@ from rich.markup import escape
 
 from warroom.client import ApiClient
 from warroom.cliutil import fail, table, when
+from warroom.runbooks.blocktext import find_placeholders
 from warroom.runbooks.danger import command_dangers
-from warroom.runbooks.parser import find_placeholders
 from warroom.runbooks.placeholders import fill_command
 from warroom.timeparse import format_duration
 

@@ -1,46 +1,40 @@
-"""The rules of runbook runs on incidents: start, run/skip/confirm/done a step, record results, finish.
+"""The rules of runbook runs on incidents as people drive them: start, run/skip/confirm/done a step, finish.
 
 Functions take a session and never commit; the API route or engine handler that called them commits once.
 A step only ever runs the command frozen into the run when it started (from the file on disk), with
 placeholder values that passed their pattern inserted as single shell-quoted words. A runbook with lint errors
 does not start; a step that is not marked `auto`, or that needs confirmation, runs only when a person asks.
+The engine's side of a step (claim it, record its result) is in `stepjobs`; the figures in `effectiveness`.
 """
 
 from __future__ import annotations
 
-import os
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from warroom.auth.actor import SYSTEM, Actor, Role
+from warroom.auth.actor import SYSTEM, Actor
 from warroom.engine import jobs
 from warroom.errors import Conflict, Forbidden, InvalidInput, NotFound
 from warroom.incidents import service as incidents
 from warroom.incidents import timeline
 from warroom.incidents.models import Incident
+from warroom.runbooks.blocktext import normalize_name
 from warroom.runbooks.context import AlertContext, alert_context, incident_fields
 from warroom.runbooks.danger import command_dangers
 from warroom.runbooks.lint import LintMessage, lint_runbook
 from warroom.runbooks.model import Level, Param, PlaceholderRef, Runbook, StepKind
 from warroom.runbooks.model import Role as SectionRole
 from warroom.runbooks.models import BUSY_STATES, RunbookRun, StepExecution, StepState
-from warroom.runbooks.parser import normalize_name
 from warroom.runbooks.placeholders import Value, check_value, fill_command, resolve
 from warroom.runbooks.plan import Outcome, PlannedStep, plan, select_steps, verification_steps
-from warroom.runbooks.runner import RunResult
 from warroom.runbooks.serialize import step_to_dict
 
 STEP_JOB = "runbook-step"
-# What a timeline event keeps of a step's output; the step execution keeps up to 64 KiB.
-TIMELINE_EXCERPT = 4096
-# A step still `running` this long after its timeout was abandoned by a stopped engine.
-ABANDON_GRACE = timedelta(minutes=1)
 DIAGNOSTIC_ROLES = (SectionRole.DETECTION, SectionRole.ASSESSMENT, SectionRole.DIAGNOSIS)
 FINAL_STATES = (
     StepState.SUCCEEDED.value,
@@ -54,14 +48,6 @@ FINAL_STATES = (
 def job_key(run_id: int, step_id: str) -> str:
     """The engine job key of one step of one run (scheduling twice keeps one job)."""
     return f"run:{run_id}:step:{step_id}"
-
-
-def excerpt(text: str, limit: int = TIMELINE_EXCERPT) -> str:
-    """The start and end of `text` within `limit` characters, with a marker where the middle was cut."""
-    if len(text) <= limit:
-        return text
-    half = limit // 2
-    return f"{text[:half]}\n[... {len(text) - 2 * half} characters cut; the run keeps the rest ...]\n{text[-half:]}"
 
 
 # -- values -------------------------------------------------------------------------------------------
@@ -270,11 +256,13 @@ def _open(run: RunbookRun) -> None:
         )
 
 
-def _incident(session: Session, run: RunbookRun) -> Incident:
+def incident_of(session: Session, run: RunbookRun) -> Incident:
+    """The incident the run belongs to."""
     return incidents.get_or_404(session, run.incident_id)
 
 
-def _step_data(run: RunbookRun, data: dict[str, Any], record: StepExecution) -> dict[str, Any]:
+def step_data(run: RunbookRun, data: dict[str, Any], record: StepExecution) -> dict[str, Any]:
+    """What every timeline event about one step of a run says of it."""
     return {
         "run_id": run.id,
         "runbook": run.runbook_id,
@@ -385,12 +373,12 @@ def request_run(
     if record.confirmed:
         timeline.append(
             session,
-            _incident(session, run),
+            incident_of(session, run),
             kind="runbook_step_confirmed",
             actor=actor,
             at=now,
             message=f"confirmed dangerous step {data['index']}: {data['command']}",
-            data={**_step_data(run, data, record), "command": data["command"], "dangers": data["danger_reasons"]},
+            data={**step_data(run, data, record), "command": data["command"], "dangers": data["danger_reasons"]},
         )
     jobs.schedule(
         session,
@@ -421,12 +409,12 @@ def skip_step(
     record.finished_at = record.updated_at = now
     timeline.append(
         session,
-        _incident(session, run),
+        incident_of(session, run),
         kind="runbook_step_skipped",
         actor=actor,
         at=now,
         message=f"skipped step {data['index']}: {reason}",
-        data={**_step_data(run, data, record), "reason": reason, "command": data.get("command")},
+        data={**step_data(run, data, record), "reason": reason, "command": data.get("command")},
     )
     return record
 
@@ -450,165 +438,14 @@ def mark_done(
     word = "done" if done else "not done"
     timeline.append(
         session,
-        _incident(session, run),
+        incident_of(session, run),
         kind="runbook_step_done",
         actor=actor,
         at=now,
         message=f"step {data['index']} {word}: {step_title(data)}" + (f" ({record.reason})" if record.reason else ""),
-        data={**_step_data(run, data, record), "done": done, "comment": record.reason},
+        data={**step_data(run, data, record), "done": done, "comment": record.reason},
     )
     return record
-
-
-# -- the engine's side --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """A step the engine is about to run: the exact command and its time limit."""
-
-    run_id: int
-    step_id: str
-    command: str
-    timeout: float
-
-
-def _locked_run(session: Session, run_id: int) -> RunbookRun | None:
-    # FOR UPDATE on PostgreSQL: an API request finishing the run (or skipping the step) and the engine
-    # claiming the step are serialised, so a step never starts on a run that was just finished.
-    return session.scalars(select(RunbookRun).where(RunbookRun.id == run_id).with_for_update()).one_or_none()
-
-
-def claim_step(session: Session, run_id: int, step_id: str, *, now: datetime) -> Claimed | None:
-    """Mark a queued step running and return what to run; None when there is nothing to do (cancelled,
-    already done). A step found `running` was left by a stopped engine: it is never run twice."""
-    run = _locked_run(session, run_id)
-    if run is None:
-        return None
-    record = next((r for r in run.executions if r.step_id == step_id), None)
-    if record is None or record.command is None:
-        return None
-    data = snapshot_step(run, step_id)
-    timeout = float(data.get("timeout") or 300.0)
-    if record.state == StepState.RUNNING.value:
-        started = record.started_at or now
-        if now < started + timedelta(seconds=timeout) + ABANDON_GRACE:
-            raise jobs.Retry(started + timedelta(seconds=timeout) + ABANDON_GRACE - now, "step still running")
-        _finish_record(
-            session,
-            run,
-            record,
-            now=now,
-            state=StepState.FAILED,
-            note="the engine stopped while this step ran; its result is unknown and it was not run again",
-        )
-        return None
-    if record.state != StepState.QUEUED.value:
-        return None
-    unattended = record.actor_kind not in ("token", "user")
-    if (unattended and not data.get("may_run_unattended")) or (data.get("needs_confirmation") and not record.confirmed):
-        # The last gate before bash: whatever queued it, a step that needs a person never runs without one.
-        _finish_record(
-            session,
-            run,
-            record,
-            now=now,
-            state=StepState.FAILED,
-            note="not run: this step needs a person to confirm it, and nobody did",
-        )
-        return None
-    record.state = StepState.RUNNING.value
-    record.started_at = record.updated_at = now
-    record.attempts += 1
-    return Claimed(run.id, step_id, record.command, timeout)
-
-
-def _actor_of(record: StepExecution) -> Actor:
-    if record.actor_kind == SYSTEM.kind or record.actor is None:
-        return SYSTEM
-    return Actor(name=record.actor, role=Role.RESPONDER, kind=record.actor_kind or "token")
-
-
-def _finish_record(
-    session: Session,
-    run: RunbookRun,
-    record: StepExecution,
-    *,
-    now: datetime,
-    state: StepState,
-    result: RunResult | None = None,
-    note: str = "",
-) -> None:
-    data = snapshot_step(run, record.step_id)
-    record.state = state.value
-    record.finished_at = record.updated_at = now
-    if result is not None:
-        record.exit_code = result.exit_code
-        record.duration = round(result.duration, 3)
-        record.output = result.output
-        record.output_bytes = result.output_bytes
-        record.truncated = result.truncated
-        record.timed_out = result.timed_out
-        note = note or result.note
-    record.note = note
-    if result is not None and result.timed_out:
-        outcome_text = f"timed out after {data.get('timeout'):g}s"
-    elif result is not None:
-        outcome_text = f"exit {result.exit_code} in {result.duration:.2f}s"
-    else:
-        outcome_text = note
-    timeline.append(
-        session,
-        _incident(session, run),
-        kind="runbook_step_ran",
-        actor=_actor_of(record),
-        at=now,
-        message=f"step {record.index} {'succeeded' if state is StepState.SUCCEEDED else 'failed'} "
-        f"({outcome_text}): {record.command}",
-        data={
-            **_step_data(run, data, record),
-            "command": record.command,
-            "exit_code": record.exit_code,
-            "duration": record.duration,
-            "timed_out": record.timed_out,
-            "truncated": record.truncated,
-            "output_bytes": record.output_bytes,
-            "output": excerpt(record.output),
-            "confirmed": record.confirmed,
-            "ok": state is StepState.SUCCEEDED,
-            "note": note,
-        },
-    )
-
-
-def record_result(session: Session, run_id: int, step_id: str, result: RunResult, *, now: datetime) -> None:
-    """Store what a step's command did and put it on the incident's timeline."""
-    run = _locked_run(session, run_id)
-    if run is None:
-        return
-    record = next((r for r in run.executions if r.step_id == step_id), None)
-    if record is None or record.state != StepState.RUNNING.value:
-        return
-    _finish_record(
-        session, run, record, now=now, state=StepState.SUCCEEDED if result.ok else StepState.FAILED, result=result
-    )
-
-
-def record_failure(session: Session, run_id: int, step_id: str, message: str, *, now: datetime) -> None:
-    """The command could not be started at all (no bash, no working folder): the step failed."""
-    run = _locked_run(session, run_id)
-    if run is None:
-        return
-    record = next((r for r in run.executions if r.step_id == step_id), None)
-    if record is None or record.state not in BUSY_STATES:
-        return
-    _finish_record(session, run, record, now=now, state=StepState.FAILED, note=message)
-
-
-def step_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment steps run with: the server's, without any WARROOM_* variable (tokens, database URL)."""
-    source = os.environ if base is None else base
-    return {k: v for k, v in source.items() if not k.upper().startswith("WARROOM_")}
 
 
 # -- outcome and finishing ----------------------------------------------------------------------------
@@ -662,7 +499,7 @@ def finish_run(
     run.outcome = verdict.value
     timeline.append(
         session,
-        incident or _incident(session, run),
+        incident or incident_of(session, run),
         kind="runbook_finished",
         actor=actor,
         at=now,
@@ -719,84 +556,3 @@ def queue_unattended(session: Session, run: RunbookRun, *, now: datetime) -> lis
         )
         queued.append(data["id"])
     return queued
-
-
-# -- effectiveness ------------------------------------------------------------------------------------
-
-
-@dataclass
-class RunbookStats:
-    """How a runbook has served: use, success, time to resolve against comparable incidents, review."""
-
-    runbook: str
-    title: str
-    times_used: int = 0
-    incidents: int = 0
-    finished: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    success_rate: float | None = None
-    median_resolve_with: float | None = None
-    resolved_with: int = 0
-    median_resolve_without: float | None = None
-    resolved_without: int = 0
-    severities: list[str] = field(default_factory=list)
-    last_used: datetime | None = None
-    review_due: date | None = None
-    review_overdue: bool = False
-    in_library: bool = True
-
-
-def _median(values: list[float]) -> float | None:
-    return round(statistics.median(values), 1) if values else None
-
-
-def review_due(runbook: Runbook) -> date | None:
-    """When the runbook's next review is due (last_reviewed + review_every, a year by default)."""
-    front = runbook.front
-    if front.last_reviewed is None:
-        return None
-    return front.last_reviewed + (front.review_every or timedelta(days=365))
-
-
-def stats(session: Session, runbooks: Sequence[Runbook], *, today: date) -> list[RunbookStats]:
-    """Per runbook: times used, success rate (of runs that ended success or failed), median time to resolve
-    (started to resolved) of the incidents that used it against resolved incidents of the same
-    severities that did not, last use and review date. Runbooks in the library and runbooks with runs."""
-    runs = list(session.scalars(select(RunbookRun).order_by(RunbookRun.id)))
-    resolved = incidents.all_incidents(session, incidents.Filters(statuses=("resolved",)))
-    every = incidents.all_incidents(session, incidents.Filters())
-    severity_of = {i.id: i.severity for i in every}
-    ttr = {i.id: (i.resolved_at - i.started_at).total_seconds() for i in resolved if i.resolved_at is not None}
-    by_id: dict[str, RunbookStats] = {}
-    for runbook in runbooks:
-        if runbook.id in by_id:
-            continue
-        due = review_due(runbook)
-        by_id[runbook.id] = RunbookStats(
-            runbook=runbook.id, title=runbook.title, review_due=due, review_overdue=due is not None and due < today
-        )
-    used_by: dict[str, set[int]] = {}
-    for run in runs:
-        entry = by_id.get(run.runbook_id)
-        if entry is None:
-            entry = by_id[run.runbook_id] = RunbookStats(runbook=run.runbook_id, title=run.title, in_library=False)
-        entry.times_used += 1
-        if run.outcome is not None:
-            entry.finished += 1
-        entry.succeeded += run.outcome == Outcome.SUCCESS.value
-        entry.failed += run.outcome == Outcome.FAILED.value
-        entry.last_used = max(entry.last_used, run.started_at) if entry.last_used else run.started_at
-        used_by.setdefault(run.runbook_id, set()).add(run.incident_id)
-    for runbook_id, entry in by_id.items():
-        used = used_by.get(runbook_id, set())
-        entry.incidents = len(used)
-        judged = entry.succeeded + entry.failed
-        entry.success_rate = round(entry.succeeded / judged, 3) if judged else None
-        sevs = sorted({severity_of[i] for i in used if i in severity_of})
-        entry.severities = sevs
-        with_times = [ttr[i] for i in used if i in ttr]
-        without = [t for i, t in ttr.items() if i not in used and severity_of.get(i) in sevs]
-        entry.median_resolve_with, entry.resolved_with = _median(with_times), len(with_times)
-        entry.median_resolve_without, entry.resolved_without = _median(without), len(without)
-    return sorted(by_id.values(), key=lambda s: (-s.times_used, s.runbook))
