@@ -65,7 +65,7 @@ from warroom.config import Settings, normalize_database_url, parse_config_text  
 from warroom.engine.models import Job  # noqa: E402
 from warroom.incidents import service as incidents  # noqa: E402
 from warroom.notify.models import DeliveryAttempt, Notification  # noqa: E402
-from warroom.oncall import paging  # noqa: E402
+from warroom.oncall import paging, reactions  # noqa: E402
 from warroom.oncall.models import Escalation  # noqa: E402
 from warroom.runtime import Runtime  # noqa: E402
 
@@ -185,7 +185,7 @@ def seed(url: str, config_path: Path, data_dir: Path, count: int, jobs_total: in
     )
     # The incidents are declared without the paging hook: their paging state is written below as if level 1
     # had gone out an hour ago, so that the load phase is about level 2 only.
-    runtime.timeline_hooks.remove(paging.on_timeline)
+    runtime.timeline_hooks.remove(reactions.on_timeline)
     actor = Actor(name="bench", role=Role.RESPONDER)
     later = datetime.now(UTC) + timedelta(days=1)
     numbers: list[int] = []

@@ -31,6 +31,7 @@ def follow_columns() -> None:
     if columns.isdigit() and int(columns) > 0:
         console.width = err_console.width = int(columns)
 
+
 P = ParamSpec("P")
 R = TypeVar("R")
 

@@ -180,8 +180,6 @@ def test_examples_named_by_docs_exist() -> None:
             assert (ROOT / path.rstrip(".")).exists(), f"{block.where}: {path} is not in the repository"
 
 
-
-
 WARROOM_YAML = [b for b in all_blocks() if b.lang == "yaml" and b.text.startswith("# warroom.yaml")]
 
 

@@ -160,6 +160,13 @@ def test_test_notify_reports_each_method(api, webhook, mailbox):
     assert mailbox.wait_for(1)[0].title == "warroom test notification"
 
 
+def test_test_notify_for_an_unknown_user_is_a_404_naming_the_user(api):
+    answer = api.post("/api/v1/users/nobody/test-notify")
+    assert answer.status_code == 404
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert "No user 'nobody'" in answer.json()["detail"] and answer.json()["errors"][0]["field"] == "user"
+
+
 def test_metrics_count_notifications_and_engine_lateness(runtime, make_incident, engine, webhook, api):
     make_incident(severity="P1")
     engine.run_due()

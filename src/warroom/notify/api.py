@@ -1,4 +1,4 @@
-"""HTTP routes of the notify domain: one-click links, an incident's notifications, test notifications."""
+"""HTTP routes of the notify domain: one-click links and an incident's notifications (test messages: oncall/api.py)."""
 
 from __future__ import annotations
 
@@ -13,17 +13,14 @@ from sqlalchemy.orm import Session
 
 from warroom.auth import service as audit
 from warroom.auth.actor import Actor, Role
-from warroom.deps import PathId, ReadSession, Responder, RuntimeDep, Viewer, WriteSession
+from warroom.deps import PathId, ReadSession, RuntimeDep, Viewer, WriteSession
 from warroom.errors import Forbidden, WarroomError
 from warroom.incidents import service as incidents
 from warroom.incidents import timeline
 from warroom.incidents.models import Incident, Status
-from warroom.notify import links, service
-from warroom.notify.apprise_send import mask_url, send
-from warroom.notify.metrics import metrics_for
+from warroom.notify import escalations, links, service
+from warroom.notify.apprise_send import mask_url
 from warroom.notify.models import DeliveryAttempt, Notification
-from warroom.oncall import paging
-from warroom.oncall import service as oncall
 from warroom.runtime import Runtime
 
 api = APIRouter(prefix="/api/v1", tags=["notifications"])
@@ -96,56 +93,6 @@ def incident_notifications(number: PathId, session: ReadSession, _actor: Viewer)
     rows = service.for_incident(session, number)
     attempts = service.attempts_of(session, [r.id for r in rows])
     return [NotificationRead.of(r, attempts[r.id]) for r in rows]
-
-
-@api.post("/users/{user_id}/test-notify", response_model=list[TestResult])
-def test_notify(user_id: str, session: ReadSession, runtime: RuntimeDep, actor: Responder) -> list[TestResult]:
-    """Send a test message through each of the person's contact methods now, and say how each went."""
-    oncall.get_user(session, user_id)
-    contacts = [(c.label, c.url) for c in service.contacts_of(session, user_id)]
-    session.rollback()  # no transaction is held while the messages go out
-    now = runtime.clock.now()
-    metrics = metrics_for(runtime)
-    results: list[tuple[str, str, str, Any]] = []
-    for label, url in contacts:
-        nid = service.notification_id("test", user_id, label, now.isoformat())
-        body = f"This is a test from warroom for {user_id} ({label}), sent by {actor.name}.\nNotification: {nid}"
-        outcome = send(url, "warroom test notification", body)
-        metrics.attempts.labels("test", "ok" if outcome.ok else "error").inc()
-        metrics.notifications.labels("test", "sent" if outcome.ok else "failed").inc()
-        results.append((nid, label, url, outcome))
-    with runtime.db.transaction() as tx:
-        for nid, label, url, outcome in results:
-            if tx.get(Notification, nid) is not None:
-                continue
-            tx.add(
-                Notification(
-                    id=nid,
-                    kind="test",
-                    user_id=user_id,
-                    method=label,
-                    url=url,
-                    title="warroom test notification",
-                    body="",
-                    state="sent" if outcome.ok else "failed",
-                    attempts=1,
-                    last_error=outcome.error,
-                    due_at=now,
-                    created_at=now,
-                    sent_at=now if outcome.ok else None,
-                )
-            )
-            tx.flush()
-            tx.add(
-                DeliveryAttempt(
-                    notification_id=nid, at=now, ok=outcome.ok, error=outcome.error, elapsed_ms=outcome.elapsed_ms
-                )
-            )
-        audit.record(tx, actor, "user.test_notify", f"user:{user_id}", now=now, detail={"methods": len(results)})
-    return [
-        TestResult(notification=nid, method=label, url=mask_url(url), ok=o.ok, error=o.error, elapsed_ms=o.elapsed_ms)
-        for nid, label, url, o in results
-    ]
 
 
 # -- one-click links ---------------------------------------------------------------------------------------------
@@ -265,12 +212,12 @@ def _act(
             _link_event(session, incident, actor, now, data)
             incidents.acknowledge(session, incident, actor, now, "acknowledged from a notification link")
             return f"Acknowledged by {link.user or 'link'}: escalation stopped."
-        escalation = paging.get(session, incident.id)
-        if escalation is None or escalation.state not in paging.LIVE:
+        paging = escalations.of(session)
+        if not paging.is_paging(session, incident.id):
             return None
         links.spend(session, token, link, now)
         _link_event(session, incident, actor, now, data)
-        paging.stop(session, incident, state="acknowledged", why=f"acknowledged by {actor.name}", actor=actor, now=now)
+        paging.acknowledge_paging(session, incident, actor, now)
         return f"Acknowledged by {link.user or 'link'}: paging stopped."
     links.spend(session, token, link, now)
     incidents.resolve(session, incident, actor, now, "resolved from a notification link")

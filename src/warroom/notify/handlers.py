@@ -1,4 +1,4 @@
-"""Engine job kinds of the notify domain: deliver one notification, send a digest, remind about updates."""
+"""Engine job kinds of the notify domain: deliver one notification, send a storm digest."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from sqlalchemy.orm import Session
 from warroom.engine import jobs
 from warroom.engine.jobs import JobContext, JobKind, Retry
 from warroom.engine.models import Job
-from warroom.incidents import service as incidents
-from warroom.notify import service
+from warroom.notify import delivery, digests, service
 from warroom.notify.apprise_send import send
 from warroom.notify.metrics import metrics_for
 from warroom.notify.models import Notification
@@ -47,13 +46,13 @@ def _deliver(ctx: JobContext, session: Session, job: Job) -> None:
         current = tx.get(Notification, nid, with_for_update=True)
         if current is None or current.state != "pending":
             return  # recorded by an earlier run of this job
-        outcome = service.record_attempt(tx, runtime, current, result, now=now, engine=ctx.engine_id)
+        outcome = delivery.record_attempt(tx, runtime, current, result, now=now, engine=ctx.engine_id)
         attempts = current.attempts
         if outcome != "retry":
             ctx.complete(tx, job)  # the job ends in the same commit as its outcome
     if outcome == "retry":
         metrics.notifications.labels(kind, "retried").inc()
-        raise Retry(service.backoff(attempts), f"attempt {attempts} failed: {result.error}")
+        raise Retry(delivery.backoff(attempts), f"attempt {attempts} failed: {result.error}")
     metrics.notifications.labels(kind, outcome).inc()
 
 
@@ -61,21 +60,11 @@ def _delivery_dead(ctx: JobContext, session: Session, job: Job, error: str) -> N
     """The delivery job itself kept crashing: the notification failed, as if its retries had run out."""
     notification = session.get(Notification, job.key.split(":", 1)[1])
     if notification is not None and notification.state == "pending":
-        service.give_up(session, notification, f"delivery crashed: {error[:300]}", now=ctx.now)
+        delivery.give_up(session, notification, f"delivery crashed: {error[:300]}", now=ctx.now)
 
 
 def _digest(ctx: JobContext, session: Session, job: Job) -> None:
-    service.build_digest(session, ctx.runtime, str(job.payload["user"]), ctx.now)
-
-
-def _reminder(ctx: JobContext, session: Session, job: Job) -> None:
-    incident = incidents.get(session, int(job.key))
-    if incident is None:
-        return
-    incident = incidents.get_for_update(session, incident.id)
-    following = service.remind(session, ctx.runtime, incident, ctx.now)
-    if following is not None:
-        jobs.schedule(session, service.REMINDER, key=job.key, due=following, now=ctx.now)
+    digests.build_digest(session, ctx.runtime, str(job.payload["user"]), ctx.now)
 
 
 def register() -> None:
@@ -84,4 +73,3 @@ def register() -> None:
     # cover crashes of the handler itself.
     jobs.register(JobKind(service.DELIVER, _deliver, max_attempts=20, transactional=False, on_dead=_delivery_dead))
     jobs.register(JobKind(service.DIGEST, _digest, max_attempts=10))
-    jobs.register(JobKind(service.REMINDER, _reminder, max_attempts=10))

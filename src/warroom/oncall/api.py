@@ -13,10 +13,11 @@ from warroom.auth.actor import Actor, Role
 from warroom.deps import Admin, PathId, ReadSession, Responder, RuntimeDep, Viewer, WriteSession
 from warroom.errors import Forbidden, InvalidInput, NotFound
 from warroom.incidents import service as incidents
-from warroom.notify import links
-from warroom.notify import service as notify
+from warroom.notify import contacts as notify
+from warroom.notify import delivery, links
+from warroom.notify.api import TestResult
 from warroom.notify.apprise_send import mask_url
-from warroom.oncall import paging, rotation, service
+from warroom.oncall import calendars, paging, rotation, service
 from warroom.oncall.config_models import ContactConfig, PolicyConfig, ScheduleConfig, TeamConfig, UserConfig
 from warroom.oncall.models import OncallUser, Policy, Schedule, Team
 from warroom.oncall.schemas import (
@@ -133,6 +134,16 @@ def remove_contact(user_id: str, label: str, session: WriteSession, runtime: Run
     return user_read(session, user_id)
 
 
+@api.post("/users/{user_id}/test-notify", response_model=list[TestResult], tags=["notifications"])
+def test_notify(user_id: str, session: ReadSession, runtime: RuntimeDep, actor: Responder) -> list[TestResult]:
+    """Send a test message through each of the person's contact methods now, and say how each went."""
+    service.get_user(session, user_id)
+    return [
+        TestResult(notification=nid, method=label, url=mask_url(url), ok=o.ok, error=o.error, elapsed_ms=o.elapsed_ms)
+        for nid, label, url, o in delivery.send_tests(runtime, session, user_id, actor)
+    ]
+
+
 @api.get("/users/{user_id}/shifts", response_model=list[UserShiftRead])
 def user_shifts(
     user_id: str,
@@ -200,8 +211,8 @@ def delete_team(team_id: str, session: WriteSession, runtime: RuntimeDep, actor:
 def _fetch_ical(runtime: Runtime, source: str, field: str = "ical") -> str:
     """A calendar named over the API: an http(s) URL, or a file warroom.yaml's `calendar_files` allows."""
     base_dir = runtime.settings.config.parent if runtime.settings.config is not None else None
-    allowed = service.calendar_allow_list(runtime.config, base_dir)
-    return service.fetch_ical(source, base_dir, allowed_files=allowed, field=field)
+    allowed = calendars.calendar_allow_list(runtime.config, base_dir)
+    return calendars.fetch_ical(source, base_dir, allowed_files=allowed, field=field)
 
 
 @api.get("/schedules", response_model=list[ScheduleRead])

@@ -1,4 +1,4 @@
-"""The on-call sections of warroom.yaml (users, teams, schedules, policies, notifications).
+"""The on-call sections of warroom.yaml (users, teams, schedules, policies; `notifications:` is notify's).
 
 The same models are the bodies of the API, so a definition reads the same in the file, over HTTP and in
 `warroom config export`. This module must not import `warroom.config` (config.py imports it).
@@ -14,6 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from warroom import configcheck
+from warroom.notify.config_models import ContactConfig as ContactConfig
+from warroom.notify.config_models import NotificationsConfig as NotificationsConfig
+from warroom.notify.config_models import StormConfig as StormConfig
 from warroom.timeparse import parse_duration
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,99}$"
@@ -62,20 +65,6 @@ def parse_handoff(value: str) -> tuple[int | None, time]:
     if len(parts) == 2 and parts[0][:3].lower() in WEEKDAYS:
         return WEEKDAYS.index(parts[0][:3].lower()), parse_clock(parts[1])
     raise ValueError(f"invalid hand-off {value!r}: use HH:MM or a weekday and HH:MM, e.g. 'Mon 09:00'")
-
-
-class ContactConfig(_Strict):
-    """A way to reach a person: an Apprise URL (mailto://, json://, ntfy://, slack:// ...) with a label."""
-
-    label: str | None = Field(default=None, max_length=50)
-    url: str = Field(min_length=3, max_length=2000)
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if "://" not in value:
-            raise ValueError("a contact is an Apprise URL such as mailto://alice@example.com or ntfy://ntfy.sh/topic")
-        return value
 
 
 class RuleConfig(_Strict):
@@ -258,25 +247,6 @@ class PolicyConfig(_Strict):
     name: str = Field(default="", max_length=200)
     repeat: int = Field(default=0, ge=0, le=20)
     levels: list[LevelConfig] = []
-
-
-class StormConfig(_Strict):
-    """Storm control: past `threshold` incidents paging one person within `window`, the rest come as a digest."""
-
-    threshold: int = Field(default=3, ge=1)
-    window: str = "1m"
-
-    _window = field_validator("window")(_duration)
-
-
-class NotificationsConfig(_Strict):
-    """How notifications are retried, folded in storms, and how long one-click links stay valid."""
-
-    retry_for: str = Field(default="15m", description="Keep retrying a failing delivery this long.")
-    link_ttl: str = Field(default="24h", description="Acknowledge/resolve links expire after this.")
-    storm: StormConfig = StormConfig()
-
-    _durations = field_validator("retry_for", "link_ttl")(_duration)
 
 
 # This domain's cross-checks of its sections, registered beside them (config.py composes the file from these).

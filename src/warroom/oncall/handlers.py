@@ -1,4 +1,4 @@
-"""Engine job kinds of the on-call domain: the next escalation step, and the acknowledge target."""
+"""Engine job kinds of the on-call domain: the next escalation step, the acknowledge target, update reminders."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from warroom.auth.actor import SYSTEM
 from warroom.engine import jobs
 from warroom.engine.jobs import JobContext, JobKind
 from warroom.engine.models import Job
+from warroom.incidents import service as incidents
 from warroom.incidents import timeline
 from warroom.incidents.models import Incident
-from warroom.oncall import paging
+from warroom.oncall import paging, reminders
 
 
 def _step(ctx: JobContext, session: Session, job: Job) -> None:
@@ -19,6 +20,16 @@ def _step(ctx: JobContext, session: Session, job: Job) -> None:
 
 def _ack_due(ctx: JobContext, session: Session, job: Job) -> None:
     paging.ack_target_missed(session, ctx.runtime, int(job.key), dict(job.payload), ctx.now, job.due_at)
+
+
+def _reminder(ctx: JobContext, session: Session, job: Job) -> None:
+    incident = incidents.get(session, int(job.key))
+    if incident is None:
+        return
+    incident = incidents.get_for_update(session, incident.id)
+    following = reminders.remind(session, ctx.runtime, incident, ctx.now)
+    if following is not None:
+        jobs.schedule(session, reminders.REMINDER, key=job.key, due=following, now=ctx.now)
 
 
 def _dead(ctx: JobContext, session: Session, job: Job, error: str) -> None:
@@ -42,3 +53,4 @@ def register() -> None:
     """Make the on-call jobs runnable by this process's engines."""
     jobs.register(JobKind(paging.STEP, _step, max_attempts=10, on_dead=_dead))
     jobs.register(JobKind(paging.ACK_DUE, _ack_due, max_attempts=10, on_dead=_dead))
+    jobs.register(JobKind(reminders.REMINDER, _reminder, max_attempts=10))

@@ -8,22 +8,23 @@ whose payload names the generation, cycle and level it expects: a step whose exp
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
-from warroom.auth.actor import SYSTEM, Actor, Role
+from warroom.auth.actor import SYSTEM, Actor
 from warroom.engine import jobs
 from warroom.errors import Conflict, InvalidInput
 from warroom.incidents import timeline
-from warroom.incidents.models import Incident, Status, TimelineEvent
+from warroom.incidents.models import Incident, TimelineEvent
 from warroom.notify import service as notify
+from warroom.oncall import rules
 from warroom.oncall import service as oncall
 from warroom.oncall.config_models import LevelConfig
-from warroom.oncall.models import Escalation, OncallUser, Policy, Schedule, Team
+from warroom.oncall.models import Escalation, Policy
+from warroom.oncall.targets import resolve_targets
 from warroom.timeparse import format_duration, parse_duration
 
 STEP = "oncall.step"
@@ -58,7 +59,7 @@ def get(session: Session, incident_id: int, *, lock: bool = False) -> Escalation
     return session.get(Escalation, incident_id, with_for_update=lock or None)
 
 
-def _declared_choice(session: Session, incident: Incident) -> tuple[str | None, str | None]:
+def declared_choice(session: Session, incident: Incident) -> tuple[str | None, str | None]:
     """The policy and category chosen when the incident was declared (route, CLI or API)."""
     event = session.scalar(
         select(TimelineEvent)
@@ -181,54 +182,6 @@ def _arm_ack_target(
     )
 
 
-@dataclass
-class _Resolved:
-    users: list[tuple[str, str]]  # (user, why)
-    channels: list[tuple[str, str, str]]  # (team, url, why)
-    notes: list[str]
-
-
-def resolve_targets(session: Session, targets: list[str], at: datetime) -> _Resolved:
-    """Who a level's targets mean at `at`: users, whoever is on call on schedules, team members, channels."""
-    found = _Resolved([], [], [])
-    seen: set[str] = set()
-
-    def add(user: str, why: str) -> None:
-        if user in seen:
-            return
-        seen.add(user)
-        if session.get(OncallUser, user) is None:
-            # A name left in a team or rotation after the user was removed (e.g. from warroom.yaml).
-            found.notes.append(f"unknown user {user}")
-        else:
-            found.users.append((user, why))
-
-    for target in targets:
-        kind, _, ref = target.partition(":")
-        if kind == "user":
-            add(ref, "you are named by the policy")
-        elif kind == "schedule":
-            schedule = session.get(Schedule, ref)
-            shift = oncall.on_call(session, schedule, at) if schedule is not None else None
-            if shift is None:
-                found.notes.append(f"nobody on call on schedule {ref}")
-            else:
-                add(shift.user, f"you are on call on schedule {ref} ({shift.source})")
-        elif kind in ("team", "channel"):
-            team = session.get(Team, ref)
-            if team is None:
-                found.notes.append(f"unknown team {ref}")
-                continue
-            if kind == "team":
-                for member in team.members:
-                    add(member, f"you are in team {ref}")
-            if team.channel and all(t != ref for t, _, _ in found.channels):
-                found.channels.append((ref, team.channel, f"posted to team {ref}'s channel"))
-            elif kind == "channel" and not team.channel:
-                found.notes.append(f"team {ref} has no channel")
-    return found
-
-
 def _advance(escalation: Escalation) -> bool:
     """Move the pointer past the level just run; False when the policy has run out."""
     levels = escalation.policy["levels"]
@@ -269,6 +222,7 @@ def _run_level(
                 runtime,
                 incident,
                 user,
+                rules.page_deliveries(session, runtime, incident.severity, user, now),
                 generation=escalation.generation,
                 cycle=cycle,
                 level=index,
@@ -328,13 +282,14 @@ def _run_level(
             return
         if described:
             if schedule_next:
-                _schedule_step(session, escalation, now + timedelta(seconds=level["escalate_after"]), now)
+                schedule_step(session, escalation, now + timedelta(seconds=level["escalate_after"]), now)
             return
         # Nobody could be paged at this level: go straight on rather than wait in silence.
         reason = "nobody at previous level"
 
 
-def _schedule_step(session: Session, escalation: Escalation, due: datetime, now: datetime) -> None:
+def schedule_step(session: Session, escalation: Escalation, due: datetime, now: datetime) -> None:
+    """Arm the escalation's next step at `due`, expecting the position it is at now."""
     jobs.schedule(
         session,
         STEP,
@@ -418,7 +373,7 @@ def escalate(session: Session, runtime: Any, incident: Incident, actor: Actor, n
         raise Conflict(f"Incident #{incident.id} is resolved; reopen it before escalating.", field="status")
     escalation = get(session, incident.id, lock=True)
     if escalation is None or escalation.state == "stopped":
-        policy_id, category = _declared_choice(session, incident)
+        policy_id, category = declared_choice(session, incident)
         if escalation is not None:
             policy_id = policy_id or escalation.policy_id
         started = start(
@@ -470,23 +425,11 @@ def fall_through(
     digest: bool = False,
 ) -> None:
     """A page of (cycle, level) failed for good: if nobody at that level got any message, page the next now."""
-    from warroom.notify.models import Notification
-
     runtime = session.info["runtime"]
     escalation = get(session, incident.id, lock=True)
     if escalation is None or escalation.generation != generation or escalation.state != "active":
         return
-    states = set(
-        session.scalars(
-            select(Notification.state).where(
-                Notification.incident_id == incident.id,
-                Notification.generation == generation,
-                Notification.cycle == cycle,
-                Notification.level == level,
-                Notification.kind.in_(notify.PAGE_KINDS),
-            )
-        )
-    )
+    states = notify.page_states(session, incident.id, generation=generation, cycle=cycle, level=level)
     if states & {"sent", "pending"}:
         return  # someone got it, or another method is still trying (pages in a failed digest are neither)
     following = (cycle, level + 1) if level + 1 < len(escalation.policy["levels"]) else (cycle + 1, 0)
@@ -532,134 +475,3 @@ def page_obsolete(session: Session, incident_id: int, generation: int) -> str | 
     if escalation.state not in LIVE:
         return f"paging {escalation.state}"
     return None
-
-
-def responsible(session: Session, incident: Incident, now: datetime) -> list[str]:
-    """Who answers for status updates: the commander when they are a known user, else who was last paged."""
-    if incident.commander:
-        user = oncall.resolver(session)(incident.commander)
-        if user is not None:
-            return [user]
-    escalation = get(session, incident.id)
-    if escalation is None:
-        return []
-    if escalation.last_paged:
-        return list(escalation.last_paged)
-    levels = escalation.policy["levels"]
-    return [u for u, _ in resolve_targets(session, levels[0]["notify"], now).users] if levels else []
-
-
-# -- reacting to the timeline ------------------------------------------------------------------------------------
-
-
-TIMELINE_KINDS = ("declared", "acknowledged", "resolved", "severity_changed", "reopened", "status_changed")
-
-
-def on_timeline(session: Session, incident: Incident, event: TimelineEvent) -> None:
-    """Timeline hook: start, stop, re-evaluate and restart paging as the incident changes."""
-    kind = event.kind
-    if kind not in TIMELINE_KINDS:
-        return
-    runtime = session.info.get("runtime")
-    if runtime is None:
-        return
-    now = event.at
-    actor = Actor(name=event.actor, role=Role.RESPONDER, kind=event.actor_kind)  # attribution only
-    if kind == "declared":
-        start(
-            session,
-            runtime,
-            incident,
-            policy_id=event.data.get("policy"),
-            category=event.data.get("category"),
-            now=now,
-            reason="declared",
-            # A person who names a policy that does not exist is told so; an alert route's typo must
-            # not make the sender's alert bounce.
-            strict_policy=actor.is_person,
-        )
-        notify.schedule_reminder(session, runtime, incident, now)
-    elif kind == "acknowledged":
-        stop(session, incident, state="acknowledged", why=f"acknowledged by {event.actor}", actor=actor, now=now)
-    elif kind == "resolved":
-        stop(session, incident, state="stopped", why=f"resolved by {event.actor}", actor=actor, now=now)
-        jobs.cancel(session, notify.REMINDER, key=str(incident.id))
-    elif kind == "status_changed":
-        # After a reopen the incident is not `triggered`, so nobody can acknowledge it: a person moving it on
-        # is the sign that someone is on it.
-        escalation = get(session, incident.id)
-        if escalation is not None and escalation.state in LIVE and actor.is_person:
-            stop(session, incident, state="acknowledged", why=f"{event.actor} is working on it", actor=actor, now=now)
-    elif kind == "reopened":
-        if runtime.severities.get(incident.severity).page:
-            policy_id, category = _declared_choice(session, incident)
-            escalation = get(session, incident.id)
-            start(
-                session,
-                runtime,
-                incident,
-                policy_id=escalation.policy_id if escalation else policy_id,
-                category=escalation.category if escalation else category,
-                now=now,
-                reason="reopened",
-            )
-        notify.schedule_reminder(session, runtime, incident, now)
-    elif kind == "severity_changed":
-        _severity_changed(session, runtime, incident, event, now)
-        notify.schedule_reminder(session, runtime, incident, now)
-
-
-def _severity_changed(session: Session, runtime: Any, incident: Incident, event: TimelineEvent, now: datetime) -> None:
-    severity = runtime.severities.get(incident.severity)
-    escalation = get(session, incident.id, lock=True)
-    unacknowledged = incident.status == Status.TRIGGERED.value
-    if not severity.page:
-        if escalation is not None and escalation.state in LIVE:
-            stop(
-                session,
-                incident,
-                state="stopped",
-                why=f"severity lowered to {incident.severity}",
-                actor=SYSTEM,
-                now=now,
-            )
-        return
-    if escalation is None or escalation.state == "stopped":
-        if unacknowledged:
-            policy_id, category = _declared_choice(session, incident)
-            start(session, runtime, incident, policy_id=policy_id, category=category, now=now, reason="severity raised")
-        return
-    if escalation.state not in LIVE:
-        return
-    # Re-freeze for the new severity (levels chosen by severity may apply now) and keep the position.
-    policy = session.get(Policy, escalation.policy_id)
-    if policy is not None:
-        frozen = freeze(policy, incident.severity, escalation.category)
-        if frozen["levels"]:
-            escalation.policy = frozen
-            escalation.level = min(escalation.level, len(frozen["levels"]))
-            if escalation.state == "exhausted" and escalation.level < len(frozen["levels"]):
-                escalation.state = "active"
-    escalation.severity = incident.severity
-    escalation.updated_at = now
-    # The acknowledge target of the new severity, counted from detection (it may be due at once).
-    target = severity.acknowledge
-    jobs.schedule(
-        session,
-        ACK_DUE,
-        key=str(incident.id),
-        due=max(incident.detected_at + target, now),
-        payload={"generation": escalation.generation},
-        now=now,
-    )
-    if escalation.state == "active" and jobs.get(session, STEP, str(incident.id)) is None:
-        _schedule_step(session, escalation, now, now)
-    timeline.append(
-        session,
-        incident,
-        kind="paging_reevaluated",
-        actor=SYSTEM,
-        at=now,
-        message=f"paging re-evaluated for {incident.severity}: {len(escalation.policy['levels'])} levels",
-        data={"levels": escalation.policy["levels"], "severity": incident.severity},
-    )

@@ -6,13 +6,11 @@ Functions take a session and never commit. Definitions are stored as their warro
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -20,7 +18,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from warroom.errors import Conflict, InvalidInput, NotFound
-from warroom.oncall import rotation
+from warroom.notify import contacts as notify
+from warroom.notify.apprise_send import mask_url
+from warroom.oncall import calendars, rotation
 from warroom.oncall.config_models import (
     LayerConfig,
     LevelConfig,
@@ -55,8 +55,6 @@ def list_users(session: Session) -> list[OncallUser]:
 
 def put_user(session: Session, spec: UserConfig, *, now: datetime, source: str = "api") -> OncallUser:
     """Create or replace the user `spec.id` with its contacts and rules."""
-    from warroom.notify import service as notify
-
     _check_rules(spec)
     user = session.get(OncallUser, spec.id)
     if user is None:
@@ -89,9 +87,6 @@ def _check_rules(spec: UserConfig) -> None:
 
 def user_spec(session: Session, user: OncallUser, *, reveal: bool = False) -> UserConfig:
     """The user as its warroom.yaml entry (contact URLs masked unless `reveal`)."""
-    from warroom.notify import service as notify
-    from warroom.notify.apprise_send import mask_url
-
     contacts = [
         {"label": c.label, "url": c.url if reveal else mask_url(c.url)} for c in notify.contacts_of(session, user.id)
     ]
@@ -182,8 +177,6 @@ def put_team(session: Session, spec: TeamConfig, *, now: datetime, source: str =
 
 def team_spec(team: Team, *, reveal: bool = False) -> TeamConfig:
     """The team as its warroom.yaml entry (channel URL masked unless `reveal`)."""
-    from warroom.notify.apprise_send import mask_url
-
     channel = team.channel if reveal or team.channel is None else mask_url(team.channel)
     return TeamConfig(
         id=team.id, name=team.name, members=team.members, channel=channel, policy=team.policy, services=team.services
@@ -283,89 +276,6 @@ def set_ical(schedule: Schedule, text: str, *, now: datetime) -> None:
     schedule.ical_text = text
     schedule.ical_fetched_at = now
     schedule.updated_at = now
-
-
-MAX_CALENDAR = 900_000  # bytes; the same limit as a calendar uploaded as text
-
-
-def _shown_url(url: str) -> str:
-    """The URL as an error may show it: no credentials, no query (tokens ride there)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    return urlunsplit((parts.scheme, host + (f":{parts.port}" if parts.port else ""), parts.path, "", ""))
-
-
-def _calendar_path(source: str, base_dir: Path | None) -> Path:
-    raw = source[len("file:") :] if source.startswith("file:") else source
-    raw = raw[2:] if raw.startswith("//") else raw  # file:///abs/path as well as file:/abs/path
-    path = Path(raw)
-    return path if path.is_absolute() or base_dir is None else base_dir / path
-
-
-def fetch_ical(
-    source: str,
-    base_dir: Path | None = None,
-    *,
-    allowed_files: Sequence[Path] | None = None,
-    field: str = "ical",
-) -> str:
-    """The text of a calendar at an http(s)/webcal URL, or in a local file.
-
-    A local file is read only when `allowed_files` (warroom.yaml's `calendar_files`: files or folders) holds it
-    after symbolic links are resolved; None means the source was written in warroom.yaml itself, which is the
-    operator's own. No error quotes what was read: the answer of a wrong URL or file goes nowhere.
-    """
-    if source.startswith(("http://", "https://", "webcal://")):
-        import httpx
-
-        url = "https://" + source[len("webcal://") :] if source.startswith("webcal://") else source
-        try:
-            response = httpx.get(url, timeout=10.0, follow_redirects=True)
-            response.raise_for_status()
-        except httpx.HTTPStatusError as exc:
-            raise InvalidInput(
-                f"Cannot fetch the calendar from {_shown_url(url)}: HTTP {exc.response.status_code}.", field=field
-            ) from None
-        except httpx.HTTPError as exc:
-            raise InvalidInput(
-                f"Cannot fetch the calendar from {_shown_url(url)}: {exc.__class__.__name__}.", field=field
-            ) from None
-        if len(response.content) > MAX_CALENDAR:
-            raise InvalidInput(f"The calendar at {_shown_url(url)} is over {MAX_CALENDAR} bytes.", field=field)
-        return response.text
-    if "://" in source and not source.startswith("file:"):
-        raise InvalidInput("A calendar source is an http(s) or webcal URL, or a file: path.", field=field)
-    path = _calendar_path(source, base_dir)
-    if allowed_files is not None and not _allowed(path, allowed_files):
-        raise InvalidInput(
-            "A calendar is read from a local file only when warroom.yaml lists it (or its folder) under"
-            " calendar_files; otherwise give an http(s) URL.",
-            field=field,
-        )
-    try:
-        if path.stat().st_size > MAX_CALENDAR:
-            raise InvalidInput(f"The calendar file {path} is over {MAX_CALENDAR} bytes.", field=field)
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInput(f"Cannot read the calendar {path}: {exc.strerror}.", field=field) from None
-    except UnicodeDecodeError:
-        raise InvalidInput(f"The calendar {path} is not UTF-8 text.", field=field) from None
-
-
-def _allowed(path: Path, allowed: Sequence[Path]) -> bool:
-    """True when `path`, links resolved, is one of `allowed` or inside one of them."""
-    real = Path(os.path.realpath(path))
-    for entry in allowed:
-        target = Path(os.path.realpath(entry))
-        if real == target or (target.is_dir() and real.is_relative_to(target)):
-            return True
-    return False
-
-
-def calendar_allow_list(config: Any, base_dir: Path | None) -> list[Path]:
-    """warroom.yaml's `calendar_files`, relative entries taken from the file's folder."""
-    entries = [Path(e) for e in getattr(config, "calendar_files", []) or []]
-    return [e if e.is_absolute() or base_dir is None else base_dir / e for e in entries]
 
 
 def schedule_spec(schedule: Schedule) -> ScheduleConfig:
@@ -605,7 +515,7 @@ def sync_config(session: Session, config: Any, *, now: datetime, base_dir: Path 
         existing = session.get(Schedule, schedule_def.id)
         if schedule_def.ical:
             try:
-                text = fetch_ical(schedule_def.ical, base_dir)
+                text = calendars.fetch_ical(schedule_def.ical, base_dir)
             except InvalidInput as exc:
                 # Keep the last good copy: a calendar host that is down must not empty the schedule.
                 log.warning("calendar import failed; keeping the last copy", schedule=schedule_def.id, error=exc.detail)

@@ -7,15 +7,17 @@ from typing import Any
 import structlog
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
-from warroom.oncall import handlers, paging, service
+from warroom.notify import escalations
+from warroom.oncall import handlers, reactions, service
 
 log = structlog.get_logger("warroom.oncall")
 
 
 def install(runtime: Any) -> None:
-    """Register the timeline hook and job kinds; sync the on-call sections of warroom.yaml."""
+    """Register the timeline hook, job kinds and what delivery reports to; sync the on-call sections of warroom.yaml."""
     handlers.register()
-    runtime.add_timeline_hook(paging.on_timeline, kinds=paging.TIMELINE_KINDS)
+    runtime.add_timeline_hook(reactions.on_timeline, kinds=reactions.TIMELINE_KINDS)
+    escalations.register(runtime, reactions.ForDelivery())
     if has_oncall_config(runtime.config):
         sync(runtime)
 
