@@ -31,11 +31,12 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/warroom demo
 
-## The whole suite: lint, types, tests (PostgreSQL half runs when WARROOM_TEST_DATABASE_URL is set; -rs says why
-## a test skipped), then the quick form of the mutation check.
+## The whole suite: lint, types, import contracts (ARCHITECTURE.md), tests (PostgreSQL half runs when
+## WARROOM_TEST_DATABASE_URL is set; -rs says why a test skipped), then the quick form of the mutation check.
 test: $(DEVSTAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest -rs -n $(TEST_WORKERS)
 	$(PY) tests/mutations.py
 

@@ -134,9 +134,9 @@ MUTANTS: tuple[Mutant, ...] = (
         "intake-answers-before-commit",
         "ARCHITECTURE: an alert that got a 2xx answer is committed (a failed commit must not answer 200)",
         "src/warroom/alerts/intake.py",
-        "                results = service.ingest_many(session, runtime, items, now=now)\n"
+        "                results = pipeline.ingest_many(session, runtime, items, now=now)\n"
         "                session.commit()\n",
-        "                results = service.ingest_many(session, runtime, items, now=now)\n"
+        "                results = pipeline.ingest_many(session, runtime, items, now=now)\n"
         "                for request, result in zip(batch, results, strict=True):\n"
         "                    request.done(result)\n"
         "                session.commit()\n",
@@ -147,13 +147,13 @@ MUTANTS: tuple[Mutant, ...] = (
         "ARCHITECTURE: a writer error is never answered 200 with an empty result",
         "src/warroom/alerts/intake.py",
         "                batch[0].done(exc)\n",
-        "                batch[0].done(service.IngestResult(batch[0].ref.name))\n",
+        "                batch[0].done(pipeline.IngestResult(batch[0].ref.name))\n",
         ("tests/alerts/test_promises.py::test_a_failed_write_is_never_answered_2xx[sqlite-writer]",),
     ),
     Mutant(
         "dedup-same-fingerprint-twice-in-one-batch",
         "docs/alerts.md: alerts are deduplicated by fingerprint, also within one batch",
-        "src/warroom/alerts/service.py",
+        "src/warroom/alerts/pipeline.py",
         "        fresh.discard((integration.id, fingerprint))\n",
         "",
         ("tests/alerts/test_promises.py::test_the_same_fingerprint_twice_in_one_request_is_one_alert[sqlite]",),
@@ -169,7 +169,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "silence-ignores-routed-service",
         "docs/alerts.md: silences match the alert's labels plus `service` (the routed service)",
-        "src/warroom/alerts/service.py",
+        "src/warroom/alerts/batch.py",
         '            labels.setdefault("service", alert.service)\n        if self._silences is None:\n',
         "            pass\n        if self._silences is None:\n",
         ("tests/alerts/test_promises.py::test_a_silence_on_service_matches_the_routed_service[sqlite]",),
@@ -185,7 +185,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "sender-acknowledges-whole-incident",
         "docs/security.md: a sender acknowledges its own alerts; the incident only when every firing alert is",
-        "src/warroom/alerts/service.py",
+        "src/warroom/alerts/pipeline.py",
         "        ctx.acknowledged[alert.incident_id] = integration_actor(integration)\n",
         "        pass\n",
         (
@@ -314,7 +314,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "silence-matches-every-alert",
         "docs/alerts.md: a silence holds back only the alerts its matchers match",
-        "src/warroom/alerts/service.py",
+        "src/warroom/alerts/batch.py",
         "            if silence.matches(labels):\n",
         "            if True:\n",
         (

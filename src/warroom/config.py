@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -12,7 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from warroom import yamlerrors
+
+# The file is composed of the domains' sections (this is the one place that names them, as runtime.py names
+# their setup modules). Each domain registers its checks beside its sections (configcheck.register), so
+# check_config_text below runs every domain's checks without naming one.
 from warroom.alerts.config import InhibitRuleConfig, IntegrationConfig, RouteConfig
+from warroom.configcheck import ConfigError as ConfigError
+from warroom.configcheck import ConfigProblem as ConfigProblem
+from warroom.configcheck import line_of, run
 from warroom.db import DatabaseTimeouts
 from warroom.incidents.severities import DEFAULT_SEVERITIES, Severity, SeverityTable
 from warroom.logs import FORMATS, LEVELS
@@ -189,47 +195,6 @@ class ConfigFile(_Strict):
         )
 
 
-@dataclass(frozen=True)
-class ConfigProblem:
-    """One thing wrong in the config file, with where it is."""
-
-    path: str
-    line: int | None
-    location: str
-    message: str
-    level: str = "error"  # or "warning": reported by `config check`, never refuses the file
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.location}: {self.message}" if self.location else f"{where}: {self.message}"
-
-
-class ConfigError(Exception):
-    """The config file cannot be used; carries every problem found."""
-
-    def __init__(self, problems: list[ConfigProblem]) -> None:
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = problems
-
-
-def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
-    """The 1-based line of the YAML node at `loc`, or of the deepest ancestor found."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for key in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
-            if match is None:
-                key_node = next((k for k, _ in node.value if getattr(k, "value", None) == key), None)
-                return key_node.start_mark.line + 1 if key_node is not None else line
-            node = match
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-        else:
-            return line
-        line = node.start_mark.line + 1
-    return line
-
-
 def parse_config_text(text: str, path: str = "warroom.yaml") -> ConfigFile:
     """Parse and validate config text; raises ConfigError listing every problem with its line."""
     parsed, _root, problems = check_config_text(text, path)
@@ -299,7 +264,7 @@ def check_config_text(
             problems.extend(
                 ConfigProblem(
                     path,
-                    _line_of(root, tuple(err["loc"])),
+                    line_of(root, tuple(err["loc"])),
                     ".".join(str(p) for p in err["loc"]),
                     err["msg"],
                 )
@@ -347,7 +312,8 @@ def _without(
 
 
 def check_references(parsed: ConfigFile, root: yaml.Node | None, path: str) -> list[ConfigProblem]:
-    """Cross-checks the schema cannot express (duplicate names...)."""
+    """Cross-checks the schema cannot express: duplicate severities and services here, then the checks each
+    domain registered (`configcheck.register`)."""
     problems: list[ConfigProblem] = []
     seen: set[str] = set()
     for index, severity in enumerate(parsed.severities or []):
@@ -355,7 +321,7 @@ def check_references(parsed: ConfigFile, root: yaml.Node | None, path: str) -> l
             problems.append(
                 ConfigProblem(
                     path,
-                    _line_of(root, ("severities", index, "name")),
+                    line_of(root, ("severities", index, "name")),
                     f"severities.{index}.name",
                     f"duplicate severity {severity.name!r}",
                 )
@@ -367,21 +333,13 @@ def check_references(parsed: ConfigFile, root: yaml.Node | None, path: str) -> l
             problems.append(
                 ConfigProblem(
                     path,
-                    _line_of(root, ("services", index, "name")),
+                    line_of(root, ("services", index, "name")),
                     f"services.{index}.name",
                     f"duplicate service {service.name!r}",
                 )
             )
         names.add(service.name)
-    from warroom.alerts.config_checks import check_alerts_config
-
-    problems.extend(check_alerts_config(parsed, root, path, _line_of))
-    from warroom.monitors.configcheck import check_monitors
-
-    problems.extend(check_monitors(parsed, root, path))
-    from warroom.oncall.config_checks import check_oncall
-
-    problems.extend(check_oncall(parsed, root, path))
+    problems.extend(run(parsed, root, path))
     return problems
 
 

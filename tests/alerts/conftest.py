@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from warroom.alerts import service
+from warroom.alerts import integrations
 from warroom.engine.worker import Engine
 from warroom.incidents import timeline
 from warroom.runtime import Runtime
@@ -27,7 +27,7 @@ def make_integration(runtime: Runtime) -> Callable[..., str]:
 
     def make(name: str = "prod-alertmanager", type: str = "alertmanager", **kwargs: Any) -> str:
         with runtime.db.transaction() as session:
-            _, key = service.create_integration(
+            _, key = integrations.create_integration(
                 session, name=name, type=type, created_by="tests", now=runtime.clock.now(), **kwargs
             )
         return key

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from warroom.alerts import service
+from warroom.alerts import integrations, pipeline, store
 from warroom.alerts.formats import parser_for
 from warroom.alerts.models import Alert
 from warroom.app import create_app
@@ -84,28 +84,28 @@ def test_an_alert_created_by_another_writer_meanwhile_is_taken_as_a_repeat(runti
     still one alert, one incident and one attach event, and the receipts of both writers counted."""
     make_integration()
     alerts = parser_for("alertmanager")(am_payload(am_alert(service="checkout", fingerprint="fp-1")), {})
-    original = service._insert_rows
+    original = store.insert_rows
     attempts: list[int] = []
 
     def other_writer_first(session, rows):  # type: ignore[no-untyped-def]
         attempts.append(len(rows))
         with runtime.db.transaction() as other:  # another connection, committed before this batch inserts
-            integration = service.get_integration(other, "prod-alertmanager")
+            integration = integrations.get_integration(other, "prod-alertmanager")
             other.execute(
-                service._INSERT_PLACED_ALERTS,
-                service._ALL_COLUMNS.params(
+                store.INSERT_PLACED_ALERTS,
+                store.ALL_COLUMNS.params(
                     [
-                        {name: getattr(rows[0], name) for name in service._ALL_COLUMNS.columns}
+                        {name: getattr(rows[0], name) for name in store.ALL_COLUMNS.columns}
                         | {"id": 10_000, "incident_id": None, "integration_id": integration.id}
                     ]
                 ),
             )
         return original(session, rows)
 
-    monkeypatch.setattr(service, "_insert_rows", other_writer_first)
+    monkeypatch.setattr(store, "insert_rows", other_writer_first)
     with runtime.db.transaction() as session:
-        integration = service.get_integration(session, "prod-alertmanager")
-        result = service.ingest_alerts(session, runtime, integration, alerts, now=runtime.clock.now())
+        integration = integrations.get_integration(session, "prod-alertmanager")
+        result = pipeline.ingest_alerts(session, runtime, integration, alerts, now=runtime.clock.now())
     assert attempts == [1]  # the second pass inserted nothing: the alert was there
     assert [(o.alert_id, o.action) for o in result.outcomes] == [(10_000, "repeated")]
     assert counts(runtime) == (1, 1)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from warroom.alerts import service
+from warroom.alerts import queries
 
 from .conftest import incident
 
@@ -174,7 +174,7 @@ receivers:
         metric.value = 0
         _wait(lambda: incident(api, opened["number"])["status"] == "monitoring", "the resolved webhook", logs)
         with runtime.db.session() as session:
-            [alert] = service.list_alerts(session, service.AlertFilters())[0]
+            [alert] = queries.list_alerts(session, queries.AlertFilters())[0]
             assert alert.status == "resolved"
             assert alert.raw["labels"]["alertname"] == "CheckoutBroken"
         clock.advance(minutes=5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from warroom.alerts import service
+from warroom.alerts import integrations, pipeline, resolving
 from warroom.alerts.schemas import IncomingAlert
 from warroom.config import parse_config_text
 from warroom.engine import jobs
@@ -149,7 +149,7 @@ def test_a_refire_during_monitoring_returns_to_investigating(api, sender, make_i
     assert refired["incidents"] == [1]
     assert incident(api, 1)["status"] == "investigating"
     with runtime.db.session() as session:
-        assert jobs.pending(session, service.AUTO_RESOLVE) == []
+        assert jobs.pending(session, resolving.AUTO_RESOLVE) == []
     clock.advance(minutes=10)
     engine.run_due()
     assert incident(api, 1)["status"] == "investigating"
@@ -193,10 +193,10 @@ def test_a_still_firing_alert_whose_incident_was_closed_opens_a_new_one(api, sen
 def test_health_checks_use_a_builtin_integration(runtime, api):
     now = runtime.clock.now()
     with runtime.db.transaction() as session:
-        monitors = service.builtin_integration(session, "monitors", now=now)
-        again = service.builtin_integration(session, "monitors", now=now)
+        monitors = integrations.builtin_integration(session, "monitors", now=now)
+        again = integrations.builtin_integration(session, "monitors", now=now)
         assert monitors.id == again.id and monitors.type == "monitor"
-        result = service.ingest_alerts(
+        result = pipeline.ingest_alerts(
             session,
             runtime,
             monitors,

@@ -7,7 +7,7 @@ import json
 import pytest
 from prometheus_client import generate_latest
 
-from warroom.alerts import service
+from warroom.alerts import integrations
 
 from .conftest import am_alert, am_payload, incident, kinds
 
@@ -244,8 +244,8 @@ def test_integration_management_is_audited_and_never_shows_keys(api, client_for,
     listed = api.get("/api/v1/integrations").text
     assert key not in listed and "prod-am" in listed
     with runtime.db.session() as session:
-        row = service.get_integration(session, "prod-am")
-        assert row.key_hash == service.hash_key(key)  # only the hash (and a 12-character lookup prefix) is stored
+        row = integrations.get_integration(session, "prod-am")
+        assert row.key_hash == integrations.hash_key(key)  # only the hash (and a 12-character lookup prefix) is stored
         assert key not in (row.key_lookup or "") + row.key_hash
     duplicate = api.post("/api/v1/integrations", json={"name": "prod-am", "type": "alertmanager"})
     assert duplicate.status_code == 409

@@ -7,7 +7,6 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from types import SimpleNamespace
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from warroom import db as dbmod
-from warroom.alerts import service
+from warroom.alerts import integrations, store
 from warroom.alerts.models import Alert, Integration
 from warroom.config import ConfigFile, normalize_database_url
 from warroom.incidents.models import Incident
@@ -119,7 +118,7 @@ def _alerts_session() -> Iterator[tuple[Session, Integration]]:
         engine = dbmod.make_engine(url)
         try:
             with Session(engine) as session:
-                integration, _ = service.create_integration(
+                integration, _ = integrations.create_integration(
                     session, name="am", type="alertmanager", created_by="tests", now=datetime.now(UTC)
                 )
                 yield session, integration
@@ -155,8 +154,8 @@ def test_postgresql_finds_alerts_by_fingerprint_before_it_has_statistics():
         _seed_alerts(session, integration.id, [])
         session.commit()
         keys = [(integration.id, "fp-00010"), (integration.id, "fp-02000")]
-        found: list[service.AlertRow] = []
-        [plan] = _plans(session, lambda: found.extend(service.load_by_keys(session, keys, postgres=True)))
+        found: list[store.AlertRow] = []
+        [plan] = _plans(session, lambda: found.extend(store.load_by_keys(session, keys, postgres=True)))
         assert sorted(row.fingerprint for row in found) == ["fp-00010", "fp-02000"]
         session.rollback()
     assert "uq_alerts_fingerprint" in plan, plan
@@ -185,13 +184,9 @@ def test_postgresql_checks_resolved_incidents_without_reading_all_firing_alerts(
         numbers = list(session.scalars(insert(Incident.__table__).returning(Incident.id), incident_rows))
         _seed_alerts(session, integration.id, numbers)
         session.commit()
-        runtime = SimpleNamespace(severities=ConfigFile().severity_table())
-        context = SimpleNamespace(session=session, postgres=True, runtime=runtime)
+        names = tuple(ConfigFile().severity_table().names())
         highest: dict[int, str] = {}
-        plans = _plans(
-            session,
-            lambda: highest.update(service._highest_firing(context, numbers[:4])),  # type: ignore[arg-type]
-        )
+        plans = _plans(session, lambda: highest.update(store.highest_firing(session, names, True, numbers[:4])))
         session.rollback()
     # Each incident has P1 and P3 alerts firing. Those at P1 are answered by the first statement; those at P2
     # (no P2 alert fires) by the second, which probes P0, P1, ... and finds P1.
@@ -220,16 +215,16 @@ def test_postgresql_writes_alert_changes_by_primary_key_in_one_statement():
         )
         session.commit()
         keys = [(integration.id, f"fp-{i:05d}") for i in range(0, 3000, 15)]  # a batch's 200 alerts
-        rows = service.load_by_keys(session, keys, postgres=True)
+        rows = store.load_by_keys(session, keys, postgres=True)
         later = datetime(2026, 11, 23, 21, 0, 0, 123456, tzinfo=UTC)
         for number, row in enumerate(rows):
             row.received += number + 1
             row.last_seen_at = later
             row.labels = {"alertname": 'Disk "full"', "path": "C:\\data", "team": "équipe"}
             row.ends_at = None
-        plans = _plans(session, lambda: service.write_rows(session, rows))
+        plans = _plans(session, lambda: store.write_rows(session, rows))
         session.commit()
-        stored = {row.fingerprint: row for row in service.load_by_keys(session, keys, postgres=True)}
+        stored = {row.fingerprint: row for row in store.load_by_keys(session, keys, postgres=True)}
     assert len(plans) == 1
     assert "pk_alerts" in plans[0] and "Seq Scan on alerts" not in plans[0], plans[0]
     assert [stored[f"fp-{i:05d}"].received for i in (0, 15, 2985)] == [2, 3, 201]

@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from tests.conftest import LiveServer, _truncate_all
 from tests.dbproxy import PausableProxy
 from warroom import db as dbmod
-from warroom.alerts import service
+from warroom.alerts import integrations
 from warroom.app import create_app
 from warroom.clock import FakeClock
 from warroom.config import Settings
@@ -69,7 +69,7 @@ def client(slow_runtime: Runtime) -> Iterator[TestClient]:
 
 def make_key(runtime: Runtime, name: str) -> str:
     with runtime.db.transaction() as session:
-        _, key = service.create_integration(
+        _, key = integrations.create_integration(
             session, name=name, type="alertmanager", created_by="tests", now=runtime.clock.now()
         )
     return key

@@ -13,7 +13,7 @@ from sqlalchemy.pool import NullPool
 from starlette.testclient import TestClient
 
 from warroom import db as dbmod
-from warroom.alerts import service
+from warroom.alerts import integrations, queries
 from warroom.app import create_app
 from warroom.config import ConfigFile, Settings, normalize_database_url
 from warroom.db import Database
@@ -51,7 +51,7 @@ def test_sqlite_locked_past_busy_timeout_answers_503_then_recovers(runtime, send
     assert unavailable_count(runtime) == 1
     assert sender.post(f"/api/v1/intake/{key}", json=am_payload(am_alert("AfterUnlock"))).status_code == 200
     with runtime.db.session() as session:
-        stored = {a.labels["alertname"] for a in service.list_alerts(session, service.AlertFilters())[0]}
+        stored = {a.labels["alertname"] for a in queries.list_alerts(session, queries.AlertFilters())[0]}
     assert stored == {"Warmup", "AfterUnlock"}
 
 
@@ -71,7 +71,7 @@ def test_postgresql_database_gone_answers_503(tmp_path, clock):
             settings=Settings(data_dir=tmp_path, database_url=url), config=ConfigFile(), db=Database(url), clock=clock
         )
         with runtime.db.transaction() as session:
-            _, key = service.create_integration(
+            _, key = integrations.create_integration(
                 session, name="prod-alertmanager", type="alertmanager", created_by="tests", now=clock.now()
             )
         client = TestClient(create_app(runtime), raise_server_exceptions=False)

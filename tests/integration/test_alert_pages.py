@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from tests.alerts.conftest import am_alert, am_payload
 from tests.oncall.helpers import Webhook
-from warroom.alerts import service as alerts
+from warroom.alerts import integrations
 from warroom.config import parse_config_text
 from warroom.engine.worker import Engine
 
@@ -44,7 +44,7 @@ routes:
 
 def test_an_alert_pages_the_routes_policy_and_the_link_acknowledges(runtime, app, api, webhook, clock):
     with runtime.db.transaction() as session:
-        _, key = alerts.create_integration(
+        _, key = integrations.create_integration(
             session, name="am", type="alertmanager", created_by="tests", now=runtime.clock.now()
         )
     sender = TestClient(app, raise_server_exceptions=False)
@@ -73,7 +73,7 @@ def test_an_alert_pages_the_routes_policy_and_the_link_acknowledges(runtime, app
 
 def test_without_an_acknowledgement_the_next_level_is_paged(runtime, app, webhook, clock):
     with runtime.db.transaction() as session:
-        _, key = alerts.create_integration(
+        _, key = integrations.create_integration(
             session, name="am", type="alertmanager", created_by="tests", now=runtime.clock.now()
         )
     sender = TestClient(app, raise_server_exceptions=False)

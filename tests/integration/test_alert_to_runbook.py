@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.alerts.conftest import am_alert, am_payload
-from warroom.alerts import service as alerts
+from warroom.alerts import integrations
 from warroom.config import parse_config_text
 from warroom.engine.worker import Engine
 from warroom.incidents import timeline
@@ -57,7 +57,7 @@ def test_an_alert_runs_its_routes_runbook_diagnostics_with_its_labels(runtime, a
     from starlette.testclient import TestClient
 
     with runtime.db.transaction() as session:
-        _, key = alerts.create_integration(
+        _, key = integrations.create_integration(
             session, name="am", type="alertmanager", created_by="tests", now=runtime.clock.now()
         )
     sender = TestClient(app, raise_server_exceptions=False)

@@ -14,7 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from warroom.alerts import service as alerts
+from warroom.alerts import integrations
 from warroom.auth.actor import Actor, Role
 from warroom.config import ConfigFile
 from warroom.engine.worker import Engine
@@ -94,7 +94,7 @@ def sender(app: Any) -> Iterator[TestClient]:
 @pytest.fixture
 def key(runtime: Any) -> str:
     with runtime.db.transaction() as session:
-        _, secret = alerts.create_integration(
+        _, secret = integrations.create_integration(
             session, name="prod-alertmanager", type="alertmanager", created_by="tests", now=runtime.clock.now()
         )
     return secret

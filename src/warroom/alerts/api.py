@@ -10,10 +10,11 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from warroom.alerts import intake, maintenance, service, silences
+from warroom.alerts import batch, intake, integrations, maintenance, pipeline, queries, silences
 from warroom.alerts.formats import FormatError, parser_for
 from warroom.alerts.formats.pagerduty import PagerDutyInvalid
 from warroom.alerts.formats.pagerduty import parse as parse_pagerduty
+from warroom.alerts.integrations import IntegrationRef
 from warroom.alerts.schemas import (
     AlertPage,
     AlertRead,
@@ -28,7 +29,6 @@ from warroom.alerts.schemas import (
     SilenceRead,
     TestAlert,
 )
-from warroom.alerts.service import IntegrationRef
 from warroom.auth import service as audit
 from warroom.deps import (
     Admin,
@@ -135,9 +135,9 @@ def _malformed() -> JSONResponse:
     )
 
 
-async def _ingest(runtime: Runtime, ref: IntegrationRef, alerts: list[IncomingAlert]) -> service.IngestResult:
+async def _ingest(runtime: Runtime, ref: IntegrationRef, alerts: list[IncomingAlert]) -> pipeline.IngestResult:
     if not alerts:
-        return service.IngestResult(ref.name)
+        return pipeline.IngestResult(ref.name)
     return await intake.writer_for(runtime).ingest(ref, alerts)
 
 
@@ -245,7 +245,7 @@ def create_integration(
 ) -> IntegrationCreated:
     """Create an integration; its key is in this answer only."""
     now = runtime.clock.now()
-    integration, key = service.create_integration(
+    integration, key = integrations.create_integration(
         session,
         name=body.name,
         type=body.type,
@@ -270,20 +270,20 @@ def create_integration(
 @router.get("/api/v1/integrations", response_model=list[IntegrationRead])
 def list_integrations(session: ReadSession, _actor: Viewer, include_revoked: bool = False) -> list[IntegrationRead]:
     """Integrations (never their keys)."""
-    return [IntegrationRead.of(i) for i in service.list_integrations(session, include_revoked=include_revoked)]
+    return [IntegrationRead.of(i) for i in integrations.list_integrations(session, include_revoked=include_revoked)]
 
 
 @router.get("/api/v1/integrations/{name}", response_model=IntegrationRead)
 def show_integration(name: str, session: ReadSession, _actor: Viewer) -> IntegrationRead:
     """One integration."""
-    return IntegrationRead.of(service.get_integration(session, name))
+    return IntegrationRead.of(integrations.get_integration(session, name))
 
 
 @router.delete("/api/v1/integrations/{name}", response_model=IntegrationRead)
 def revoke_integration(name: str, session: WriteSession, runtime: RuntimeDep, actor: Admin) -> IntegrationRead:
     """Revoke the integration's key: its sender gets 401 from now on."""
     now = runtime.clock.now()
-    integration = service.revoke_integration(session, service.get_integration(session, name), now=now)
+    integration = integrations.revoke_integration(session, integrations.get_integration(session, name), now=now)
     audit.record(session, actor, "integration.revoke", f"integration:{integration.id}", now=now)
     session.commit()
     intake.key_cache(runtime).invalidate()
@@ -294,7 +294,7 @@ def revoke_integration(name: str, session: WriteSession, runtime: RuntimeDep, ac
 def rotate_integration(name: str, session: WriteSession, runtime: RuntimeDep, actor: Admin) -> IntegrationCreated:
     """A new key; the old one stops working."""
     now = runtime.clock.now()
-    integration, key = service.rotate_key(session, service.get_integration(session, name))
+    integration, key = integrations.rotate_key(session, integrations.get_integration(session, name))
     audit.record(session, actor, "integration.rotate", f"integration:{integration.id}", now=now)
     session.commit()
     intake.key_cache(runtime).invalidate()
@@ -307,7 +307,7 @@ def send_test_alert(
 ) -> dict[str, Any]:
     """Send an alert as if the integration had (`warroom alert send`)."""
     now = runtime.clock.now()
-    integration = service.get_integration(session, name)
+    integration = integrations.get_integration(session, name)
     if not body.labels:
         raise InvalidInput("A test alert needs at least one label, e.g. alertname=Test.", field="labels")
     alert = IncomingAlert(
@@ -320,7 +320,7 @@ def send_test_alert(
         generator_url=None,
         raw={"sent_by": actor.name, **body.model_dump()},
     )
-    result = service.ingest_alerts(session, runtime, integration, [alert], now=now)
+    result = pipeline.ingest_alerts(session, runtime, integration, [alert], now=now)
     audit.record(session, actor, "alert.send", f"integration:{integration.id}", now=now, detail={"labels": body.labels})
     session.commit()
     return result.as_dict()
@@ -337,27 +337,27 @@ def list_alerts(
     integration: str | None = None,
     service_name: Annotated[str | None, Query(alias="service")] = None,
     incident: QueryId = None,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = 50,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = 50,
     cursor: str | None = None,
 ) -> AlertPage:
     """Alerts, newest first, with cursor pagination."""
-    integration_id = service.get_integration(session, integration).id if integration else None
-    filters = service.AlertFilters(
+    integration_id = integrations.get_integration(session, integration).id if integration else None
+    filters = queries.AlertFilters(
         status=status.strip().lower() if status else None,
         integration_id=integration_id,
         service=service_name,
         incident=incident,
     )
-    items, next_cursor = service.list_alerts(session, filters, limit=limit, cursor=cursor)
-    names = service.integration_names(session)
+    items, next_cursor = queries.list_alerts(session, filters, limit=limit, cursor=cursor)
+    names = queries.integration_names(session)
     return AlertPage(items=[AlertRead.of(a, names.get(a.integration_id, "?")) for a in items], next_cursor=next_cursor)
 
 
 @router.get("/api/v1/alerts/{alert_id}", response_model=AlertRead)
 def show_alert(alert_id: PathId, session: ReadSession, _actor: Viewer) -> AlertRead:
     """One alert with the payload it came in."""
-    alert = service.get_alert(session, alert_id)
-    names = service.integration_names(session)
+    alert = queries.get_alert(session, alert_id)
+    names = queries.integration_names(session)
     return AlertRead.of(alert, names.get(alert.integration_id, "?"), with_raw=True)
 
 
@@ -373,7 +373,7 @@ def list_routes(runtime: RuntimeDep, _actor: Viewer) -> list[dict[str, Any]]:
 @router.post("/api/v1/routes/test")
 def test_route(body: RouteTest, runtime: RuntimeDep, _actor: Viewer) -> dict[str, Any]:
     """Which route these labels take and why (`warroom route test`)."""
-    decision = service.router_for(runtime).decide(body.labels, explain=True)
+    decision = batch.router_for(runtime).decide(body.labels, explain=True)
     return {
         "route": decision.route,
         "matched": list(decision.matched),

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from warroom import configcheck
 from warroom.alerts.matchers import parse_matchers
 from warroom.errors import InvalidInput
 from warroom.timeparse import parse_duration
@@ -110,3 +111,7 @@ class IntegrationConfig(_Strict):
         if self.severity is not None and self.severity.strip().upper() not in SEVERITY_NAMES:
             raise ValueError(f"unknown severity {self.severity!r}: expected one of {', '.join(SEVERITY_NAMES)}")
         return self
+
+
+# This domain's cross-checks of its sections, registered beside them (config.py composes the file from these).
+configcheck.register("alerts", "warroom.alerts.config_checks:check_alerts_config")

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from warroom.configcheck import ConfigProblem, line_of
 
 if TYPE_CHECKING:
-    from warroom.config import ConfigFile, ConfigProblem
+    import yaml
+
+    from warroom.config import ConfigFile
 
 
-def check_alerts_config(
-    parsed: ConfigFile, root: Any, path: str, line_of: Callable[[Any, tuple[int | str, ...]], int | None]
-) -> list[ConfigProblem]:
+def check_alerts_config(parsed: ConfigFile, root: yaml.Node | None, path: str) -> list[ConfigProblem]:
     """Duplicate route and integration names; services that routes name but `services:` does not list."""
-    from warroom.config import ConfigProblem
-
     problems: list[ConfigProblem] = []
     known_services = {s.name for s in parsed.services}
     seen: set[str] = set()

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from warroom.alerts import maintenance, service
+from warroom.alerts import maintenance, pipeline, resolving
 from warroom.alerts.models import MaintenanceWindow
 from warroom.engine.jobs import JobContext, JobKind, register
 from warroom.engine.models import Job
@@ -15,12 +15,12 @@ from warroom.engine.models import Job
 def auto_resolve(ctx: JobContext, session: Session, job: Job) -> None:
     """`resolve_after` passed since every alert of the incident resolved: resolve it (or note it)."""
     waited = timedelta(seconds=float(job.payload.get("resolve_after", 300)))
-    service.auto_resolve(session, ctx.runtime, int(job.payload["incident"]), now=ctx.now, waited=waited)
+    resolving.auto_resolve(session, ctx.runtime, int(job.payload["incident"]), now=ctx.now, waited=waited)
 
 
 def reevaluate(ctx: JobContext, session: Session, job: Job) -> None:
     """A silence or maintenance window ended: alerts it held back that still fire open or join incidents now."""
-    service.reevaluate(session, ctx.runtime, now=ctx.now)
+    pipeline.reevaluate(session, ctx.runtime, now=ctx.now)
     window_id = job.payload.get("window")
     if window_id is not None:
         window = session.get(MaintenanceWindow, int(window_id))
@@ -31,5 +31,5 @@ def reevaluate(ctx: JobContext, session: Session, job: Job) -> None:
 
 def install() -> None:
     """Register the job kinds (idempotent)."""
-    register(JobKind(service.AUTO_RESOLVE, auto_resolve, max_attempts=10))
+    register(JobKind(resolving.AUTO_RESOLVE, auto_resolve, max_attempts=10))
     register(JobKind(maintenance.REEVALUATE, reevaluate, max_attempts=10))

@@ -20,9 +20,10 @@ import structlog
 from prometheus_client import Counter, Histogram
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from warroom.alerts import service
+from warroom.alerts import integrations, pipeline
+from warroom.alerts.integrations import IntegrationRef, KnownSource, Source
+from warroom.alerts.pipeline import IngestResult
 from warroom.alerts.schemas import IncomingAlert
-from warroom.alerts.service import IngestResult, IntegrationRef, KnownSource, Source
 from warroom.errors import Unavailable, WarroomError
 
 log = structlog.get_logger("warroom.alerts")
@@ -85,7 +86,7 @@ class KeyCache:
     def cached(self, key: str) -> tuple[bool, IntegrationRef | None]:
         """(True, integration or None) when the answer for `key` is cached and fresh; (False, None) otherwise."""
         with self._lock:
-            entry = self._entries.get(service.hash_key(key))
+            entry = self._entries.get(integrations.hash_key(key))
         if entry is not None and entry.expires > time.monotonic():
             return True, entry.ref
         return False, None
@@ -95,11 +96,11 @@ class KeyCache:
         hit, ref = self.cached(key)
         if hit:
             return ref
-        digest = service.hash_key(key)
+        digest = integrations.hash_key(key)
         now = time.monotonic()
         try:
             with runtime.db.session() as session:
-                ref = service.find_by_key(session, runtime, key)
+                ref = integrations.find_by_key(session, runtime, key)
         except (OperationalError, DBAPIError) as exc:
             raise Unavailable("The database is unavailable; retry later.") from exc
         with self._lock:
@@ -281,7 +282,7 @@ class IntakeWriter:
                         integration = _integration_row(session, runtime, request.ref, now)
                         rows[request.ref.name] = integration
                     items.append((integration, request.alerts))
-                results = service.ingest_many(session, runtime, items, now=now)
+                results = pipeline.ingest_many(session, runtime, items, now=now)
                 session.commit()
                 return results
             except Exception as exc:
@@ -297,7 +298,7 @@ class IntakeWriter:
 def _integration_row(session: Any, runtime: Any, ref: IntegrationRef, now: Any) -> Source:
     if ref.id is not None:
         return KnownSource(ref.id, ref.name, ref.service, ref.severity)
-    return service.config_integration(session, runtime, ref.name, now=now)
+    return integrations.config_integration(session, runtime, ref.name, now=now)
 
 
 def _unavailable(exc: BaseException) -> bool:

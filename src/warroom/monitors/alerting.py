@@ -57,10 +57,12 @@ def alert_fields(monitor: MonitorInfo, status: str, message: str, *, at: datetim
 def _ingest(session: Session, runtime: Any, fields: dict[str, Any], now: datetime) -> None:
     # Imported here, not at the top: the scheduler thread imports this module before the alerts domain
     # (and the incidents domain under it) is needed.
-    from warroom.alerts import service as alerts
+    from warroom.alerts.integrations import builtin_integration
+    from warroom.alerts.pipeline import ingest_alerts
+    from warroom.alerts.schemas import IncomingAlert
 
-    integration = alerts.builtin_integration(session, INTEGRATION, type="monitor", now=now)
-    alerts.ingest_alerts(session, runtime, integration, [alerts.IncomingAlert(**fields)], now=now)
+    integration = builtin_integration(session, INTEGRATION, type="monitor", now=now)
+    ingest_alerts(session, runtime, integration, [IncomingAlert(**fields)], now=now)
 
 
 def raise_down(

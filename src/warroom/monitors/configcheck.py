@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from warroom.config import ConfigFile, ConfigProblem, _line_of
+from warroom.configcheck import ConfigProblem, line_of
 from warroom.monitors.checks import config_path_problem
 from warroom.monitors.schemas import problems
+
+if TYPE_CHECKING:
+    import yaml
+
+    from warroom.config import ConfigFile
 
 
 def check_monitors(parsed: ConfigFile, root: yaml.Node | None, path: str) -> list[ConfigProblem]:
@@ -23,7 +26,7 @@ def check_monitors(parsed: ConfigFile, root: yaml.Node | None, path: str) -> lis
             found.append(
                 ConfigProblem(
                     path,
-                    _line_of(root, ("monitors", index, "name")),
+                    line_of(root, ("monitors", index, "name")),
                     f"monitors.{index}.name",
                     f"duplicate monitor {monitor.name!r}",
                 )
@@ -35,6 +38,6 @@ def check_monitors(parsed: ConfigFile, root: yaml.Node | None, path: str) -> lis
             found_here.append(("path", refused))
         for field, reason in found_here:
             found.append(
-                ConfigProblem(path, _line_of(root, ("monitors", index, field)), f"monitors.{index}.{field}", reason)
+                ConfigProblem(path, line_of(root, ("monitors", index, field)), f"monitors.{index}.{field}", reason)
             )
     return found

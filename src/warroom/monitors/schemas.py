@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from warroom import configcheck
 from warroom.timeparse import parse_duration
 
 CHECK_TYPES = (
@@ -498,3 +499,7 @@ class PingRead(BaseModel):
     ok: bool
     monitor: str
     at: datetime
+
+
+# This domain's cross-checks of its sections, registered beside them (config.py composes the file from these).
+configcheck.register("monitors", "warroom.monitors.configcheck:check_monitors")

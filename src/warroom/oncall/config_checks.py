@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import yaml
-
-from warroom.config import ConfigFile, ConfigProblem, _line_of
+from warroom.configcheck import ConfigProblem, line_of
 from warroom.oncall.service import check_layers
+
+if TYPE_CHECKING:
+    import yaml
+
+    from warroom.config import ConfigFile
 
 
 class _Problems:
@@ -17,7 +21,7 @@ class _Problems:
         self.items: list[ConfigProblem] = []
 
     def add(self, loc: tuple[int | str, ...], message: str) -> None:
-        self.items.append(ConfigProblem(self.path, _line_of(self.root, loc), ".".join(str(p) for p in loc), message))
+        self.items.append(ConfigProblem(self.path, line_of(self.root, loc), ".".join(str(p) for p in loc), message))
 
 
 def _duplicates(problems: _Problems, section: str, ids: Iterable[str]) -> set[str]:
@@ -114,3 +118,34 @@ def check_oncall(parsed: ConfigFile, root: yaml.Node | None, path: str) -> list[
                             f"unknown severity {severity!r}: expected one of {', '.join(sorted(severities))}",
                         )
     return problems.items
+
+
+def review_oncall(parsed: ConfigFile, root: yaml.Node | None, path: str) -> list[ConfigProblem]:
+    """What only `warroom config check` reports: routes naming policies that do not exist, and severities that
+    page while no policy is defined (loading accepts both: an alert is never refused over paging, and policies
+    may come from the API)."""
+    known = sorted(p.id for p in parsed.policies)
+    problems = [
+        ConfigProblem(
+            path,
+            line_of(root, ("routes", index, "policy")),
+            f"routes.{index}.policy",
+            f"unknown policy {route.policy!r}: "
+            + (f"expected one of {', '.join(known)}" if known else "no policy is defined under policies:"),
+        )
+        for index, route in enumerate(parsed.routes)
+        if route.policy and route.policy not in known
+    ]
+    paging = [s.name for s in parsed.severity_table() if s.page]
+    if paging and not parsed.policies:
+        problems.append(
+            ConfigProblem(
+                path,
+                None,
+                "",
+                f"severities {', '.join(paging)} page, but no policy is defined: nobody will be paged "
+                "(define a policy called `default`, see docs/oncall.md)",
+                level="warning",
+            )
+        )
+    return problems

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from warroom import configcheck
 from warroom.notify.config_models import ContactConfig as ContactConfig
 from warroom.notify.config_models import NotificationsConfig as NotificationsConfig
 from warroom.notify.config_models import StormConfig as StormConfig
@@ -246,3 +247,8 @@ class PolicyConfig(_Strict):
     name: str = Field(default="", max_length=200)
     repeat: int = Field(default=0, ge=0, le=20)
     levels: list[LevelConfig] = []
+
+
+# This domain's cross-checks of its sections, registered beside them (config.py composes the file from these).
+configcheck.register("oncall", "warroom.oncall.config_checks:check_oncall")
+configcheck.register("oncall", "warroom.oncall.config_checks:review_oncall", review=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from warroom import configcheck
 from warroom.timeparse import parse_duration
 
 
@@ -35,3 +36,7 @@ class RunbooksConfig(BaseModel):
         if any(not v for v in cleaned):
             raise ValueError("a runbook folder cannot be empty")
         return cleaned
+
+
+# This domain's cross-checks of its sections, registered beside them (config.py composes the file from these).
+configcheck.register("runbooks", "warroom.runbooks.config_checks:review_runbooks", review=True)
