@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from tests.conftest import LiveServer, _truncate_all
 from tests.dbproxy import PausableProxy
-from warroom import db as dbmod
+from warroom import dbstall
 from warroom.alerts import integrations
 from warroom.app import create_app
 from warroom.clock import FakeClock
@@ -150,7 +150,7 @@ def test_a_request_answered_503_while_queued_is_not_written_later(pg_migrated, p
     # The stalled call is not cut here (a long grace), so the first request's commit goes through once the
     # database answers again, as a slow (not dead) database's would: what queued behind it and was answered
     # 503 meanwhile must not be written then (its sender retries it; a freeze would leave thousands).
-    monkeypatch.setattr(dbmod, "STALL_GRACE_SECONDS", 30.0)
+    monkeypatch.setattr(dbstall, "STALL_GRACE_SECONDS", 30.0)
     settings = Settings(
         data_dir=tmp_path, database_url=proxy.url(pg_migrated), db_statement_timeout=2, db_lock_timeout=1
     )
