@@ -32,6 +32,9 @@ from warroom.runtime import Runtime
 
 PG_ENV = "WARROOM_TEST_DATABASE_URL"
 
+# Fixtures shared by more than one domain's tests, kept in their own modules.
+pytest_plugins = ["tests.slowdb"]
+
 
 def _pg_admin_url() -> str | None:
     raw = os.environ.get(PG_ENV)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import psycopg
@@ -15,50 +14,16 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
-from tests.conftest import LiveServer, _truncate_all
-from tests.dbproxy import PausableProxy
+from tests.conftest import LiveServer
+from tests.slowdb import truncate_plainly
 from warroom import dbstall
 from warroom.alerts import integrations
 from warroom.app import create_app
 from warroom.clock import FakeClock
 from warroom.config import Settings
-from warroom.db import Database
 from warroom.runtime import Runtime
 
 from .conftest import am_alert, am_payload
-
-
-def _truncate_plainly(url: str) -> None:
-    """Empty the shared database without the short timeouts under test: a session a previous test left stuck
-    behind the paused proxy may still hold a lock for a moment after the proxy closed it."""
-    database = Database(url)
-    try:
-        _truncate_all(database)
-    finally:
-        database.dispose()
-
-
-@pytest.fixture
-def proxy(pg_migrated: str) -> Iterator[PausableProxy]:
-    url = make_url(pg_migrated)
-    forwarder = PausableProxy(url.host or "127.0.0.1", url.port or 5432)
-    yield forwarder
-    forwarder.close()
-
-
-@pytest.fixture
-def slow_runtime(pg_migrated: str, proxy: PausableProxy, tmp_path: Path) -> Iterator[Runtime]:
-    settings = Settings(
-        data_dir=tmp_path,
-        database_url=proxy.url(pg_migrated),
-        db_connect_timeout=1,
-        db_statement_timeout=2,
-        db_lock_timeout=1,
-    )
-    _truncate_plainly(pg_migrated)
-    runtime = Runtime.from_settings(settings, clock=FakeClock())
-    yield runtime
-    runtime.db.dispose()
 
 
 @pytest.fixture
@@ -154,7 +119,7 @@ def test_a_request_answered_503_while_queued_is_not_written_later(pg_migrated, p
     settings = Settings(
         data_dir=tmp_path, database_url=proxy.url(pg_migrated), db_statement_timeout=2, db_lock_timeout=1
     )
-    _truncate_plainly(pg_migrated)
+    truncate_plainly(pg_migrated)
     runtime = Runtime.from_settings(settings, clock=FakeClock())
     key = make_key(runtime, "prod-alertmanager")
     answers: dict[str, int] = {}
