@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from warroom import __version__
 from warroom.alerts.fastpath import IntakeFastPath
+from warroom.apidocs import install_api_docs
 from warroom.health import health_of
 from warroom.inputs import InputGuard
 from warroom.metrics import IncidentCollector
@@ -72,9 +73,12 @@ def create_app(runtime: Runtime) -> FastAPI:
         title="warroom",
         version=__version__,
         description="Self-hosted incident response: alerts, incidents, on-call, runbooks.",
-        docs_url="/docs",
+        # Our own /docs serves Swagger UI from the package (works offline); ReDoc would need a CDN, so it is off.
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
+    install_api_docs(app, openapi_url="/openapi.json")
     app.state.runtime = runtime
     install_problem_handlers(app)
     for module_name in ROUTER_MODULES:
