@@ -317,21 +317,7 @@ def run_pair(
             # Started when warroom's scheduler is: the same warm-up, then measured over warroom's window.
             process, exporter_port = exporter
             probes = work / f"blackbox-{n}-{tag}.json"
-            driver = subprocess.Popen(
-                [
-                    sys.executable,
-                    __file__,
-                    "--driver",
-                    str(exporter_port),
-                    f"http://127.0.0.1:{port}/health",
-                    "--rate",
-                    str(n / INTERVAL),
-                    "--seconds",
-                    str(seconds + 2),
-                    "--out",
-                    str(probes),
-                ]
-            )
+            driver = start_driver(exporter_port, port, n, seconds + 2, probes)
             wait_file(out.with_suffix(".start"), ours, seconds + 60)
             cpu0 = cpu_seconds(process.pid)
             wait_file(out.with_suffix(".end"), ours, seconds + 60)
@@ -350,26 +336,19 @@ def run_pair(
     return result, theirs
 
 
+def start_driver(exporter_port: int, port: int, n: int, seconds: float, out: Path) -> subprocess.Popen[bytes]:
+    """The probe driver: asks blackbox_exporter to probe warroom's health target at N/interval per second."""
+    target = f"http://127.0.0.1:{port}/health"
+    command = [sys.executable, __file__, "--driver", str(exporter_port), target, "--rate", str(n / INTERVAL)]
+    return subprocess.Popen([*command, "--seconds", str(seconds), "--out", str(out)])
+
+
 def run_blackbox_alone(n: int, port: int, seconds: float, work: Path, tag: str) -> dict[str, Any]:
     """blackbox_exporter alone at N/interval probes per second, with warroom's warm-up and window lengths."""
     process, exporter_port = start_blackbox(work)
     try:
         probes = work / f"blackbox-{n}-{tag}.json"
-        driver = subprocess.Popen(
-            [
-                sys.executable,
-                __file__,
-                "--driver",
-                str(exporter_port),
-                f"http://127.0.0.1:{port}/health",
-                "--rate",
-                str(n / INTERVAL),
-                "--seconds",
-                str(seconds),
-                "--out",
-                str(probes),
-            ]
-        )
+        driver = start_driver(exporter_port, port, n, seconds, probes)
         time.sleep(INTERVAL + 2)  # the same warm-up as warroom's
         t0, cpu0 = time.time(), cpu_seconds(process.pid)
         time.sleep(max(seconds - INTERVAL - 2, 5))

@@ -47,24 +47,20 @@ def auto_resolve(session: Session, runtime: Any, incident_id: int, *, now: datet
 
 def person_acknowledged(session: Session, incident_id: int) -> bool:
     """True when a person (not warroom, not an integration) has acknowledged the incident."""
-    found = session.scalar(
-        select(TimelineEvent.id)
-        .where(
-            TimelineEvent.incident_id == incident_id,
-            TimelineEvent.kind == "acknowledged",
-            TimelineEvent.actor_kind.in_(("token", "user")),
-        )
-        .limit(1)
-    )
-    return found is not None
+    return _a_person_did(session, incident_id, "acknowledged")
 
 
 def person_set_severity(session: Session, incident_id: int) -> bool:
+    """True when a person has changed the incident's severity (warroom then stops re-deriving it)."""
+    return _a_person_did(session, incident_id, "severity_changed")
+
+
+def _a_person_did(session: Session, incident_id: int, kind: str) -> bool:
     found = session.scalar(
         select(TimelineEvent.id)
         .where(
             TimelineEvent.incident_id == incident_id,
-            TimelineEvent.kind == "severity_changed",
+            TimelineEvent.kind == kind,
             TimelineEvent.actor_kind.in_(("token", "user")),
         )
         .limit(1)

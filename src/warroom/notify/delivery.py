@@ -79,6 +79,19 @@ def _covered(session: Session, notification: Notification) -> list[int]:
     return sorted({i for i in rows if i is not None})
 
 
+def _event_data(notification: Notification, *, level: int) -> dict[str, Any]:
+    """What a delivery event records about the message (`level` counted from 0, shown from 1)."""
+    return {
+        "notification": notification.id,
+        "kind": notification.kind,
+        "user": notification.user_id,
+        "team": notification.team_id,
+        "method": notification.method,
+        "level": level + 1,
+        "attempts": notification.attempts,
+    }
+
+
 def _timeline_sent(session: Session, notification: Notification, now: datetime) -> None:
     who = f"team {notification.team_id} channel" if notification.kind == "channel" else notification.user_id
     verb = {"reminder": "reminded", "channel": "posted to", "digest": "paged"}.get(notification.kind, "paged")
@@ -94,15 +107,7 @@ def _timeline_sent(session: Session, notification: Notification, now: datetime) 
             actor=SYSTEM,
             at=now,
             message=f"{verb} {who} by {notification.method}{suffix}",
-            data={
-                "notification": notification.id,
-                "kind": notification.kind,
-                "user": notification.user_id,
-                "team": notification.team_id,
-                "method": notification.method,
-                "level": notification.level + 1,
-                "attempts": notification.attempts,
-            },
+            data=_event_data(notification, level=notification.level),
         )
 
 
@@ -125,16 +130,7 @@ def _timeline_failed(session: Session, notification: Notification, now: datetime
             actor=SYSTEM,
             at=now,
             message=f"could not reach {who} by {notification.method} after {notification.attempts} attempts",
-            data={
-                "notification": notification.id,
-                "kind": notification.kind,
-                "user": notification.user_id,
-                "team": notification.team_id,
-                "method": notification.method,
-                "level": page.level + 1,
-                "attempts": notification.attempts,
-                "error": notification.last_error,
-            },
+            data={**_event_data(notification, level=page.level), "error": notification.last_error},
         )
         if page.kind in PAGE_KINDS:
             # A page nobody received must not end in silence: the next level goes now.
