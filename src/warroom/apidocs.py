@@ -36,6 +36,8 @@ def install_api_docs(app: FastAPI, *, openapi_url: str) -> None:
             swagger_css_url=f"{root}/docs/assets/swagger-ui.css",
             swagger_favicon_url=f"{root}/docs/assets/favicon-32x32.png",
             oauth2_redirect_url=root + OAUTH2_REDIRECT,
+            # No validator badge: it would send the schema's URL to validator.swagger.io from the reader's browser.
+            swagger_ui_parameters={"validatorUrl": None},
         )
 
     @app.api_route(OAUTH2_REDIRECT, methods=["GET", "HEAD"], include_in_schema=False)

@@ -63,3 +63,10 @@ def test_docs_assets_are_a_fixed_set_outside_the_schema(client_for: Callable[...
         assert answer.headers["content-type"].startswith("application/problem+json")
     # ReDoc would load its script and fonts from a CDN: it is off rather than blank offline.
     assert anonymous.get("/redoc").status_code == 404
+
+
+def test_docs_page_never_asks_the_online_validator(client_for: Callable[..., TestClient]) -> None:
+    # Swagger UI's default validatorUrl makes the reader's browser send this server's schema URL to
+    # validator.swagger.io whenever warroom is not on localhost: a call outside, and one that fails offline.
+    page = client_for(None).get("/docs").text
+    assert '"validatorUrl": null' in page
