@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 
@@ -19,6 +20,21 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_answering(url: str, process: subprocess.Popen[bytes], timeout: float, why: Callable[[], str]) -> None:
+    """Poll `url` until it answers 200; fail with `why()` (the server's log) if the process dies or time is up."""
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, why()
+        assert time.monotonic() < deadline, why()
+        time.sleep(0.1)
 
 
 def debian_program(program: str, package: str) -> str:

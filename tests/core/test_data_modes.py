@@ -9,7 +9,6 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import free_port
+from tests.peers import wait_answering
 from warroom import db as dbmod
 from warroom.cli import app as cli
 
@@ -54,15 +54,7 @@ def serving(data: Path, umask: int) -> Iterator[tuple[str, list[str]]]:
     output: list[str] = []
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "warroom serve did not start"
-            time.sleep(0.1)
+        wait_answering(f"{base}/ready", process, 60, lambda: "warroom serve did not start")
         yield base, output
     finally:
         process.send_signal(signal.SIGINT)

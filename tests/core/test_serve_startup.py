@@ -6,12 +6,10 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
-
 from tests.conftest import free_port
+from tests.peers import wait_answering
 
 
 def _env(data_dir: Path, port: int) -> dict[str, str]:
@@ -28,19 +26,6 @@ def _serve(tmp_path: Path, data_dir: Path, port: int, name: str) -> subprocess.P
     )
 
 
-def _wait_ready(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None, log.read_text()
-        assert time.monotonic() < deadline, log.read_text()
-        time.sleep(0.1)
-
-
 def _run_once(data_dir: Path, port: int) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "warroom", "serve"],
@@ -55,7 +40,7 @@ def test_start_up_warns_when_severities_page_but_no_policy_exists_and_a_second_s
     data_dir, port = tmp_path / "data", free_port()
     first = _serve(tmp_path, data_dir, port, "first")
     try:
-        _wait_ready(port, first, tmp_path / "first.log")
+        wait_answering(f"http://127.0.0.1:{port}/health", first, 30, (tmp_path / "first.log").read_text)
         log = (tmp_path / "first.log").read_text()
         assert "severities P0, P1, P2 page, but no policy is defined: nobody will be paged" in log
         second = _run_once(data_dir, free_port())

@@ -12,14 +12,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import free_port
+from tests.peers import wait_answering
 
 pytestmark = pytest.mark.fuzz
 
@@ -73,16 +72,7 @@ def server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, "warroom serve did not start"
-            time.sleep(0.1)
+        wait_answering(f"{url}/health", process, 30, log_path.read_text)
         yield url, log_path
     finally:
         process.terminate()
