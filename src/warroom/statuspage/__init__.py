@@ -1,0 +1,1 @@
+"""Status page: components, public incidents and updates, maintenance, subscribers."""
