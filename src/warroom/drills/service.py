@@ -81,9 +81,9 @@ def on_timeline(session: Session, incident: Incident, event: TimelineEvent) -> N
                 )
                 return
     elif event.kind in ("resolved", "auto_resolved") and incident.drill and runtime is not None:
-        drill = session.scalar(select(Drill).where(Drill.incident_id == incident.id, Drill.state == RUNNING))
-        if drill is not None:
-            finish(session, runtime, drill, state=FINISHED, now=event.at)
+        ended = session.scalar(select(Drill).where(Drill.incident_id == incident.id, Drill.state == RUNNING))
+        if ended is not None:
+            finish(session, runtime, ended, state=FINISHED, now=event.at)
 
 
 def finish(session: Session, runtime: Any, drill: Drill, *, state: str, now: datetime) -> Drill:

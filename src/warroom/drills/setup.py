@@ -1,4 +1,4 @@
-"""Wiring drills into a runtime: the hook that flags a drill's incident (first, before paging), the jobs, the schedule."""
+"""Wiring drills into a runtime: the hook that flags a drill's incident (before paging), the jobs, the schedule."""
 
 from __future__ import annotations
 

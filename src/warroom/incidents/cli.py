@@ -34,7 +34,7 @@ def _show(incident: dict[str, Any]) -> None:
         ("Number", f"#{incident['number']}"),
         ("Title", incident["title"]),
         ("Severity", incident["severity"]),
-        ("Status", incident["status"] + ("  (DRILL: a rehearsal, not a real incident)" if incident.get("drill") else "")),
+        ("Status", incident["status"] + ("  (DRILL: a rehearsal)" if incident.get("drill") else "")),
         ("Services", ", ".join(incident["services"]) or "-"),
         ("Commander", incident["commander"] or "-"),
         ("Declared by", incident["created_by"]),

@@ -98,7 +98,8 @@ def to_markdown(session: Session, incidents: Sequence[Incident]) -> str:
     for i in incidents:
         row = _row(i)
         lines.append(
-            f"| {i.id} | {i.severity} | {i.status} | {'DRILL ' if i.drill else ''}{_md_cell(i.title)} | {_md_cell(', '.join(i.services))} | "
+            f"| {i.id} | {i.severity} | {i.status} | {'DRILL ' * bool(i.drill)}{_md_cell(i.title)} | "
+            f"{_md_cell(', '.join(i.services))} | "
             f"{i.detected_at:%Y-%m-%d %H:%M} | {f'{i.resolved_at:%Y-%m-%d %H:%M}' if i.resolved_at else '-'} | "
             f"{format_duration(row['time_to_acknowledge_s'])} | {format_duration(row['time_to_resolve_s'])} |"
         )
