@@ -113,8 +113,9 @@ def report(session: Session, drill: Drill, now: datetime) -> dict[str, Any]:
         if acked is not None:
             row.update(state="reachable", seconds=(acked.at - drill.started_at).total_seconds(), by=acked.actor)
         else:
-            row["state"] = "waiting" if drill.state == RUNNING and now < drill.deadline else "unreachable"
-            row["why"] = failed[-1] if failed else "not acknowledged before the deadline"
+            waiting = drill.state == RUNNING and now < drill.deadline
+            row["state"] = "waiting" if waiting else "unreachable"
+            row["why"] = failed[-1] if failed else ("" if waiting else "not acknowledged before the deadline")
         rows.append(row)
     return {
         "drill": drill.id,
