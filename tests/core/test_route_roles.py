@@ -127,7 +127,7 @@ PROTECTED: dict[tuple[str, str], Role] = {
     ("POST", "/api/v1/drills/run"): A,
     ("POST", "/api/v1/drills/contacts"): A,
     ("GET", "/api/v1/drills"): V,
-    ("GET", "/api/v1/drills/{drill_id}"): V,
+    ("GET", "/api/v1/drills/{drill_id}/report"): V,
 }
 
 # Routes that take no bearer token, each with the reason it may not: they carry their own credential or reveal

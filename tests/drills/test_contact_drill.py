@@ -27,13 +27,13 @@ def test_a_contact_drill_finds_the_method_that_reaches_nobody(api, client_for, e
 
     clock.advance(seconds=40)
     assert client_for(None).post(urlparse(got["/bob-phone"].link("acknowledge")).path).status_code == 200
-    running = api.get(f"/api/v1/drills/{drill['id']}").json()["report"]
+    running = api.get(f"/api/v1/drills/{drill['id']}/report").json()["report"]
     states = {(m["user"], m["method"]): m["state"] for m in running["methods"]}
     assert states == {("alice", "json"): "waiting", ("bob", "phone"): "reachable", ("bob", "pager"): "waiting"}
 
     clock.advance(minutes=15)
     engine.run_due()
-    done = api.get(f"/api/v1/drills/{drill['id']}").json()
+    done = api.get(f"/api/v1/drills/{drill['id']}/report").json()
     assert done["state"] == "finished"
     methods = {(m["user"], m["method"]): m for m in done["report"]["methods"]}
     assert methods[("bob", "phone")]["state"] == "reachable" and methods[("bob", "phone")]["seconds"] == 40

@@ -66,7 +66,7 @@ def test_a_drill_runs_the_whole_loop_and_reports_against_the_targets(api, client
 
     clock.advance(minutes=1)
     assert responder.post(f"/api/v1/incidents/{number}/resolve", json={"message": "fault cleared"}).status_code == 200
-    report = api.get(f"/api/v1/drills/{drill['id']}").json()
+    report = api.get(f"/api/v1/drills/{drill['id']}/report").json()
     assert report["state"] == "finished"
     measures = {m["name"]: m for m in report["report"]["measures"]}
     assert measures["detect"]["seconds"] == 0 and measures["detect"]["state"] == "met"
@@ -84,7 +84,7 @@ def test_a_drill_not_resolved_by_its_deadline_times_out(api, engine, clock):
     drill = api.post("/api/v1/drills/run", json={**SCENARIO, "timeout": "10m"}).json()
     clock.advance(minutes=10)
     engine.run_due()
-    report = api.get(f"/api/v1/drills/{drill['id']}").json()
+    report = api.get(f"/api/v1/drills/{drill['id']}/report").json()
     assert report["state"] == "timed_out"
     measures = {m["name"]: m for m in report["report"]["measures"]}
     assert measures["acknowledge"]["state"] == "missed" and measures["acknowledge"]["seconds"] is None

@@ -67,7 +67,8 @@ def list_drills(
     return [_read(session, runtime, d) for d in service.history(session, limit=limit)]
 
 
-@router.get("/drills/{drill_id}", response_model=DrillRead)
+# Not GET /drills/{id}: that path would match /drills/run and /drills/contacts too (their Allow header offered GET).
+@router.get("/drills/{drill_id}/report", response_model=DrillRead)
 def get_drill(drill_id: PathId, session: ReadSession, runtime: RuntimeDep, _actor: Viewer) -> DrillRead:
     """One drill with its report (as of now while it runs)."""
     return _read(session, runtime, service.get(session, drill_id))

@@ -83,7 +83,7 @@ def _follow(client: ApiClient, drill: dict[str, Any], timeout: float) -> dict[st
     deadline = time.monotonic() + timeout
     while drill["state"] == "running" and time.monotonic() < deadline:
         time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
-        drill = client.get(f"/api/v1/drills/{drill['id']}")
+        drill = client.get(f"/api/v1/drills/{drill['id']}/report")
     return drill
 
 
@@ -176,7 +176,7 @@ def list_(
 @handle_errors
 def show(drill_id: Annotated[int, typer.Argument(help="The drill's number.")], as_json: JsonOpt = False) -> None:
     """A drill's report."""
-    drill = ApiClient().get(f"/api/v1/drills/{drill_id}")
+    drill = ApiClient().get(f"/api/v1/drills/{drill_id}/report")
     if as_json:
         print_json(drill)
     else:
