@@ -59,11 +59,23 @@ def drill_config(webhook: Webhook, shop: BreakableService, tmp_path: Path, **ext
     data: dict[str, Any] = {
         "services": [{"name": "shop"}],
         "routes": [
-            {"name": "shop", "match": ['service="shop"'], "group_by": ["service"], "policy": "shop", "runbook": "shop-down"}
+            {
+                "name": "shop",
+                "match": ['service="shop"'],
+                "group_by": ["service"],
+                "policy": "shop",
+                "runbook": "shop-down",
+            }
         ],
         "users": [
             {"id": "alice", "contacts": [webhook.url("alice")]},
-            {"id": "bob", "contacts": [{"label": "phone", "url": webhook.url("bob-phone")}, {"label": "pager", "url": "json://127.0.0.1:9/dead"}]},
+            {
+                "id": "bob",
+                "contacts": [
+                    {"label": "phone", "url": webhook.url("bob-phone")},
+                    {"label": "pager", "url": "json://127.0.0.1:9/dead"},
+                ],
+            },
         ],
         "teams": [{"id": "shop-team", "members": ["alice", "bob"]}],
         "schedules": [{"id": "primary", "layers": [{"rotation": {"participants": ["alice"], "shift": "1w"}}]}],

@@ -43,7 +43,13 @@ def _config(webhook, shop, folder: Path) -> Path:
             }
         ],
         "routes": [
-            {"name": "shop", "match": ['service="shop"'], "group_by": ["service"], "policy": "shop", "runbook": "shop-down"}
+            {
+                "name": "shop",
+                "match": ['service="shop"'],
+                "group_by": ["service"],
+                "policy": "shop",
+                "runbook": "shop-down",
+            }
         ],
         "users": [{"id": "alice", "contacts": [webhook.url("alice")]}],
         "schedules": [{"id": "primary", "layers": [{"rotation": {"participants": ["alice"], "shift": "1w"}}]}],
@@ -152,4 +158,7 @@ def test_a_bad_scenario_file_is_one_line_naming_the_field(tmp_path):
         [*WARROOM, "drill", "run", str(scenario)], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 1
-    assert done.stderr.strip() == f"error: {scenario}: break.argv: List should have at least 1 item after validation, not 0"
+    assert (
+        done.stderr.strip()
+        == f"error: {scenario}: break.argv: List should have at least 1 item after validation, not 0"
+    )

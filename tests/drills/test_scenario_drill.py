@@ -91,7 +91,10 @@ def test_a_drill_not_resolved_by_its_deadline_times_out(api, engine, clock):
 
 
 def test_an_incident_outside_a_drill_is_no_drill_and_its_page_says_nothing_of_one(api, engine, webhook):
-    made = api.post("/api/v1/incidents", json={"title": "Shop down for real", "severity": "P1", "services": ["shop"], "policy": "shop"})
+    made = api.post(
+        "/api/v1/incidents",
+        json={"title": "Shop down for real", "severity": "P1", "services": ["shop"], "policy": "shop"},
+    )
     assert made.json()["drill"] is False
     engine.run_due()
     (page,) = webhook.wait_for(1)
@@ -126,7 +129,8 @@ def test_a_bad_scenario_is_a_4xx_naming_the_field(api, body, field):
 
 @pytest.mark.backend("sqlite")
 @pytest.mark.parametrize(
-    ("role", "run", "read"), [(None, 401, 401), ("bogus", 401, 401), ("viewer", 403, 200), ("responder", 403, 200), ("admin", 201, 200)]
+    ("role", "run", "read"),
+    [(None, 401, 401), ("bogus", 401, 401), ("viewer", 403, 200), ("responder", 403, 200), ("admin", 201, 200)],
 )
 def test_who_may_start_and_read_drills(client_for, role, run, read):
     if role == "bogus":
@@ -135,5 +139,7 @@ def test_who_may_start_and_read_drills(client_for, role, run, read):
     else:
         client = client_for(role)
     assert client.post("/api/v1/drills/run", json=SCENARIO).status_code == run
-    assert client.post("/api/v1/drills/contacts", json={"team": "shop-team"}).status_code == (run if run != 201 else 201)
+    assert client.post("/api/v1/drills/contacts", json={"team": "shop-team"}).status_code == (
+        run if run != 201 else 201
+    )
     assert client.get("/api/v1/drills").status_code == read
