@@ -33,7 +33,6 @@ def _health(shop) -> int:
     return httpx.get(shop.url, timeout=5).status_code
 
 
-@pytest.mark.backend("sqlite")
 def test_a_drill_runs_the_whole_loop_and_reports_against_the_targets(api, client_for, engine, webhook, shop, clock):
     shop.break_("drill: stuck on a bad cache entry")
     assert _health(shop) == 503
@@ -76,6 +75,10 @@ def test_a_drill_runs_the_whole_loop_and_reports_against_the_targets(api, client
     (ran,) = report["report"]["steps"]
     assert ran["runbook"] == "shop-down" and ran["outcome"] == "succeeded" and ran["by"] == "bob"
     assert all(c["ok"] for c in report["report"]["checks"]), report["report"]["checks"]
+    engine.run_due()  # the drill's alert is resolved once the drill ended: none is left firing
+    assert api.get("/api/v1/alerts", params={"status": "firing"}).json()["items"] == []
+    (alert,) = api.get("/api/v1/alerts", params={"status": "resolved"}).json()["items"]
+    assert alert["labels"]["warroom_drill"] == str(drill["id"])
     history = api.get("/api/v1/drills").json()
     assert [d["id"] for d in history] == [drill["id"]] and history[0]["report"]["state"] == "finished"
 
@@ -88,6 +91,7 @@ def test_a_drill_not_resolved_by_its_deadline_times_out(api, engine, clock):
     assert report["state"] == "timed_out"
     measures = {m["name"]: m for m in report["report"]["measures"]}
     assert measures["acknowledge"]["state"] == "missed" and measures["acknowledge"]["seconds"] is None
+    assert api.get("/api/v1/alerts", params={"status": "firing"}).json()["items"] == []
 
 
 def test_an_incident_outside_a_drill_is_no_drill_and_its_page_says_nothing_of_one(api, engine, webhook):

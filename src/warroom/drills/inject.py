@@ -19,6 +19,17 @@ INTEGRATION = "drills"
 
 def fire(session: Session, runtime: Any, drill_id: int, scenario: ScenarioIn, *, label: str, now: datetime) -> None:
     """Fire the scenario's alerts in the caller's transaction, through its integration or the built-in `drills`."""
+    _send(session, runtime, drill_id, scenario, label=label, status="firing", now=now)
+
+
+def resolve(session: Session, runtime: Any, drill_id: int, scenario: ScenarioIn, *, label: str, now: datetime) -> None:
+    """Resolve the alerts the drill fired (once it ended), so that none is left firing."""
+    _send(session, runtime, drill_id, scenario, label=label, status="resolved", now=now)
+
+
+def _send(
+    session: Session, runtime: Any, drill_id: int, scenario: ScenarioIn, *, label: str, status: str, now: datetime
+) -> None:
     if scenario.integration:
         integration = get_integration(session, scenario.integration)
         if integration.revoked_at is not None:
@@ -28,11 +39,11 @@ def fire(session: Session, runtime: Any, drill_id: int, scenario: ScenarioIn, *,
     alerts = [
         IncomingAlert(
             fingerprint=None,
-            status="firing",
+            status=status,
             labels={**alert.labels, label: str(drill_id)},
             annotations=dict(alert.annotations),
-            starts_at=now,
-            ends_at=None,
+            starts_at=now if status == "firing" else None,
+            ends_at=now if status == "resolved" else None,
             generator_url=None,
             raw={"drill": drill_id, "scenario": scenario.name},
         )

@@ -25,6 +25,7 @@ from warroom.incidents.models import Incident, TimelineEvent
 from warroom.timeparse import parse_duration
 
 DEADLINE_JOB = "drills.deadline"
+RESOLVE_ALERTS_JOB = "drills.resolve_alerts"
 # An injected alert carries the drill's id in this label, so that its incident is the drill's whatever its service.
 DRILL_LABEL = "warroom_drill"
 MAX_LIMIT = 200
@@ -92,7 +93,19 @@ def finish(session: Session, runtime: Any, drill: Drill, *, state: str, now: dat
     drill.finished_at = now
     drill.report = report(session, runtime, drill, now)
     jobs.cancel(session, DEADLINE_JOB, key=str(drill.id))
+    if drill.scenario.get("alerts"):
+        # A job, not now: this may run inside a timeline hook of the alert pipeline itself.
+        jobs.schedule(session, RESOLVE_ALERTS_JOB, key=str(drill.id), due=now, now=now)
     return drill
+
+
+def resolve_alerts(session: Session, runtime: Any, drill_id: int, now: datetime) -> None:
+    """Engine job: resolve the alerts an ended drill fired (running it twice resolves nothing new)."""
+    drill = session.get(Drill, drill_id)
+    if drill is None or drill.state == RUNNING or not drill.scenario.get("alerts"):
+        return
+    scenario = ScenarioIn.model_validate(drill.scenario)
+    inject.resolve(session, runtime, drill.id, scenario, label=DRILL_LABEL, now=now)
 
 
 def deadline_passed(session: Session, runtime: Any, drill_id: int, now: datetime) -> None:

@@ -12,5 +12,6 @@ def install(runtime: Any) -> None:
     """Register the timeline hook (ahead of every other: paging must see the drill flag), the job kinds, the plan."""
     jobs.register(handlers.DEADLINE_KIND)
     jobs.register(handlers.SCHEDULED_KIND)
+    jobs.register(handlers.RESOLVE_ALERTS_KIND)
     runtime.add_timeline_hook(service.on_timeline, kinds=("declared", "resolved", "auto_resolved"), first=True)
     schedule.sync(runtime)
