@@ -149,6 +149,12 @@ def test_drill_run_breaks_the_service_follows_the_loop_and_reports(tmp_path, ser
     assert any(a["who"] == "alice" for a in report["answered"])
     assert [(s["runbook"], s["outcome"]) for s in report["steps"]] == [("shop-down", "succeeded")]
     assert all(c["ok"] for c in report["checks"]), report["checks"]
+    shown = subprocess.run(
+        [*WARROOM, "drill", "show", str(drill["id"])], env=env, capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert f"Drill #{drill['id']} shop-down — finished, incident #{number} [P2]" in shown
+    assert "ok   paged through policy shop (seen: shop)" in shown and "ok   runbook shop-down ran" in shown
+    assert "Clear the fault the shop is stuck on" in shown  # the step run, by its description
 
 
 def test_a_bad_scenario_file_is_one_line_naming_the_field(tmp_path):
