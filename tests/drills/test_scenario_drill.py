@@ -147,3 +147,17 @@ def test_who_may_start_and_read_drills(client_for, role, run, read):
         run if run != 201 else 201
     )
     assert client.get("/api/v1/drills").status_code == read
+
+
+@pytest.mark.backend("sqlite")
+def test_two_drills_at_once_each_get_their_own_incident(api):
+    first = api.post("/api/v1/drills/run", json={"name": "waits", "services": ["shop"]}).json()
+    second = api.post("/api/v1/drills/run", json=SCENARIO).json()
+    # The second drill's alert is of the shop too, but it carries the second drill's label.
+    assert second["incident"] is not None
+    assert api.get(f"/api/v1/drills/{first['id']}/report").json()["incident"] is None
+    made = api.post("/api/v1/incidents", json={"title": "Shop slow", "severity": "P3", "services": ["shop"]}).json()
+    assert made["drill"] is True  # a new shop incident while `waits` runs is that drill's
+    assert api.get(f"/api/v1/drills/{first['id']}/report").json()["incident"] == made["number"]
+    later = api.post("/api/v1/incidents", json={"title": "Shop slow again", "severity": "P3", "services": ["shop"]})
+    assert later.json()["drill"] is False  # each drill takes one incident, the first

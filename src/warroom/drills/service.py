@@ -63,10 +63,13 @@ def _armed(session: Session, now: datetime) -> list[Drill]:
     )
 
 
-def _claims(drill: Drill, incident: Incident, labels: dict[str, Any]) -> bool:
-    if str(labels.get(DRILL_LABEL, "")) == str(drill.id):
-        return True
-    return bool(set(drill.services) & set(incident.services))
+def _claimant(armed: list[Drill], incident: Incident, labels: dict[str, Any]) -> Drill | None:
+    """The drill whose label the incident's alert carries, else the oldest armed drill of one of its services."""
+    named = str(labels.get(DRILL_LABEL, ""))
+    by_label = next((d for d in armed if str(d.id) == named), None)
+    if by_label is not None:
+        return by_label
+    return next((d for d in armed if set(d.services) & set(incident.services)), None)
 
 
 def on_timeline(session: Session, incident: Incident, event: TimelineEvent) -> None:
@@ -74,13 +77,12 @@ def on_timeline(session: Session, incident: Incident, event: TimelineEvent) -> N
     runtime = session.info.get("runtime")
     if event.kind == "declared":
         labels = event.data.get("labels") or {}
-        for drill in _armed(session, event.at):
-            if _claims(drill, incident, labels if isinstance(labels, dict) else {}):
-                drill.incident_id = incident.id
-                incidents.mark_drill(
-                    session, incident, actor=SYSTEM, now=event.at, message=f"drill {drill.name} (drill #{drill.id})"
-                )
-                return
+        drill = _claimant(_armed(session, event.at), incident, labels if isinstance(labels, dict) else {})
+        if drill is not None:
+            drill.incident_id = incident.id
+            incidents.mark_drill(
+                session, incident, actor=SYSTEM, now=event.at, message=f"drill {drill.name} (drill #{drill.id})"
+            )
     elif event.kind in ("resolved", "auto_resolved") and incident.drill and runtime is not None:
         ended = session.scalar(select(Drill).where(Drill.incident_id == incident.id, Drill.state == RUNNING))
         if ended is not None:
