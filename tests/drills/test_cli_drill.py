@@ -168,3 +168,21 @@ def test_a_bad_scenario_file_is_one_line_naming_the_field(tmp_path):
         done.stderr.strip()
         == f"error: {scenario}: break.argv: List should have at least 1 item after validation, not 0"
     )
+
+
+def test_a_bad_timeout_is_a_usage_error_and_nothing_starts(tmp_path):
+    scenario = tmp_path / "ok.yaml"
+    scenario.write_text("name: x\nservices: [shop]\nbreak: {argv: [touch, broken]}\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WARROOM_")}
+    env["WARROOM_URL"] = f"http://127.0.0.1:{free_port()}"  # nobody listens: the command must stop before
+    done = subprocess.run(
+        [*WARROOM, "drill", "run", str(scenario), "--timeout", "soon"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: --timeout: invalid duration 'soon'")
+    assert not (tmp_path / "broken").exists()  # nothing was broken
