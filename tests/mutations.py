@@ -330,6 +330,34 @@ MUTANTS: tuple[Mutant, ...] = (
         "    status = 422\n",
         ("tests/incidents/test_api.py::test_unknown_incident_is_404_and_illegal_transition_409[sqlite]",),
     ),
+    Mutant(
+        "drill-pages-not-marked",
+        "docs/learning.md#drills: every message about a drill incident starts with DRILL (title and body)",
+        "src/warroom/notify/service.py",
+        "    mark_drill(session, notification)\n",
+        "",
+        (
+            "tests/drills/test_scenario_drill.py::test_a_drill_runs_the_whole_loop_and_reports_against_the_targets[sqlite]",
+        ),
+    ),
+    Mutant(
+        "drill-flagged-after-paging",
+        "docs/learning.md#drills: a drill's incident is flagged before paging composes its first message",
+        "src/warroom/drills/setup.py",
+        "first=True)",
+        "first=False)",
+        (
+            "tests/drills/test_scenario_drill.py::test_a_drill_runs_the_whole_loop_and_reports_against_the_targets[sqlite]",
+        ),
+    ),
+    Mutant(
+        "drill-api-takes-a-command",
+        "docs/security.md: the drills API refuses a break command (nothing from the network is run)",
+        "src/warroom/drills/scenario.py",
+        '    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)\n',
+        '    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)\n',
+        ("tests/drills/test_scenario_drill.py::test_the_api_refuses_a_break_command_naming_the_field[sqlite]",),
+    ),
 )
 
 

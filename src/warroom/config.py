@@ -20,6 +20,7 @@ from warroom.configcheck import ConfigError as ConfigError
 from warroom.configcheck import ConfigProblem as ConfigProblem
 from warroom.configcheck import line_of, run
 from warroom.db import DatabaseTimeouts
+from warroom.drills.config import ScheduledDrill
 from warroom.incidents.severities import DEFAULT_SEVERITIES, Severity, SeverityTable
 from warroom.logs import FORMATS, LEVELS
 from warroom.monitors.schemas import MonitorConfig, MonitoringConfig
@@ -170,6 +171,8 @@ class ConfigFile(_Strict):
     # Local files (or folders of them) a schedule created over the API may name as its calendar (`file:PATH`);
     # relative to this file. Empty: over the API, calendars come only from http(s) URLs.
     calendar_files: list[str] = []
+    # Drills the engine starts on a schedule (RRULE), e.g. quarterly per team (docs/learning.md#drills).
+    drills: list[ScheduledDrill] = []
 
     def severity_table(self) -> SeverityTable:
         """The configured severity table, or the defaults."""

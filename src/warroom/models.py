@@ -3,6 +3,7 @@
 from warroom.alerts import models as alert_models
 from warroom.auth import models as auth_models
 from warroom.db import Base
+from warroom.drills import models as drill_models
 from warroom.engine import models as engine_models
 from warroom.incidents import models as incident_models
 from warroom.monitors import models as monitor_models
@@ -14,6 +15,7 @@ __all__ = [
     "Base",
     "alert_models",
     "auth_models",
+    "drill_models",
     "engine_models",
     "incident_models",
     "monitor_models",

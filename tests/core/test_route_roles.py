@@ -123,6 +123,11 @@ PROTECTED: dict[tuple[str, str], Role] = {
     # notify
     ("GET", "/api/v1/incidents/{number}/notifications"): V,
     ("POST", "/api/v1/users/{user_id}/test-notify"): R,
+    # drills: starting one pages people (and injects alerts), so it is the admin's; the history is readable.
+    ("POST", "/api/v1/drills/run"): A,
+    ("POST", "/api/v1/drills/contacts"): A,
+    ("GET", "/api/v1/drills"): V,
+    ("GET", "/api/v1/drills/{drill_id}/report"): V,
 }
 
 # Routes that take no bearer token, each with the reason it may not: they carry their own credential or reveal
