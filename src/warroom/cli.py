@@ -43,6 +43,8 @@ SUB_APPS = (
     ("warroom.oncall.cli", "oncall_app", "oncall"),
     ("warroom.oncall.cli", "policy_app", "policy"),
     ("warroom.engine.cli", "app", "engine"),
+    ("warroom.postmortems.cli", "postmortem_app", "postmortem"),
+    ("warroom.postmortems.cli", "action_app", "action"),
 )
 # Modules that add commands to another domain's group (`incident escalate|pages` come from on-call).
 EXTENDS: dict[str, tuple[str, ...]] = {"incident": ("warroom.oncall.cli",)}
