@@ -305,3 +305,8 @@ def export(session: Session, runtime: Any, postmortem: Postmortem, now: datetime
     }
     text = yaml.safe_dump(front, sort_keys=False, allow_unicode=True)
     return f"---\n{text}---\n\n{version.body}"
+
+
+def action_item_counts(session: Session, *, since: datetime, until: datetime) -> dict[str, int]:
+    """For the reports: action items opened and done in [since, until), and overdue at `until`."""
+    return actions.action_item_counts(session, since=since, until=until)
