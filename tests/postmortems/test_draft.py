@@ -57,7 +57,8 @@ def test_the_draft_holds_the_record(runtime, app, api, engine, clock, webhook):
     # Began 08:58 (the alert's startsAt), resolved 09:10.
     assert "- **Duration**: 12m (started 08:58, resolved 09:10 UTC)" in summary
     assert any(line.startswith("- **Users affected**: _to fill_") for line in _section(body, "## Impact"))
-    # Detected 09:00 (2 min), acknowledged 09:03, mitigated 09:06, resolved 09:10; P1 targets 5/15/10/15 min, total 5+10+15.
+    # Detected 09:00 (2 min), acknowledged 09:03, mitigated 09:06, resolved 09:10.
+    # P1 targets: detect 5m, acknowledge 15m, mitigate 10m, recover 15m; the total is 5 + 10 + 15.
     phases = _section(body, "## Phases against targets")[2:]
     assert phases == [
         "| detect | 2m | 5m | met |",
@@ -80,7 +81,10 @@ def test_the_draft_holds_the_record(runtime, app, api, engine, clock, webhook):
     steps = _section(body, "## Runbook steps run")
     assert steps == ["- 09:00 - checkout-down step 1: Is the checkout answering - succeeded (warroom)"]
     root = _section(body, "## Root Cause")
-    assert [line for line in root if line.startswith(("1. Why?", "5. Why?"))] == ["1. Why? _to fill_", "5. Why? _to fill_"]
+    assert [line for line in root if line.startswith(("1. Why?", "5. Why?"))] == [
+        "1. Why? _to fill_",
+        "5. Why? _to fill_",
+    ]
     assert "### What went well" in body and "### What could be improved" in body
     assert _section(body, "## Action Items") == []
 

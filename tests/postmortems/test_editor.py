@@ -82,9 +82,7 @@ def test_editing_in_the_editor_keeps_action_items_in_step(runtime, api, make_inc
 
     # Removing the line removes the item.
     cli("postmortem", "edit", "1", editor="remove")
-    assert [i["text"] for i in api.get("/api/v1/action-items", params={"incident": 1}).json()] == [
-        "Add a read replica"
-    ]
+    assert [i["text"] for i in api.get("/api/v1/action-items", params={"incident": 1}).json()] == ["Add a read replica"]
 
     # An editor that fails, or no change, saves nothing; an unknown owner is refused naming the line.
     cli("postmortem", "edit", "1", editor="fail", code=1)

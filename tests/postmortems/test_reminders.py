@@ -65,10 +65,18 @@ def test_an_overdue_action_item_reminds_its_owner(api, make_incident, engine, cl
     make_incident(severity="P2")
     made = api.post(
         "/api/v1/action-items",
-        json={"incident": 1, "text": "Add a replica", "owner": "bob", "due": "2026-01-06", "ticket_url": "https://t.example/1"},
+        json={
+            "incident": 1,
+            "text": "Add a replica",
+            "owner": "bob",
+            "due": "2026-01-06",
+            "ticket_url": "https://t.example/1",
+        },
     )
     assert made.status_code == 201, made.text
-    api.post("/api/v1/action-items", json={"incident": 1, "text": "Write the runbook", "owner": "alice", "due": "2026-02-01"})
+    api.post(
+        "/api/v1/action-items", json={"incident": 1, "text": "Write the runbook", "owner": "alice", "due": "2026-02-01"}
+    )
     clock.advance(hours=38)  # 2026-01-06 23:00: due today, not overdue
     engine.run_due()
     assert webhook.at("bob") == []

@@ -40,7 +40,9 @@ def test_the_configured_template_drafts_the_postmortem(api, make_incident):
 
 def test_config_check_names_the_templates_broken_line(tmp_path: Path):
     (tmp_path / "broken.md").write_text("# {{ incident.title }}\n\n{% for e in timeline %}\n- {{ e.time }\n")
-    (tmp_path / "warroom.yaml").write_text("services: []\npostmortems:\n  required_for: [P0, P7]\n  template: broken.md\n")
+    (tmp_path / "warroom.yaml").write_text(
+        "services: []\npostmortems:\n  required_for: [P0, P7]\n  template: broken.md\n"
+    )
     result = CliRunner().invoke(build(), ["config", "check", str(tmp_path / "warroom.yaml")])
     assert result.exit_code == 1
     assert "warroom.yaml:4: postmortems.template: " in result.output
