@@ -21,6 +21,8 @@ if mode == "add":
         "- [ ] Add a read replica - Owner: @alice - Due: 2026-01-09\\n"
         "1. [ ] Alert on pool saturation - Owner: @Bob\\n")
     text = text.replace("## Root Cause\\n_What caused the incident._", "## Root Cause\\nThe pool was too small.")
+elif mode == "tick":
+    text = text.replace("- [ ] Alert on pool saturation", "- [x] Alert on pool saturation")
 elif mode == "remove":
     text = "\\n".join(l for l in text.split("\\n") if "pool saturation" not in l)
 elif mode == "bad-owner":
@@ -80,6 +82,10 @@ def test_editing_in_the_editor_keeps_action_items_in_step(runtime, api, make_inc
     diff = api.get("/api/v1/postmortems/1/diff").json()["diff"]
     assert "-- [ ] Add a read replica" in diff and "+- [x] Add a read replica" in diff
 
+    # Ticking the box in the editor closes the item.
+    cli("postmortem", "edit", "1", editor="tick")
+    assert api.get("/api/v1/action-items/2").json()["status"] == "done"
+
     # Removing the line removes the item.
     cli("postmortem", "edit", "1", editor="remove")
     assert [i["text"] for i in api.get("/api/v1/action-items", params={"incident": 1}).json()] == ["Add a read replica"]
@@ -89,7 +95,7 @@ def test_editing_in_the_editor_keeps_action_items_in_step(runtime, api, make_inc
     assert "no change" in cli("postmortem", "edit", "1", editor="none")
     refused = cli("postmortem", "edit", "1", editor="bad-owner", code=1)
     assert "Action item on line" in refused and "mallory" in refused
-    assert api.get("/api/v1/postmortems/1").json()["version"] == 4
+    assert api.get("/api/v1/postmortems/1").json()["version"] == 5
 
     # The export carries the front matter a team keeps in git.
     exported = cli("postmortem", "export", "1")

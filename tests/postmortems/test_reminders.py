@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from warroom.engine import jobs
+
 
 def titles(webhook, path: str) -> list[str]:
     return [m.title for m in webhook.at(path)]
 
 
-def test_the_commander_is_reminded_when_due_and_overdue_until_published(api, make_incident, engine, clock, webhook):
+def test_the_commander_is_reminded_when_due_and_overdue_until_published(
+    runtime, api, make_incident, engine, clock, webhook
+):
     make_incident(severity="P1", commander="alice")
     make_incident(severity="P3", commander="alice", title="Typo on the status page")
     clock.advance(minutes=20)
@@ -41,6 +45,8 @@ def test_the_commander_is_reminded_when_due_and_overdue_until_published(api, mak
     api.post("/api/v1/postmortems/1/state", json={"state": "in_review"})
     api.post("/api/v1/postmortems/1/state", json={"state": "published"})
     assert api.get("/api/v1/postmortems", params={"overdue": "true"}).json() == []
+    with runtime.db.session() as session:
+        assert jobs.pending(session, "postmortems.remind") == []  # publishing cancelled them
     clock.advance(days=3)
     engine.run_due()
     assert len(webhook.at("alice")) == 3
@@ -48,8 +54,6 @@ def test_the_commander_is_reminded_when_due_and_overdue_until_published(api, mak
 
 
 def test_reopening_the_incident_cancels_the_reminders(runtime, api, make_incident, engine, clock, webhook):
-    from warroom.engine import jobs
-
     make_incident(severity="P0", commander="alice")
     api.post("/api/v1/incidents/1/resolve")
     api.post("/api/v1/incidents/1/reopen")
@@ -61,7 +65,7 @@ def test_reopening_the_incident_cancels_the_reminders(runtime, api, make_inciden
     assert [t for t in titles(webhook, "alice") if "Post-mortem" in t] == []
 
 
-def test_an_overdue_action_item_reminds_its_owner(api, make_incident, engine, clock, webhook):
+def test_an_overdue_action_item_reminds_its_owner(runtime, api, make_incident, engine, clock, webhook):
     make_incident(severity="P2")
     made = api.post(
         "/api/v1/action-items",
@@ -90,6 +94,8 @@ def test_an_overdue_action_item_reminds_its_owner(api, make_incident, engine, cl
     assert [(i["id"], i["overdue"]) for i in overdue] == [(1, True)]
     assert api.get("/api/v1/action-items", params={"overdue": "true", "owner": "alice"}).json() == []
     api.patch("/api/v1/action-items/1", json={"status": "done"})
+    with runtime.db.session() as session:
+        assert [j.key for j in jobs.pending(session, "postmortems.item_overdue")] == ["2"]  # alice's, not yet due
     clock.advance(timedelta(days=8))
     engine.run_due()
     assert len(webhook.at("bob")) == 1  # done: no weekly repeat
