@@ -71,3 +71,14 @@ def test_the_sandbox_keeps_templates_away_from_python(runtime, api, make_inciden
     answer = api.post("/api/v1/incidents/1/postmortem")
     assert answer.status_code == 422
     assert "unsafe" in answer.json()["detail"], answer.json()
+
+
+def test_custom_severities_without_required_for_warn_but_load(tmp_path: Path):
+    text = (
+        "severities:\n  - {name: SEV1, acknowledge: 5m, response: 10m, detection: 1m, mitigation: 4m, recovery: 10m}\n"
+    )
+    (tmp_path / "warroom.yaml").write_text(text)
+    parse_config_text(text)
+    result = CliRunner().invoke(build(), ["config", "check", str(tmp_path / "warroom.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "warning: no severity requires a post-mortem" in result.output

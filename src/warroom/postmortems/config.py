@@ -37,3 +37,4 @@ class PostmortemsConfig(BaseModel):
 
 # This domain's checks of its section, registered beside it (config.py composes the file from these).
 configcheck.register("postmortems", "warroom.postmortems.config_checks:check_postmortems")
+configcheck.register("postmortems", "warroom.postmortems.config_checks:review_postmortems", review=True)

@@ -19,7 +19,7 @@ def check_postmortems(parsed: ConfigFile, root: yaml.Node | None, path: str) -> 
     section = parsed.postmortems
     found: list[ConfigProblem] = []
     known = parsed.severity_table().names()
-    for index, name in enumerate(section.required_for):
+    for index, name in enumerate(section.required_for if "required_for" in section.model_fields_set else ()):
         if name not in known:
             found.append(
                 ConfigProblem(
@@ -42,4 +42,24 @@ def check_postmortems(parsed: ConfigFile, root: yaml.Node | None, path: str) -> 
         if broken is not None:
             line, message = broken
             found.append(ConfigProblem(path, where, "postmortems.template", f"{file}, line {line}: {message}"))
+    return found
+
+
+def review_postmortems(parsed: ConfigFile, root: yaml.Node | None, path: str) -> list[ConfigProblem]:
+    """A warning when no severity requires a post-mortem because the default names severities the table lacks."""
+    section = parsed.postmortems
+    known = parsed.severity_table().names()
+    found: list[ConfigProblem] = []
+    # The default (P0, P1) names the default severities; a custom table that has neither makes none required.
+    if "required_for" not in section.model_fields_set and not set(section.required_for) & set(known):
+        found.append(
+            ConfigProblem(
+                path,
+                line_of(root, ("severities",)),
+                "postmortems.required_for",
+                f"no severity requires a post-mortem: the default names P0 and P1, and severities are "
+                f"{', '.join(known)}; set postmortems.required_for",
+                level="warning",
+            )
+        )
     return found
