@@ -29,6 +29,16 @@ elif mode == "bad-owner":
     text = text.replace("## Action Items\\n", "## Action Items\\n- [ ] Page harder - Owner: @mallory\\n")
 elif mode == "fail":
     sys.exit(3)
+elif mode == "race":
+    # Someone else saves while this editor is open.
+    import json, os, urllib.request
+    url = os.environ["WARROOM_URL"] + "/api/v1/postmortems/1"
+    headers = {"Authorization": "Bearer " + os.environ["WARROOM_TOKEN"], "Content-Type": "application/json"}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as answer:
+        current = json.load(answer)
+    body = json.dumps({"body": current["body"] + "Someone else.\\n", "version": current["version"]}).encode()
+    urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers, method="PUT")).close()
+    text = text + "My late edit.\\n"
 path.write_text(text)
 """
 
@@ -96,6 +106,14 @@ def test_editing_in_the_editor_keeps_action_items_in_step(runtime, api, make_inc
     refused = cli("postmortem", "edit", "1", editor="bad-owner", code=1)
     assert "Action item on line" in refused and "mallory" in refused
     assert api.get("/api/v1/postmortems/1").json()["version"] == 5
+
+    # Someone saves while the editor is open: a 409, their text stays, and ours is kept in a file.
+    raced = cli("postmortem", "edit", "1", editor="race", code=1)
+    assert "is at version 6, not 5" in raced and "Your text is kept in" in raced
+    kept = Path("postmortem-1.v5.edited.md").read_text()
+    assert kept.endswith("My late edit.\n")
+    body = api.get("/api/v1/postmortems/1").json()["body"]
+    assert body.endswith("Someone else.\n") and "My late edit." not in body
 
     # The export carries the front matter a team keeps in git.
     exported = cli("postmortem", "export", "1")
