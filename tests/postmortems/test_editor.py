@@ -147,3 +147,23 @@ def test_states_and_an_admins_reopen(runtime, client_for, make_incident):
     assert responder.post("/api/v1/postmortems/1/reopen").status_code == 403
     assert admin.post("/api/v1/postmortems/1/reopen").json()["state"] == "draft"
     assert responder.put("/api/v1/postmortems/1", json={"body": body + "x\n", "version": 1}).status_code == 200
+
+
+@pytest.mark.backend("sqlite")
+def test_a_hostile_checklist_is_refused_at_once(runtime, api, make_incident):
+    import time
+
+    make_incident(severity="P2")
+    body = api.post("/api/v1/incidents/1/postmortem").json()["body"]
+    started = time.monotonic()
+    hostile = body + "- [ ] a" + " " * 150_000 + "b\n" + "- [ ] c" + " -" * 20_000 + "\n"
+    answer = api.put("/api/v1/postmortems/1", json={"body": hostile, "version": 1})
+    assert answer.status_code == 422 and "longer than 2000 characters" in answer.json()["detail"]
+    assert time.monotonic() - started < 2
+    bad_date = body + "- [ ] Replace the disk - Due: someday\n"
+    answer = api.put("/api/v1/postmortems/1", json={"body": bad_date, "version": 1})
+    assert answer.status_code == 422 and "Due 'someday' is not a date" in answer.json()["detail"]
+    bad_ticket = body + "- [ ] Replace the disk - Ticket: javascript:alert(1)\n"
+    answer = api.put("/api/v1/postmortems/1", json={"body": bad_ticket, "version": 1})
+    assert answer.status_code == 422 and "is not an http(s) link" in answer.json()["detail"]
+    assert api.get("/api/v1/postmortems/1").json()["version"] == 1
