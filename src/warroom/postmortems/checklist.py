@@ -14,8 +14,11 @@ from warroom.errors import InvalidInput
 
 HEADING = re.compile(r"^#{1,6}\s+action items\s*$", re.IGNORECASE)
 ANY_HEADING = re.compile(r"^#{1,6}\s")
-ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\[(?P<box>[ xX-])\]\s+(?P<rest>.*\S)\s*$")
-FIELD = re.compile(r"\s+-\s+(?P<name>Owner|Due|Ticket):\s*(?P<value>\S+)\s*$", re.IGNORECASE)
+# Linear on any input (no nested or adjacent unbounded repeats that could backtrack): a checklist is text from
+# outside. The fields at the end of a line are split off with rfind, not a regex search.
+ITEM = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+\[(?P<box>[ xX-])\][ \t]+(?P<rest>.*)$")
+FIELD = re.compile(r"^(?P<name>Owner|Due|Ticket):[ \t]*(?P<value>\S+)$", re.IGNORECASE)
+MAX_LINE = 2000
 BOXES = {"open": " ", "done": "x", "wont_do": "-"}
 STATES = {" ": "open", "x": "done", "X": "done", "-": "wont_do"}
 
@@ -61,14 +64,19 @@ def parse(body: str) -> list[Line]:
     found: list[Line] = []
     for index in range(*bounds):
         match = ITEM.match(lines[index])
-        if match is None:
+        if match is None or not match.group("rest").strip():
             continue
-        rest = match.group("rest")
-        fields: dict[str, str] = {}
-        while (field := FIELD.search(rest)) is not None:
-            fields.setdefault(field.group("name").lower(), field.group("value"))
-            rest = rest[: field.start()].rstrip()
         number = index + 1
+        if len(lines[index]) > MAX_LINE:
+            raise InvalidInput(f"Action item on line {number} is longer than {MAX_LINE} characters.", field="body")
+        rest = match.group("rest").strip()
+        fields: dict[str, str] = {}
+        while (cut := rest.rfind(" - ")) >= 0:
+            field = FIELD.match(rest[cut + 3 :].strip())
+            if field is None:
+                break
+            fields.setdefault(field.group("name").lower(), field.group("value"))
+            rest = rest[:cut].rstrip()
         due = None
         if "due" in fields:
             try:
