@@ -43,6 +43,7 @@ ROUTER_MODULES = (
     "warroom.oncall.api",
     "warroom.notify.api",
     "warroom.drills.api",
+    "warroom.postmortems.api",
 )
 
 

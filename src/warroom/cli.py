@@ -44,6 +44,8 @@ SUB_APPS = (
     ("warroom.oncall.cli", "policy_app", "policy"),
     ("warroom.engine.cli", "app", "engine"),
     ("warroom.drills.cli", "app", "drill"),
+    ("warroom.postmortems.cli", "postmortem_app", "postmortem"),
+    ("warroom.postmortems.cli", "action_app", "action"),
 )
 # Modules that add commands to another domain's group (`incident escalate|pages` come from on-call).
 EXTENDS: dict[str, tuple[str, ...]] = {"incident": ("warroom.oncall.cli",)}

@@ -25,6 +25,7 @@ from warroom.incidents.severities import DEFAULT_SEVERITIES, Severity, SeverityT
 from warroom.logs import FORMATS, LEVELS
 from warroom.monitors.schemas import MonitorConfig, MonitoringConfig
 from warroom.oncall.config_models import NotificationsConfig, PolicyConfig, ScheduleConfig, TeamConfig, UserConfig
+from warroom.postmortems.config import PostmortemsConfig
 from warroom.runbooks.config import RunbooksConfig
 from warroom.timeparse import parse_duration
 
@@ -168,6 +169,7 @@ class ConfigFile(_Strict):
     schedules: list[ScheduleConfig] = []
     policies: list[PolicyConfig] = []
     notifications: NotificationsConfig = NotificationsConfig()
+    postmortems: PostmortemsConfig = Field(default_factory=PostmortemsConfig)
     # Local files (or folders of them) a schedule created over the API may name as its calendar (`file:PATH`);
     # relative to this file. Empty: over the API, calendars come only from http(s) URLs.
     calendar_files: list[str] = []

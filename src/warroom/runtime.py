@@ -26,6 +26,7 @@ DOMAIN_MODULES: tuple[str, ...] = (
     "warroom.notify.setup",
     "warroom.oncall.setup",
     "warroom.drills.setup",
+    "warroom.postmortems.setup",
 )
 
 

@@ -128,6 +128,21 @@ PROTECTED: dict[tuple[str, str], Role] = {
     ("POST", "/api/v1/drills/contacts"): A,
     ("GET", "/api/v1/drills"): V,
     ("GET", "/api/v1/drills/{drill_id}/report"): V,
+    # postmortems: viewers read, responders draft, edit and move them, an admin reopens a published one.
+    ("POST", "/api/v1/incidents/{number}/postmortem"): R,
+    ("GET", "/api/v1/postmortems"): V,
+    ("GET", "/api/v1/postmortems/{number}"): V,
+    ("PUT", "/api/v1/postmortems/{number}"): R,
+    ("POST", "/api/v1/postmortems/{number}/state"): R,
+    ("POST", "/api/v1/postmortems/{number}/reopen"): A,
+    ("GET", "/api/v1/postmortems/{number}/versions"): V,
+    ("GET", "/api/v1/postmortems/{number}/versions/{version}"): V,
+    ("GET", "/api/v1/postmortems/{number}/diff"): V,
+    ("GET", "/api/v1/postmortems/{number}/export"): V,
+    ("GET", "/api/v1/action-items"): V,
+    ("POST", "/api/v1/action-items"): R,
+    ("GET", "/api/v1/action-items/{item_id}"): V,
+    ("PATCH", "/api/v1/action-items/{item_id}"): R,
 }
 
 # Routes that take no bearer token, each with the reason it may not: they carry their own credential or reveal
