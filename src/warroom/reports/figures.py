@@ -1,0 +1,48 @@
+"""Median, 90th percentile and mean of a list of durations, as the reports define them (medians first)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+
+def median(values: Sequence[float]) -> float | None:
+    """The middle value; the mean of the two middle ones for an even count."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def p90(values: Sequence[float]) -> float | None:
+    """Nearest rank: the smallest value that at least 90% of the values are at or below (no interpolation)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[math.ceil(0.9 * len(ordered)) - 1]
+
+
+def mean(values: Sequence[float]) -> float | None:
+    """The arithmetic mean."""
+    return sum(values) / len(values) if values else None
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def summary(values: Sequence[float]) -> dict[str, Any]:
+    """count, median, p90 and mean (seconds, one decimal)."""
+    return {
+        "count": len(values),
+        "median": _round(median(values)),
+        "p90": _round(p90(values)),
+        "mean": _round(mean(values)),
+    }
+
+
+def share(part: int, whole: int) -> float | None:
+    """part / whole rounded to 3 decimals; None when there is nothing to divide."""
+    return round(part / whole, 3) if whole else None
