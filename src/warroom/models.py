@@ -8,6 +8,7 @@ from warroom.incidents import models as incident_models
 from warroom.monitors import models as monitor_models
 from warroom.notify import models as notify_models
 from warroom.oncall import models as oncall_models
+from warroom.reports import models as report_models
 from warroom.runbooks import models as runbook_models
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     "monitor_models",
     "notify_models",
     "oncall_models",
+    "report_models",
     "runbook_models",
 ]

@@ -2,7 +2,8 @@
 
 Every figure the tests expect is computed in the tests' own words from the table below (minutes after
 detection), not with the reports' code. Severities are the defaults: P1 targets detect 5m, acknowledge 15m,
-mitigate 10m, recover 15m, resolve 30m (5+10+15); P2 detect 15m, acknowledge 30m, mitigate 30m, recover 60m, resolve 120m.
+mitigate 10m, recover 15m, resolve 30m (5+10+15);
+P2 detect 15m, acknowledge 30m, mitigate 30m, recover 60m, resolve 120m.
 
  #  sev  detected (UTC)      started  ack   mitigated resolved  services             paged (minutes after detection)
  1  P1   2026-11-01 10:00    -2       4 bob 8         20        web                  bob 0, alice 3 (level 2)
@@ -186,7 +187,8 @@ def load_month(runtime: Runtime) -> None:
         session.flush()
         # Flapping: alert 9 (Flappy, #6) resolves at +10 and fires again at +25 (15 min: a flap), resolves at +40
         # and fires at +100 (60 min); alert 1 (#2) resolves at +5 and fires at +35 (exactly 30 min: a flap).
-        for number, alert_id, steps in ((6, 9, ((10, "r"), (25, "f"), (40, "r"), (100, "f"))), (2, 1, ((5, "r"), (35, "f")))):
+        flaps = ((6, 9, ((10, "r"), (25, "f"), (40, "r"), (100, "f"))), (2, 1, ((5, "r"), (35, "f"))))
+        for number, alert_id, steps in flaps:
             for minutes, what in steps:
                 session.add(
                     TimelineEvent(

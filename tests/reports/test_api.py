@@ -23,19 +23,25 @@ def viewer(month, client_for: Callable[..., TestClient]) -> TestClient:
     return client_for("viewer")
 
 
+def _csv(client: TestClient, section: str) -> list[dict[str, str]]:
+    return list(
+        csv.DictReader(io.StringIO(client.get(f"/api/v1/reports/{section}", params={**PERIOD, "format": "csv"}).text))
+    )
+
+
 def test_csv_sections_have_a_header_and_one_row_per_thing(viewer):
     response = viewer.get("/api/v1/reports/incidents", params={**PERIOD, "format": "csv"})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert [r["group"] for r in rows] == ["(all)", "P1", "P2"]
     assert rows[1]["acknowledge_median_s"] == "600.0" and rows[1]["resolve_target_share"] == "0.5"
-    load = list(csv.DictReader(io.StringIO(viewer.get("/api/v1/reports/load", params={**PERIOD, "format": "csv"}).text)))
+    load = _csv(viewer, "load")
     assert [(r["person"], r["pages"], r["night_pages"]) for r in load] == [
         ("bob", "5", "3"), ("alice", "4", "2"), ("carol", "2", "1"),
     ]  # fmt: skip
     trend = viewer.get("/api/v1/reports/trend", params={**PERIOD, "format": "csv"}).text.splitlines()
     assert trend[0] == "bucket,group,incidents" and "2026-11-16,(all),2" in trend and "2026-11-16,P2,2" in trend
-    runbooks = list(csv.DictReader(io.StringIO(viewer.get("/api/v1/reports/runbooks", params={**PERIOD, "format": "csv"}).text)))
+    runbooks = _csv(viewer, "runbooks")
     assert [(r["runbook"], r["uses"], r["success_rate"]) for r in runbooks] == [
         ("restart-web", "3", "0.667"), ("db-failover", "2", ""),
     ]  # fmt: skip

@@ -9,18 +9,20 @@ from typing import Any
 
 def median(values: Sequence[float]) -> float | None:
     """The middle value; the mean of the two middle ones for an even count."""
-    if not values:
-        return None
-    ordered = sorted(values)
+    return _median_of_sorted(sorted(values)) if values else None
+
+
+def _median_of_sorted(ordered: Sequence[float]) -> float:
     mid = len(ordered) // 2
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def p90(values: Sequence[float]) -> float | None:
     """Nearest rank: the smallest value that at least 90% of the values are at or below (no interpolation)."""
-    if not values:
-        return None
-    ordered = sorted(values)
+    return _p90_of_sorted(sorted(values)) if values else None
+
+
+def _p90_of_sorted(ordered: Sequence[float]) -> float:
     return ordered[math.ceil(0.9 * len(ordered)) - 1]
 
 
@@ -34,12 +36,15 @@ def _round(value: float | None) -> float | None:
 
 
 def summary(values: Sequence[float]) -> dict[str, Any]:
-    """count, median, p90 and mean (seconds, one decimal)."""
+    """count, median, p90 and mean (seconds, one decimal); the values are sorted once."""
+    if not values:
+        return {"count": 0, "median": None, "p90": None, "mean": None}
+    ordered = sorted(values)
     return {
-        "count": len(values),
-        "median": _round(median(values)),
-        "p90": _round(p90(values)),
-        "mean": _round(mean(values)),
+        "count": len(ordered),
+        "median": _round(_median_of_sorted(ordered)),
+        "p90": _round(_p90_of_sorted(ordered)),
+        "mean": _round(sum(ordered) / len(ordered)),
     }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -42,7 +42,7 @@ def _zone(name: str | None) -> ZoneInfo:
 
 def is_night(at: float, zone: ZoneInfo) -> bool:
     """True when `at` falls between 22:00 and 07:00 on a clock in `zone`."""
-    hour = datetime.fromtimestamp(at, tz=UTC).astimezone(zone).hour
+    hour = datetime.fromtimestamp(at, tz=zone).hour
     return hour >= NIGHT_STARTS or hour < NIGHT_ENDS
 
 
@@ -62,7 +62,7 @@ def pages(session: Session, query: ReportQuery) -> list[Page]:
             Notification.level,
         )
     )
-    return [Page(int(i), str(u), float(at)) for i, u, at in session.execute(statement)]
+    return [Page(int(i or 0), str(u), float(at)) for i, u, at in session.execute(statement)]
 
 
 def _acknowledgements(session: Session, query: ReportQuery) -> dict[int, tuple[str, float]]:

@@ -22,6 +22,11 @@ TOP = 10
 FLAP_KINDS = ("alert_resolved", "alert_refired")
 
 
+def _rows(session: Session, statement: Any) -> list[Any]:
+    # The columns are SQL expressions (JSON paths, aggregates): typed Any, converted where they are read.
+    return list(session.execute(statement))
+
+
 def _alert_name() -> Any:
     return func.coalesce(Alert.labels["alertname"].as_string(), Alert.summary, Alert.fingerprint)
 
@@ -59,7 +64,7 @@ def _noisiest(session: Session, query: ReportQuery) -> list[dict[str, Any]]:
     )
     return [
         {"name": n, "alerts": int(count), "received": int(received or 0), "with_incident": int(attached)}
-        for n, count, received, attached in session.execute(statement)
+        for n, count, received, attached in _rows(session, statement)
     ]
 
 
@@ -106,9 +111,10 @@ def _flapping(session: Session, query: ReportQuery) -> dict[str, Any]:
     last_resolved: dict[str, float] = {}
     flaps: dict[str, int] = defaultdict(int)
     names: dict[str, str] = {}
-    for alert, kind, at, message in session.execute(statement):
-        if alert is None:
+    for raw_alert, kind, at, message in _rows(session, statement):
+        if raw_alert is None:
             continue
+        alert = str(raw_alert)
         if kind == "alert_resolved":
             last_resolved[alert] = float(at)
         elif alert in last_resolved and float(at) - last_resolved.pop(alert) <= window + 1e-3:

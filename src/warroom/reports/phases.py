@@ -1,12 +1,13 @@
 """Incident counts, their trend, and each phase (detect, acknowledge, mitigate, recover, resolve) against targets.
 
-The database computes every duration (seconds between two timestamps) and filters the period; Python sorts
-the durations of each group for the median and p90, which SQLite has no function for."""
+The database filters the period and computes each duration in seconds; Python sorts each group's durations for
+the median and p90 (SQLite has no percentile function) and buckets the trend with integer arithmetic, no
+datetimes: 100,000 incidents are one pass."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,12 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from warroom.incidents.models import Incident
-from warroom.incidents.severities import Severity, SeverityTable
+from warroom.incidents.severities import SeverityTable
 from warroom.reports import figures
 from warroom.reports.period import ReportQuery
 from warroom.reports.sql import epoch, in_period, is_sqlite, seconds_between
 
-# (phase, from, to, the severity's target): as `incidents.durations.measure` defines them.
+# Each phase as (name, from, to, the severity's target), as
+# `incidents.durations.measure` defines them.
 PHASES: tuple[tuple[str, str, str, str], ...] = (
     ("detect", "started_at", "detected_at", "detection"),
     ("acknowledge", "detected_at", "acknowledged_at", "acknowledge"),
@@ -29,58 +31,49 @@ PHASES: tuple[tuple[str, str, str, str], ...] = (
     ("resolve", "started_at", "resolved_at", "resolve"),
 )
 PHASE_NAMES = tuple(p[0] for p in PHASES)
+RESOLVE = PHASE_NAMES.index("resolve")
 ALL = "(all)"
 NONE = "(none)"
+# Targets are whole seconds; the database's float arithmetic on a duration exactly on one may be a hair over.
+_SLACK = 1e-3
+_DAY = 86400
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IncidentRow:
-    """One incident of the period with its durations in seconds (None: the phase has not ended)."""
+    """One incident of the period: its durations in seconds, in PHASES order (None: the phase has not ended)."""
 
     id: int
     severity: str
     detected: float  # epoch seconds
-    durations: dict[str, float | None]
+    durations: tuple[float | None, ...]
+
+    @property
+    def resolve(self) -> float | None:
+        """Started to resolved, in seconds."""
+        return self.durations[RESOLVE]
 
 
 def incident_rows(session: Session, query: ReportQuery) -> list[IncidentRow]:
-    """The period's incidents with every phase's duration, computed by the database."""
+    """The period's incidents with every phase's duration, each subtraction done by the database."""
     sqlite = is_sqlite(session)
     columns = [
         seconds_between(getattr(Incident, start), getattr(Incident, end), sqlite=sqlite) for _, start, end, _ in PHASES
     ]
-    statement = select(Incident.id, Incident.severity, epoch(Incident.detected_at, sqlite=sqlite), *columns).where(
-        in_period(query)
-    )
-    rows = []
-    for row in session.execute(statement):
-        rows.append(IncidentRow(row[0], row[1], float(row[2]), dict(zip(PHASE_NAMES, row[3:], strict=True))))
-    return rows
+    statement = select(Incident.id, Incident.severity, epoch(Incident.detected_at, sqlite=sqlite), *columns)
+    return [
+        IncidentRow(number, severity, detected, tuple(durations))
+        for number, severity, detected, *durations in session.execute(statement.where(in_period(query))).tuples()
+    ]
 
 
-def _target(severity: Severity | None, attr: str) -> float | None:
-    if severity is None:
-        return None
-    value: timedelta = getattr(severity, attr)
-    return value.total_seconds()
-
-
-def _phase(rows: Iterable[IncidentRow], name: str, attr: str, severities: dict[str, Severity]) -> dict[str, Any]:
-    values: list[float] = []
-    met = judged = 0
-    for row in rows:
-        took = row.durations[name]
-        if took is None:
-            continue
-        took = max(0.0, float(took))
-        values.append(took)
-        target = _target(severities.get(row.severity), attr)
-        if target is not None:
-            judged += 1
-            met += took <= target + 1e-3  # the database's float arithmetic on exact targets
-    out = figures.summary(values)
-    out.update({"target_met": met, "target_judged": judged, "target_share": figures.share(met, judged)})
-    return out
+def _figures(runs: list[list[float]], hits: int, judged: int) -> dict[str, Any]:
+    values = [v for run in runs for v in run]  # sorted runs: sorting their concatenation is nearly linear
+    return figures.summary(values) | {
+        "target_met": hits,
+        "target_judged": judged,
+        "target_share": figures.share(hits, judged),
+    }
 
 
 def phase_table(
@@ -88,46 +81,86 @@ def phase_table(
 ) -> list[dict[str, Any]]:
     """One entry per group (the whole period first): incident count and each phase's figures.
 
-    `keys` maps an incident to its groups (None: group by severity); an incident of two services counts in both."""
-    table = {s.name: s for s in severities}
-    groups: dict[str, list[IncidentRow]] = defaultdict(list)
+    `keys` maps an incident to its groups (None: group by severity); an incident of two services counts in both.
+    Each group's durations are kept per severity and sorted, so the count that met the severity's target is
+    one binary search (a duration equal to its target met it)."""
+    targets = {s.name: [getattr(s, attr).total_seconds() + _SLACK for *_, attr in PHASES] for s in severities}
+    # (group, severity) → per phase, the durations of its incidents whose phase ended
+    cells: dict[tuple[str, str], list[list[float]]] = {}
+    counts: dict[str, int] = defaultdict(int)
     for row in rows:
         for key in [row.severity] if keys is None else keys.get(row.id) or [NONE]:
-            groups[key].append(row)
+            counts[key] += 1
+            cell = cells.get((key, row.severity))
+            if cell is None:
+                cell = cells[(key, row.severity)] = [[] for _ in PHASES]
+            for p, duration in enumerate(row.durations):
+                if duration is not None:
+                    cell[p].append(duration)
+    for cell in cells.values():
+        for values in cell:
+            values.sort()
+    by_severity: dict[str, list[list[float]]] = {}
+    if keys is None:
+        by_severity = {severity: cell for (_, severity), cell in cells.items()}
+    else:
+        for row in rows:
+            if row.severity not in by_severity:
+                by_severity[row.severity] = [[] for _ in PHASES]
+            for p, duration in enumerate(row.durations):
+                if duration is not None:
+                    by_severity[row.severity][p].append(duration)
+        for cell in by_severity.values():
+            for values in cell:
+                values.sort()
+
+    def entry(name: str, incidents: int, parts: list[tuple[str, list[list[float]]]]) -> dict[str, Any]:
+        phases = {}
+        for p, phase in enumerate(PHASE_NAMES):
+            runs = [cell[p] for _, cell in parts]
+            judged = [(severity, cell[p]) for severity, cell in parts if severity in targets]
+            hits = sum(bisect_right(values, targets[severity][p]) for severity, values in judged)
+            phases[phase] = _figures(runs, hits, sum(len(values) for _, values in judged))
+        return {"group": name, "incidents": incidents, "phases": phases}
+
     order = severities.names() if keys is None else []
-    names = [n for n in order if n in groups] + sorted(k for k in groups if k not in order)
-    out = []
-    for name, members in [(ALL, rows), *((n, groups[n]) for n in names)]:
-        entry: dict[str, Any] = {"group": name, "incidents": len(members)}
-        entry["phases"] = {p: _phase(members, p, attr, table) for p, _, _, attr in PHASES}
-        out.append(entry)
+    names = [n for n in order if n in counts] + sorted(k for k in counts if k not in order)
+    out = [entry(ALL, len(rows), sorted(by_severity.items()))]
+    for name in names:
+        parts = sorted((severity, cell) for (key, severity), cell in cells.items() if key == name)
+        out.append(entry(name, counts[name], parts))
     return out
 
 
-def _bucket_start(moment: datetime, bucket: str) -> datetime:
-    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-    return day - timedelta(days=day.weekday()) if bucket == "week" else day
+def _bucket(seconds: float, bucket: str) -> int:
+    """The bucket's first day, in days since the epoch (UTC)."""
+    day = int(seconds // _DAY)
+    # 1970-01-01 (day 0) was a Thursday: (day + 3) % 7 is the weekday counted from Monday.
+    return day - (day + 3) % 7 if bucket == "week" else day
 
 
 def trend(rows: list[IncidentRow], keys: dict[int, list[str]] | None, query: ReportQuery) -> list[dict[str, Any]]:
     """Incidents per day or week (weeks start on Monday, UTC), every bucket of the period, empty ones too."""
-    step = timedelta(days=7 if query.bucket == "week" else 1)
-    counts: dict[datetime, int] = defaultdict(int)
-    by_group: dict[datetime, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    step = 7 if query.bucket == "week" else 1
+    counts: dict[int, int] = defaultdict(int)
+    by_group: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for row in rows:
-        start = _bucket_start(datetime.fromtimestamp(round(row.detected, 3), tz=UTC), query.bucket)
+        start = _bucket(round(row.detected, 3), query.bucket)
         counts[start] += 1
         for key in [row.severity] if keys is None else keys.get(row.id) or [NONE]:
             by_group[start][key] += 1
     out = []
-    at = _bucket_start(query.since, query.bucket)
-    while at < query.until:
+    first = _bucket(query.since.timestamp(), query.bucket)
+    last = query.until.timestamp()
+    epoch0 = datetime(1970, 1, 1, tzinfo=UTC)
+    for day in range(first, int(last // _DAY) + 1, step):
+        if day * _DAY >= last:
+            break
         out.append(
             {
-                "bucket": at.date().isoformat(),
-                "incidents": counts.get(at, 0),
-                "groups": dict(sorted(by_group[at].items())),
+                "bucket": (epoch0 + timedelta(days=day)).date().isoformat(),
+                "incidents": counts.get(day, 0),
+                "groups": dict(sorted(by_group[day].items())) if day in by_group else {},
             }
         )
-        at += step
     return out
