@@ -22,6 +22,7 @@ from warroom.reports.period import ReportQuery
 from warroom.reports.sql import epoch, in_period, is_sqlite
 
 NIGHT_STARTS, NIGHT_ENDS = 22, 7  # 22:00 to 07:00 on the person's clock
+UTC_ZONE = ZoneInfo("UTC")
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,8 @@ def is_night(at: float, zone: ZoneInfo) -> bool:
 def pages(session: Session, query: ReportQuery) -> list[Page]:
     """The pages of the period's incidents."""
     sqlite = is_sqlite(session)
-    first = func.min(epoch(Notification.created_at, sqlite=sqlite))
+    # The epoch of the earliest timestamp: one conversion per page, not one per notification.
+    first = epoch(func.min(Notification.created_at), sqlite=sqlite)
     statement = (
         select(Notification.incident_id, Notification.user_id, first)
         .join(Incident, Incident.id == Notification.incident_id)
@@ -62,7 +64,7 @@ def pages(session: Session, query: ReportQuery) -> list[Page]:
             Notification.level,
         )
     )
-    return [Page(int(i or 0), str(u), float(at)) for i, u, at in session.execute(statement)]
+    return [Page(i, u, at) for i, u, at in session.execute(statement).tuples() if i is not None and u is not None]
 
 
 def _acknowledgements(session: Session, query: ReportQuery) -> dict[int, tuple[str, float]]:
@@ -72,11 +74,12 @@ def _acknowledgements(session: Session, query: ReportQuery) -> dict[int, tuple[s
         select(TimelineEvent.incident_id, TimelineEvent.actor, epoch(TimelineEvent.at, sqlite=sqlite))
         .join(Incident, Incident.id == TimelineEvent.incident_id)
         .where(in_period(query), TimelineEvent.kind == "acknowledged")
-        .order_by(TimelineEvent.incident_id, TimelineEvent.id)
+        .order_by(TimelineEvent.at, TimelineEvent.id)  # the order of ix_timeline_events_kind_at: no sort
     )
     out: dict[int, tuple[str, float]] = {}
-    for incident_id, actor, at in session.execute(statement):
-        out.setdefault(int(incident_id), (str(actor), float(at)))
+    for incident_id, actor, at in session.execute(statement).tuples():
+        if incident_id not in out:
+            out[incident_id] = (actor, at)
     return out
 
 
@@ -94,28 +97,34 @@ def load(session: Session, query: ReportQuery) -> dict[str, Any]:
     people = []
     for user in sorted(by_person, key=lambda u: (-len(by_person[u]), u)):
         mine = by_person[user]
-        zone = zones.get(user, ZoneInfo("UTC"))
+        zone = zones.get(user, UTC_ZONE)
         first_page: dict[int, float] = {}
+        night = unacknowledged = 0
         for page in mine:
-            first_page[page.incident_id] = min(first_page.get(page.incident_id, page.at), page.at)
+            if page.incident_id not in first_page or page.at < first_page[page.incident_id]:
+                first_page[page.incident_id] = page.at
+            hour = datetime.fromtimestamp(page.at, tz=zone).hour
+            night += hour >= NIGHT_STARTS or hour < NIGHT_ENDS
+            unacknowledged += page.incident_id not in acks
         ack_times = [
-            acks[i][1] - at for i, at in first_page.items() if i in acks and acks[i][0] == user and acks[i][1] >= at
+            ack[1] - at
+            for i, at in first_page.items()
+            if (ack := acks.get(i)) is not None and ack[0] == user and ack[1] >= at
         ]
         people.append(
             {
                 "person": user,
                 "timezone": zone.key,
                 "pages": len(mine),
-                "night_pages": sum(is_night(p.at, zone) for p in mine),
-                "unacknowledged_pages": sum(p.incident_id not in acks for p in mine),
+                "night_pages": night,
+                "unacknowledged_pages": unacknowledged,
                 "acknowledged": len(ack_times),
                 "time_to_acknowledge": figures.summary(ack_times),
             }
         )
-    unacknowledged = sum(p.incident_id not in acks for p in paged)
     return {
         "pages": len(paged),
         "night_pages": sum(person["night_pages"] for person in people),
-        "unacknowledged_pages": unacknowledged,
+        "unacknowledged_pages": sum(person["unacknowledged_pages"] for person in people),
         "people": people,
     }
