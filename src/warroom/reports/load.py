@@ -6,9 +6,8 @@ the page notifications grouped by (incident, person, generation, cycle, level), 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
@@ -25,8 +24,7 @@ NIGHT_STARTS, NIGHT_ENDS = 22, 7  # 22:00 to 07:00 on the person's clock
 UTC_ZONE = ZoneInfo("UTC")
 
 
-@dataclass(frozen=True)
-class Page:
+class Page(NamedTuple):
     """One person paged at one escalation step."""
 
     incident_id: int
@@ -64,7 +62,11 @@ def pages(session: Session, query: ReportQuery) -> list[Page]:
             Notification.level,
         )
     )
-    return [Page(i, u, at) for i, u, at in session.execute(statement).tuples() if i is not None and u is not None]
+    return [
+        Page(i, u, at)
+        for i, u, at in session.connection().execute(statement).tuples()
+        if i is not None and u is not None
+    ]
 
 
 def _acknowledgements(session: Session, query: ReportQuery) -> dict[int, tuple[str, float]]:
@@ -77,7 +79,7 @@ def _acknowledgements(session: Session, query: ReportQuery) -> dict[int, tuple[s
         .order_by(TimelineEvent.at, TimelineEvent.id)  # the order of ix_timeline_events_kind_at: no sort
     )
     out: dict[int, tuple[str, float]] = {}
-    for incident_id, actor, at in session.execute(statement).tuples():
+    for incident_id, actor, at in session.connection().execute(statement).tuples():
         if incident_id not in out:
             out[incident_id] = (actor, at)
     return out

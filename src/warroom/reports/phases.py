@@ -63,7 +63,9 @@ def incident_rows(session: Session, query: ReportQuery) -> list[IncidentRow]:
     statement = select(Incident.id, Incident.severity, epoch(Incident.detected_at, sqlite=sqlite), *columns)
     return [
         IncidentRow(number, severity, detected, tuple(durations))
-        for number, severity, detected, *durations in session.execute(statement.where(in_period(query))).tuples()
+        for number, severity, detected, *durations in session.connection()
+        .execute(statement.where(in_period(query)))
+        .tuples()
     ]
 
 
