@@ -48,6 +48,29 @@ def summary(values: Sequence[float]) -> dict[str, Any]:
     }
 
 
+def summary_of_histogram(histogram: Sequence[tuple[float, int]]) -> dict[str, Any]:
+    """summary() of the values that `histogram` lists as (value, how many times), sorted by value."""
+    total = sum(k for _, k in histogram)
+    if not total:
+        return summary([])
+
+    def nth(rank: int) -> float:  # the rank-th smallest value, 1-based
+        seen = 0
+        for value, k in histogram:
+            seen += k
+            if seen >= rank:
+                return value
+        raise IndexError(rank)
+
+    middle = nth(total // 2 + 1) if total % 2 else (nth(total // 2) + nth(total // 2 + 1)) / 2
+    return {
+        "count": total,
+        "median": _round(middle),
+        "p90": _round(nth(math.ceil(0.9 * total))),
+        "mean": _round(sum(v * k for v, k in histogram) / total),
+    }
+
+
 def share(part: int, whole: int) -> float | None:
     """part / whole rounded to 3 decimals; None when there is nothing to divide."""
     return round(part / whole, 3) if whole else None

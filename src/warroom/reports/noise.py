@@ -39,14 +39,17 @@ def _alerts_in_period(query: ReportQuery) -> Any:
 
 
 def _per_incident(session: Session, query: ReportQuery) -> dict[str, Any]:
-    statement = (
-        select(Alert.incident_id, func.count())
+    """Alerts per incident that had any: the database answers a histogram (how many incidents had n alerts)."""
+    per = (
+        select(func.count().label("n"))
+        .select_from(Alert)
         .join(Incident, Incident.id == Alert.incident_id)
         .where(in_period(query))
         .group_by(Alert.incident_id)
+        .subquery()
     )
-    counts = [float(n) for _, n in session.execute(statement)]
-    out = figures.summary(counts)
+    histogram = sorted(session.execute(select(per.c.n, func.count()).group_by(per.c.n)).tuples())
+    out = figures.summary_of_histogram([(float(n), int(k)) for n, k in histogram])
     out["incidents"] = out.pop("count")
     return out
 
