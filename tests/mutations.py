@@ -394,6 +394,14 @@ MUTANTS: tuple[Mutant, ...] = (
         '        f"{text}</text>"',
         ("tests/reports/test_charts.py::test_labels_and_titles_are_text_never_markup",),
     ),
+    Mutant(
+        "report-csv-formula-kept",
+        "docs/learning.md: a CSV text cell a spreadsheet would run as a formula is written with a leading '",
+        "src/warroom/reports/render.py",
+        """["'" + c if isinstance(c, str) and c[:1] in ("=", "+", "-", "@") else c for c in row]""",
+        "list(row)",
+        ("tests/reports/test_render.py::test_names_starting_like_a_formula_are_written_as_text",),
+    ),
 )
 
 
