@@ -22,7 +22,7 @@ def services_of(session: Session, query: ReportQuery) -> dict[int, list[str]]:
     statement = select(IncidentService.incident_id, IncidentService.service).join(
         Incident, Incident.id == IncidentService.incident_id
     )
-    for incident_id, service in session.connection().execute(statement.where(in_period(query))).tuples():
+    for incident_id, service in session.connection().execute(statement.where(in_period(query))).tuples().all():
         services[incident_id].append(service)
     session.info[("report-services", query)] = services
     return services

@@ -64,7 +64,7 @@ def pages(session: Session, query: ReportQuery) -> list[Page]:
     )
     return [
         Page(i, u, at)
-        for i, u, at in session.connection().execute(statement).tuples()
+        for i, u, at in session.connection().execute(statement).tuples().all()
         if i is not None and u is not None
     ]
 
@@ -79,7 +79,7 @@ def _acknowledgements(session: Session, query: ReportQuery) -> dict[int, tuple[s
         .order_by(TimelineEvent.at, TimelineEvent.id)  # the order of ix_timeline_events_kind_at: no sort
     )
     out: dict[int, tuple[str, float]] = {}
-    for incident_id, actor, at in session.connection().execute(statement).tuples():
+    for incident_id, actor, at in session.connection().execute(statement).tuples().all():
         if incident_id not in out:
             out[incident_id] = (actor, at)
     return out

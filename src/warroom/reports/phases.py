@@ -61,12 +61,9 @@ def incident_rows(session: Session, query: ReportQuery) -> list[IncidentRow]:
         seconds_between(getattr(Incident, start), getattr(Incident, end), sqlite=sqlite) for _, start, end, _ in PHASES
     ]
     statement = select(Incident.id, Incident.severity, epoch(Incident.detected_at, sqlite=sqlite), *columns)
-    return [
-        IncidentRow(number, severity, detected, tuple(durations))
-        for number, severity, detected, *durations in session.connection()
-        .execute(statement.where(in_period(query)))
-        .tuples()
-    ]
+    # Core, not the ORM, and fetched whole: 100,000 rows without per-row bookkeeping or per-row fetches.
+    result = session.connection().execute(statement.where(in_period(query))).tuples().all()
+    return [IncidentRow(n, severity, detected, tuple(durations)) for n, severity, detected, *durations in result]
 
 
 def _figures(runs: list[list[float]], hits: int, judged: int) -> dict[str, Any]:
