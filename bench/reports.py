@@ -179,8 +179,6 @@ def run_backend(backend: str, url: str, args: argparse.Namespace) -> list[tuple[
 
         return once
 
-    opener = database.session  # as the route does: noise and on-call load read in two more threads
-
     def phases(session: Any) -> object:
         rows = incident_rows(session, query)
         return phase_table(rows, None, severities), trend(rows, None, query)
@@ -200,8 +198,8 @@ def run_backend(backend: str, url: str, args: argparse.Namespace) -> list[tuple[
             ("noise", lambda s: noise(s, query)),
             ("load", lambda s: load_section(s, query)),
             ("runbooks", lambda s: runbooks(s, query, incident_rows(s, query))),
-            ("whole report (by severity)", lambda s: service.build(s, query, severities, open_session=opener)),
-            ("whole report (by service)", lambda s: service.build(s, by_service, severities, open_session=opener)),
+            ("whole report (by severity)", lambda s: service.build(s, query, severities)),
+            ("whole report (by service)", lambda s: service.build(s, by_service, severities)),
         ):
             seconds, cpu = _median_time(timed(fn), args.rounds)
             results.append((backend, label, seconds, cpu))

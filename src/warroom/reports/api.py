@@ -77,7 +77,7 @@ def retrospective(
     """Every section of the report: the monthly retrospective in Markdown (charts embedded), or JSON."""
     if fmt not in ("markdown", "json"):
         raise InvalidInput(f"Unknown format {fmt[:40]!r}: expected markdown or json.", field="format")
-    report = service.build(session, query, runtime.severities, open_session=runtime.db.session)
+    report = service.build(session, query, runtime.severities)
     if fmt == "json":
         return Response(content=render.to_json(report), media_type="application/json")
     return Response(content=render.to_markdown(report, runtime.severities), media_type="text/markdown; charset=utf-8")
