@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: run demo test lint typecheck bench mutants install install-dev clean
+.PHONY: run demo test lint typecheck bench bench-reports mutants install install-dev clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -51,6 +51,10 @@ lint: $(DEVSTAMP)
 ## API latency on 100k incidents / 1M timeline events, SQLite and PostgreSQL (~3 min; e.g. BENCH_ARGS="--backend sqlite").
 bench: $(DEVSTAMP)
 	$(PY) bench/api.py $(BENCH_ARGS)
+
+## Reports over 100k incidents / 1M timeline events, each section and the whole report, both backends.
+bench-reports: $(DEVSTAMP)
+	$(PY) bench/reports.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data

@@ -31,6 +31,7 @@ SUB_APPS = (
     ("warroom.auth.cli", "token_app", "token"),
     ("warroom.incidents.cli", "app", "incident"),
     ("warroom.reports.cli", "app", "export"),
+    ("warroom.reports.cli", "report_app", "report"),
     ("warroom.runbooks.cli", "app", "runbook"),
     ("warroom.alerts.cli", "integration_app", "integration"),
     ("warroom.alerts.cli", "alert_app", "alert"),

@@ -10,6 +10,7 @@ from warroom.monitors import models as monitor_models
 from warroom.notify import models as notify_models
 from warroom.oncall import models as oncall_models
 from warroom.postmortems import models as postmortem_models
+from warroom.reports import models as report_models
 from warroom.runbooks import models as runbook_models
 
 __all__ = [
@@ -23,5 +24,6 @@ __all__ = [
     "notify_models",
     "oncall_models",
     "postmortem_models",
+    "report_models",
     "runbook_models",
 ]

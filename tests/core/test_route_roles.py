@@ -61,6 +61,9 @@ PROTECTED: dict[tuple[str, str], Role] = {
     ("GET", "/api/v1/severities"): V,
     # reports
     ("GET", "/api/v1/export/incidents"): V,
+    ("GET", "/api/v1/reports/retrospective"): V,
+    ("GET", "/api/v1/reports/charts/{name}.svg"): V,
+    ("GET", "/api/v1/reports/{section}"): V,
     # runbooks: running a step changes an incident, so it is a responder's.
     ("GET", "/api/v1/runbooks"): V,
     ("GET", "/api/v1/runbooks/stats"): V,

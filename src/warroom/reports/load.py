@@ -1,0 +1,132 @@
+"""On-call load: pages per person, pages at night in the person's own time zone, time to acknowledge per person.
+
+A page is one person paged at one step of an incident's escalation (however many contact methods it went to):
+the page notifications grouped by (incident, person, generation, cycle, level), at the first one's time."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from warroom.incidents.models import Incident, TimelineEvent
+from warroom.notify.models import Notification
+from warroom.oncall.models import OncallUser
+from warroom.reports import figures
+from warroom.reports.period import ReportQuery
+from warroom.reports.sql import epoch, in_period, is_sqlite
+
+NIGHT_STARTS, NIGHT_ENDS = 22, 7  # 22:00 to 07:00 on the person's clock
+UTC_ZONE = ZoneInfo("UTC")
+
+
+class Page(NamedTuple):
+    """One person paged at one escalation step."""
+
+    incident_id: int
+    user: str
+    at: float  # epoch seconds
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def is_night(at: float, zone: ZoneInfo) -> bool:
+    """True when `at` falls between 22:00 and 07:00 on a clock in `zone`."""
+    hour = datetime.fromtimestamp(at, tz=zone).hour
+    return hour >= NIGHT_STARTS or hour < NIGHT_ENDS
+
+
+def pages(session: Session, query: ReportQuery) -> list[Page]:
+    """The pages of the period's incidents."""
+    sqlite = is_sqlite(session)
+    # The epoch of the earliest timestamp: one conversion per page, not one per notification.
+    first = epoch(func.min(Notification.created_at), sqlite=sqlite)
+    statement = (
+        select(Notification.incident_id, Notification.user_id, first)
+        .join(Incident, Incident.id == Notification.incident_id)
+        .where(in_period(query), Notification.kind == "page", Notification.user_id.is_not(None))
+        .group_by(
+            Notification.incident_id,
+            Notification.user_id,
+            Notification.generation,
+            Notification.cycle,
+            Notification.level,
+        )
+    )
+    return [
+        Page(i, u, at)
+        for i, u, at in session.connection().execute(statement).tuples().all()
+        if i is not None and u is not None
+    ]
+
+
+def _acknowledgements(session: Session, query: ReportQuery) -> dict[int, tuple[str, float]]:
+    """incident → (who acknowledged it first, when)."""
+    sqlite = is_sqlite(session)
+    statement = (
+        select(TimelineEvent.incident_id, TimelineEvent.actor, epoch(TimelineEvent.at, sqlite=sqlite))
+        .join(Incident, Incident.id == TimelineEvent.incident_id)
+        .where(in_period(query), TimelineEvent.kind == "acknowledged")
+        .order_by(TimelineEvent.at, TimelineEvent.id)  # the order of ix_timeline_events_kind_at: no sort
+    )
+    out: dict[int, tuple[str, float]] = {}
+    for incident_id, actor, at in session.connection().execute(statement).tuples().all():
+        if incident_id not in out:
+            out[incident_id] = (actor, at)
+    return out
+
+
+def load(session: Session, query: ReportQuery) -> dict[str, Any]:
+    """Per person: pages, night pages, pages never acknowledged, and time from their page to their acknowledgement.
+
+    A person's acknowledgement counts when they were the first to acknowledge an incident they were paged for;
+    the time runs from their first page on that incident. A page is never acknowledged when its incident never was."""
+    paged = pages(session, query)
+    zones = {uid: _zone(tz) for uid, tz in session.execute(select(OncallUser.id, OncallUser.timezone))}
+    acks = _acknowledgements(session, query)
+    by_person: dict[str, list[Page]] = defaultdict(list)
+    for page in paged:
+        by_person[page.user].append(page)
+    people = []
+    for user in sorted(by_person, key=lambda u: (-len(by_person[u]), u)):
+        mine = by_person[user]
+        zone = zones.get(user, UTC_ZONE)
+        first_page: dict[int, float] = {}
+        night = unacknowledged = 0
+        for page in mine:
+            if page.incident_id not in first_page or page.at < first_page[page.incident_id]:
+                first_page[page.incident_id] = page.at
+            hour = datetime.fromtimestamp(page.at, tz=zone).hour
+            night += hour >= NIGHT_STARTS or hour < NIGHT_ENDS
+            unacknowledged += page.incident_id not in acks
+        ack_times = [
+            ack[1] - at
+            for i, at in first_page.items()
+            if (ack := acks.get(i)) is not None and ack[0] == user and ack[1] >= at
+        ]
+        people.append(
+            {
+                "person": user,
+                "timezone": zone.key,
+                "pages": len(mine),
+                "night_pages": night,
+                "unacknowledged_pages": unacknowledged,
+                "acknowledged": len(ack_times),
+                "time_to_acknowledge": figures.summary(ack_times),
+            }
+        )
+    return {
+        "pages": len(paged),
+        "night_pages": sum(person["night_pages"] for person in people),
+        "unacknowledged_pages": sum(person["unacknowledged_pages"] for person in people),
+        "people": people,
+    }

@@ -1,0 +1,151 @@
+"""Alert noise: alerts per incident, the noisiest alert names, flapping, and alerts that opened no incident.
+
+Flapping: an alert that fired, resolved, and fired again within `flap_minutes` (30 by default) — on the
+timeline, an `alert_resolved` followed by an `alert_refired` of the same alert no later than that."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import and_, func, not_, or_, select
+from sqlalchemy.orm import Session
+
+from warroom.alerts.models import Alert
+from warroom.incidents.models import Incident, TimelineEvent
+from warroom.reports import figures
+from warroom.reports.drills import is_drill_filter
+from warroom.reports.period import ReportQuery
+from warroom.reports.sql import epoch, in_period, is_sqlite
+
+TOP = 10
+FLAP_KINDS = ("alert_resolved", "alert_refired")
+
+
+def _rows(session: Session, statement: Any) -> list[Any]:
+    # The columns are SQL expressions (JSON paths, aggregates): typed Any, converted where they are read.
+    return list(session.execute(statement))
+
+
+def _alert_name() -> Any:
+    return func.coalesce(Alert.labels["alertname"].as_string(), Alert.summary, Alert.fingerprint)
+
+
+def _alerts_in_period(query: ReportQuery) -> Any:
+    seen = and_(Alert.first_seen_at >= query.since, Alert.first_seen_at < query.until)
+    if query.include_drills:
+        return seen
+    return and_(seen, or_(Alert.incident_id.is_(None), not_(is_drill_filter())))
+
+
+def _per_incident(session: Session, query: ReportQuery) -> dict[str, Any]:
+    """Alerts per incident that had any: the database answers a histogram (how many incidents had n alerts)."""
+    per = (
+        select(func.count().label("n"))
+        .select_from(Alert)
+        .join(Incident, Incident.id == Alert.incident_id)
+        .where(in_period(query))
+        .group_by(Alert.incident_id)
+        .subquery()
+    )
+    histogram = sorted(session.execute(select(per.c.n, func.count()).group_by(per.c.n)).tuples())
+    out = figures.summary_of_histogram([(float(n), int(k)) for n, k in histogram])
+    out["incidents"] = out.pop("count")
+    return out
+
+
+def _noisiest(session: Session, query: ReportQuery) -> list[dict[str, Any]]:
+    name = _alert_name().label("name")
+    statement = (
+        select(name, func.count(), func.sum(Alert.received), func.count(Alert.incident_id))
+        .select_from(Alert)
+        .outerjoin(Incident, Incident.id == Alert.incident_id)
+        .where(_alerts_in_period(query))
+        .group_by(name)
+        .order_by(func.count().desc(), func.sum(Alert.received).desc(), name)
+        .limit(TOP)
+    )
+    return [
+        {"name": n, "alerts": int(count), "received": int(received or 0), "with_incident": int(attached)}
+        for n, count, received, attached in _rows(session, statement)
+    ]
+
+
+def _no_incident(session: Session, query: ReportQuery) -> dict[str, int]:
+    reason = func.coalesce(Alert.suppressed_by, "none")
+    statement = (
+        select(reason, func.count())
+        .select_from(Alert)
+        .outerjoin(Incident, Incident.id == Alert.incident_id)
+        .where(_alerts_in_period(query), Alert.incident_id.is_(None))
+        .group_by(reason)
+    )
+    out: dict[str, int] = defaultdict(int)
+    for why, count in session.execute(statement):
+        # "silence:3", "maintenance:2", "inhibit:db-down" → silenced, maintenance, inhibited; none: resolved
+        # before it ever fired here, or its incident was deleted.
+        kind = {"silence": "silenced", "maintenance": "maintenance", "inhibit": "inhibited"}.get(
+            str(why).split(":", 1)[0], "other"
+        )
+        out[kind] += int(count)
+    return {k: out.get(k, 0) for k in ("silenced", "maintenance", "inhibited", "other")}
+
+
+def _flapping(session: Session, query: ReportQuery) -> dict[str, Any]:
+    window = query.flap_minutes * 60.0
+    sqlite = is_sqlite(session)
+    statement = (
+        select(
+            TimelineEvent.data["alert"].as_string(),
+            TimelineEvent.kind,
+            epoch(TimelineEvent.at, sqlite=sqlite),
+            TimelineEvent.message,
+        )
+        .join(Incident, Incident.id == TimelineEvent.incident_id)
+        .where(
+            TimelineEvent.kind.in_(FLAP_KINDS),
+            TimelineEvent.at >= query.since,
+            TimelineEvent.at < query.until,
+        )
+        .order_by(TimelineEvent.at, TimelineEvent.id)
+    )
+    if not query.include_drills:
+        statement = statement.where(not_(is_drill_filter()))
+    last_resolved: dict[str, float] = {}
+    flaps: dict[str, int] = defaultdict(int)
+    names: dict[str, str] = {}
+    for raw_alert, kind, at, message in _rows(session, statement):
+        if raw_alert is None:
+            continue
+        alert = str(raw_alert)
+        if kind == "alert_resolved":
+            last_resolved[alert] = float(at)
+        elif alert in last_resolved and float(at) - last_resolved.pop(alert) <= window + 1e-3:
+            flaps[alert] += 1
+            names[alert] = message
+    top = sorted(flaps.items(), key=lambda kv: (-kv[1], names[kv[0]], kv[0]))[:TOP]
+    return {
+        "window_minutes": query.flap_minutes,
+        "alerts": len(flaps),
+        "flaps": sum(flaps.values()),
+        "top": [{"alert": int(a) if a.isdigit() else a, "name": names[a], "flaps": n} for a, n in top],
+    }
+
+
+def noise(session: Session, query: ReportQuery) -> dict[str, Any]:
+    """The noise section (pages never acknowledged are added from the on-call load)."""
+    total, received = session.execute(
+        select(func.count(), func.coalesce(func.sum(Alert.received), 0))
+        .select_from(Alert)
+        .outerjoin(Incident, Incident.id == Alert.incident_id)
+        .where(_alerts_in_period(query))
+    ).one()
+    no_incident = _no_incident(session, query)
+    return {
+        "alerts": int(total),
+        "received": int(received),
+        "alerts_per_incident": _per_incident(session, query),
+        "noisiest": _noisiest(session, query),
+        "flapping": _flapping(session, query),
+        "no_incident": {"total": sum(no_incident.values()), **no_incident},
+    }

@@ -1,0 +1,140 @@
+"""Runbook effectiveness as the teams' table: uses, success rate, average time per run, and the time to resolve
+of incidents that used the runbook against similar incidents (same service and severity) that did not."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from warroom.incidents.models import Incident
+from warroom.reports import figures
+from warroom.reports.groups import services_of
+from warroom.reports.period import ReportQuery
+from warroom.reports.phases import IncidentRow
+from warroom.reports.sql import in_period, is_sqlite, seconds_between
+from warroom.runbooks.models import RunbookRun
+
+SUCCESS, FAILED = "success", "failed"  # runbooks.plan.Outcome values
+
+
+class _Ranked:
+    """The period's resolve times sorted once, so that the figures of a subset of incidents need no sort: the
+    subset is also a bitmask over the ranks (an OR of the masks of its kinds), and its k-th smallest value is
+    where the mask's k-th set bit is."""
+
+    def __init__(self, resolve: dict[int, float]) -> None:
+        order = sorted(resolve, key=resolve.__getitem__)
+        self.values = [resolve[i] for i in order]
+        self.rank = {number: r for r, number in enumerate(order)}
+        self.resolve = resolve
+        self._masks: dict[tuple[str, str], int] = {}
+
+    def mask(self, numbers: Iterable[int]) -> int:
+        """The bitmask of the resolved incidents among `numbers`."""
+        bits = bytearray(len(self.values) // 8 + 1)
+        for number in numbers:
+            r = self.rank.get(number)
+            if r is not None:
+                bits[r >> 3] |= 1 << (r & 7)
+        return int.from_bytes(bits, "little")
+
+    def kind_mask(self, kind: tuple[str, str], numbers: list[int]) -> int:
+        """The mask of a kind's incidents, built once per report."""
+        if kind not in self._masks:
+            self._masks[kind] = self.mask(numbers)
+        return self._masks[kind]
+
+    def _kth(self, mask: int, k: int) -> float:
+        """The k-th smallest value (1-based) of the subset."""
+        lo, hi = 0, len(self.values) - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if (mask & ((1 << (mid + 1)) - 1)).bit_count() >= k:
+                hi = mid
+            else:
+                lo = mid + 1
+        return self.values[lo]
+
+    def summary(self, mask: int, numbers: set[int]) -> dict[str, Any]:
+        """figures.summary of the resolve times of the subset: `mask`, and the same incidents as a set."""
+        n = mask.bit_count()
+        if not n:
+            return figures.summary([])
+        middle = self._kth(mask, n // 2 + 1) if n % 2 else (self._kth(mask, n // 2) + self._kth(mask, n // 2 + 1)) / 2
+        total = sum(itemgetter(*numbers)(self.resolve)) if n > 1 else self.resolve[next(iter(numbers))]
+        return {
+            "count": n,
+            "median": round(middle, 1),
+            "p90": round(self._kth(mask, math.ceil(0.9 * n)), 1),
+            "mean": round(total / n, 1),
+        }
+
+
+def runbooks(session: Session, query: ReportQuery, rows: list[IncidentRow]) -> list[dict[str, Any]]:
+    """One entry per runbook used on the period's incidents, the most used first."""
+    sqlite = is_sqlite(session)
+    runs = session.execute(
+        select(
+            RunbookRun.runbook_id,
+            RunbookRun.title,
+            RunbookRun.incident_id,
+            RunbookRun.outcome,
+            seconds_between(RunbookRun.started_at, RunbookRun.finished_at, sqlite=sqlite),
+        )
+        .join(Incident, Incident.id == RunbookRun.incident_id)
+        .where(in_period(query))
+        .order_by(RunbookRun.id)
+    ).all()
+    if not runs:
+        return []
+    services = services_of(session, query)
+    severity_of = {row.id: row.severity for row in rows}
+    resolve = {row.id: row.resolve for row in rows if row.resolve is not None}
+    # (service, severity) → the period's resolved incidents of that kind; an incident without a service is of
+    # kind ("", severity).
+    resolved_of_kind: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for number in resolve:
+        for service in services.get(number) or [""]:
+            resolved_of_kind[(service, severity_of[number])].append(number)
+
+    ranked = _Ranked(resolve)
+
+    stats: dict[str, dict[str, Any]] = {}
+    used: dict[str, set[int]] = defaultdict(set)
+    durations: dict[str, list[float]] = defaultdict(list)
+    for runbook_id, title, incident_id, outcome, took in runs:
+        entry = stats.setdefault(
+            runbook_id, {"runbook": runbook_id, "title": title, "uses": 0, "succeeded": 0, "failed": 0}
+        )
+        entry["uses"] += 1
+        entry["succeeded"] += outcome == SUCCESS
+        entry["failed"] += outcome == FAILED
+        if took is not None:
+            durations[runbook_id].append(max(0.0, float(took)))
+        used[runbook_id].add(incident_id)
+    out = []
+    for runbook_id, entry in stats.items():
+        mine = used[runbook_id]
+        kinds = {(service, severity_of[i]) for i in mine if i in severity_of for service in services.get(i) or [""]}
+        similar: set[int] = set()
+        similar_mask = 0
+        for kind in kinds:  # set.update runs in C: ~100,000 similar incidents per runbook is common
+            numbers = resolved_of_kind.get(kind, [])
+            similar.update(numbers)
+            similar_mask |= ranked.kind_mask(kind, numbers)
+        similar -= mine
+        similar_mask &= ~ranked.mask(mine)
+        with_times = [t for i in mine if (t := resolve.get(i)) is not None]
+        entry["resolve_without"] = ranked.summary(similar_mask, similar)
+        entry["incidents"] = len(mine)
+        entry["success_rate"] = figures.share(entry["succeeded"], entry["succeeded"] + entry["failed"])
+        entry["average_run_seconds"] = figures.summary(durations[runbook_id])["mean"]
+        entry["resolve_with"] = figures.summary(with_times)
+        out.append(entry)
+    return sorted(out, key=lambda e: (-e["uses"], e["runbook"]))

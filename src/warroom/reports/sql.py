@@ -1,0 +1,40 @@
+"""SQL pieces the report sections share: epoch seconds of a timestamp on both backends, the period's incidents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Float, and_, cast, func, not_
+from sqlalchemy.orm import Session
+
+from warroom.incidents.models import Incident
+from warroom.reports.drills import is_drill_filter
+from warroom.reports.period import ReportQuery
+
+# SQLite keeps timestamps as naive UTC text; julianday() counts days from this one to the Unix epoch.
+_UNIX_EPOCH_JULIAN_DAY = 2440587.5
+
+
+def is_sqlite(session: Session) -> bool:
+    """True when the session talks to SQLite."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def epoch(column: Any, *, sqlite: bool) -> ColumnElement[float]:
+    """Seconds since the Unix epoch of a timestamp column, as a float, computed by the database."""
+    if sqlite:
+        return cast((func.julianday(column) - _UNIX_EPOCH_JULIAN_DAY) * 86400.0, Float)
+    return cast(func.extract("epoch", column), Float)
+
+
+def seconds_between(start: Any, end: Any, *, sqlite: bool) -> ColumnElement[float]:
+    """end - start in seconds (NULL when either is NULL)."""
+    if sqlite:
+        return cast((func.julianday(end) - func.julianday(start)) * 86400.0, Float)
+    return cast(func.extract("epoch", end - start), Float)
+
+
+def in_period(query: ReportQuery) -> ColumnElement[bool]:
+    """Incidents detected in the period, drills left out unless asked for."""
+    detected = and_(Incident.detected_at >= query.since, Incident.detected_at < query.until)
+    return detected if query.include_drills else and_(detected, not_(is_drill_filter()))
