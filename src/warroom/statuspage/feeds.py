@@ -6,6 +6,7 @@ can hold any character and still gives a well-formed feed.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
@@ -15,6 +16,13 @@ from warroom.statuspage.snapshot import ComponentStatus, PageSnapshot, PublicCom
 from warroom.statuspage.v2 import incident_url
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
+# Characters XML 1.0 cannot carry at all, escaped or not (C0 controls but tab, CR, LF; lone surrogates; FFFE/F).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _clean(text: str) -> str:
+    """`text` without the characters XML cannot hold (a pasted control character must not break the feed)."""
+    return _NOT_XML.sub("", text)
 
 STATUS_WORDS: dict[str, str] = {
     "operational": "operational",
@@ -53,7 +61,7 @@ def atom(snapshot: PageSnapshot, items: list[PublicIncident]) -> bytes:
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
         element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
         if text is not None:
-            element.text = text
+            element.text = _clean(text)
         return element
 
     base = _base(snapshot)
@@ -89,15 +97,15 @@ def rss(snapshot: PageSnapshot, items: list[PublicIncident]) -> bytes:
         ("description", f"Incidents and maintenance of {snapshot.name}"),
         ("lastBuildDate", format_datetime(_updated(items, snapshot))),
     ):
-        ET.SubElement(channel, tag).text = text
+        ET.SubElement(channel, tag).text = _clean(text)
     for item in items:
         node = ET.SubElement(channel, "item")
-        ET.SubElement(node, "title").text = item.name
+        ET.SubElement(node, "title").text = _clean(item.name)
         ET.SubElement(node, "link").text = incident_url(snapshot, item.id)
         ET.SubElement(node, "guid", {"isPermaLink": "true"}).text = incident_url(snapshot, item.id)
         ET.SubElement(node, "pubDate").text = format_datetime(item.created_at)
         ET.SubElement(node, "category").text = item.status
-        ET.SubElement(node, "description").text = _entry_text(item)
+        ET.SubElement(node, "description").text = _clean(_entry_text(item))
     out: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return out
 

@@ -308,3 +308,9 @@ async def upcoming_json(request: Request) -> Response:
 async def active_json(request: Request) -> Response:
     """Statuspage v2 active maintenances (`in_progress` or `verifying`)."""
     return await serve(request, "v2:active", _json(lambda snap: v2.maintenances_body(snap, [], "active")), cors=True)
+
+
+@router.get("/status/{rest:path}", include_in_schema=False)
+async def anything_else(request: Request, rest: str) -> Response:
+    """Any other address under /status: the same clear 404 page (JSON for a `.json` address)."""
+    return _not_found(request, "There is no such page on this status page.")
