@@ -47,7 +47,7 @@ def test_page_shows_banner_components_by_group_incidents_and_maintenance(public)
     assert "Upcoming maintenance" in text and "Database failover drill" in text
     # The 90-day bar: a bad day shows as its own segment with its uptime; a new component says so.
     assert "lowest uptime 96.20%" in html and "99.96% uptime over 90 days" in text
-    assert "Public API" in text and "no data" in html
+    assert "Public API" in text and "no data" in html and "100.00% uptime over the 30 days measured" in text
     # Feeds are discoverable, the one stylesheet is local, no script anywhere.
     assert '<link rel="alternate" type="application/atom+xml"' in html
     assert '<link rel="alternate" type="application/rss+xml"' in html

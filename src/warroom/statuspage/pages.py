@@ -88,7 +88,10 @@ def uptime_text(days: tuple[UptimeDay, ...]) -> str:
     measured = [d.uptime for d in days if d.uptime is not None]
     if not measured:
         return "no uptime data yet"
-    return f"{sum(measured) / len(measured):.2%} uptime over {len(days)} days"
+    average = f"{sum(measured) / len(measured):.2%} uptime"
+    if len(measured) < len(days):
+        return f"{average} over the {len(measured)} days measured"
+    return f"{average} over {len(days)} days"
 
 
 def groups(snapshot: PageSnapshot) -> list[GroupView]:
