@@ -28,6 +28,7 @@ from warroom.problems import (
     problem,
 )
 from warroom.runtime import Runtime
+from warroom.statuspage.fastpath import StatusFastPath
 
 log = structlog.get_logger("warroom")
 
@@ -116,6 +117,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.add_middleware(SecretRedirectGuard)
     # Added first, so it runs inside the metrics and body-limit middleware (Starlette wraps in reverse order).
     app.add_middleware(IntakeFastPath)
+    # The same for the public status page's cached bodies and 304s (the busiest GETs during an outage).
+    app.add_middleware(StatusFastPath)
     # Outside the intake's short path, so no route (fast or not) reads a body the store could not write.
     app.add_middleware(InputGuard)
     app.add_middleware(UnhandledErrors)

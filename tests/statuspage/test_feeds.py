@@ -9,6 +9,9 @@ import pytest
 
 from tests.statuspage.conftest import incident, past_incidents, update
 
+# The public face renders what its source gives; it reads no table of its own, so one backend is enough.
+pytestmark = pytest.mark.backend("sqlite")
+
 
 @pytest.mark.backend("sqlite")
 def test_atom_feed_parses_with_every_incident_newest_first(public):

@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 import re
-from email.utils import format_datetime
 from datetime import timedelta
+from email.utils import format_datetime
 
 import pytest
 
 from tests.statuspage.conftest import NOW, incident, snapshot, update
 
-HTML_ROUTES = ["/status", "/status/history", "/status/history?page=2", "/status/incidents/inc-checkout-slow",
-               "/status/incidents/past-7"]
+HTML_ROUTES = [
+    "/status",
+    "/status/history",
+    "/status/history?page=2",
+    "/status/incidents/inc-checkout-slow",
+    "/status/incidents/past-7",
+]
 FEED_ROUTES = ["/status/history.atom", "/status/history.rss"]
 JSON_ROUTES = [
-    "/api/v2/summary.json", "/api/v2/status.json", "/api/v2/components.json", "/api/v2/incidents.json",
-    "/api/v2/incidents/unresolved.json", "/api/v2/scheduled-maintenances.json",
-    "/api/v2/scheduled-maintenances/upcoming.json", "/api/v2/scheduled-maintenances/active.json",
+    "/api/v2/summary.json",
+    "/api/v2/status.json",
+    "/api/v2/components.json",
+    "/api/v2/incidents.json",
+    "/api/v2/incidents/unresolved.json",
+    "/api/v2/scheduled-maintenances.json",
+    "/api/v2/scheduled-maintenances/upcoming.json",
+    "/api/v2/scheduled-maintenances/active.json",
     "/status/badge/checkout.json",
 ]
 PUBLIC_ROUTES = HTML_ROUTES + FEED_ROUTES + JSON_ROUTES
@@ -38,7 +48,9 @@ def test_page_shows_banner_components_by_group_incidents_and_maintenance(public)
     # Groups in their order, each with its members and their status in words.
     listed = text[text.index(" Components ") :]
     assert listed.index("Website") < listed.index("Payments") < listed.index("Checkout") < listed.index("Card payments")
-    assert listed.index("Card payments") < listed.index("Platform") < listed.index("Search") < listed.index("Public API")
+    assert (
+        listed.index("Card payments") < listed.index("Platform") < listed.index("Search") < listed.index("Public API")
+    )
     assert "Checkout partial outage" in listed and "Search under maintenance" in listed
     # The active incident with its update timeline, newest first, in the page's time zone (Berlin, CET).
     assert text.index("We found the cause") < text.index("Some card payments time out") < text.index("slow checkouts")
@@ -46,7 +58,7 @@ def test_page_shows_banner_components_by_group_incidents_and_maintenance(public)
     assert "Maintenance in progress" in text and "Search cluster upgrade" in text
     assert "Upcoming maintenance" in text and "Database failover drill" in text
     # The 90-day bar: a bad day shows as its own segment with its uptime; a new component says so.
-    assert "lowest uptime 96.20%" in html and "99.96% uptime over 90 days" in text
+    assert 'title="2026-11-28: 96.20%, partial outage"' in html and "99.96% uptime over 90 days" in text
     assert "Public API" in text and "no data" in html and "100.00% uptime over the 30 days measured" in text
     # Feeds are discoverable, the one stylesheet is local, no script anywhere.
     assert '<link rel="alternate" type="application/atom+xml"' in html
@@ -118,7 +130,7 @@ def test_unknown_badge_is_a_json_404(public, path):
 
 
 @pytest.mark.backend("sqlite")
-@pytest.mark.parametrize("path", JSON_ROUTES + ["/status", "/status/history.atom"])
+@pytest.mark.parametrize("path", [*JSON_ROUTES, "/status", "/status/history.atom"])
 def test_hostile_query_strings_change_nothing(public, path):
     plain = public.get(path)
     for query in ("?a=" + "x" * 4000, "?limit=-1&page[]=1", "?%ff%fe=1", "?callback=alert(1)"):
@@ -132,7 +144,10 @@ def test_hostile_query_strings_change_nothing(public, path):
 @pytest.mark.backend("sqlite")
 def test_badge_is_a_shields_endpoint(public):
     assert public.get("/status/badge/checkout.json").json() == {
-        "schemaVersion": 1, "label": "Checkout", "message": "partial outage", "color": "orange",
+        "schemaVersion": 1,
+        "label": "Checkout",
+        "message": "partial outage",
+        "color": "orange",
     }
     assert public.get("/status/badge/website.json").json()["color"] == "brightgreen"
 
@@ -240,8 +255,9 @@ def test_stylesheet_is_served_from_the_package_and_small(public):
 
 @pytest.mark.backend("sqlite")
 def test_an_empty_page_still_reads_well(public, change):
-    change(components=(), groups=(), incidents=(), maintenances=(), indicator="none",
-           description="All Systems Operational")
+    change(
+        components=(), groups=(), incidents=(), maintenances=(), indicator="none", description="All Systems Operational"
+    )
     assert "All Systems Operational" in public.get("/status").text
     body = public.get("/api/v2/summary.json").json()
     assert body["components"] == [] and body["incidents"] == [] and body["scheduled_maintenances"] == []
@@ -254,3 +270,47 @@ def test_snapshot_fixture_is_realistic():
     ids = {c.id for c in snap.components}
     assert all(set(g.component_ids) <= ids for g in snap.groups)
     assert all(set(i.component_ids) <= ids for i in (*snap.incidents, *snap.maintenances))
+
+
+@pytest.mark.backend("sqlite")
+@pytest.mark.parametrize("path", ["/status", "/api/v2/summary.json"])
+def test_gzip_for_clients_that_accept_it(public, path):
+    import gzip
+
+    plain = public.get(path, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.headers["vary"] == "Accept-Encoding"
+    raw = public.get(path, headers={"Accept-Encoding": "gzip, deflate"}, extensions={})
+    assert raw.headers["content-encoding"] == "gzip"
+    assert raw.content == plain.content  # httpx decodes it: the same bytes
+    assert int(raw.headers["content-length"]) < len(plain.content) / 3
+    refused = public.get(path, headers={"Accept-Encoding": "gzip;q=0"})
+    assert "content-encoding" not in refused.headers
+    assert gzip.decompress(gzip.compress(plain.content)) == plain.content
+
+
+@pytest.mark.backend("sqlite")
+@pytest.mark.parametrize("path", ["/status", "/api/v2/summary.json", "/api/v2/scheduled-maintenances/active.json"])
+def test_the_fast_path_answers_like_the_route(app, runtime, source, monkeypatch, path):
+    from starlette.testclient import TestClient
+
+    from warroom.statuspage import public as routes
+
+    runtime.extras["statuspage_recheck"] = 3600  # the version read by the first request stays trusted
+    with TestClient(app) as client:
+        slow = client.get(path, headers={"Accept-Encoding": "identity"})
+        slow_304 = client.get(path, headers={"If-None-Match": slow.headers["etag"]})
+
+        async def no_route(*args, **kwargs):
+            raise AssertionError("the FastAPI route ran: the fast path did not answer")
+
+        monkeypatch.setattr(routes, "serve", no_route)
+        fast = client.get(path, headers={"Accept-Encoding": "identity"})
+        fast_304 = client.get(path, headers={"If-None-Match": slow.headers["etag"]})
+        fast_ims = client.get(path, headers={"If-Modified-Since": slow.headers["last-modified"]})
+    skip = {"date", "server"}
+    assert fast.status_code == 200 and fast.content == slow.content
+    assert {k: v for k, v in fast.headers.items() if k not in skip} == {
+        k: v for k, v in slow.headers.items() if k not in skip
+    }
+    assert fast_304.status_code == slow_304.status_code == 304 and fast_ims.status_code == 304
+    assert fast_304.headers["etag"] == slow_304.headers["etag"]

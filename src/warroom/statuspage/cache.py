@@ -8,6 +8,8 @@ Memory is bounded by entry count and bytes (hostile clients can ask for many his
 
 from __future__ import annotations
 
+import functools
+import gzip
 import hashlib
 import threading
 import time
@@ -28,14 +30,40 @@ MAX_ENTRIES = 512
 MAX_BYTES = 64 * 1024 * 1024
 
 
+GZIP_FROM = 1024  # bytes: smaller bodies are sent as they are
+
+
 @dataclass(frozen=True)
 class Rendered:
-    """One body ready to send, with its validators."""
+    """One body ready to send (and its gzip form, for clients that accept it), with its validators."""
 
     body: bytes
     media_type: str
     etag: str
     last_modified: str
+    gzipped: bytes | None = None
+
+    @property
+    def size(self) -> int:
+        """Bytes held."""
+        return len(self.body) + len(self.gzipped or b"")
+
+    def for_client(self, accept_encoding: str | None) -> tuple[bytes, bool]:
+        """The body to send and whether it is the gzip form."""
+        if self.gzipped is not None and accepts_gzip(accept_encoding):
+            return self.gzipped, True
+        return self.body, False
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether an Accept-Encoding header allows gzip (a `q=0` refuses it)."""
+    if not accept_encoding:
+        return False
+    for part in accept_encoding.lower().split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip() in ("gzip", "*"):
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
 
 
 @dataclass
@@ -97,6 +125,7 @@ class PublicFace:
                     state.snapshot = snapshot
 
     @staticmethod
+    @functools.lru_cache(maxsize=64)
     def etag(version: str) -> str:
         """The strong ETag of every body of `version` (the package version is in it: new code, new bodies)."""
         digest = hashlib.sha256(f"{version}|{__version__}".encode()).hexdigest()[:20]
@@ -128,12 +157,13 @@ class PublicFace:
             body, media_type = build(session, snapshot, now)
         self.renders += 1
         stamp = snapshot.updated_at.astimezone(UTC).replace(microsecond=0)
-        rendered = Rendered(body, media_type, self.etag(version), format_datetime(stamp, usegmt=True))
+        gzipped = gzip.compress(body, compresslevel=6, mtime=0) if len(body) >= GZIP_FROM else None
+        rendered = Rendered(body, media_type, self.etag(version), format_datetime(stamp, usegmt=True), gzipped)
         self._keep(version, key, rendered)
         return rendered
 
     def _keep(self, version: str, key: str, rendered: Rendered) -> None:
-        if len(rendered.body) > self.max_bytes:
+        if rendered.size > self.max_bytes:
             return
         with self._lock:
             state = self._state
@@ -141,12 +171,12 @@ class PublicFace:
                 return
             old = state.entries.pop(key, None)
             if old is not None:
-                state.size -= len(old.body)
+                state.size -= old.size
             state.entries[key] = rendered
-            state.size += len(rendered.body)
+            state.size += rendered.size
             while len(state.entries) > self.max_entries or state.size > self.max_bytes:
                 _, dropped = state.entries.popitem(last=False)
-                state.size -= len(dropped.body)
+                state.size -= dropped.size
 
     def stats(self) -> tuple[int, int]:
         """(entries, bytes) held for the current version."""

@@ -24,6 +24,7 @@ def _clean(text: str) -> str:
     """`text` without the characters XML cannot hold (a pasted control character must not break the feed)."""
     return _NOT_XML.sub("", text)
 
+
 STATUS_WORDS: dict[str, str] = {
     "operational": "operational",
     "degraded_performance": "degraded performance",

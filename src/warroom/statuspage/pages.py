@@ -60,8 +60,18 @@ def _zone(snapshot: PageSnapshot) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+# Short class names: a page of 200 components with a bad day here and there holds thousands of these.
+BAR_CLASS = {
+    "operational": "o",
+    "degraded_performance": "d",
+    "partial_outage": "p",
+    "major_outage": "m",
+    "under_maintenance": "um",
+}
+
+
 def _day_css(day: UptimeDay) -> str:
-    return "none" if day.uptime is None else day.worst_status
+    return "u" if day.uptime is None else BAR_CLASS[day.worst_status]
 
 
 def bar(days: tuple[UptimeDay, ...]) -> tuple[BarRun, ...]:
@@ -74,10 +84,12 @@ def bar(days: tuple[UptimeDay, ...]) -> tuple[BarRun, ...]:
         first, last = days[start], days[index - 1]
         measured = [d.uptime for d in days[start:index] if d.uptime is not None]
         span = first.day.isoformat() if first is last else f"{first.day.isoformat()} to {last.day.isoformat()}"
-        if measured:
-            label = f"{span}: {STATUS_WORDS[first.worst_status]}, lowest uptime {min(measured):.2%}"
-        else:
+        if not measured:
             label = f"{span}: no data"
+        elif first.worst_status == "operational":
+            label = f"{span}: {min(measured):.2%}"
+        else:
+            label = f"{span}: {min(measured):.2%}, {STATUS_WORDS[first.worst_status]}"
         runs.append(BarRun(days=index - start, css=_day_css(first), label=label))
         start = index
     return tuple(runs)

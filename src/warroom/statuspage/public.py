@@ -85,7 +85,7 @@ def face_for(runtime: Runtime) -> PublicFace:
 
 
 def _headers(rendered_etag: str, last_modified: str | None, *, cors: bool) -> dict[str, str]:
-    headers = {"ETag": rendered_etag, "Cache-Control": CACHE_CONTROL}
+    headers = {"ETag": rendered_etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
     if last_modified:
         headers["Last-Modified"] = last_modified
     if cors:
@@ -118,15 +118,14 @@ async def serve(request: Request, key: str, build: Build, *, cors: bool = False)
             rendered = await run_in_threadpool(face.render, key, build)
         except NotFound as exc:
             return _not_found(request, exc.detail)
-    if inm is None and not_modified(
-        None, request.headers.get("if-modified-since"), rendered.etag, rendered.last_modified
-    ):
-        return Response(status_code=304, headers=_headers(rendered.etag, rendered.last_modified, cors=cors))
-    return Response(
-        rendered.body,
-        media_type=rendered.media_type,
-        headers=_headers(rendered.etag, rendered.last_modified, cors=cors),
-    )
+    since = request.headers.get("if-modified-since")
+    headers = _headers(rendered.etag, rendered.last_modified, cors=cors)
+    if inm is None and not_modified(None, since, rendered.etag, rendered.last_modified):
+        return Response(status_code=304, headers=headers)
+    body, gzipped = rendered.for_client(request.headers.get("accept-encoding"))
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type=rendered.media_type, headers=headers)
 
 
 def _json(make: Callable[[PageSnapshot], dict[str, Any]]) -> Build:
@@ -159,7 +158,7 @@ async def status_page(request: Request) -> Response:
 @router.get("/status/status.css", include_in_schema=False)
 async def stylesheet(request: Request) -> Response:
     """The page's one stylesheet, shipped in the package."""
-    etag = f'"{PublicFace.etag("css")}"'
+    etag = PublicFace.etag("css")
     headers = {"ETag": etag, "Cache-Control": "public, max-age=86400"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
