@@ -43,7 +43,7 @@ ROUTER_MODULES = (
     "warroom.monitors.api",
     "warroom.oncall.api",
     "warroom.notify.api",
-    "warroom.statuspage.public",
+    "warroom.statuspage.face",
 )
 
 

@@ -218,7 +218,7 @@ def test_the_cache_holds_a_bounded_number_of_bodies(public, runtime):
 def test_the_version_is_trusted_for_the_recheck_interval(app, runtime, source, change):
     from starlette.testclient import TestClient
 
-    from warroom.statuspage.public import face_for
+    from warroom.statuspage.face import face_for
 
     ticks = [100.0]
     runtime.extras["statuspage_recheck"] = 1.0
@@ -293,7 +293,7 @@ def test_gzip_for_clients_that_accept_it(public, path):
 def test_the_fast_path_answers_like_the_route(app, runtime, source, monkeypatch, path):
     from starlette.testclient import TestClient
 
-    from warroom.statuspage import public as routes
+    from warroom.statuspage import face as routes
 
     runtime.extras["statuspage_recheck"] = 3600  # the version read by the first request stays trusted
     with TestClient(app) as client:

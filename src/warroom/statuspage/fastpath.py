@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from warroom.statuspage import public
+from warroom.statuspage import face as public
 from warroom.statuspage.cache import CACHE_CONTROL, not_modified
 
 # path → (cache key, whether cross-origin reads are allowed); the keys are the ones the routes use.

@@ -1,4 +1,4 @@
-"""Public routes of the status page: `/status` (HTML), the Statuspage v2 JSON API, feeds and badges.
+"""Public routes of the status page (its public face): `/status` (HTML), the Statuspage v2 JSON API, feeds, badges.
 
 No token: everything here is what a company shows the world, built from the snapshot alone (which holds no
 internal detail). Each route is thin: it names a cache key and how to build the body; `PublicFace` does the
