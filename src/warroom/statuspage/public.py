@@ -7,6 +7,7 @@ is never loaded here, so its title, notes, labels and people cannot reach a publ
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, literal, or_, select, union_all
@@ -72,8 +73,8 @@ def _uptime(session: Session, components: list[StatusComponent], now: datetime) 
 
 
 def _updates(
-    session: Session, *, incident_ids: list[int] = (), maintenance_ids: list[int] = ()
-) -> dict[tuple[str, int], list[StatusUpdate]]:  # type: ignore[assignment]
+    session: Session, *, incident_ids: Sequence[int] = (), maintenance_ids: Sequence[int] = ()
+) -> dict[tuple[str, int], list[StatusUpdate]]:
     conditions = []
     if incident_ids:
         conditions.append(StatusUpdate.incident_id.in_(incident_ids))
@@ -101,7 +102,7 @@ def _component_ids(
         if table is StatusIncidentComponent
         else StatusMaintenanceComponent.maintenance_id
     )
-    component = table.component_id  # type: ignore[attr-defined]
+    component = table.component_id
     rows = session.execute(
         select(owner, StatusComponent.public_id)
         .join(StatusComponent, StatusComponent.id == component)
@@ -295,7 +296,8 @@ def history(session: Session, *, page: int, per_page: int, now: datetime) -> tup
         )
         for mrow, public in zip(maintenance_rows, _maintenances(session, maintenance_rows), strict=True):
             built[("maintenance", mrow.id)] = public
-    return [built[(kind, i)] for i, kind in rows], total
+    order: list[tuple[str, int]] = [(str(kind), int(str(i))) for i, kind in rows]
+    return [built[key] for key in order], total
 
 
 def public_incident(session: Session, public_id: str, *, now: datetime) -> PublicIncident:
