@@ -265,3 +265,15 @@ def sync_config(session: Session, settings: StatusPageSettings, now: datetime) -
     if changed:
         version.bump(session, now)
     return changed
+
+
+def with_status(session: Session) -> list[tuple[StatusComponent, str, str | None]]:
+    """Every component in display order with its status now and its group's name."""
+    from warroom.statuspage import status as mapping
+
+    inputs = mapping.gather(session)
+    groups = {g.id: g.name for g in list_groups(session)}
+    return [
+        (c, mapping.status_of(c, inputs), groups.get(c.group_id) if c.group_id is not None else None)
+        for c in list_components(session)
+    ]

@@ -20,6 +20,9 @@ Both kinds of hooks run inside the transaction that made the change (write jobs 
 
 from __future__ import annotations
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from warroom.statuspage.components import add as add_component
 from warroom.statuspage.components import edit as edit_component
 from warroom.statuspage.components import get as get_component
@@ -28,6 +31,7 @@ from warroom.statuspage.config import StatusPageSettings
 from warroom.statuspage.hooks import MAINTENANCE_KINDS, MaintenanceEvent, add_maintenance_hook
 from warroom.statuspage.maintenance import announce
 from warroom.statuspage.maintenance import cancel as cancel_maintenance
+from warroom.statuspage.models import StatusIncident, StatusMaintenance, StatusUpdate
 from warroom.statuspage.public import build_snapshot, history, public_incident
 from warroom.statuspage.publishing import compose, is_drill, post_update, publish, published
 from warroom.statuspage.version import page_version
@@ -60,4 +64,19 @@ __all__ = [
     "published",
     "set_override",
     "sync_config",
+    "updates_of",
 ]
+
+
+def updates_of(
+    session: Session, *, incident: StatusIncident | None = None, maintenance: StatusMaintenance | None = None
+) -> list[StatusUpdate]:
+    """The public updates of a published incident or of announced maintenance, newest first."""
+    query = select(StatusUpdate).order_by(StatusUpdate.id.desc())
+    if incident is not None:
+        query = query.where(StatusUpdate.incident_id == incident.id)
+    elif maintenance is not None:
+        query = query.where(StatusUpdate.maintenance_id == maintenance.id)
+    else:
+        return []
+    return list(session.scalars(query))
