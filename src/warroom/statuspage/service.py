@@ -34,6 +34,7 @@ from warroom.statuspage.maintenance import cancel as cancel_maintenance
 from warroom.statuspage.models import StatusIncident, StatusMaintenance, StatusUpdate
 from warroom.statuspage.public import build_snapshot, history, public_incident
 from warroom.statuspage.publishing import compose, is_drill, post_update, publish, published
+from warroom.statuspage.snapshot import PageSnapshot, PublicIncident
 from warroom.statuspage.version import page_version
 
 PUBLISHED = "status_published"
@@ -44,6 +45,8 @@ __all__ = [
     "PUBLISHED",
     "UPDATE_PUBLISHED",
     "MaintenanceEvent",
+    "PageSnapshot",
+    "PublicIncident",
     "StatusPageSettings",
     "add_component",
     "add_maintenance_hook",
