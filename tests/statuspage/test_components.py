@@ -20,8 +20,18 @@ def _monitor(runtime, name, service, state, last_status="up"):
     with runtime.db.transaction() as session:
         session.add(
             Monitor(
-                name=name, service=service, type="http", source="api", spec={}, interval_s=60, severity="P2",
-                state=state, state_since=now, last_status=last_status, created_at=now, updated_at=now,
+                name=name,
+                service=service,
+                type="http",
+                source="api",
+                spec={},
+                interval_s=60,
+                severity="P2",
+                state=state,
+                state_since=now,
+                last_status=last_status,
+                created_at=now,
+                updated_at=now,
             )
         )
 
@@ -35,7 +45,9 @@ def _set_state(runtime, name, state, last_status):
 def test_declared_components_and_groups_are_on_the_page_in_order(snapshot):
     snap = snapshot()
     assert [(c.name, c.group_id) for c in snap.components] == [
-        ("Checkout", "shop"), ("Search", "shop"), ("Database", None)
+        ("Checkout", "shop"),
+        ("Search", "shop"),
+        ("Database", None),
     ]
     assert [(g.name, g.component_ids) for g in snap.groups] == [("Shop", ("checkout", "search"))]
     assert snap.indicator == "none" and snap.description == "All Systems Operational"
@@ -67,8 +79,12 @@ def test_monitors_map_to_statuses_and_move_the_page_version(runtime, clock, snap
 
 @pytest.mark.parametrize(
     ("severity", "impact", "status"),
-    [("P0", "critical", "major_outage"), ("P1", "major", "partial_outage"), ("P2", "minor", "degraded_performance"),
-     ("P4", "none", "operational")],
+    [
+        ("P0", "critical", "major_outage"),
+        ("P1", "major", "partial_outage"),
+        ("P2", "minor", "degraded_performance"),
+        ("P4", "none", "operational"),
+    ],
 )
 def test_an_open_public_incident_sets_its_components_by_impact(api, make_incident, snapshot, severity, impact, status):
     incident = make_incident(severity=severity, services=["checkout"])
@@ -91,12 +107,16 @@ def test_the_impact_follows_the_severity_unless_a_person_chose_it(api, make_inci
     api.patch(f"/api/v1/incidents/{incident.id}", json={"severity": "P0"})
     assert statuses(snapshot())["Checkout"] == "major_outage"
     other = make_incident(severity="P0", services=["search"])
-    api.post(f"/api/v1/incidents/{other.id}/publish", json={"title": "Search", "components": ["Search"], "impact": "minor"})
+    api.post(
+        f"/api/v1/incidents/{other.id}/publish", json={"title": "Search", "components": ["Search"], "impact": "minor"}
+    )
     api.patch(f"/api/v1/incidents/{other.id}", json={"severity": "P1"})
     assert statuses(snapshot())["Search"] == "degraded_performance"
 
 
-def test_an_override_wins_until_cleared_on_the_incident_timeline_or_the_audit_log(runtime, api, make_incident, snapshot):
+def test_an_override_wins_until_cleared_on_the_incident_timeline_or_the_audit_log(
+    runtime, api, make_incident, snapshot
+):
     _monitor(runtime, "search-a", "search", "down", "down")
     assert statuses(snapshot())["Search"] == "major_outage"
     no_reason = api.post("/api/v1/status/components/Search/override", json={"status": "operational"})
@@ -112,9 +132,7 @@ def test_an_override_wins_until_cleared_on_the_incident_timeline_or_the_audit_lo
         audit = [e.action for e in session.scalars(select(AuditEntry))]
     assert "status.component_override_set" in audit
     incident = make_incident(severity="P2", services=["search"])
-    cleared = api.post(
-        "/api/v1/status/components/search/override", json={"status": None, "incident": incident.id}
-    )
+    cleared = api.post("/api/v1/status/components/search/override", json={"status": None, "incident": incident.id})
     assert cleared.status_code == 200
     assert statuses(snapshot())["Search"] == "major_outage"
     with runtime.db.session() as session:
@@ -144,7 +162,9 @@ def test_the_mapping_table_as_documented():
     assert mapping.from_monitors([("down", "down"), ("up", "up")]) == "partial_outage"
     assert mapping.from_monitors([("up", "warn")]) == "degraded_performance"
     # An incident during maintenance is shown; maintenance hides expected monitor failures.
-    assert mapping.derive(override=None, impacts=[], in_maintenance=True, monitors="major_outage") == "under_maintenance"
+    assert (
+        mapping.derive(override=None, impacts=[], in_maintenance=True, monitors="major_outage") == "under_maintenance"
+    )
     assert mapping.derive(override=None, impacts=["minor"], in_maintenance=True, monitors="major_outage") == (
         "degraded_performance"
     )

@@ -1,7 +1,7 @@
 """Posting a status update's internal message to the incident's channels (an engine job, never the request).
 
 The incident's channels are the Apprise targets of its policy's teams: the policy frozen onto the incident
-when paging started (else the policy its services would page with). Each post is a `channel` notification
+when paging started (else the policy its services would page with). Each post is a `status_update` notification
 in notify's outbox with a stable id per (update, team), so the job run twice posts once.
 """
 
@@ -46,7 +46,8 @@ def post(session: Session, incident: Incident, update_id: str, message: str, now
             Notification(
                 id=notify.notification_id(incident.id, "status_update", update_id, team),
                 incident_id=incident.id,
-                kind="channel",
+                # Not a page: an acknowledgement or a new paging round must not cancel it.
+                kind="status_update",
                 team_id=team,
                 method="channel",
                 url=url,

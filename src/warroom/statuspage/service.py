@@ -23,6 +23,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from warroom.errors import NotFound
 from warroom.statuspage.components import add as add_component
 from warroom.statuspage.components import edit as edit_component
 from warroom.statuspage.components import get as get_component
@@ -45,6 +46,7 @@ __all__ = [
     "PUBLISHED",
     "UPDATE_PUBLISHED",
     "MaintenanceEvent",
+    "NotFound",
     "PageSnapshot",
     "PublicIncident",
     "StatusPageSettings",
