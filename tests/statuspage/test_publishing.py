@@ -52,14 +52,14 @@ def test_publish_then_update_posts_once_to_timeline_page_and_channel(
     kinds = _kinds(runtime, incident.id)
     assert kinds.count("status_published") == 1 and kinds.count("status_update_published") == 1
     with runtime.db.session() as session:
-        event = [e for e in timeline.events(session, incident.id) if e.kind == "status_update_published"][0]
+        (event,) = [e for e in timeline.events(session, incident.id) if e.kind == "status_update_published"]
         assert event.data["update_id"] == update["update_id"] and event.data["public"] is True
         assert event.data["status"] == "identified"
         assert session.get(type(incident), incident.id).status == "identified"  # the internal incident follows
         assert session.get(type(incident), incident.id).last_update_at == clock.now()  # reminders count from it
     snap = snapshot()
     assert snap.incidents[0].status == "identified"
-    assert [u.body for u in snap.incidents[0].updates][0] == "We found the cause."
+    assert snap.incidents[0].updates[0].body == "We found the cause."
     engine.run_due()
     posts = webhook.wait_for(2, path="database-experts")  # the publication and the update (the page was acknowledged)
     assert sorted(m.title for m in posts) == [
