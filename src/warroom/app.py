@@ -43,6 +43,7 @@ ROUTER_MODULES = (
     "warroom.monitors.api",
     "warroom.oncall.api",
     "warroom.notify.api",
+    "warroom.statuspage.api",
     "warroom.statuspage.face",
 )
 

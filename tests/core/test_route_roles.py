@@ -123,6 +123,20 @@ PROTECTED: dict[tuple[str, str], Role] = {
     # notify
     ("GET", "/api/v1/incidents/{number}/notifications"): V,
     ("POST", "/api/v1/users/{user_id}/test-notify"): R,
+    # status page: components are configuration (admin); overriding a status, publishing an incident, posting
+    # a public update and announcing maintenance are a responder's acts during an incident.
+    ("GET", "/api/v1/status/components"): V,
+    ("POST", "/api/v1/status/components"): A,
+    ("GET", "/api/v1/status/components/{name}"): V,
+    ("PATCH", "/api/v1/status/components/{name}"): A,
+    ("POST", "/api/v1/status/components/{name}/override"): R,
+    ("POST", "/api/v1/incidents/{number}/publish"): R,
+    ("GET", "/api/v1/incidents/{number}/publication"): V,
+    ("POST", "/api/v1/incidents/{number}/public-updates"): R,
+    ("POST", "/api/v1/status/maintenance"): R,
+    ("GET", "/api/v1/status/maintenance"): V,
+    ("GET", "/api/v1/status/maintenance/{public_id}"): V,
+    ("POST", "/api/v1/status/maintenance/{public_id}/cancel"): R,
 }
 
 # Routes that take no bearer token, each with the reason it may not: they carry their own credential or reveal

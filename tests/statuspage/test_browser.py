@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.statuspage.conftest import past_incidents
+from tests.statuspage.facedata import past_incidents
 
 pytestmark = [pytest.mark.browser, pytest.mark.backend("sqlite")]
 

@@ -7,7 +7,7 @@ from xml.etree import ElementTree as ET
 import feedparser
 import pytest
 
-from tests.statuspage.conftest import incident, past_incidents, update
+from tests.statuspage.facedata import incident, past_incidents, update
 
 # The public face renders what its source gives; it reads no table of its own, so one backend is enough.
 pytestmark = pytest.mark.backend("sqlite")

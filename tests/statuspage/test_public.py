@@ -8,7 +8,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from tests.statuspage.conftest import NOW, incident, snapshot, update
+from tests.statuspage.facedata import NOW, incident, sample_snapshot, update
 
 HTML_ROUTES = [
     "/status",
@@ -266,7 +266,7 @@ def test_an_empty_page_still_reads_well(public, change):
 @pytest.mark.backend("sqlite")
 def test_snapshot_fixture_is_realistic():
     # Guard on the fixture itself: every component a group names exists, every incident's components exist.
-    snap = snapshot()
+    snap = sample_snapshot()
     ids = {c.id for c in snap.components}
     assert all(set(g.component_ids) <= ids for g in snap.groups)
     assert all(set(i.component_ids) <= ids for i in (*snap.incidents, *snap.maintenances))

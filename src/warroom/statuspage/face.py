@@ -26,7 +26,7 @@ from warroom.runtime import Runtime
 from warroom.statuspage import feeds, pages, v2
 from warroom.statuspage.cache import CACHE_CONTROL, PublicFace, Rendered, not_modified
 from warroom.statuspage.snapshot import PageSnapshot
-from warroom.statuspage.source import FixedSource, SnapshotSource
+from warroom.statuspage.source import ServiceSource, SnapshotSource
 
 router = APIRouter()
 
@@ -46,26 +46,14 @@ def _dump(body: dict[str, Any]) -> bytes:
 
 
 def default_source(runtime: Runtime) -> SnapshotSource:
-    """What the page shows when no source was set: an empty page named after the server (until the domain's
-    service is wired in)."""
-    from warroom.statuspage.snapshot import PageSnapshot as Snapshot
-
-    now = runtime.clock.now()
-    url = (runtime.settings.public_url or "http://127.0.0.1:8080").rstrip("/")
-    empty = Snapshot(
-        name="warroom",
-        url=url,
-        time_zone="UTC",
-        updated_at=now,
-        version="empty",
-        indicator="none",
-        description="All Systems Operational",
-        components=(),
-        groups=(),
-        incidents=(),
-        maintenances=(),
-    )
-    return FixedSource(empty)
+    """The statuspage domain's service with warroom.yaml's `status_page:` settings; a page with no `url` of its
+    own links to WARROOM_PUBLIC_URL (or this server's own address), so feeds and shortlinks are absolute."""
+    settings = runtime.config.status_page
+    if not settings.url:
+        host = runtime.settings.host if runtime.settings.host not in ("0.0.0.0", "::") else "127.0.0.1"  # noqa: S104
+        fallback = runtime.settings.public_url or f"http://{host}:{runtime.settings.port}"
+        settings = settings.model_copy(update={"url": fallback.rstrip("/")})
+    return ServiceSource(settings)
 
 
 def face_for(runtime: Runtime) -> PublicFace:

@@ -8,6 +8,8 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from warroom.errors import NotFound
+from warroom.statuspage import service
+from warroom.statuspage.config import StatusPageSettings
 from warroom.statuspage.snapshot import PageSnapshot, PublicIncident
 
 
@@ -63,3 +65,26 @@ class FixedSource:
             if incident.id == public_id:
                 return incident
         raise NotFound(f"No public incident '{public_id}'.")
+
+
+class ServiceSource:
+    """The real source: the statuspage domain's service over its tables, with the page's settings."""
+
+    def __init__(self, settings: StatusPageSettings) -> None:
+        self.settings = settings
+
+    def page_version(self, session: Session) -> str:
+        """The domain's page version (one statement)."""
+        return service.page_version(session)
+
+    def build_snapshot(self, session: Session, *, now: datetime) -> PageSnapshot:
+        """The snapshot as of `now`."""
+        return service.build_snapshot(session, settings=self.settings, now=now)
+
+    def history(self, session: Session, *, page: int, per_page: int, now: datetime) -> tuple[list[PublicIncident], int]:
+        """One page of the published history, newest first, and its total."""
+        return service.history(session, page=page, per_page=per_page, now=now)
+
+    def public_incident(self, session: Session, public_id: str, *, now: datetime) -> PublicIncident:
+        """One published incident or maintenance (NotFound otherwise)."""
+        return service.public_incident(session, public_id, now=now)
