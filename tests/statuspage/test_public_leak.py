@@ -59,3 +59,29 @@ def test_no_public_route_shows_internal_detail(app, runtime, client_for, clock, 
     assert "Checkout is slow" in everything and "We found the cause and are fixing it." in everything
     assert "All fixed." in anonymous.get(f"/status/incidents/{public_id}").text
     assert incidents[0]["status"] == "resolved" and incidents[0]["shortlink"].endswith(f"/status/incidents/{public_id}")
+
+
+def test_publishing_shows_on_the_page_and_in_the_widget_json_at_once(app, runtime, client_for, clock):
+    runtime.extras["statuspage_recheck"] = 0
+    responder = client_for("responder")
+    anonymous = TestClient(app, raise_server_exceptions=False)
+    before = anonymous.get("/status")
+    assert before.status_code == 200 and "All Systems Operational" in before.text
+    assert "Checkout" in before.text and "Shop" in before.text  # components and groups from warroom.yaml
+    summary = anonymous.get("/api/v2/summary.json")
+    assert summary.json()["status"]["indicator"] == "none"
+
+    number = responder.post("/api/v1/incidents", json={"title": "db pool", "severity": "P1"}).json()["number"]
+    published = responder.post(
+        f"/api/v1/incidents/{number}/publish", json={"title": "Payments fail", "components": ["Checkout"]}
+    )
+    assert published.status_code == 201, published.text
+
+    after = anonymous.get("/status", headers={"If-None-Match": before.headers["etag"]})
+    assert after.status_code == 200 and after.headers["etag"] != before.headers["etag"]
+    assert "Payments fail" in after.text and "All Systems Operational" not in after.text
+    changed = anonymous.get("/api/v2/summary.json", headers={"If-None-Match": summary.headers["etag"]})
+    assert changed.status_code == 200 and changed.json()["status"]["indicator"] != "none"
+    assert [i["name"] for i in changed.json()["incidents"]] == ["Payments fail"]
+    # Nothing changed since: the next revalidation is a 304.
+    assert anonymous.get("/status", headers={"If-None-Match": after.headers["etag"]}).status_code == 304
