@@ -126,7 +126,8 @@ def test_unknown_incident_or_page_is_a_clear_404_page(public, path):
 def test_unknown_badge_is_a_json_404(public, path):
     response = public.get(path)
     assert response.status_code == 404
-    assert response.json()["error"] == "not_found"
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 404 and response.json()["title"] == "Not found"
 
 
 @pytest.mark.backend("sqlite")

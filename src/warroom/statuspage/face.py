@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from warroom.errors import NotFound
+from warroom.problems import problem
 from warroom.runtime import Runtime
 from warroom.statuspage import feeds, pages, v2
 from warroom.statuspage.cache import CACHE_CONTROL, PublicFace, Rendered, not_modified
@@ -83,8 +84,8 @@ def _headers(rendered_etag: str, last_modified: str | None, *, cors: bool) -> di
 
 def _not_found(request: Request, detail: str) -> Response:
     if request.url.path.startswith("/api/v2/") or request.url.path.endswith(".json"):
-        body = {"error": "not_found", "message": detail}
-        return Response(_dump(body), status_code=404, media_type=JSON, headers={"Access-Control-Allow-Origin": "*"})
+        # Problem details, as every warroom API error (and as the OpenAPI document says a 404 is).
+        return problem(404, "Not found", detail, headers={"Access-Control-Allow-Origin": "*"})
     html = pages.render_error(None, status=404, title="Not found", detail=detail)
     return Response(html, status_code=404, media_type=HTML, headers={"Cache-Control": "no-store"})
 
