@@ -25,7 +25,9 @@ status_page:
       internal: "{% for x in %}"
 """
     )
-    assert any(p.startswith("warroom.yaml:5: status_page.templates.identified.public") and "titel" in p for p in problems)
+    assert any(
+        p.startswith("warroom.yaml:5: status_page.templates.identified.public") and "titel" in p for p in problems
+    )
     assert any("status_page.templates.monitoring.internal" in p and "template error" in p for p in problems)
 
 
