@@ -217,7 +217,12 @@ def show_publication(number: PathId, session: ReadSession, _actor: Viewer) -> Pu
     return _publication(session, row)
 
 
-@router.post("/api/v1/incidents/{number}/public-updates", response_model=PostedUpdate)
+@router.post(
+    "/api/v1/incidents/{number}/public-updates",
+    status_code=201,
+    response_model=PostedUpdate,
+    responses={200: {"model": PostedUpdate, "description": "A dry run: what would be posted; nothing was."}},
+)
 def post_public_update(
     number: PathId,
     body: PublicUpdateBody,
@@ -252,9 +257,9 @@ def post_public_update(
             detail={"update_id": update.public_id, "status": composed.status},
         )
         session.commit()
-        response.status_code = 201
     else:
         session.rollback()
+        response.status_code = 200
     return PostedUpdate(
         posted=update is not None,
         update_id=update.public_id if update is not None else None,

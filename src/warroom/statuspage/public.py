@@ -38,6 +38,7 @@ from warroom.statuspage.version import page_version
 
 UPTIME_DAYS = 90
 MAX_PER_PAGE = 100
+MAX_PAGE = 1_000_000
 
 
 def _uptime(session: Session, components: list[StatusComponent], now: datetime) -> dict[int, tuple[UptimeDay, ...]]:
@@ -266,7 +267,7 @@ def build_snapshot(session: Session, *, settings: StatusPageSettings, now: datet
 def history(session: Session, *, page: int, per_page: int, now: datetime) -> tuple[list[PublicIncident], int]:
     """Resolved incidents and completed maintenance, newest first (by when they ended), one page of them,
     and how many there are in all."""
-    page = max(page, 1)
+    page = min(max(page, 1), MAX_PAGE)  # an absurd page is the empty last page, not an overflowing OFFSET
     per_page = min(max(per_page, 1), MAX_PER_PAGE)
     ended = union_all(
         select(
