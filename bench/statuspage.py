@@ -362,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
 
         targets = [
             ("/status", f"{base}/status", f"{nbase}/status", gz, gz),
+            ("/status (no gzip)", f"{base}/status", f"{nbase}/status", {}, {}),
             ("/api/v2/summary.json", f"{base}/api/v2/summary.json", f"{nbase}/api/v2/summary.json", gz, gz),
             (
                 "/status 304",

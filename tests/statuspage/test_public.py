@@ -315,3 +315,11 @@ def test_the_fast_path_answers_like_the_route(app, runtime, source, monkeypatch,
     }
     assert fast_304.status_code == slow_304.status_code == 304 and fast_ims.status_code == 304
     assert fast_304.headers["etag"] == slow_304.headers["etag"]
+
+
+@pytest.mark.backend("sqlite")
+def test_a_new_day_is_a_new_version(public, clock):
+    # The uptime bars gain a day at midnight without any other change: the cached page must not outlive it.
+    first = public.get("/status")
+    clock.advance(hours=24)
+    assert public.get("/status", headers={"If-None-Match": first.headers["etag"]}).status_code == 200

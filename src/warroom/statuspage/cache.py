@@ -110,9 +110,13 @@ class PublicFace:
     def read_version(self) -> str:
         """Read the page version from the database (and drop the old version's bodies when it changed)."""
         with self.sessions() as session:
-            version = self.source.page_version(session)
+            version = self._version(session)
         self._adopt(version, None)
         return version
+
+    def _version(self, session: Session) -> str:
+        # The day is part of it: the uptime bars gain a day at midnight (UTC) without any other change.
+        return f"{self.source.page_version(session)}@{self.clock().date().isoformat()}"
 
     def _adopt(self, version: str, snapshot: PageSnapshot | None) -> None:
         with self._lock:
@@ -147,7 +151,7 @@ class PublicFace:
         """Render `key` for the current version (read in the same session as what is rendered) and keep it.
         `build` gets the session, the snapshot and now, and returns (body, media type); it may raise NotFound."""
         with self.sessions() as session:
-            version = self.source.page_version(session)
+            version = self._version(session)
             state = self._state
             snapshot = state.snapshot if state.version == version else None
             now = self.clock()
