@@ -151,6 +151,183 @@ def generate(now: datetime, seed: int = 16) -> tuple[PageSnapshot, list[PublicIn
     return snapshot, past
 
 
+def seed_tables(url: str, now: datetime, seed: int = 16) -> None:
+    """The same page written straight into the status page's tables (and bench/api.py's 10,000 internal
+    incidents behind them), with one paused monitor per component and 90 daily rollups each."""
+    from sqlalchemy import delete, insert
+
+    from warroom import db as dbmod
+    from warroom.monitors.models import Monitor, MonitorRollup
+    from warroom.statuspage.models import (
+        StatusComponent,
+        StatusGroup,
+        StatusIncident,
+        StatusIncidentComponent,
+        StatusMaintenance,
+        StatusMaintenanceComponent,
+        StatusPageVersion,
+        StatusUpdate,
+    )
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import api as api_bench  # type: ignore[import-not-found]
+
+    rng = random.Random(seed)
+    dbmod.upgrade(url)
+    api_bench.load(url, PAST, 2, now, seed)  # the internal incidents the public ones stand for
+    engine = dbmod.make_engine(url, pool_size=1)
+    made = datetime(2024, 1, 1, tzinfo=UTC)
+    first_day = datetime.combine(now.date() - timedelta(days=DAYS - 1), datetime.min.time(), tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(StatusGroup.__table__),
+            [
+                {
+                    "id": g + 1,
+                    "public_id": f"group-{g:02d}",
+                    "name": f"Region {g:02d}",
+                    "position": g,
+                    "source": "api",
+                    "created_at": made,
+                    "updated_at": now,
+                }
+                for g in range(GROUPS)
+            ],
+        )
+        conn.execute(
+            insert(StatusComponent.__table__),
+            [
+                {
+                    "id": n + 1,
+                    "public_id": f"component-{n:03d}",
+                    "name": f"Service {n:03d}",
+                    "description": f"The service number {n}",
+                    "group_id": n % GROUPS + 1,
+                    "position": n // GROUPS,
+                    "services": [f"svc-{n:03d}"],
+                    "source": "api",
+                    "override_reason": "",
+                    "created_at": made,
+                    "updated_at": now,
+                }
+                for n in range(COMPONENTS)
+            ],
+        )
+        conn.execute(
+            insert(Monitor.__table__),
+            [
+                {
+                    "id": n + 1,
+                    "name": f"svc-{n:03d}-http",
+                    "service": f"svc-{n:03d}",
+                    "type": "http",
+                    "source": "api",
+                    "spec": {"url": f"http://127.0.0.1:9/{n}"},
+                    "interval_s": 60.0,
+                    "severity": "P3",
+                    "paused": True,
+                    "version": 1,
+                    "created_at": made,
+                    "updated_at": now,
+                    "state": "up",
+                    "state_since": made,
+                }
+                for n in range(COMPONENTS)
+            ],
+        )
+        rollups = []
+        for n in range(COMPONENTS):
+            for d in range(DAYS):
+                bad = rng.random() < 0.1
+                checks = 1440
+                rollups.append(
+                    {
+                        "monitor_id": n + 1,
+                        "resolution": "d",
+                        "bucket": first_day + timedelta(days=d),
+                        "checks": checks,
+                        "up": int(checks * rng.uniform(0.9, 0.9999)) if bad else checks,
+                        "latency_sum_ms": 50.0 * checks,
+                        "latency_max_ms": 300.0,
+                    }
+                )
+        for i in range(0, len(rollups), 2000):
+            conn.execute(insert(MonitorRollup.__table__), rollups[i : i + 2000])
+        incidents, links, updates = [], [], []
+        for number in range(1, PAST + 1):
+            active = number > PAST - 3
+            at = now - timedelta(hours=6 * (PAST - number) + 1)
+            end = at + timedelta(minutes=40)
+            incidents.append(
+                {
+                    "id": number,
+                    "public_id": f"pub{number:05d}",
+                    "incident_id": number,
+                    "title": f"Incident {number} affecting some services",
+                    "status": "identified" if active else "resolved",
+                    "impact": rng.choice(("minor", "major", "critical")),
+                    "impact_chosen": True,
+                    "published_by": "bench",
+                    "created_at": at,
+                    "updated_at": end,
+                    "monitoring_at": None,
+                    "resolved_at": None if active else end,
+                }
+            )
+            links.append({"status_incident_id": number, "component_id": number % COMPONENTS + 1})
+            for u, (status, when) in enumerate((("investigating", at), ("identified" if active else "resolved", end))):
+                updates.append(
+                    {
+                        "public_id": f"up{number:05d}{u}",
+                        "incident_id": number,
+                        "maintenance_id": None,
+                        "status": status,
+                        "body": f"Update {u} of incident {number}: we will post again.",
+                        "created_by": "bench",
+                        "created_at": when,
+                        "display_at": when,
+                    }
+                )
+        for table, rows in ((StatusIncident, incidents), (StatusIncidentComponent, links), (StatusUpdate, updates)):
+            for i in range(0, len(rows), 2000):
+                conn.execute(insert(table.__table__), rows[i : i + 2000])
+        conn.execute(
+            insert(StatusMaintenance.__table__),
+            [
+                {
+                    "id": 1,
+                    "public_id": "maint-later",
+                    "title": "Database upgrade",
+                    "status": "scheduled",
+                    "starts_at": now + timedelta(days=2),
+                    "ends_at": now + timedelta(days=2, hours=2),
+                    "created_by": "bench",
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            ],
+        )
+        conn.execute(insert(StatusMaintenanceComponent.__table__), [{"maintenance_id": 1, "component_id": 1}])
+        conn.execute(
+            insert(StatusUpdate.__table__),
+            [
+                {
+                    "public_id": "upmaint1",
+                    "incident_id": None,
+                    "maintenance_id": 1,
+                    "status": "scheduled",
+                    "body": "We will upgrade the database; no downtime expected.",
+                    "created_by": "bench",
+                    "created_at": now,
+                    "display_at": now,
+                },
+            ],
+        )
+        conn.execute(delete(StatusPageVersion.__table__))
+        conn.execute(insert(StatusPageVersion.__table__), [{"id": 1, "counter": 1, "changed_at": now}])
+    engine.dispose()
+
+
 def serve(snapshot_file: Path) -> None:
     """Run warroom as `warroom serve` does, with the status page showing the pickled snapshot."""
     import uvicorn
@@ -279,6 +456,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each measurement (default 10)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     parser.add_argument("--no-ingest", action="store_true", help="without the alert load beside")
+    parser.add_argument(
+        "--seed",
+        choices=("tables", "snapshot"),
+        default="tables",
+        help="write the page into the status page's tables (default), or serve a generated snapshot",
+    )
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--ingest", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -300,14 +483,24 @@ def main(argv: list[str] | None = None) -> int:
     try:
         now = datetime.now(UTC).replace(microsecond=0)
         started = time.perf_counter()
-        snapshot, past = generate(now)
-        (folder / "snapshot.pickle").write_bytes(pickle.dumps((snapshot, past)))
-        print(
-            f"seeded {len(snapshot.components)} components, {len(snapshot.groups)} groups, {len(past)} past "
-            f"incidents, {DAYS} days of uptime each, in {time.perf_counter() - started:.1f} s "
-            "(through the SnapshotSource seam: a FixedSource in the served process)"
+        database_url = f"sqlite:///{folder / 'warroom.db'}"
+        (folder / "warroom.yaml").write_text(
+            "services:\n  - name: checkout\n  - name: payments\n"
+            "status_page:\n  name: Bench Corp\n  url: https://status.bench.example\n"
         )
-        (folder / "warroom.yaml").write_text("services:\n  - name: checkout\n  - name: payments\n")
+        if args.seed == "tables":
+            seed_tables(database_url, now)
+            command = [sys.executable, "-m", "warroom", "serve"]
+            how = "straight into the status page's tables, served by `warroom serve`"
+        else:
+            snapshot, past = generate(now)
+            (folder / "snapshot.pickle").write_bytes(pickle.dumps((snapshot, past)))
+            command = [sys.executable, __file__, "--serve", str(folder / "snapshot.pickle")]
+            how = "through the SnapshotSource seam: a FixedSource in the served process"
+        print(
+            f"seeded {COMPONENTS} components, {GROUPS} groups, {PAST} past incidents, {DAYS} days of uptime "
+            f"each, in {time.perf_counter() - started:.1f} s ({how})"
+        )
         port = free_port()
         env = {
             **os.environ,
@@ -315,12 +508,12 @@ def main(argv: list[str] | None = None) -> int:
             "WARROOM_PORT": str(port),
             "WARROOM_CONFIG": str(folder / "warroom.yaml"),
             "WARROOM_LOG_LEVEL": "warning",
-            "WARROOM_DATABASE_URL": f"sqlite:///{folder / 'warroom.db'}",
+            "WARROOM_DATABASE_URL": database_url,
         }
         env.pop("WARROOM_TOKEN", None)
         log = (folder / "warroom.log").open("wb")
         server = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(folder / "snapshot.pickle")],
+            command,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
