@@ -380,6 +380,39 @@ MUTANTS: tuple[Mutant, ...] = (
             "test_an_override_wins_until_cleared_on_the_incident_timeline_or_the_audit_log[sqlite]",
         ),
     ),
+    # --- status page's public face (issue 16): what a visitor and the tools reading Statuspage pages rely on.
+    Mutant(
+        "statuspage-face-stale-after-change",
+        "docs/statuspage.md: a change shows within a second; a new version drops the old one's bodies",
+        "src/warroom/statuspage/cache.py",
+        "                self._state = _State(version=version, checked_at=self.monotonic(), snapshot=snapshot)\n",
+        "                state.version = version\n",
+        ("tests/statuspage/test_public.py::test_a_change_shows_at_once_and_changes_the_etag[sqlite]",),
+    ),
+    Mutant(
+        "statuspage-face-304-for-any-etag",
+        "docs/statuspage.md: 304 only to a matching If-None-Match",
+        "src/warroom/statuspage/cache.py",
+        '        return "*" in tags or etag in tags or f"W/{etag}" in tags\n',
+        "        return True\n",
+        ("tests/statuspage/test_public.py::test_every_public_route_sends_validators_and_answers_304[sqlite-/status]",),
+    ),
+    Mutant(
+        "statuspage-face-html-unescaped",
+        "docs/statuspage.md: whatever a person typed is shown as text",
+        "src/warroom/statuspage/pages.py",
+        "    autoescape=select_autoescape(default=True, default_for_string=True),\n",
+        "    autoescape=False,\n",
+        ("tests/statuspage/test_public.py::test_text_people_typed_is_shown_as_text[sqlite]",),
+    ),
+    Mutant(
+        "statuspage-face-v2-key-differs",
+        "docs/statuspage.md: the same keys as Atlassian Statuspage's v2 API",
+        "src/warroom/statuspage/v2.py",
+        '        "tweet_id": None,\n',
+        '        "tweet": None,\n',
+        ("tests/statuspage/test_v2_shape.py::test_summary_has_statuspage_keys_and_types[sqlite]",),
+    ),
 )
 
 
