@@ -7,10 +7,11 @@ same run.
     flock /tmp/bench.lock .venv/bin/python bench/statuspage.py
 
 The page: 200 components in 50 groups, each with 90 days of uptime (about one bad day in ten), 3 active
-incidents, 2 maintenances, and 10,000 past incidents behind the history. Until the statuspage domain's tables
-are merged, the page is seeded through the public face's `SnapshotSource` seam (a `FixedSource` holding a
-generated snapshot) in a warroom process started by this script exactly as `warroom serve` starts (same
-app, same heap freezing, the engine on, SQLite); the intake and everything else is the real thing.
+incidents, maintenance, and 10,000 past incidents behind the history. By default (`--seed tables`) it is
+written straight into the status page's tables (over bench/api.py's 10,000 internal incidents, with one
+paused monitor and 90 daily rollups per component) and served by `warroom serve`; `--seed snapshot` serves a
+generated snapshot through the public face's `SnapshotSource` seam instead (a process started like
+`warroom serve`, with a `FixedSource`), which measures the face alone.
 
 Load: `wrk` (Debian package) with fixed connections, each sending its next request when the previous one is
 answered (closed loop), bounded by time. Beside every measurement, bench/ingest.py's `drive` sends

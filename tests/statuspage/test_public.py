@@ -323,3 +323,37 @@ def test_a_new_day_is_a_new_version(public, clock):
     first = public.get("/status")
     clock.advance(hours=24)
     assert public.get("/status", headers={"If-None-Match": first.headers["etag"]}).status_code == 200
+
+
+@pytest.mark.backend("sqlite")
+def test_a_crowd_missing_at_once_renders_once(runtime, source):
+    import threading
+
+    from warroom.statuspage.face import face_for
+    from warroom.statuspage.snapshot import PageSnapshot
+
+    face = face_for(runtime)
+    builds: list[int] = []
+    gate = threading.Event()
+    real = source.build_snapshot
+
+    def slow_build(session, *, now) -> PageSnapshot:
+        builds.append(1)
+        gate.wait(5)  # the first build is still running while the others arrive
+        return real(session, now=now)
+
+    source.build_snapshot = slow_build  # type: ignore[method-assign]
+    done: list[bytes] = []
+    threads = [
+        threading.Thread(
+            target=lambda: done.append(face.render("html:x", lambda _s, snap, _n: (snap.name.encode(), "t")).body)
+        )
+        for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    gate.set()
+    for thread in threads:
+        thread.join(10)
+    assert done == [b"Example Shop"] * 8
+    assert len(builds) == 1 and face.renders == 1

@@ -99,6 +99,7 @@ class PublicFace:
         self.renders = 0  # bodies rendered (misses), for tests and the benchmark
         self._state = _State()
         self._lock = threading.Lock()
+        self._render_lock = threading.Lock()
 
     def fresh_version(self) -> str | None:
         """The version last read, if it was read within `recheck` seconds (no database needed), else None."""
@@ -150,20 +151,26 @@ class PublicFace:
     def render(self, key: str, build: Callable[[Session, PageSnapshot, datetime], tuple[bytes, str]]) -> Rendered:
         """Render `key` for the current version (read in the same session as what is rendered) and keep it.
         `build` gets the session, the snapshot and now, and returns (body, media type); it may raise NotFound."""
-        with self.sessions() as session:
-            version = self._version(session)
-            state = self._state
-            snapshot = state.snapshot if state.version == version else None
-            now = self.clock()
-            if snapshot is None:
-                snapshot = self.source.build_snapshot(session, now=now)
-            self._adopt(version, snapshot)
-            body, media_type = build(session, snapshot, now)
-        self.renders += 1
-        stamp = snapshot.updated_at.astimezone(UTC).replace(microsecond=0)
-        gzipped = gzip.compress(body, compresslevel=6, mtime=0) if len(body) >= GZIP_FROM else None
-        rendered = Rendered(body, media_type, self.etag(version), format_datetime(stamp, usegmt=True), gzipped)
-        self._keep(version, key, rendered)
+        # One render at a time: after a change, a crowd of requests misses at once, and each would otherwise
+        # build the same snapshot (most of a second for a big page) in its own thread.
+        with self._render_lock:
+            with self.sessions() as session:
+                version = self._version(session)
+                again = self.cached(version, key)
+                if again is not None:
+                    return again
+                state = self._state
+                snapshot = state.snapshot if state.version == version else None
+                now = self.clock()
+                if snapshot is None:
+                    snapshot = self.source.build_snapshot(session, now=now)
+                self._adopt(version, snapshot)
+                body, media_type = build(session, snapshot, now)
+            self.renders += 1
+            stamp = snapshot.updated_at.astimezone(UTC).replace(microsecond=0)
+            gzipped = gzip.compress(body, compresslevel=6, mtime=0) if len(body) >= GZIP_FROM else None
+            rendered = Rendered(body, media_type, self.etag(version), format_datetime(stamp, usegmt=True), gzipped)
+            self._keep(version, key, rendered)
         return rendered
 
     def _keep(self, version: str, key: str, rendered: Rendered) -> None:
