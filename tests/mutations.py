@@ -481,6 +481,87 @@ MUTANTS: tuple[Mutant, ...] = (
         "    return Incident.drill.is_(False) & Incident.drill.is_(True)\n",
         ("tests/reports/test_figures.py::test_drills_are_left_out_unless_asked[sqlite]",),
     ),
+    Mutant(
+        "statuspage-internal-title-published",
+        "docs/statuspage.md: the internal title never reaches the public page",
+        "src/warroom/statuspage/publishing.py",
+        "        incident_id=incident.id,\n        title=title,\n",
+        "        incident_id=incident.id,\n        title=incident.title,\n",
+        (
+            "tests/statuspage/test_leak.py::"
+            "test_nothing_internal_reaches_the_snapshot_history_or_public_incident[sqlite]",
+        ),
+    ),
+    Mutant(
+        "statuspage-template-without-confirmation",
+        "docs/statuspage.md: without text, the template is posted only when the person confirms it",
+        "src/warroom/statuspage/publishing.py",
+        "    elif use_template:\n",
+        "    elif True:\n",
+        ("tests/statuspage/test_publishing.py::test_without_text_the_template_is_used_only_when_confirmed[sqlite]",),
+    ),
+    Mutant(
+        "statuspage-drill-published",
+        "docs/statuspage.md: a drill is never published",
+        "src/warroom/statuspage/publishing.py",
+        "    if is_drill(incident):\n",
+        "    if False:\n",
+        ("tests/statuspage/test_publishing.py::test_a_drill_is_never_published[sqlite]",),
+    ),
+    Mutant(
+        "statuspage-maintenance-pages-anyway",
+        "docs/statuspage.md: announced maintenance holds back paging for its services (one window per service)",
+        "src/warroom/statuspage/maintenance.py",
+        "    for service in services:\n",
+        "    for service in services[:0]:\n",
+        (
+            "tests/statuspage/test_maintenance.py::"
+            "test_a_window_moves_on_by_itself_and_suppresses_paging_while_it_runs[sqlite]",
+        ),
+    ),
+    Mutant(
+        "statuspage-override-ignored",
+        "docs/statuspage.md: a person's override wins until cleared",
+        "src/warroom/statuspage/status.py",
+        "    if override:\n",
+        "    if override and not override:\n",
+        (
+            "tests/statuspage/test_components.py::"
+            "test_an_override_wins_until_cleared_on_the_incident_timeline_or_the_audit_log[sqlite]",
+        ),
+    ),
+    Mutant(
+        "statuspage-face-stale-after-change",
+        "docs/statuspage.md: a change shows within a second; a new version drops the old one's bodies",
+        "src/warroom/statuspage/cache.py",
+        "                self._state = _State(version=version, checked_at=self.monotonic(), snapshot=snapshot)\n",
+        "                state.version = version\n",
+        ("tests/statuspage/test_public.py::test_a_change_shows_at_once_and_changes_the_etag[sqlite]",),
+    ),
+    Mutant(
+        "statuspage-face-304-for-any-etag",
+        "docs/statuspage.md: 304 only to a matching If-None-Match",
+        "src/warroom/statuspage/cache.py",
+        '        return "*" in tags or etag in tags or f"W/{etag}" in tags\n',
+        "        return True\n",
+        ("tests/statuspage/test_public.py::test_every_public_route_sends_validators_and_answers_304[sqlite-/status]",),
+    ),
+    Mutant(
+        "statuspage-face-html-unescaped",
+        "docs/statuspage.md: whatever a person typed is shown as text",
+        "src/warroom/statuspage/pages.py",
+        "    autoescape=select_autoescape(default=True, default_for_string=True),\n",
+        "    autoescape=False,\n",
+        ("tests/statuspage/test_public.py::test_text_people_typed_is_shown_as_text[sqlite]",),
+    ),
+    Mutant(
+        "statuspage-face-v2-key-differs",
+        "docs/statuspage.md: the same keys as Atlassian Statuspage's v2 API",
+        "src/warroom/statuspage/v2.py",
+        '        "tweet_id": None,\n',
+        '        "tweet": None,\n',
+        ("tests/statuspage/test_v2_shape.py::test_summary_has_statuspage_keys_and_types[sqlite]",),
+    ),
 )
 
 

@@ -28,6 +28,7 @@ from warroom.problems import (
     problem,
 )
 from warroom.runtime import Runtime
+from warroom.statuspage.fastpath import StatusFastPath
 
 log = structlog.get_logger("warroom")
 
@@ -44,6 +45,8 @@ ROUTER_MODULES = (
     "warroom.notify.api",
     "warroom.drills.api",
     "warroom.postmortems.api",
+    "warroom.statuspage.api",
+    "warroom.statuspage.face",
 )
 
 
@@ -117,6 +120,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.add_middleware(SecretRedirectGuard)
     # Added first, so it runs inside the metrics and body-limit middleware (Starlette wraps in reverse order).
     app.add_middleware(IntakeFastPath)
+    # The same for the public status page's cached bodies and 304s (the busiest GETs during an outage).
+    app.add_middleware(StatusFastPath)
     # Outside the intake's short path, so no route (fast or not) reads a body the store could not write.
     app.add_middleware(InputGuard)
     app.add_middleware(UnhandledErrors)

@@ -27,6 +27,7 @@ from warroom.monitors.schemas import MonitorConfig, MonitoringConfig
 from warroom.oncall.config_models import NotificationsConfig, PolicyConfig, ScheduleConfig, TeamConfig, UserConfig
 from warroom.postmortems.config import PostmortemsConfig
 from warroom.runbooks.config import RunbooksConfig
+from warroom.statuspage.config import StatusPageSettings
 from warroom.timeparse import parse_duration
 
 
@@ -175,6 +176,7 @@ class ConfigFile(_Strict):
     calendar_files: list[str] = []
     # Drills the engine starts on a schedule (RRULE), e.g. quarterly per team (docs/learning.md#drills).
     drills: list[ScheduledDrill] = []
+    status_page: StatusPageSettings = Field(default_factory=StatusPageSettings)
 
     def severity_table(self) -> SeverityTable:
         """The configured severity table, or the defaults."""

@@ -12,6 +12,7 @@ from warroom.oncall import models as oncall_models
 from warroom.postmortems import models as postmortem_models
 from warroom.reports import models as report_models
 from warroom.runbooks import models as runbook_models
+from warroom.statuspage import models as statuspage_models
 
 __all__ = [
     "Base",
@@ -26,4 +27,5 @@ __all__ = [
     "postmortem_models",
     "report_models",
     "runbook_models",
+    "statuspage_models",
 ]

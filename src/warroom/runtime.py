@@ -27,6 +27,7 @@ DOMAIN_MODULES: tuple[str, ...] = (
     "warroom.oncall.setup",
     "warroom.drills.setup",
     "warroom.postmortems.setup",
+    "warroom.statuspage.setup",
 )
 
 

@@ -146,6 +146,20 @@ PROTECTED: dict[tuple[str, str], Role] = {
     ("POST", "/api/v1/action-items"): R,
     ("GET", "/api/v1/action-items/{item_id}"): V,
     ("PATCH", "/api/v1/action-items/{item_id}"): R,
+    # status page: components are configuration (admin); overriding a status, publishing an incident, posting
+    # a public update and announcing maintenance are a responder's acts during an incident.
+    ("GET", "/api/v1/status/components"): V,
+    ("POST", "/api/v1/status/components"): A,
+    ("GET", "/api/v1/status/components/{name}"): V,
+    ("PATCH", "/api/v1/status/components/{name}"): A,
+    ("POST", "/api/v1/status/components/{name}/override"): R,
+    ("POST", "/api/v1/incidents/{number}/publish"): R,
+    ("GET", "/api/v1/incidents/{number}/publication"): V,
+    ("POST", "/api/v1/incidents/{number}/public-updates"): R,
+    ("POST", "/api/v1/status/maintenance"): R,
+    ("GET", "/api/v1/status/maintenance"): V,
+    ("GET", "/api/v1/status/maintenance/{public_id}"): V,
+    ("POST", "/api/v1/status/maintenance/{public_id}/cancel"): R,
 }
 
 # Routes that take no bearer token, each with the reason it may not: they carry their own credential or reveal
@@ -171,6 +185,24 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/ical/{kind}/{ident}.ics"): "calendar apps cannot send headers: the feed URL is signed",
     ("GET", "/l/{token}"): "one-click links in pages: the link is signed, a GET only confirms",
     ("POST", "/l/{token}"): "one-click links in pages: the signed link is the credential",
+    # The public status page (issue 16): what a company shows the world, built from a snapshot that holds no
+    # internal detail (tests/statuspage/test_public.py checks no internal text reaches any of these).
+    ("GET", "/status"): "the public status page: made for anyone, shows only published incidents",
+    ("GET", "/status/status.css"): "the public status page's stylesheet",
+    ("GET", "/status/history"): "the public status page's history of published incidents",
+    ("GET", "/status/incidents/{public_id}"): "one published incident's public updates",
+    ("GET", "/status/history.atom"): "feed readers cannot send tokens: the published history as Atom",
+    ("GET", "/status/history.rss"): "feed readers cannot send tokens: the published history as RSS",
+    ("GET", "/status/{rest:path}"): "any other address under /status: a plain 404 page",
+    ("GET", "/status/badge/{component_id}.json"): "shields.io fetches badges without a token: a component's status",
+    ("GET", "/api/v2/summary.json"): "Statuspage v2 public API, read by widgets and tools without a token",
+    ("GET", "/api/v2/status.json"): "Statuspage v2 public API: the overall indicator",
+    ("GET", "/api/v2/components.json"): "Statuspage v2 public API: public components",
+    ("GET", "/api/v2/incidents.json"): "Statuspage v2 public API: published incidents",
+    ("GET", "/api/v2/incidents/unresolved.json"): "Statuspage v2 public API: published unresolved incidents",
+    ("GET", "/api/v2/scheduled-maintenances.json"): "Statuspage v2 public API: announced maintenance",
+    ("GET", "/api/v2/scheduled-maintenances/upcoming.json"): "Statuspage v2 public API: announced maintenance",
+    ("GET", "/api/v2/scheduled-maintenances/active.json"): "Statuspage v2 public API: maintenance in progress",
 }
 
 
