@@ -43,6 +43,7 @@ SUB_APPS = (
     ("warroom.oncall.cli", "oncall_app", "oncall"),
     ("warroom.oncall.cli", "policy_app", "policy"),
     ("warroom.engine.cli", "app", "engine"),
+    ("warroom.statuspage.subscribers_cli", "app", "subscriber"),
 )
 # Modules that add commands to another domain's group (`incident escalate|pages` come from on-call).
 EXTENDS: dict[str, tuple[str, ...]] = {"incident": ("warroom.oncall.cli",)}

@@ -9,6 +9,7 @@ from warroom.monitors import models as monitor_models
 from warroom.notify import models as notify_models
 from warroom.oncall import models as oncall_models
 from warroom.runbooks import models as runbook_models
+from warroom.statuspage import subscriber_models as status_subscriber_models
 
 __all__ = [
     "Base",
@@ -20,4 +21,5 @@ __all__ = [
     "notify_models",
     "oncall_models",
     "runbook_models",
+    "status_subscriber_models",
 ]
