@@ -15,6 +15,7 @@ Exactly once, and what happens on a crash (docs/statuspage.md, "Subscribers"):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -86,7 +87,9 @@ def on_timeline(session: Session, _incident: Incident, event: TimelineEvent) -> 
 
 def request_confirmation(session: Session, subscriber_id: int, *, now: datetime) -> None:
     """Schedule the double opt-in email of a new subscriber (sent by the engine, never in the request)."""
-    jobs.schedule(session, CONFIRM_MAIL, key=str(subscriber_id), due=now, now=now, payload={"subscriber": subscriber_id})
+    jobs.schedule(
+        session, CONFIRM_MAIL, key=str(subscriber_id), due=now, now=now, payload={"subscriber": subscriber_id}
+    )
 
 
 # -- fan-out -----------------------------------------------------------------------------------------------------
@@ -158,21 +161,31 @@ def _fanout(ctx: JobContext, session: Session, job: Job) -> None:
     ).all()
     if not rows:
         return
-    chosen = [sid for sid, filter_ids in rows if wants(filter_ids, notice.component_ids)]
+    chosen = [sid for sid, filter_ids in rows if wants(list(filter_ids or []), notice.component_ids)]
     first, last = rows[0][0], rows[-1][0]
     if chosen:
         _insert_deliveries(
             session,
-            [{"notice_id": update_id, "subscriber_id": sid, "state": "pending", "attempts": 0, "created_at": ctx.now}
-             for sid in chosen],
+            [
+                {"notice_id": update_id, "subscriber_id": sid, "state": "pending", "attempts": 0, "created_at": ctx.now}
+                for sid in chosen
+            ],
         )
         jobs.schedule(
-            session, SEND, key=f"{update_id}:{first}", due=ctx.now, now=ctx.now,
+            session,
+            SEND,
+            key=f"{update_id}:{first}",
+            due=ctx.now,
+            now=ctx.now,
             payload={"notice": update_id, "lo": first, "hi": last},
         )
     if len(rows) == size:
         jobs.schedule(
-            session, FANOUT, key=f"{update_id}@{last}", due=ctx.now, now=ctx.now,
+            session,
+            FANOUT,
+            key=f"{update_id}@{last}",
+            due=ctx.now,
+            now=ctx.now,
             payload={"update_id": update_id, "after": last},
         )
 
@@ -206,7 +219,8 @@ def _mark_sent(runtime: Any, delivery_id: int, now: datetime) -> None:
 
 def backoff(attempts: int) -> timedelta:
     """Wait before retrying failed deliveries: 10 s doubling, at most 10 min."""
-    return min(timedelta(seconds=10) * (2 ** max(attempts - 1, 0)), timedelta(minutes=10))
+    step: timedelta = timedelta(seconds=10) * (2 ** max(attempts - 1, 0))
+    return min(step, timedelta(minutes=10))
 
 
 _SEND_ERRORS = (OSError, httpx.HTTPError, WebhookRefused)
@@ -222,8 +236,14 @@ def _send(ctx: JobContext, session: Session, job: Job) -> None:
         return
     subject, body_text, webhook = notice.subject, notice.text, dict(notice.webhook)
     rows = session.execute(
-        select(Delivery.id, Delivery.subscriber_id, Delivery.attempts, Delivery.created_at, Subscriber.kind,
-               Subscriber.address)
+        select(
+            Delivery.id,
+            Delivery.subscriber_id,
+            Delivery.attempts,
+            Delivery.created_at,
+            Subscriber.kind,
+            Subscriber.address,
+        )
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
         .where(Delivery.notice_id == notice_id, Delivery.subscriber_id.between(lo, hi), Delivery.state == "pending")
         .order_by(Delivery.subscriber_id)
@@ -242,9 +262,13 @@ def _send(ctx: JobContext, session: Session, job: Job) -> None:
                 if row.kind == EMAIL:
                     smtp.send(
                         messages.email(
-                            sender=cfg.smtp.sender, to=row.address, subject=subject, text=body_text,
+                            sender=cfg.smtp.sender,
+                            to=row.address,
+                            subject=subject,
+                            text=body_text,
                             unsubscribe_url=unsubscribe_url,
-                            msg_id=messages.message_id(notice_id, row.subscriber_id, cfg.smtp.sender), now=now,
+                            msg_id=messages.message_id(notice_id, row.subscriber_id, cfg.smtp.sender),
+                            now=now,
                         )
                     )
                 else:
@@ -257,7 +281,9 @@ def _send(ctx: JobContext, session: Session, job: Job) -> None:
         _record_failures(runtime, rows, failed, now, parse_duration(cfg.retry_for))
 
 
-def _record_failures(runtime: Any, rows: list[Any], failed: dict[int, str], now: datetime, retry_for: timedelta) -> None:
+def _record_failures(
+    runtime: Any, rows: Sequence[Any], failed: dict[int, str], now: datetime, retry_for: timedelta
+) -> None:
     retry_attempts = 0
     with runtime.db.transaction() as tx:
         for row in rows:

@@ -54,34 +54,32 @@ def text_of(incident: PublicIncident, update: PublicUpdate, page_url: str) -> st
     return "\n".join(lines)
 
 
+def _update_json(update: PublicUpdate, incident_id: str) -> dict[str, Any]:
+    """One entry of Statuspage's `incident_updates`."""
+    return {
+        "id": update.id,
+        "incident_id": incident_id,
+        "status": update.status,
+        "body": update.body,
+        "created_at": _iso(update.created_at),
+        "updated_at": _iso(update.created_at),
+        "display_at": _iso(update.display_at),
+        "affected_components": [{"code": c} for c in update.affected_component_ids] or None,
+        "deliver_notifications": True,
+        "wants_twitter_update": False,
+        "twitter_updated_at": None,
+        "custom_tweet": None,
+    }
+
+
 def webhook_body(incident: PublicIncident, update: PublicUpdate, page: dict[str, str]) -> dict[str, Any]:
     """The Statuspage webhook notification for an incident update (`meta` is added per recipient).
 
     Statuspage sends `{"meta": {...}, "page": {...}, "incident": {..., "incident_updates": [...]}}` with the
     updates newest first; the fields are theirs, filled from public fields only."""
-    updates = [
-        {
-            "id": u.id,
-            "incident_id": incident.id,
-            "status": u.status,
-            "body": u.body,
-            "created_at": _iso(u.created_at),
-            "updated_at": _iso(u.created_at),
-            "display_at": _iso(u.display_at),
-            "affected_components": [{"code": c} for c in u.affected_component_ids] or None,
-            "deliver_notifications": True,
-            "wants_twitter_update": False,
-            "twitter_updated_at": None,
-            "custom_tweet": None,
-        }
-        for u in incident.updates
-    ]
+    updates = [_update_json(u, incident.id) for u in incident.updates]
     if not any(u["id"] == update.id for u in updates):
-        updates.insert(0, {"id": update.id, "incident_id": incident.id, "status": update.status, "body": update.body,
-                           "created_at": _iso(update.created_at), "updated_at": _iso(update.created_at),
-                           "display_at": _iso(update.display_at), "affected_components": None,
-                           "deliver_notifications": True, "wants_twitter_update": False,
-                           "twitter_updated_at": None, "custom_tweet": None})
+        updates.insert(0, _update_json(update, incident.id))
     return {
         "page": page,
         "incident": {

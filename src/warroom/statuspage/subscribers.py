@@ -62,7 +62,9 @@ def normalize_webhook_url(url: str) -> str:
         raise InvalidInput("Give the webhook's URL.", field="url")
     url = url.strip()
     if len(url) > 2000 or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
-        raise InvalidInput("A webhook URL is at most 2000 characters, without spaces or control characters.", field="url")
+        raise InvalidInput(
+            "A webhook URL is at most 2000 characters, without spaces or control characters.", field="url"
+        )
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -183,9 +185,7 @@ def remove_subscriber(session: Session, subscriber: Subscriber) -> None:
 
     for model in (SubscriberToken, Delivery):
         session.execute(
-            delete(model)
-            .where(model.subscriber_id == subscriber.id)
-            .execution_options(synchronize_session=False)
+            delete(model).where(model.subscriber_id == subscriber.id).execution_options(synchronize_session=False)
         )
     session.delete(subscriber)
 
@@ -198,7 +198,9 @@ def get_or_404(session: Session, subscriber_id: int) -> Subscriber:
     return subscriber
 
 
-def list_subscribers(session: Session, kind: str | None = None, *, limit: int = 100, after: int = 0) -> list[Subscriber]:
+def list_subscribers(
+    session: Session, kind: str | None = None, *, limit: int = 100, after: int = 0
+) -> list[Subscriber]:
     """Subscribers by id, `limit` at a time after the id `after`."""
     query = select(Subscriber).where(Subscriber.id > after).order_by(Subscriber.id).limit(limit)
     if kind is not None:
@@ -208,5 +210,7 @@ def list_subscribers(session: Session, kind: str | None = None, *, limit: int = 
 
 def counts(session: Session) -> dict[str, int]:
     """How many subscribers of each kind and state (`email.confirmed` ...)."""
-    rows = session.execute(select(Subscriber.kind, Subscriber.state, func.count()).group_by(Subscriber.kind, Subscriber.state))
+    rows = session.execute(
+        select(Subscriber.kind, Subscriber.state, func.count()).group_by(Subscriber.kind, Subscriber.state)
+    )
     return {f"{kind}.{state}": int(n) for kind, state, n in rows}

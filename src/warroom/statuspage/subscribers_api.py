@@ -53,11 +53,13 @@ def _enabled(runtime: Runtime) -> bool:
     return config_of(runtime).enabled
 
 
-def _form(session: Session, runtime: Runtime, *, error: str = "", email: str = "", chosen: list[str] | None = None) -> str:
+def _form(
+    session: Session, runtime: Runtime, *, error: str = "", email: str = "", chosen: list[str] | None = None
+) -> str:
     chosen = chosen or []
     boxes = "".join(
         f'<label><input type="checkbox" name="components" value="{html.escape(c.id)}"'
-        f'{" checked" if c.id in chosen else ""}> {html.escape(c.name)}</label><br>'
+        f"{' checked' if c.id in chosen else ''}> {html.escape(c.name)}</label><br>"
         for c in source_of(runtime).public_components(session)
     )
     components = (
@@ -120,7 +122,9 @@ def subscribe(
         chosen = subscribers.clean_components(components, known)
     except WarroomError as exc:
         shown_email = email if len(email) <= 320 and "\n" not in email and "\r" not in email else ""
-        body = _form(session, runtime, error=exc.detail, email=shown_email, chosen=[c for c in components if c in known])
+        body = _form(
+            session, runtime, error=exc.detail, email=shown_email, chosen=[c for c in components if c in known]
+        )
         return _html(f"Subscribe to {page_name(runtime)}", body, 422)
     new_id = subscribers.subscribe_email(session, address, chosen, now=now)
     if new_id is not None:
@@ -248,7 +252,11 @@ def add_subscriber(body: WebhookCreate, session: WriteSession, runtime: RuntimeD
     chosen = subscribers.clean_components(body.components, _known(session, runtime))
     row = subscribers.add_webhook(session, url, chosen, now=now)
     audit.record(
-        session, actor, "status_subscriber.add", f"status_subscriber:{row.id}", now=now,
+        session,
+        actor,
+        "status_subscriber.add",
+        f"status_subscriber:{row.id}",
+        now=now,
         detail={"kind": row.kind, "components": chosen},
     )
     session.commit()
@@ -262,8 +270,9 @@ def remove_subscriber(subscriber_id: PathId, session: WriteSession, runtime: Run
     row = subscribers.get_or_404(session, subscriber_id)
     kind = row.kind
     subscribers.remove_subscriber(session, row)
-    audit.record(session, actor, "status_subscriber.remove", f"status_subscriber:{subscriber_id}", now=now,
-                 detail={"kind": kind})
+    audit.record(
+        session, actor, "status_subscriber.remove", f"status_subscriber:{subscriber_id}", now=now, detail={"kind": kind}
+    )
     session.commit()
     return Response(status_code=204)
 

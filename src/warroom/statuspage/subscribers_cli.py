@@ -58,7 +58,9 @@ def list_(
 
 @app.command("remove")
 @handle_errors
-def remove(subscriber_id: Annotated[int, typer.Argument(help="The subscriber's id (see `warroom subscriber list`).")]) -> None:
+def remove(
+    subscriber_id: Annotated[int, typer.Argument(help="The subscriber's id (see `warroom subscriber list`).")],
+) -> None:
     """Remove a subscriber, email or webhook (admin token needed)."""
     ApiClient().request("DELETE", f"/api/v1/status/subscribers/{subscriber_id}")
     console.print(f"removed subscriber {subscriber_id}", highlight=False)
