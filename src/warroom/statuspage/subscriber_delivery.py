@@ -161,7 +161,7 @@ def _fanout(ctx: JobContext, session: Session, job: Job) -> None:
     ).all()
     if not rows:
         return
-    chosen = [sid for sid, filter_ids in rows if wants(list(filter_ids or []), notice.component_ids)]
+    chosen = [row.id for row in rows if wants(row.component_ids, notice.component_ids)]
     first, last = rows[0][0], rows[-1][0]
     if chosen:
         _insert_deliveries(
