@@ -69,11 +69,15 @@ def link(runtime: Any, action: str, token: str) -> str:
 
 
 def on_timeline(session: Session, _incident: Incident, event: TimelineEvent) -> None:
-    """A public update was published: schedule its one fan-out job, in the publishing transaction."""
+    """A public update was published: freeze what subscribers will read (public fields only) and schedule its
+    one fan-out job, in the publishing transaction. Two rows whatever the number of subscribers."""
     data = event.data or {}
     update_id = data.get("update_id")
     if data.get("public") is False or not isinstance(update_id, str) or not 0 < len(update_id) <= 100:
         return
+    runtime = session.info.get("runtime")
+    if session.get(Notice, update_id) is None and _make_notice(session, runtime, update_id, event.at) is None:
+        return  # the status domain does not know it as public: nothing to tell anyone
     jobs.schedule(
         session,
         FANOUT,
@@ -149,9 +153,9 @@ def _fanout(ctx: JobContext, session: Session, job: Job) -> None:
     runtime = ctx.runtime
     update_id = str(job.payload["update_id"])
     after = int(job.payload.get("after", 0))
-    notice = session.get(Notice, update_id) or _make_notice(session, runtime, update_id, ctx.now)
+    notice = session.get(Notice, update_id)
     if notice is None:
-        return  # not public (any more): nobody is told
+        return  # removed since (its deliveries with it): nobody is told
     size = config_of(runtime).batch
     rows = session.execute(
         select(Subscriber.id, Subscriber.component_ids)
