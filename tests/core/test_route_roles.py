@@ -123,6 +123,10 @@ PROTECTED: dict[tuple[str, str], Role] = {
     # notify
     ("GET", "/api/v1/incidents/{number}/notifications"): V,
     ("POST", "/api/v1/users/{user_id}/test-notify"): R,
+    # status page subscribers: addresses are personal data and webhooks are configuration, so the admin's.
+    ("GET", "/api/v1/status/subscribers"): A,
+    ("POST", "/api/v1/status/subscribers"): A,
+    ("DELETE", "/api/v1/status/subscribers/{subscriber_id}"): A,
 }
 
 # Routes that take no bearer token, each with the reason it may not: they carry their own credential or reveal
@@ -148,6 +152,12 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/ical/{kind}/{ident}.ics"): "calendar apps cannot send headers: the feed URL is signed",
     ("GET", "/l/{token}"): "one-click links in pages: the link is signed, a GET only confirms",
     ("POST", "/l/{token}"): "one-click links in pages: the signed link is the credential",
+    ("GET", "/status/subscribe"): "the public status page's subscribe form: shows no subscriber",
+    ("POST", "/status/subscribe"): "anyone may ask to subscribe: double opt-in, rate-limited, the same answer always",
+    ("GET", "/status/confirm/{token}"): "subscribers' confirm link: the random token is the credential; a GET only asks",
+    ("POST", "/status/confirm/{token}"): "subscribers' confirm link: the random token is the credential",
+    ("GET", "/status/unsubscribe/{token}"): "unsubscribe link: the random token is the credential; a GET only asks",
+    ("POST", "/status/unsubscribe/{token}"): "RFC 8058 one-click unsubscribe: the random token is the credential",
 }
 
 
@@ -244,6 +254,10 @@ FORGED: list[tuple[str, str, dict[str, Any], int]] = [
     ("GET", "/ical/user/alice.ics?token=forged", {}, 403),
     ("GET", "/l/forged.link", {}, 403),
     ("POST", "/l/forged.link", {}, 403),
+    ("GET", "/status/confirm/forged-token-forged-token-forged", {}, 404),
+    ("POST", "/status/confirm/forged-token-forged-token-forged", {}, 404),
+    ("GET", "/status/unsubscribe/forged-token-forged-token-forged", {}, 404),
+    ("POST", "/status/unsubscribe/forged-token-forged-token-forged", {}, 404),
 ]
 
 

@@ -278,7 +278,7 @@ def _send(ctx: JobContext, session: Session, job: Job) -> None:
                 else:
                     _post(client, row.address, messages.with_meta(webhook, unsubscribe_url, now))
             except _SEND_ERRORS as exc:
-                failed[row.id] = describe(exc)
+                failed[row.id] = str(exc) if isinstance(exc, WebhookRefused) else describe(exc)
                 continue
             _mark_sent(runtime, row.id, now)
     if failed:
