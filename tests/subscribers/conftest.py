@@ -76,8 +76,16 @@ def source(runtime: Runtime, clock: Any) -> FakeSource:
     fake = FakeSource()
     now = clock.now()
     fake.components = [
-        PublicComponent(id=c, name=c.capitalize(), description="", status="operational", position=i,
-                        group_id=None, created_at=now, updated_at=now)
+        PublicComponent(
+            id=c,
+            name=c.capitalize(),
+            description="",
+            status="operational",
+            position=i,
+            group_id=None,
+            created_at=now,
+            updated_at=now,
+        )
         for i, c in enumerate(COMPONENTS)
     ]
     set_source(runtime, fake)
@@ -115,15 +123,27 @@ def publish(
             incidents[incident] = make_incident(title=f"INTERNAL {incident}: db-7 replica lag, paged bob")
         now: datetime = clock.now()
         update = PublicUpdate(
-            id=f"upd-{next(counter)}", status=status, body=body, created_at=now, display_at=now,  # type: ignore[arg-type]
+            id=f"upd-{next(counter)}",
+            status=status,
+            body=body,
+            created_at=now,
+            display_at=now,  # type: ignore[arg-type]
             affected_component_ids=components,
         )
         earlier = source.updates.get(f"latest:{incident}")
         previous = earlier[0].updates if earlier else ()
         public_incident = PublicIncident(
-            id=incident, kind="incident", name="Checkout is slow", status=status, impact="major",  # type: ignore[arg-type]
-            created_at=now, updated_at=now, started_at=now, monitoring_at=None,
-            resolved_at=now if status == "resolved" else None, component_ids=components,
+            id=incident,
+            kind="incident",
+            name="Checkout is slow",
+            status=status,
+            impact="major",  # type: ignore[arg-type]
+            created_at=now,
+            updated_at=now,
+            started_at=now,
+            monitoring_at=None,
+            resolved_at=now if status == "resolved" else None,
+            component_ids=components,
             updates=(update, *previous),
         )
         source.updates[update.id] = (public_incident, update)
@@ -132,8 +152,12 @@ def publish(
             row = session.get(Incident, incidents[incident].id)
             assert row is not None
             timeline.append(
-                session, row, kind="status_update_published", actor=Actor(name="alice", role=Role.RESPONDER),
-                at=now, message=f"public update: {status}",
+                session,
+                row,
+                kind="status_update_published",
+                actor=Actor(name="alice", role=Role.RESPONDER),
+                at=now,
+                message=f"public update: {status}",
                 data={"update_id": update.id, "status": status, "public": True},
             )
         return update

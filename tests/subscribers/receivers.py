@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import threading
@@ -24,10 +25,13 @@ class SmtpBox:
         self.messages: list[EmailMessage] = []
         self.lock = threading.Lock()
         self.refuse = 0  # refuse this many messages (a temporary failure) before accepting again
+        self.delay = 0.0  # seconds each message takes to accept (to catch a sender in the middle)
         box = self
 
         class Handler:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                if box.delay:
+                    await asyncio.sleep(box.delay)
                 with box.lock:
                     if box.refuse > 0:
                         box.refuse -= 1

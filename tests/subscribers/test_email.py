@@ -68,8 +68,11 @@ def test_double_opt_in_then_update_then_one_click_unsubscribe(
     assert header == f"<http://127.0.0.1:8080{unsubscribe}>"
 
     # RFC 8058: the mail client POSTs `List-Unsubscribe=One-Click` to the header's URL.
-    gone = public.post(unsubscribe, content=b"List-Unsubscribe=One-Click",
-                       headers={"content-type": "application/x-www-form-urlencoded"})
+    gone = public.post(
+        unsubscribe,
+        content=b"List-Unsubscribe=One-Click",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert gone.status_code == 200 and "Unsubscribed" in gone.text
     assert public.post(unsubscribe).status_code == 404  # reused
     with runtime.db.session() as session:
@@ -147,9 +150,7 @@ def test_subscription_requests_are_rate_limited_per_client(public: TestClient, c
     assert _subscribe(public, "late@example.com").status_code == 200
 
 
-def test_component_filter(
-    public: TestClient, engine: Engine, smtp: SmtpBox, publish: Callable[..., Any]
-) -> None:
+def test_component_filter(public: TestClient, engine: Engine, smtp: SmtpBox, publish: Callable[..., Any]) -> None:
     _subscribed(public, engine, smtp, "api-only@example.com", components=["api"])
     _subscribed(public, engine, smtp, "all@example.com")
     publish("Checkout errors.", components=("checkout",))
@@ -157,9 +158,7 @@ def test_component_filter(
     engine.run_due()
 
     def updates(address: str) -> list[str]:
-        return sorted(
-            body_of(m).splitlines()[2] for m in smtp.to(address) if "Confirm" not in str(m["Subject"])
-        )
+        return sorted(body_of(m).splitlines()[2] for m in smtp.to(address) if "Confirm" not in str(m["Subject"]))
 
     assert updates("api-only@example.com") == ["Investigating - API latency."]
     assert updates("all@example.com") == ["Investigating - API latency.", "Investigating - Checkout errors."]

@@ -23,8 +23,12 @@ def test_only_an_admin_manages_subscribers(client_for: Callable[..., TestClient]
     body = {"url": "http://127.0.0.1:9/hook", "components": ["api"]}
     bogus = client_for(None)
     bogus.headers["Authorization"] = "Bearer wr_bogus_token"
-    for client, expected in ((client_for(None), 401), (bogus, 401), (client_for("viewer"), 403),
-                             (client_for("responder"), 403)):
+    for client, expected in (
+        (client_for(None), 401),
+        (bogus, 401),
+        (client_for("viewer"), 403),
+        (client_for("responder"), 403),
+    ):
         assert client.get(ROUTE).status_code == expected
         assert client.post(ROUTE, json=body).status_code == expected
         assert client.delete(f"{ROUTE}/1").status_code == expected
@@ -42,8 +46,15 @@ def test_only_an_admin_manages_subscribers(client_for: Callable[..., TestClient]
 
 @pytest.mark.backend("sqlite")
 def test_webhook_urls_are_checked_naming_the_field(api: TestClient, source: Any) -> None:
-    for url in ("file:///etc/passwd", "ftp://example.com/x", "http://", "http://exa mple.com/", "http://h/\r\nX: y",
-                "javascript:alert(1)", "http://example.com:99999/"):
+    for url in (
+        "file:///etc/passwd",
+        "ftp://example.com/x",
+        "http://",
+        "http://exa mple.com/",
+        "http://h/\r\nX: y",
+        "javascript:alert(1)",
+        "http://example.com:99999/",
+    ):
         answer = api.post(ROUTE, json={"url": url})
         assert answer.status_code == 422, url
         assert answer.headers["content-type"].startswith("application/problem+json")
@@ -129,7 +140,13 @@ def test_publishing_the_same_update_twice_delivers_it_once(
     with runtime.db.transaction() as session:  # the same event again (a retried publish, a replay)
         incident = session.scalars(select(Incident)).first()
         assert incident is not None
-        timeline.append(session, incident, kind="status_update_published", actor=SYSTEM, at=runtime.clock.now(),
-                        data={"update_id": update.id, "status": "investigating", "public": True})
+        timeline.append(
+            session,
+            incident,
+            kind="status_update_published",
+            actor=SYSTEM,
+            at=runtime.clock.now(),
+            data={"update_id": update.id, "status": "investigating", "public": True},
+        )
     engine.run_due()
     assert len(hook.bodies) == 1

@@ -201,17 +201,20 @@ class WebhookRefused(Exception):
     """The receiver answered, but not with a 2xx."""
 
 
-def _post(client: httpx.Client, url: str, body: dict[str, Any]) -> None:
-    response = client.post(url, json=body, headers={"User-Agent": "warroom-statuspage"})
+def _post(client: httpx.Client, url: str, body: dict[str, Any], key: str) -> None:
+    # The delivery key is the same on every retry: a receiver that saw it already can drop the repeat.
+    headers = {"User-Agent": "warroom-statuspage", "Idempotency-Key": key}
+    response = client.post(url, json=body, headers=headers)
     if not 200 <= response.status_code < 300:
         raise WebhookRefused(f"HTTP {response.status_code}")
 
 
 def _mark_sent(runtime: Any, delivery_id: int, now: datetime) -> None:
+    """Record one delivery as sent, in its own commit, right after the receiver took it."""
     with runtime.db.transaction() as tx:
         if not runtime.db.is_sqlite:
             # An engine killed after this commit still has it (the server does); only a crash of PostgreSQL
-            # itself could lose the last instants, and those messages would go again with their Message-ID.
+            # itself could lose its last instants (those messages would go again, with their Message-ID).
             tx.execute(text("SET LOCAL synchronous_commit TO OFF"))
         tx.execute(
             update(Delivery)
@@ -264,23 +267,24 @@ def _send(ctx: JobContext, session: Session, job: Job) -> None:
             unsubscribe_url = link(runtime, "unsubscribe", tokens[row.id])
             try:
                 if row.kind == EMAIL:
-                    smtp.send(
-                        messages.email(
-                            sender=cfg.smtp.sender,
-                            to=row.address,
-                            subject=subject,
-                            text=body_text,
-                            unsubscribe_url=unsubscribe_url,
-                            msg_id=messages.message_id(notice_id, row.subscriber_id, cfg.smtp.sender),
-                            now=now,
-                        )
+                    message = messages.email(
+                        sender=cfg.smtp.sender,
+                        to=row.address,
+                        subject=subject,
+                        text=body_text,
+                        unsubscribe_url=unsubscribe_url,
+                        msg_id=messages.message_id(notice_id, row.subscriber_id, cfg.smtp.sender),
+                        now=now,
                     )
+                    smtp.send(message)
                 else:
-                    _post(client, row.address, messages.with_meta(webhook, unsubscribe_url, now))
+                    key = f"{notice_id}.{row.subscriber_id}"
+                    _post(client, row.address, messages.with_meta(webhook, unsubscribe_url, now), key)
             except _SEND_ERRORS as exc:
                 failed[row.id] = str(exc) if isinstance(exc, WebhookRefused) else describe(exc)
                 continue
             _mark_sent(runtime, row.id, now)
+
     if failed:
         _record_failures(runtime, rows, failed, now, parse_duration(cfg.retry_for))
 
