@@ -330,6 +330,55 @@ MUTANTS: tuple[Mutant, ...] = (
         "    status = 422\n",
         ("tests/incidents/test_api.py::test_unknown_incident_is_404_and_illegal_transition_409[sqlite]",),
     ),
+    # --- status page subscribers (issue 16)
+    Mutant(
+        "subscribers-no-one-click-unsubscribe-header",
+        "docs/statuspage.md: every message carries List-Unsubscribe-Post (RFC 8058 one-click)",
+        "src/warroom/statuspage/subscriber_messages.py",
+        '    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"\n',
+        "",
+        ("tests/subscribers/test_email.py::test_double_opt_in_then_update_then_one_click_unsubscribe[sqlite]",),
+    ),
+    Mutant(
+        "subscribers-send-job-resends-sent",
+        "docs/statuspage.md: a message marked sent is never sent again",
+        "src/warroom/statuspage/subscriber_delivery.py",
+        'Delivery.subscriber_id.between(lo, hi), Delivery.state == "pending")\n',
+        'Delivery.subscriber_id.between(lo, hi), Delivery.state != "failed")\n',
+        ("tests/subscribers/test_webhooks.py::test_publishing_the_same_update_twice_delivers_it_once[sqlite]",),
+    ),
+    Mutant(
+        "subscribers-no-rate-limit",
+        "docs/statuspage.md: subscription requests are rate-limited per client address",
+        "src/warroom/statuspage/ratelimit.py",
+        "            if len(times) >= self.requests:\n",
+        "            if False:\n",
+        ("tests/subscribers/test_email.py::test_subscription_requests_are_rate_limited_per_client[sqlite]",),
+    ),
+    Mutant(
+        "subscribers-confirming-confirms-nothing",
+        "docs/statuspage.md: opening the confirmation link starts the updates",
+        "src/warroom/statuspage/subscribers.py",
+        '    subscriber.state, subscriber.confirmed_at = "confirmed", now\n',
+        '    subscriber.state, subscriber.confirmed_at = "pending", now\n',
+        ("tests/subscribers/test_email.py::test_double_opt_in_then_update_then_one_click_unsubscribe[sqlite]",),
+    ),
+    Mutant(
+        "subscribers-filter-ignored",
+        "docs/statuspage.md: a subscriber with a component filter gets only updates naming its components",
+        "src/warroom/statuspage/subscriber_delivery.py",
+        "    return not filter_ids or not notice_ids or bool(set(filter_ids) & set(notice_ids))\n",
+        "    return True\n",
+        ("tests/subscribers/test_email.py::test_component_filter[sqlite]",),
+    ),
+    Mutant(
+        "subscribers-second-subscribe-adds-row",
+        "docs/statuspage.md: subscribing the same address twice changes nothing",
+        "src/warroom/statuspage/subscribers.py",
+        '        .on_conflict_do_nothing(index_elements=["kind", "address"])\n',
+        '        .on_conflict_do_update(index_elements=["kind", "address"], set_={"state": "pending"})\n',
+        ("tests/subscribers/test_email.py::test_subscribing_twice_changes_nothing_and_says_the_same[sqlite]",),
+    ),
 )
 
 
