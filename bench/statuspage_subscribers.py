@@ -45,7 +45,7 @@ from warroom.incidents import service as incidents
 from warroom.incidents import timeline
 from warroom.incidents.models import Incident
 from warroom.runtime import Runtime
-from warroom.statuspage.snapshot import PublicComponent, PublicIncident, PublicUpdate
+from warroom.statuspage.snapshot import PublicIncident, PublicUpdate
 from warroom.statuspage.subscriber_models import Subscriber
 from warroom.statuspage.subscriber_source import set_source
 
@@ -63,7 +63,7 @@ class Source:
     def public_update(self, session: Session, update_id: str) -> tuple[PublicIncident, PublicUpdate] | None:
         return self.updates.get(update_id)
 
-    def public_components(self, session: Session) -> Sequence[PublicComponent]:
+    def component_choices(self, session: Session) -> Sequence[tuple[str, str]]:
         return ()
 
 

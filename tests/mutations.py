@@ -330,6 +330,56 @@ MUTANTS: tuple[Mutant, ...] = (
         "    status = 422\n",
         ("tests/incidents/test_api.py::test_unknown_incident_is_404_and_illegal_transition_409[sqlite]",),
     ),
+    # --- status page (issue 16): nothing internal is public, nothing is published by itself.
+    Mutant(
+        "statuspage-internal-title-published",
+        "docs/statuspage.md: the internal title never reaches the public page",
+        "src/warroom/statuspage/publishing.py",
+        "        incident_id=incident.id,\n        title=title,\n",
+        "        incident_id=incident.id,\n        title=incident.title,\n",
+        (
+            "tests/statuspage/test_leak.py::"
+            "test_nothing_internal_reaches_the_snapshot_history_or_public_incident[sqlite]",
+        ),
+    ),
+    Mutant(
+        "statuspage-template-without-confirmation",
+        "docs/statuspage.md: without text, the template is posted only when the person confirms it",
+        "src/warroom/statuspage/publishing.py",
+        "    elif use_template:\n",
+        "    elif True:\n",
+        ("tests/statuspage/test_publishing.py::test_without_text_the_template_is_used_only_when_confirmed[sqlite]",),
+    ),
+    Mutant(
+        "statuspage-drill-published",
+        "docs/statuspage.md: a drill is never published",
+        "src/warroom/statuspage/publishing.py",
+        "    if is_drill(incident):\n",
+        "    if False:\n",
+        ("tests/statuspage/test_publishing.py::test_a_drill_is_never_published[sqlite]",),
+    ),
+    Mutant(
+        "statuspage-maintenance-pages-anyway",
+        "docs/statuspage.md: announced maintenance holds back paging for its services (one window per service)",
+        "src/warroom/statuspage/maintenance.py",
+        "    for service in services:\n",
+        "    for service in services[:0]:\n",
+        (
+            "tests/statuspage/test_maintenance.py::"
+            "test_a_window_moves_on_by_itself_and_suppresses_paging_while_it_runs[sqlite]",
+        ),
+    ),
+    Mutant(
+        "statuspage-override-ignored",
+        "docs/statuspage.md: a person's override wins until cleared",
+        "src/warroom/statuspage/status.py",
+        "    if override:\n",
+        "    if override and not override:\n",
+        (
+            "tests/statuspage/test_components.py::"
+            "test_an_override_wins_until_cleared_on_the_incident_timeline_or_the_audit_log[sqlite]",
+        ),
+    ),
     # --- status page subscribers (issue 16)
     Mutant(
         "subscribers-no-one-click-unsubscribe-header",

@@ -42,6 +42,7 @@ ROUTER_MODULES = (
     "warroom.monitors.api",
     "warroom.oncall.api",
     "warroom.notify.api",
+    "warroom.statuspage.api",
     "warroom.statuspage.subscribers_api",
 )
 

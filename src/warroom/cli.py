@@ -43,10 +43,14 @@ SUB_APPS = (
     ("warroom.oncall.cli", "oncall_app", "oncall"),
     ("warroom.oncall.cli", "policy_app", "policy"),
     ("warroom.engine.cli", "app", "engine"),
+    ("warroom.statuspage.cli", "component_app", "component"),
     ("warroom.statuspage.subscribers_cli", "app", "subscriber"),
 )
 # Modules that add commands to another domain's group (`incident escalate|pages` come from on-call).
 EXTENDS: dict[str, tuple[str, ...]] = {"incident": ("warroom.oncall.cli",)}
+# `incident publish` and `maintenance announce|announced|withdraw` come from the status page.
+EXTENDS["incident"] += ("warroom.statuspage.cli",)
+EXTENDS["maintenance"] = ("warroom.statuspage.cli",)
 
 db_app = typer.Typer(help="Database administration (runs on the server's database).", no_args_is_help=True)
 config_app = typer.Typer(help="The declarative config file (warroom.yaml).", no_args_is_help=True)

@@ -25,7 +25,7 @@ from warroom.logs import FORMATS, LEVELS
 from warroom.monitors.schemas import MonitorConfig, MonitoringConfig
 from warroom.oncall.config_models import NotificationsConfig, PolicyConfig, ScheduleConfig, TeamConfig, UserConfig
 from warroom.runbooks.config import RunbooksConfig
-from warroom.statuspage.subscriber_config import StatusPageConfig
+from warroom.statuspage.config import StatusPageSettings
 from warroom.timeparse import parse_duration
 
 
@@ -171,7 +171,7 @@ class ConfigFile(_Strict):
     # Local files (or folders of them) a schedule created over the API may name as its calendar (`file:PATH`);
     # relative to this file. Empty: over the API, calendars come only from http(s) URLs.
     calendar_files: list[str] = []
-    status_page: StatusPageConfig = Field(default_factory=StatusPageConfig)
+    status_page: StatusPageSettings = Field(default_factory=StatusPageSettings)
 
     def severity_table(self) -> SeverityTable:
         """The configured severity table, or the defaults."""

@@ -9,6 +9,7 @@ from warroom.monitors import models as monitor_models
 from warroom.notify import models as notify_models
 from warroom.oncall import models as oncall_models
 from warroom.runbooks import models as runbook_models
+from warroom.statuspage import models as statuspage_models
 from warroom.statuspage import subscriber_models as status_subscriber_models
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "oncall_models",
     "runbook_models",
     "status_subscriber_models",
+    "statuspage_models",
 ]

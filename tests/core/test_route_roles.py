@@ -123,6 +123,20 @@ PROTECTED: dict[tuple[str, str], Role] = {
     # notify
     ("GET", "/api/v1/incidents/{number}/notifications"): V,
     ("POST", "/api/v1/users/{user_id}/test-notify"): R,
+    # status page: components are configuration (admin); overriding a status, publishing an incident, posting
+    # a public update and announcing maintenance are a responder's acts during an incident.
+    ("GET", "/api/v1/status/components"): V,
+    ("POST", "/api/v1/status/components"): A,
+    ("GET", "/api/v1/status/components/{name}"): V,
+    ("PATCH", "/api/v1/status/components/{name}"): A,
+    ("POST", "/api/v1/status/components/{name}/override"): R,
+    ("POST", "/api/v1/incidents/{number}/publish"): R,
+    ("GET", "/api/v1/incidents/{number}/publication"): V,
+    ("POST", "/api/v1/incidents/{number}/public-updates"): R,
+    ("POST", "/api/v1/status/maintenance"): R,
+    ("GET", "/api/v1/status/maintenance"): V,
+    ("GET", "/api/v1/status/maintenance/{public_id}"): V,
+    ("POST", "/api/v1/status/maintenance/{public_id}/cancel"): R,
     # status page subscribers: addresses are personal data and webhooks are configuration, so the admin's.
     ("GET", "/api/v1/status/subscribers"): A,
     ("POST", "/api/v1/status/subscribers"): A,
@@ -154,7 +168,7 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("POST", "/l/{token}"): "one-click links in pages: the signed link is the credential",
     ("GET", "/status/subscribe"): "the public status page's subscribe form: shows no subscriber",
     ("POST", "/status/subscribe"): "anyone may ask to subscribe: double opt-in, rate-limited, the same answer always",
-    ("GET", "/status/confirm/{token}"): "subscribers' confirm link: the random token is the credential; a GET only asks",
+    ("GET", "/status/confirm/{token}"): "confirm link: the random token is the credential; a GET only asks",
     ("POST", "/status/confirm/{token}"): "subscribers' confirm link: the random token is the credential",
     ("GET", "/status/unsubscribe/{token}"): "unsubscribe link: the random token is the credential; a GET only asks",
     ("POST", "/status/unsubscribe/{token}"): "RFC 8058 one-click unsubscribe: the random token is the credential",

@@ -33,8 +33,8 @@ class FakeSource:
     def public_update(self, session: Session, update_id: str) -> tuple[PublicIncident, PublicUpdate] | None:
         return self.updates.get(update_id)
 
-    def public_components(self, session: Session) -> Sequence[PublicComponent]:
-        return self.components
+    def component_choices(self, session: Session) -> Sequence[tuple[str, str]]:
+        return [(c.id, c.name) for c in self.components]
 
 
 @pytest.fixture

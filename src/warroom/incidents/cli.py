@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.panel import Panel
+from rich.text import Text
 
 from warroom.client import ApiClient
 from warroom.cliutil import console, handle_errors, parse_pairs, print_json, table, when
@@ -208,9 +209,25 @@ def update(
     description: Annotated[str | None, typer.Option()] = None,
     impact: Annotated[str | None, typer.Option()] = None,
     service: Annotated[list[str] | None, typer.Option("--service", help="Replaces the services.")] = None,
+    public: Annotated[
+        str | None, typer.Option("--public", help="Post this text as a public status update (published incidents).")
+    ] = None,
+    use_template: Annotated[
+        bool, typer.Option("--use-template", help="Post the status's default public text (you confirm it).")
+    ] = False,
+    actions: Annotated[str | None, typer.Option("--actions", help="What is being done (internal message).")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the public text and the internal message; post nothing.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change the status (with a message), severity, commander, title ..."""
+    """Change the status (with a message), severity, commander, title ...; with --public (or --use-template)
+    also tell your users: one public update to the status page, subscribers and the incident's channels."""
+    if public is not None or use_template or dry_run or actions is not None:
+        _public_update(number, status, public, use_template, actions, dry_run, message, as_json)
+        if not any(v is not None for v in (severity, commander, title, description, impact, service)):
+            return
+        status = None
     body = {
         k: v
         for k, v in {
@@ -226,9 +243,37 @@ def update(
         if v is not None
     }
     if not body:
-        raise typer.BadParameter("nothing to change: pass --status, --message, --severity, --commander ...")
+        raise typer.BadParameter("nothing to change: pass --status, --message, --public, --severity, --commander ...")
     incident = ApiClient().patch(f"/api/v1/incidents/{number}", body)
     if as_json:
         print_json(incident)
     else:
         _summary(incident)
+
+
+def _public_update(
+    number: int,
+    status: str | None,
+    public: str | None,
+    use_template: bool,
+    actions: str | None,
+    dry_run: bool,
+    message: str | None,
+    as_json: bool,
+) -> None:
+    if message is not None:
+        raise typer.BadParameter("--message is the internal status message; with --public give the public text only")
+    body: dict[str, Any] = {"use_template": use_template, "dry_run": dry_run}
+    for key, value in (("status", status), ("body", public), ("actions", actions)):
+        if value is not None:
+            body[key] = value
+    result = ApiClient().post(f"/api/v1/incidents/{number}/public-updates", body)
+    if as_json:
+        print_json(result)
+        return
+    if dry_run:
+        console.print(Panel(Text(result["public_text"]), title="Public update (not posted)", expand=False))
+        console.print(Panel(Text(result["internal_message"]), title="Internal message (not posted)", expand=False))
+        return
+    next_at = f"; next update due {when(result['next_update_at'])}" if result["next_update_at"] else ""
+    console.print(f"#{number} public update posted: {result['status']}{next_at}", markup=False, highlight=False)

@@ -24,6 +24,9 @@ from warroom.notify.models import DeliveryAttempt, Notification
 from warroom.notify.service import PAGE_KINDS, config_of, notification_id
 from warroom.timeparse import parse_duration
 
+# Kinds posted to a team channel: a page's channel post, and a status update (statuspage) posted to one.
+CHANNEL_KINDS = ("channel", "status_update")
+
 
 def backoff(attempts: int) -> timedelta:
     """Wait before the next try after `attempts` failures: 5 s doubling, at most 2 min."""
@@ -93,8 +96,10 @@ def _event_data(notification: Notification, *, level: int) -> dict[str, Any]:
 
 
 def _timeline_sent(session: Session, notification: Notification, now: datetime) -> None:
-    who = f"team {notification.team_id} channel" if notification.kind == "channel" else notification.user_id
-    verb = {"reminder": "reminded", "channel": "posted to", "digest": "paged"}.get(notification.kind, "paged")
+    who = f"team {notification.team_id} channel" if notification.kind in CHANNEL_KINDS else notification.user_id
+    verb = {"reminder": "reminded", "channel": "posted to", "status_update": "posted to", "digest": "paged"}.get(
+        notification.kind, "paged"
+    )
     for incident_id in _covered(session, notification):
         incident = incident_of(session, incident_id)
         if incident is None:
@@ -112,7 +117,7 @@ def _timeline_sent(session: Session, notification: Notification, now: datetime) 
 
 
 def _timeline_failed(session: Session, notification: Notification, now: datetime) -> None:
-    who = f"team {notification.team_id} channel" if notification.kind == "channel" else notification.user_id
+    who = f"team {notification.team_id} channel" if notification.kind in CHANNEL_KINDS else notification.user_id
     # A digest failed for every page folded into it: each of them falls through on its own incident.
     pages = (
         list(session.scalars(select(Notification).where(Notification.digest_id == notification.id)))

@@ -72,9 +72,3 @@ class SubscribersConfig(_Strict):
     def _duration(cls, value: str) -> str:
         parse_duration(value)
         return value
-
-
-class StatusPageConfig(_Strict):
-    """The `status_page:` section (the subscribers part; the page's own settings live beside it)."""
-
-    subscribers: SubscribersConfig = SubscribersConfig()

@@ -29,6 +29,7 @@ from warroom.engine.jobs import JobContext, JobKind, Retry
 from warroom.engine.models import Job
 from warroom.incidents.models import Incident, TimelineEvent
 from warroom.statuspage import subscriber_messages as messages
+from warroom.statuspage.hooks import MAINTENANCE_KINDS, MaintenanceEvent, add_maintenance_hook
 from warroom.statuspage.subscriber_config import SubscribersConfig
 from warroom.statuspage.subscriber_models import Delivery, Notice, Subscriber
 from warroom.statuspage.subscriber_smtp import SmtpSender, describe
@@ -37,8 +38,9 @@ from warroom.statuspage.subscribers import CONFIRM, EMAIL, UNSUBSCRIBE, issue_to
 from warroom.timeparse import parse_duration
 
 FANOUT, SEND, CONFIRM_MAIL = "statuspage.fanout", "statuspage.send", "statuspage.confirm"
-# Timeline kinds that carry a public update to subscribers (data: {"update_id": ..., "public": true}).
-NOTICE_KINDS = ("status_update_published",)
+# Timeline kinds that carry a public update to subscribers (data: {"update_id": ..., "public": true}): the
+# first update when an incident is published, then each public update.
+NOTICE_KINDS = ("status_published", "status_update_published")
 
 
 def config_of(runtime: Any) -> SubscribersConfig:
@@ -60,6 +62,12 @@ def page_name(runtime: Any) -> str:
     return str(getattr(getattr(runtime.config, "status_page", None), "name", None) or "Status")
 
 
+def page_address(runtime: Any) -> str:
+    """The public page's address: `status_page.url`, else WARROOM_PUBLIC_URL (or the server's) + /status."""
+    configured = str(getattr(getattr(runtime.config, "status_page", None), "url", "") or "")
+    return configured.rstrip("/") or f"{public_base(runtime)}/status"
+
+
 def link(runtime: Any, action: str, token: str) -> str:
     """The public URL of a confirm or unsubscribe token."""
     return f"{public_base(runtime)}/status/{action}/{token}"
@@ -69,21 +77,32 @@ def link(runtime: Any, action: str, token: str) -> str:
 
 
 def on_timeline(session: Session, _incident: Incident, event: TimelineEvent) -> None:
-    """A public update was published: freeze what subscribers will read (public fields only) and schedule its
-    one fan-out job, in the publishing transaction. Two rows whatever the number of subscribers."""
+    """A public update was published (timeline hook)."""
     data = event.data or {}
-    update_id = data.get("update_id")
-    if data.get("public") is False or not isinstance(update_id, str) or not 0 < len(update_id) <= 100:
+    if data.get("public") is False:
+        return
+    queue(session, data.get("update_id"), event.at)
+
+
+def on_maintenance(session: Session, event: MaintenanceEvent) -> None:
+    """Maintenance was announced, began, completed or was withdrawn, with a public update (maintenance hook)."""
+    queue(session, event.update_id, event.at)
+
+
+def queue(session: Session, update_id: object, at: datetime) -> None:
+    """Freeze what subscribers will read about the update (public fields only) and schedule its one fan-out
+    job, in the publishing transaction: two rows, whatever the number of subscribers."""
+    if not isinstance(update_id, str) or not 0 < len(update_id) <= 100:
         return
     runtime = session.info.get("runtime")
-    if session.get(Notice, update_id) is None and _make_notice(session, runtime, update_id, event.at) is None:
-        return  # the status domain does not know it as public: nothing to tell anyone
+    if session.get(Notice, update_id) is None and _make_notice(session, runtime, update_id, at) is None:
+        return  # not a public update the status page knows: nothing to tell anyone
     jobs.schedule(
         session,
         FANOUT,
         key=f"{update_id}@0",
-        due=event.at,
-        now=event.at,
+        due=at,
+        now=at,
         payload={"update_id": update_id, "after": 0},
         if_absent=True,
     )
@@ -104,7 +123,7 @@ def _make_notice(session: Session, runtime: Any, update_id: str, now: datetime) 
     if found is None:
         return None
     incident, public_update = found
-    page_url = f"{public_base(runtime)}/status"
+    page_url = page_address(runtime)
     indicator = incident.impact if incident.resolved_at is None else "none"
     page = {
         "id": "warroom",
@@ -352,3 +371,4 @@ def install(runtime: Any) -> None:
     """Wire subscribers into a runtime: the hook on public updates and the job kinds."""
     register()
     runtime.add_timeline_hook(on_timeline, kinds=NOTICE_KINDS)
+    add_maintenance_hook(runtime, on_maintenance, MAINTENANCE_KINDS)

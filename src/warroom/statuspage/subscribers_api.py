@@ -58,9 +58,9 @@ def _form(
 ) -> str:
     chosen = chosen or []
     boxes = "".join(
-        f'<label><input type="checkbox" name="components" value="{html.escape(c.id)}"'
-        f"{' checked' if c.id in chosen else ''}> {html.escape(c.name)}</label><br>"
-        for c in source_of(runtime).public_components(session)
+        f'<label><input type="checkbox" name="components" value="{html.escape(cid)}"'
+        f"{' checked' if cid in chosen else ''}> {html.escape(name)}</label><br>"
+        for cid, name in source_of(runtime).component_choices(session)
     )
     components = (
         f"<fieldset><legend>Only these components (none checked: all)</legend>{boxes}</fieldset>" if boxes else ""
@@ -116,7 +116,7 @@ def subscribe(
             429,
             headers={"Retry-After": str(seconds)},
         )
-    known = [c.id for c in source_of(runtime).public_components(session)]
+    known = [cid for cid, _name in source_of(runtime).component_choices(session)]
     try:
         address = subscribers.normalize_email(email)
         chosen = subscribers.clean_components(components, known)
@@ -228,7 +228,7 @@ class WebhookCreate(BaseModel):
 
 
 def _known(session: Session, runtime: Runtime) -> list[str] | None:
-    ids = [c.id for c in source_of(runtime).public_components(session)]
+    ids = [cid for cid, _name in source_of(runtime).component_choices(session)]
     return ids or None
 
 
