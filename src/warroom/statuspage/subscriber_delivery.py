@@ -2,15 +2,15 @@
 deliveries, and send jobs that record each message as sent right after the server accepted it.
 
 Exactly once, and what happens on a crash (docs/statuspage.md, "Subscribers"):
-- the hook on `status_update_published` writes ONE job, in the publishing transaction, whatever the number
-  of subscribers; the fan-out job writes `batch` deliveries and the send job for them per transaction, and
+- the hooks on a public update (`status_published`, `status_update_published`, maintenance events) write
+  ONE job and the frozen notice, in the publishing transaction, whatever the number of subscribers; the fan-out job writes `batch` deliveries and the send job for them per transaction, and
   schedules the next batch;
 - (update, subscriber) is unique in `status_deliveries`: a fan-out run twice (a crash, the same event twice)
   adds nothing, so nobody is queued twice;
 - a send job sends only deliveries still `pending` and marks each `sent` in its own commit as soon as the
-  SMTP server (or webhook) accepted it. A SIGKILL leaves at most the one message in flight with an unknown
-  outcome: it is sent again when the job reruns (at-least-once for that one), with the same Message-ID,
-  which receivers dedupe on. Nothing already marked sent is ever sent again.
+  SMTP server (or webhook) accepted it. A SIGKILL leaves at most the one message per running send job in
+  flight with an unknown outcome: it is sent again when the job reruns (at-least-once for those), with the
+  same Message-ID (webhooks: Idempotency-Key), which receivers dedupe on. Nothing marked sent goes again.
 """
 
 from __future__ import annotations
