@@ -3,8 +3,9 @@ deliveries, and send jobs that record each message as sent right after the serve
 
 Exactly once, and what happens on a crash (docs/statuspage.md, "Subscribers"):
 - the hooks on a public update (`status_published`, `status_update_published`, maintenance events) write
-  ONE job and the frozen notice, in the publishing transaction, whatever the number of subscribers; the fan-out job writes `batch` deliveries and the send job for them per transaction, and
-  schedules the next batch;
+  ONE job and the frozen notice, in the publishing transaction, whatever the number of subscribers; the
+  fan-out job writes `batch` deliveries and the send job for them per transaction, and schedules the next
+  batch;
 - (update, subscriber) is unique in `status_deliveries`: a fan-out run twice (a crash, the same event twice)
   adds nothing, so nobody is queued twice;
 - a send job sends only deliveries still `pending` and marks each `sent` in its own commit as soon as the
