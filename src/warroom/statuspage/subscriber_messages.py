@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from email.message import EmailMessage
+from email.header import Header
+from email.message import Message
+from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import format_datetime
 from typing import Any
 
@@ -124,20 +127,30 @@ def message_id(notice_id: str, subscriber_id: int, sender: str) -> str:
     return f"<status.{safe}.{subscriber_id}@{_domain(sender)}>"
 
 
+# Headers on one line (up to SMTP's 998): a folded List-Unsubscribe reads back with a leading space in some
+# parsers, and the URL is one token anyway.
+_UNFOLDED = compat32.clone(max_line_length=998)
+
+
 def email(
     *, sender: str, to: str, subject: str, text: str, unsubscribe_url: str, msg_id: str, now: datetime
-) -> EmailMessage:
-    """One message with the RFC 8058 one-click unsubscribe headers and the link in its body."""
-    message = EmailMessage()
+) -> Message:
+    """One message with the RFC 8058 one-click unsubscribe headers and the link in its body.
+
+    Built with the compat32 classes (`MIMEText`): the modern `EmailMessage` spent ~3 ms per message parsing
+    and refolding its own headers, most of the sender's time at 10,000 messages. Every value is one line
+    already (addresses validated, the subject flattened), so nothing here can inject a header."""
+    body = f"{text}\n\n--\nUnsubscribe (one click): {unsubscribe_url}\n"
+    message = MIMEText(body, "plain", "utf-8", policy=_UNFOLDED)
     message["From"] = sender
     message["To"] = to
-    message["Subject"] = _one_line(subject)
+    line = _one_line(subject)
+    message["Subject"] = line if line.isascii() else Header(line, "utf-8").encode()
     message["Date"] = format_datetime(now)
     message["Message-ID"] = msg_id
     message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(f"{text}\n\n--\nUnsubscribe (one click): {unsubscribe_url}\n")
     return message
 
 

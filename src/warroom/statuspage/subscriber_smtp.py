@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import smtplib
 import ssl
-from email.message import EmailMessage
+from email.message import Message
 from types import TracebackType
 
 from warroom.statuspage.subscriber_config import SmtpConfig
@@ -36,7 +36,7 @@ class SmtpSender:
             smtp.login(cfg.username, os.environ.get(cfg.password_env or "", ""))
         return smtp
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         """Send one message; raises on any failure (the connection is dropped, to be reopened next time)."""
         if self.unreachable is not None:
             raise self.unreachable
