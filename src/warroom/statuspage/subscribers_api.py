@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from warroom.auth import service as audit
 from warroom.deps import DB_INT_MAX, Admin, PathId, ReadSession, RuntimeDep, WriteSession
-from warroom.errors import NotFound, WarroomError
+from warroom.errors import InvalidInput, NotFound, WarroomError
 from warroom.runtime import Runtime
 from warroom.statuspage import subscribers
 from warroom.statuspage.ratelimit import RateLimiter
@@ -99,8 +99,8 @@ def subscribe(
     request: Request,
     session: WriteSession,
     runtime: RuntimeDep,
-    email: Annotated[str, Form(max_length=2000)] = "",
-    components: Annotated[list[str], Form(max_length=200)] = [],  # noqa: B006 (FastAPI copies defaults)
+    email: Annotated[str, Form()] = "",
+    components: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies defaults)
 ) -> HTMLResponse:
     """Ask for a subscription: the same answer whether or not the address was already subscribed."""
     if not _enabled(runtime):
@@ -118,6 +118,8 @@ def subscribe(
         )
     known = [cid for cid, _name in source_of(runtime).component_choices(session)]
     try:
+        if len(components) > subscribers.MAX_COMPONENTS:
+            raise InvalidInput(f"At most {subscribers.MAX_COMPONENTS} components.", field="components")
         address = subscribers.normalize_email(email)
         chosen = subscribers.clean_components(components, known)
     except WarroomError as exc:
