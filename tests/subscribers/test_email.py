@@ -201,3 +201,16 @@ def test_a_refused_message_is_retried_and_arrives_once(
     clock.advance(timedelta(minutes=5))
     engine.run_due()
     assert len([m for m in smtp.to("ann@example.com") if "Investigating" in str(m["Subject"])]) == 1
+
+
+def test_tokens_in_paths_are_not_echoed(public: TestClient, engine: Engine, smtp: SmtpBox) -> None:
+    from warroom.secretpaths import redact
+
+    _subscribe(public, "ann@example.com")
+    engine.run_due()
+    confirm = link_in(smtp.to("ann@example.com")[0], "confirm")
+    token = confirm.rsplit("/", 1)[1]
+    answer = public.put(confirm)  # no such method: a problem whose `instance` is the path, redacted
+    assert answer.status_code == 405 and token not in answer.text
+    assert redact(confirm) == "/status/confirm/***"
+    assert redact(f"/status/unsubscribe/{token}?x=1") == "/status/unsubscribe/***?x=1"
