@@ -192,3 +192,28 @@ def test_page_version_moves_with_each_change_and_not_otherwise(runtime, api, mak
     assert version() == second
     api.post(f"/api/v1/incidents/{incident.id}/public-updates", json={"status": "identified", "body": "Found it."})
     assert version() != second
+
+
+def test_the_uptime_bar_comes_from_the_services_daily_rollups(runtime, clock, snapshot):
+    from datetime import datetime
+
+    from warroom.monitors.models import MonitorRollup
+
+    _monitor(runtime, "checkout-a", "checkout", "up")
+    _monitor(runtime, "web-a", "web", "up")  # a service no component stands for
+    today = clock.now().date()
+    with runtime.db.transaction() as session:
+        monitor_id = session.scalar(select(Monitor.id).where(Monitor.name == "checkout-a"))
+        for days_ago, checks, up in ((0, 100, 100), (1, 1000, 995), (2, 100, 50), (120, 10, 0)):
+            day = today - timedelta(days=days_ago)
+            bucket = datetime(day.year, day.month, day.day, tzinfo=clock.now().tzinfo)
+            session.add(MonitorRollup(monitor_id=monitor_id, resolution="d", bucket=bucket, checks=checks, up=up))
+    bar = {c.name: c.uptime_days for c in snapshot().components}["Checkout"]
+    assert len(bar) == 90 and bar[-1].day == today and bar[0].day == today - timedelta(days=89)
+    assert [(d.uptime, d.worst_status) for d in bar[-3:]] == [
+        (0.5, "major_outage"),
+        (0.995, "degraded_performance"),
+        (1.0, "operational"),
+    ]
+    assert bar[0].uptime is None and bar[0].worst_status == "operational"  # nothing measured that day
+    assert all(d.uptime is None for d in {c.name: c.uptime_days for c in snapshot().components}["Search"])

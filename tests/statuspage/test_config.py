@@ -90,3 +90,21 @@ status_page:
     assert settings.public_template("identified").startswith("Cause of")
     assert settings.public_template("resolved") == templates.DEFAULT_PUBLIC["resolved"]
     assert "INCIDENT UPDATE - {{ timestamp }}" in settings.internal_template("identified")
+
+
+def test_config_check_warns_of_a_component_naming_an_undeclared_service():
+    from warroom.config import check_config_text
+    from warroom.configcheck import review
+
+    text = """
+services:
+  - name: checkout
+status_page:
+  components:
+    - {name: Checkout, services: [checkout, chekout]}
+"""
+    parsed, root, problems = check_config_text(text)
+    assert problems == [] and parsed is not None
+    (warning,) = [p for p in review(parsed, root, "warroom.yaml") if p.location.startswith("status_page")]
+    assert warning.level == "warning" and warning.location == "status_page.components.0.services.1"
+    assert "'chekout' is not declared" in warning.message

@@ -37,7 +37,7 @@ class Notification(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), nullable=True)
-    kind: Mapped[str] = mapped_column(String(20))  # page | channel | digest | reminder | test
+    kind: Mapped[str] = mapped_column(String(20))  # page | channel | digest | reminder | test | status_update
     user_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     team_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     method: Mapped[str] = mapped_column(String(50))  # the contact's label, or "channel"

@@ -57,19 +57,22 @@ def _uptime(session: Session, components: list[StatusComponent], now: datetime) 
     )
     for monitor_id, bucket, checks, up in rows:
         per_monitor[monitor_id][bucket.date()] = (checks, up)
+    days = [first + timedelta(days=offset) for offset in range(UPTIME_DAYS)]
     out: dict[int, tuple[UptimeDay, ...]] = {}
     for component in components:
         ids = [m for service in component.services for m in monitors_by_service.get(service, [])]
-        days: list[UptimeDay] = []
-        for offset in range(UPTIME_DAYS):
-            day = first + timedelta(days=offset)
-            checks = up = 0
-            for monitor_id in ids:
-                c, u = per_monitor.get(monitor_id, {}).get(day, (0, 0))
-                checks, up = checks + c, up + u
+        totals: dict[object, list[int]] = {}
+        for monitor_id in ids:
+            for day, (checks, up) in per_monitor.get(monitor_id, {}).items():
+                total = totals.setdefault(day, [0, 0])
+                total[0] += checks
+                total[1] += up
+        bar = []
+        for day in days:
+            checks, up = totals.get(day, (0, 0))
             uptime = up / checks if checks else None
-            days.append(UptimeDay(day=day, uptime=uptime, worst_status=mapping.uptime_status(uptime)))  # type: ignore[arg-type]
-        out[component.id] = tuple(days)
+            bar.append(UptimeDay(day=day, uptime=uptime, worst_status=mapping.uptime_status(uptime)))  # type: ignore[arg-type]
+        out[component.id] = tuple(bar)
     return out
 
 
@@ -204,18 +207,22 @@ def build_snapshot(session: Session, *, settings: StatusPageSettings, now: datet
         )
         for c in component_rows
     )
+    members: dict[str, list[PublicComponent]] = defaultdict(list)
+    for component in components:
+        if component.group_id is not None:
+            members[component.group_id].append(component)
     groups = tuple(
         PublicGroup(
             id=g.public_id,
             name=g.name,
             position=g.position,
-            status=mapping.worst(c.status for c in components if c.group_id == g.public_id),  # type: ignore[arg-type]
-            component_ids=tuple(c.id for c in components if c.group_id == g.public_id),
+            status=mapping.worst(c.status for c in members[g.public_id]),  # type: ignore[arg-type]
+            component_ids=tuple(c.id for c in members[g.public_id]),
             created_at=g.created_at,
             updated_at=g.updated_at,
         )
         for g in group_rows
-        if any(c.group_id == g.public_id for c in components)
+        if members.get(g.public_id)
     )
     open_incidents = _incidents(
         session,
