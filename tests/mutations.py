@@ -330,6 +330,77 @@ MUTANTS: tuple[Mutant, ...] = (
         "    status = 422\n",
         ("tests/incidents/test_api.py::test_unknown_incident_is_404_and_illegal_transition_409[sqlite]",),
     ),
+    Mutant(
+        "drill-pages-not-marked",
+        "docs/learning.md#drills: every message about a drill incident starts with DRILL (title and body)",
+        "src/warroom/notify/service.py",
+        "    mark_drill(session, notification)\n",
+        "",
+        (
+            "tests/drills/test_scenario_drill.py::test_a_drill_runs_the_whole_loop_and_reports_against_the_targets[sqlite]",
+        ),
+    ),
+    Mutant(
+        "drill-flagged-after-paging",
+        "docs/learning.md#drills: a drill's incident is flagged before paging composes its first message",
+        "src/warroom/drills/setup.py",
+        "first=True)",
+        "first=False)",
+        (
+            "tests/drills/test_scenario_drill.py::test_a_drill_runs_the_whole_loop_and_reports_against_the_targets[sqlite]",
+        ),
+    ),
+    Mutant(
+        "drill-api-takes-a-command",
+        "docs/security.md: the drills API refuses a break command (nothing from the network is run)",
+        "src/warroom/drills/scenario.py",
+        '    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)\n',
+        '    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)\n',
+        ("tests/drills/test_scenario_drill.py::test_the_api_refuses_a_break_command_naming_the_field[sqlite]",),
+    ),
+    Mutant(
+        "postmortem-stale-edit-overwrites",
+        "docs/learning.md: an edit made on an old version is a 409 and nothing is written",
+        "src/warroom/postmortems/service.py",
+        "    if based_on != postmortem.version:\n",
+        "    if False:\n",
+        ("tests/postmortems/test_editor.py::test_a_stale_version_is_a_conflict_and_nothing_is_lost[sqlite]",),
+    ),
+    Mutant(
+        "roles-responder-reopens-published-postmortem",
+        "docs/learning.md: a published post-mortem is read-only until an admin reopens it",
+        "src/warroom/postmortems/api.py",
+        "def reopen_postmortem(number: PathId, session: WriteSession, runtime: RuntimeDep, actor: Admin)",
+        "def reopen_postmortem(number: PathId, session: WriteSession, runtime: RuntimeDep, actor: Responder)",
+        (f"{ROLE_TEST}[sqlite-POST /api/v1/postmortems/{{number}}/reopen]",),
+    ),
+    Mutant(
+        "postmortem-template-not-sandboxed",
+        "docs/learning.md: a team's template is rendered in Jinja2's sandbox",
+        "src/warroom/postmortems/templates.py",
+        "    return SandboxedEnvironment(",
+        "    from jinja2 import Environment\n\n    return Environment(",
+        ("tests/postmortems/test_template.py::test_the_sandbox_keeps_templates_away_from_python[sqlite]",),
+    ),
+    Mutant(
+        "action-item-line-removed-item-stays",
+        "docs/learning.md: removing a checklist line removes its action item",
+        "src/warroom/postmortems/actions.py",
+        "            session.delete(item)\n",
+        "            pass\n",
+        ("tests/postmortems/test_editor.py::test_editing_in_the_editor_keeps_action_items_in_step[sqlite]",),
+    ),
+    Mutant(
+        "postmortem-publish-keeps-reminding",
+        "docs/learning.md: publishing a post-mortem cancels its reminders",
+        "src/warroom/postmortems/service.py",
+        "        schedule.cancel(session, postmortem.incident_id)\n",
+        "        pass\n",
+        (
+            "tests/postmortems/test_reminders.py::"
+            "test_the_commander_is_reminded_when_due_and_overdue_until_published[sqlite]",
+        ),
+    ),
     # --- status page (issue 16): nothing internal is public, nothing is published by itself.
     Mutant(
         "statuspage-internal-title-published",

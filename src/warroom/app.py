@@ -42,6 +42,8 @@ ROUTER_MODULES = (
     "warroom.monitors.api",
     "warroom.oncall.api",
     "warroom.notify.api",
+    "warroom.drills.api",
+    "warroom.postmortems.api",
     "warroom.statuspage.api",
     "warroom.statuspage.subscribers_api",
 )

@@ -43,6 +43,9 @@ SUB_APPS = (
     ("warroom.oncall.cli", "oncall_app", "oncall"),
     ("warroom.oncall.cli", "policy_app", "policy"),
     ("warroom.engine.cli", "app", "engine"),
+    ("warroom.drills.cli", "app", "drill"),
+    ("warroom.postmortems.cli", "postmortem_app", "postmortem"),
+    ("warroom.postmortems.cli", "action_app", "action"),
     ("warroom.statuspage.cli", "component_app", "component"),
     ("warroom.statuspage.subscribers_cli", "app", "subscriber"),
 )

@@ -20,10 +20,12 @@ from warroom.configcheck import ConfigError as ConfigError
 from warroom.configcheck import ConfigProblem as ConfigProblem
 from warroom.configcheck import line_of, run
 from warroom.db import DatabaseTimeouts
+from warroom.drills.config import ScheduledDrill
 from warroom.incidents.severities import DEFAULT_SEVERITIES, Severity, SeverityTable
 from warroom.logs import FORMATS, LEVELS
 from warroom.monitors.schemas import MonitorConfig, MonitoringConfig
 from warroom.oncall.config_models import NotificationsConfig, PolicyConfig, ScheduleConfig, TeamConfig, UserConfig
+from warroom.postmortems.config import PostmortemsConfig
 from warroom.runbooks.config import RunbooksConfig
 from warroom.statuspage.config import StatusPageSettings
 from warroom.timeparse import parse_duration
@@ -168,9 +170,12 @@ class ConfigFile(_Strict):
     schedules: list[ScheduleConfig] = []
     policies: list[PolicyConfig] = []
     notifications: NotificationsConfig = NotificationsConfig()
+    postmortems: PostmortemsConfig = Field(default_factory=PostmortemsConfig)
     # Local files (or folders of them) a schedule created over the API may name as its calendar (`file:PATH`);
     # relative to this file. Empty: over the API, calendars come only from http(s) URLs.
     calendar_files: list[str] = []
+    # Drills the engine starts on a schedule (RRULE), e.g. quarterly per team (docs/learning.md#drills).
+    drills: list[ScheduledDrill] = []
     status_page: StatusPageSettings = Field(default_factory=StatusPageSettings)
 
     def severity_table(self) -> SeverityTable:

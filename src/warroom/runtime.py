@@ -25,6 +25,8 @@ DOMAIN_MODULES: tuple[str, ...] = (
     "warroom.monitors",
     "warroom.notify.setup",
     "warroom.oncall.setup",
+    "warroom.drills.setup",
+    "warroom.postmortems.setup",
     "warroom.statuspage.setup",
     "warroom.statuspage.subscriber_delivery",
 )
@@ -53,10 +55,11 @@ class Runtime:
         for module_name in DOMAIN_MODULES:
             importlib.import_module(module_name).install(self)
 
-    def add_timeline_hook(self, hook: TimelineHook, kinds: Iterable[str] | None = None) -> None:
+    def add_timeline_hook(self, hook: TimelineHook, kinds: Iterable[str] | None = None, *, first: bool = False) -> None:
         """Run `hook` in the transaction of every timeline event of `kinds` (None: of every kind). Declaring the
-        kinds lets high-volume kinds nobody reacts to (an alert attached) be written in bulk."""
-        timeline.add_hook(self.db.session_info, self.timeline_hooks, hook, kinds)
+        kinds lets high-volume kinds nobody reacts to (an alert attached) be written in bulk. `first`: before
+        the hooks registered so far, whatever the order of DOMAIN_MODULES."""
+        timeline.add_hook(self.db.session_info, self.timeline_hooks, hook, kinds, first=first)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:

@@ -123,6 +123,26 @@ PROTECTED: dict[tuple[str, str], Role] = {
     # notify
     ("GET", "/api/v1/incidents/{number}/notifications"): V,
     ("POST", "/api/v1/users/{user_id}/test-notify"): R,
+    # drills: starting one pages people (and injects alerts), so it is the admin's; the history is readable.
+    ("POST", "/api/v1/drills/run"): A,
+    ("POST", "/api/v1/drills/contacts"): A,
+    ("GET", "/api/v1/drills"): V,
+    ("GET", "/api/v1/drills/{drill_id}/report"): V,
+    # postmortems: viewers read, responders draft, edit and move them, an admin reopens a published one.
+    ("POST", "/api/v1/incidents/{number}/postmortem"): R,
+    ("GET", "/api/v1/postmortems"): V,
+    ("GET", "/api/v1/postmortems/{number}"): V,
+    ("PUT", "/api/v1/postmortems/{number}"): R,
+    ("POST", "/api/v1/postmortems/{number}/state"): R,
+    ("POST", "/api/v1/postmortems/{number}/reopen"): A,
+    ("GET", "/api/v1/postmortems/{number}/versions"): V,
+    ("GET", "/api/v1/postmortems/{number}/versions/{version}"): V,
+    ("GET", "/api/v1/postmortems/{number}/diff"): V,
+    ("GET", "/api/v1/postmortems/{number}/export"): V,
+    ("GET", "/api/v1/action-items"): V,
+    ("POST", "/api/v1/action-items"): R,
+    ("GET", "/api/v1/action-items/{item_id}"): V,
+    ("PATCH", "/api/v1/action-items/{item_id}"): R,
     # status page: components are configuration (admin); overriding a status, publishing an incident, posting
     # a public update and announcing maintenance are a responder's acts during an incident.
     ("GET", "/api/v1/status/components"): V,

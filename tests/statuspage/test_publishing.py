@@ -124,11 +124,16 @@ def test_refusals_name_the_field(api, make_incident):
     assert bad_status.status_code == 422
 
 
-def test_a_drill_is_never_published(api, make_incident, snapshot):
+def test_a_drill_is_never_published(runtime, api, make_incident, snapshot):
     drill = make_incident(severity="P1", services=["checkout"], labels={"drill": "true"})
     refused = api.post(f"/api/v1/incidents/{drill.id}/publish", json={"title": "Slow", "components": ["Checkout"]})
     assert refused.status_code == 409
     assert "drill" in refused.json()["detail"]
+    flagged = make_incident(severity="P1", services=["checkout"])
+    with runtime.db.transaction() as session:  # the drills domain's flag (`warroom drill run` sets it)
+        session.get(type(flagged), flagged.id).drill = True
+    refused = api.post(f"/api/v1/incidents/{flagged.id}/publish", json={"title": "Slow", "components": ["Checkout"]})
+    assert refused.status_code == 409
     assert snapshot().incidents == ()
 
 

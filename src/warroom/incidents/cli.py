@@ -23,7 +23,8 @@ PAGING_NEWS = ("paging_started", "paging_skipped", "paging_error")
 
 def _summary(incident: dict[str, Any]) -> None:
     console.print(
-        f"#{incident['number']} [{incident['severity']}] {incident['title']} — {incident['status']}",
+        f"#{incident['number']} [{incident['severity']}] {'DRILL ' if incident.get('drill') else ''}"
+        f"{incident['title']} — {incident['status']}",
         markup=False,
         highlight=False,
     )
@@ -34,7 +35,7 @@ def _show(incident: dict[str, Any]) -> None:
         ("Number", f"#{incident['number']}"),
         ("Title", incident["title"]),
         ("Severity", incident["severity"]),
-        ("Status", incident["status"]),
+        ("Status", incident["status"] + ("  (DRILL: a rehearsal)" if incident.get("drill") else "")),
         ("Services", ", ".join(incident["services"]) or "-"),
         ("Commander", incident["commander"] or "-"),
         ("Declared by", incident["created_by"]),
@@ -132,7 +133,7 @@ def list_(
                 i["number"],
                 i["severity"],
                 i["status"],
-                i["title"],
+                f"DRILL {i['title']}" if i.get("drill") else i["title"],
                 ", ".join(i["services"]),
                 i["commander"],
                 when(i["detected_at"]),

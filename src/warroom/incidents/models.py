@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from warroom.db import Base, UTCDateTime
@@ -55,6 +55,9 @@ class Incident(Base):
     mitigated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_update_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # A rehearsal (`warroom drill`): paged like any incident but every message says DRILL, and it never
+    # reaches the public status page nor the reports unless asked (`is_drill`, `without_drills`).
+    drill: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     service_links: Mapped[list[IncidentService]] = relationship(
         back_populates="incident", cascade="all, delete-orphan", lazy="selectin", order_by="IncidentService.service"

@@ -80,6 +80,7 @@ class IncidentRead(BaseModel):
     mitigated_at: datetime | None
     resolved_at: datetime | None
     last_update_at: datetime | None
+    drill: bool = Field(default=False, description="A drill (`warroom drill`): a rehearsal, not a real incident.")
 
 
 class TimelineEventRead(BaseModel):

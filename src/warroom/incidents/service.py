@@ -61,6 +61,7 @@ def declare(
     started_at: datetime | None = None,
     detected_at: datetime | None = None,
     data: dict[str, Any] | None = None,
+    drill: bool = False,
 ) -> Incident:
     """Open a new incident in `triggered` and record its declaration on the timeline."""
     sev = severities.get(severity)
@@ -85,6 +86,7 @@ def declare(
         detected_at=detected,
         created_at=now,
         updated_at=now,
+        drill=drill,
     )
     incident.service_links = [IncidentService(service=s) for s in _clean_services(services)]
     session.add(incident)
@@ -105,6 +107,25 @@ def declare(
         },
     )
     return incident
+
+
+def is_drill(incident: Incident) -> bool:
+    """Whether the incident is a drill: the one test the status page, reports and messages ask."""
+    return bool(incident.drill)
+
+
+def without_drills(query: Select[Any], *, include_drills: bool = False) -> Select[Any]:
+    """`query` over incidents without the drills (unless `include_drills`): what reports and the status page
+    filter with, so that a rehearsal never counts as, or shows as, a real outage."""
+    return query if include_drills else query.where(Incident.drill.is_(False))
+
+
+def mark_drill(session: Session, incident: Incident, *, actor: Actor, now: datetime, message: str) -> None:
+    """Flag the incident as a drill, in the transaction that declared it (before anyone is paged)."""
+    if incident.drill:
+        return
+    incident.drill = True
+    timeline.append(session, incident, kind="drill_marked", actor=actor, at=now, message=message)
 
 
 def get(session: Session, number: int) -> Incident | None:

@@ -20,10 +20,21 @@ TimelineHook = Callable[[Session, Incident, TimelineEvent], None]
 HOOK_KINDS = "timeline_hook_kinds"
 
 
-def add_hook(info: dict[str, Any], hooks: list[TimelineHook], hook: TimelineHook, kinds: Iterable[str] | None) -> None:
-    """Register `hook` (once) for the event `kinds` it reacts to (None: every kind)."""
+def add_hook(
+    info: dict[str, Any],
+    hooks: list[TimelineHook],
+    hook: TimelineHook,
+    kinds: Iterable[str] | None,
+    *,
+    first: bool = False,
+) -> None:
+    """Register `hook` (once) for the event `kinds` it reacts to (None: every kind); `first` runs it before the
+    hooks already registered (a drill is flagged before paging composes its messages)."""
     if hook not in hooks:
-        hooks.append(hook)
+        if first:
+            hooks.insert(0, hook)
+        else:
+            hooks.append(hook)
     declared: dict[TimelineHook, frozenset[str]] = info.setdefault(HOOK_KINDS, {})
     if kinds is None:
         declared.pop(hook, None)

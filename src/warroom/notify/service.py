@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from warroom.engine import jobs
 from warroom.incidents.models import Incident
+from warroom.incidents.service import is_drill
 from warroom.notify import escalations, links
 from warroom.notify.config_models import NotificationsConfig
 from warroom.notify.models import ContactMethod, DeliveryAttempt, Notification
@@ -27,6 +28,9 @@ from warroom.timeparse import format_duration, parse_duration
 DELIVER = "notify.deliver"
 DIGEST = "notify.digest"
 PAGE_KINDS = ("page", "channel")
+# Every message about a drill incident starts with these (mark_drill).
+DRILL_TITLE = "DRILL: "
+DRILL_BODY = "DRILL: this is a drill, not a real incident. Respond as you would for real.\n"
 
 
 def config_of(runtime: Any) -> NotificationsConfig:
@@ -58,8 +62,8 @@ def action_links(session: Session, runtime: Any, incident: Incident, user: str |
 
 
 def headline(incident: Incident) -> str:
-    """The one line that names an incident in a message's title."""
-    return f"[{incident.severity}] #{incident.id} {incident.title}"
+    """The one line that names an incident in a message's title (a digest's line of a drill says DRILL too)."""
+    return f"{DRILL_TITLE if is_drill(incident) else ''}[{incident.severity}] #{incident.id} {incident.title}"
 
 
 def page_text(
@@ -86,10 +90,27 @@ def _delivery_key(notification: Notification) -> str:
     return f"{notification.kind}:{notification.id}"
 
 
+def mark_drill(session: Session, notification: Notification) -> None:
+    """Put DRILL in front of the title and body of a message about a drill incident (once).
+
+    Done here, where every message passes on its way to the outbox (pages, channel posts, reminders,
+    escalations), so that no new kind of message can forget it."""
+    if notification.incident_id is None:
+        return
+    incident = session.get(Incident, notification.incident_id)
+    if incident is None or not is_drill(incident):
+        return
+    if not notification.title.startswith(DRILL_TITLE):
+        notification.title = DRILL_TITLE + notification.title
+    if not notification.body.startswith(DRILL_BODY):
+        notification.body = DRILL_BODY + notification.body
+
+
 def enqueue(session: Session, notification: Notification, now: datetime) -> Notification:
     """Put a notification in the outbox with its delivery job; a second enqueue of the same id is a no-op."""
     if session.get(Notification, notification.id) is not None:
         return notification
+    mark_drill(session, notification)
     session.add(notification)
     session.flush()
     if notification.state == "pending":

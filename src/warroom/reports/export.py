@@ -36,6 +36,7 @@ CSV_COLUMNS = (
     "time_to_resolve_s",
     "description",
     "impact",
+    "drill",
 )
 
 
@@ -63,6 +64,7 @@ def _row(incident: Incident) -> dict[str, Any]:
         "description": incident.description,
         "impact": incident.impact,
         "labels": incident.labels or {},
+        "drill": bool(incident.drill),
     }
 
 
@@ -96,7 +98,8 @@ def to_markdown(session: Session, incidents: Sequence[Incident]) -> str:
     for i in incidents:
         row = _row(i)
         lines.append(
-            f"| {i.id} | {i.severity} | {i.status} | {_md_cell(i.title)} | {_md_cell(', '.join(i.services))} | "
+            f"| {i.id} | {i.severity} | {i.status} | {'DRILL ' * bool(i.drill)}{_md_cell(i.title)} | "
+            f"{_md_cell(', '.join(i.services))} | "
             f"{i.detected_at:%Y-%m-%d %H:%M} | {f'{i.resolved_at:%Y-%m-%d %H:%M}' if i.resolved_at else '-'} | "
             f"{format_duration(row['time_to_acknowledge_s'])} | {format_duration(row['time_to_resolve_s'])} |"
         )
@@ -104,7 +107,7 @@ def to_markdown(session: Session, incidents: Sequence[Incident]) -> str:
     for i in incidents:
         lines += [
             "",
-            f"## #{i.id} [{i.severity}] {i.title}",
+            f"## #{i.id} [{i.severity}] {'DRILL ' if i.drill else ''}{i.title}",
             "",
             f"- **Status:** {i.status}",
             f"- **Services:** {', '.join(i.services) or '-'}",

@@ -1,0 +1,1 @@
+"""drills: rehearsed incidents (scenario runs), scheduled drills and contact drills."""
