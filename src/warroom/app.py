@@ -46,6 +46,7 @@ ROUTER_MODULES = (
     "warroom.drills.api",
     "warroom.postmortems.api",
     "warroom.statuspage.api",
+    "warroom.statuspage.subscribers_api",
     "warroom.statuspage.face",
 )
 

@@ -48,6 +48,7 @@ SUB_APPS = (
     ("warroom.postmortems.cli", "postmortem_app", "postmortem"),
     ("warroom.postmortems.cli", "action_app", "action"),
     ("warroom.statuspage.cli", "component_app", "component"),
+    ("warroom.statuspage.subscribers_cli", "app", "subscriber"),
 )
 # Modules that add commands to another domain's group (`incident escalate|pages` come from on-call).
 EXTENDS: dict[str, tuple[str, ...]] = {"incident": ("warroom.oncall.cli",)}

@@ -13,6 +13,7 @@ from warroom.postmortems import models as postmortem_models
 from warroom.reports import models as report_models
 from warroom.runbooks import models as runbook_models
 from warroom.statuspage import models as statuspage_models
+from warroom.statuspage import subscriber_models as status_subscriber_models
 
 __all__ = [
     "Base",
@@ -27,5 +28,6 @@ __all__ = [
     "postmortem_models",
     "report_models",
     "runbook_models",
+    "status_subscriber_models",
     "statuspage_models",
 ]

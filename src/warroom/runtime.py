@@ -28,6 +28,7 @@ DOMAIN_MODULES: tuple[str, ...] = (
     "warroom.drills.setup",
     "warroom.postmortems.setup",
     "warroom.statuspage.setup",
+    "warroom.statuspage.subscriber_delivery",
 )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 MASK = "***"
 # The segment after one of these is the secret; anywhere in the path, so `//l/x` or `/api/v1/intake/k/extra`
 # (a 404) are covered as well. Redacting a harmless segment now and then costs nothing.
-_SECRET_SEGMENT = re.compile(r"(/(?:intake|heartbeats|l)/)[^/?#]+")
+_SECRET_SEGMENT = re.compile(r"(/(?:intake|heartbeats|l|confirm|unsubscribe)/)[^/?#]+")
 _SECRET_QUERY = re.compile(r"((?:^|[?&;])(?:token|key|access_token)=)[^&;#]*", re.IGNORECASE)
 
 

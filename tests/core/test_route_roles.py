@@ -160,6 +160,10 @@ PROTECTED: dict[tuple[str, str], Role] = {
     ("GET", "/api/v1/status/maintenance"): V,
     ("GET", "/api/v1/status/maintenance/{public_id}"): V,
     ("POST", "/api/v1/status/maintenance/{public_id}/cancel"): R,
+    # status page subscribers: addresses are personal data and webhooks are configuration, so the admin's.
+    ("GET", "/api/v1/status/subscribers"): A,
+    ("POST", "/api/v1/status/subscribers"): A,
+    ("DELETE", "/api/v1/status/subscribers/{subscriber_id}"): A,
 }
 
 # Routes that take no bearer token, each with the reason it may not: they carry their own credential or reveal
@@ -203,6 +207,12 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/api/v2/scheduled-maintenances.json"): "Statuspage v2 public API: announced maintenance",
     ("GET", "/api/v2/scheduled-maintenances/upcoming.json"): "Statuspage v2 public API: announced maintenance",
     ("GET", "/api/v2/scheduled-maintenances/active.json"): "Statuspage v2 public API: maintenance in progress",
+    ("GET", "/status/subscribe"): "the public status page's subscribe form: shows no subscriber",
+    ("POST", "/status/subscribe"): "anyone may ask to subscribe: double opt-in, rate-limited, the same answer always",
+    ("GET", "/status/confirm/{token}"): "confirm link: the random token is the credential; a GET only asks",
+    ("POST", "/status/confirm/{token}"): "subscribers' confirm link: the random token is the credential",
+    ("GET", "/status/unsubscribe/{token}"): "unsubscribe link: the random token is the credential; a GET only asks",
+    ("POST", "/status/unsubscribe/{token}"): "RFC 8058 one-click unsubscribe: the random token is the credential",
 }
 
 
@@ -299,6 +309,10 @@ FORGED: list[tuple[str, str, dict[str, Any], int]] = [
     ("GET", "/ical/user/alice.ics?token=forged", {}, 403),
     ("GET", "/l/forged.link", {}, 403),
     ("POST", "/l/forged.link", {}, 403),
+    ("GET", "/status/confirm/forged-token-forged-token-forged", {}, 404),
+    ("POST", "/status/confirm/forged-token-forged-token-forged", {}, 404),
+    ("GET", "/status/unsubscribe/forged-token-forged-token-forged", {}, 404),
+    ("POST", "/status/unsubscribe/forged-token-forged-token-forged", {}, 404),
 ]
 
 

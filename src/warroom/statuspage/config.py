@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from warroom import configcheck
 from warroom.statuspage import templates
+from warroom.statuspage.subscriber_config import SubscribersConfig
 
 COMPONENT_STATUSES = ("operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance")
 
@@ -72,6 +73,9 @@ class StatusPageSettings(_Strict):
     components: list[ComponentConfig] = Field(default_factory=list)
     templates: dict[str, TemplateConfig] = Field(
         default_factory=dict, description="Per status: `public` and `internal` Jinja2 text replacing the defaults."
+    )
+    subscribers: SubscribersConfig = Field(
+        default_factory=SubscribersConfig, description="Email and webhook subscribers (docs/statuspage.md#subscribers)."
     )
 
     @field_validator("time_zone")
