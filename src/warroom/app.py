@@ -45,6 +45,7 @@ ROUTER_MODULES = (
     "warroom.notify.api",
     # The web console (issue 15): HTML pages over the same service functions, outside the OpenAPI schema.
     "warroom.web.login",
+    "warroom.web.incidents",
 )
 
 

@@ -212,3 +212,16 @@ def actor_for(account: Account, remote_addr: str | None = None) -> Actor:
 def same_secret(a: str, b: str) -> bool:
     """Constant-time comparison of two secrets."""
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+FIRST_ADMIN = "admin"
+
+
+def create_first_admin(session: Session, *, now: datetime, created_by: str) -> str | None:
+    """On a database with no account at all, an `admin` account with a random password; returns the password
+    (for the caller to show once) or None when accounts exist."""
+    if count(session) > 0:
+        return None
+    password = secrets.token_urlsafe(18)
+    create(session, username=FIRST_ADMIN, role=Role.ADMIN, created_by=created_by, now=now, password=password)
+    return password

@@ -9,6 +9,7 @@ from typing import Annotated
 import structlog
 from fastapi import Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
 
 from warroom.auth import accounts
 from warroom.auth import service as auth_service
@@ -18,7 +19,7 @@ from warroom.auth.models import Account
 from warroom.deps import ReadSession, RuntimeDep, WriteSession
 from warroom.errors import InvalidInput, Unauthorized
 from warroom.runtime import Runtime
-from warroom.web.errors import console_router
+from warroom.web.errors import console_router, error_page
 from warroom.web.people import oncall_user_of
 from warroom.web.session import (
     AnyoneActing,
@@ -208,8 +209,18 @@ def set_password_form(
     request: Request, session: ReadSession, runtime: RuntimeDep, token: Annotated[str, Query(max_length=200)] = ""
 ) -> Response:
     """The page an invite link opens: choose a password."""
-    account = accounts.account_for_invite(session, token, now=runtime.clock.now())
+    account = _invited(request, session, runtime, token)
+    if isinstance(account, Response):
+        return account
     return _set_password_page(request, token, account.username)
+
+
+def _invited(request: Request, session: Session, runtime: Runtime, token: str) -> Account | Response:
+    # A dead link is a page saying so, not the login redirect: that would carry the link's secret in `next`.
+    try:
+        return accounts.account_for_invite(session, token, now=runtime.clock.now())
+    except Unauthorized as exc:
+        return error_page(request, 404, exc.detail)
 
 
 @router.post("/set-password")
@@ -224,7 +235,9 @@ def set_password(
 ) -> Response:
     """Use an invite: set the password, spend the link, and log in."""
     now = runtime.clock.now()
-    account = accounts.account_for_invite(session, token, now=now)
+    account = _invited(request, session, runtime, token)
+    if isinstance(account, Response):
+        return account
     if not _login_csrf_ok(request, csrf_token):
         return _set_password_page(request, token, account.username, "The form was out of date: try again.", 403)
     try:
