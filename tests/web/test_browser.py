@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.web.conftest import axe_check, log_in, screenshot
+from tests.web.conftest import PASSWORD, axe_check, log_in, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -42,3 +42,60 @@ def test_an_unknown_page_is_a_clear_404_page(page, served):
     page.goto(f"{served.url}/no-such-page")
     assert page.get_by_role("heading", name="Not found").is_visible()
     axe_check(page, "the 404 page")
+
+
+def test_a_responder_declares_acknowledges_updates_and_logs_out(page, served, request):
+    served.add_account("rita", "responder")
+    log_in(page, served, "rita", PASSWORD)
+    declare = page.get_by_role("region", name="Declare an incident")
+    declare.get_by_label("Title").fill("Checkout API 502s <script>window.pwned = 1</script>")
+    declare.get_by_label("Severity", exact=True).select_option("P1")
+    declare.get_by_label("Services (comma-separated)").fill("checkout")
+    declare.get_by_role("button", name="Declare").click()
+    page.wait_for_url(re.compile(r"/incidents/\d+$"))
+    assert page.get_by_role("status").first.inner_text().startswith("Declared incident #")
+    # The title is text on the page, never markup that runs.
+    assert "<script>window.pwned = 1</script>" in page.get_by_role("heading", level=1).inner_text()
+    assert page.evaluate("window.pwned") is None
+    axe_check(page, "a triggered incident")
+    screenshot(page, request, "declared")
+
+    page.keyboard.press("a")  # acknowledge, from the keyboard
+    page.get_by_text("Acknowledged: escalation stopped.").wait_for()
+    assert page.locator(".badge.st-acknowledged").first.is_visible()
+    assert page.get_by_text("Declared incident #").count() == 0  # the old message is gone
+
+    page.keyboard.press("u")  # the status update form opens with the template, focused
+    message = page.get_by_label("Update (starts from the status update template)")
+    assert message.evaluate("element => element === document.activeElement")
+    assert "Next update:" in message.input_value()
+    page.get_by_label("Status", exact=True).select_option("identified")
+    message.fill("Bad deploy of v2.3.1; rolling back")
+    page.get_by_role("button", name="Post update").click()
+    page.get_by_text("Status update posted.").wait_for()
+    assert page.locator("#timeline-events").get_by_text("Bad deploy of v2.3.1; rolling back").is_visible()
+    assert page.locator(".badge.st-identified").first.is_visible()
+    axe_check(page, "an incident after an update")
+    screenshot(page, request, "updated")
+
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(re.compile(r"/login"))
+    page.go_back()  # a page from before the logout must not act for anyone
+    page.goto(page.url)
+    page.wait_for_url(re.compile(r"/login\?next="))
+
+
+def test_on_a_phone_the_pages_fit_and_work(phone_page, served, request):
+    page = phone_page
+    log_in(page, served, "admin", served.admin_password)
+    fits = "document.documentElement.scrollWidth <= window.innerWidth"
+    assert page.evaluate(fits), "the incident list scrolls sideways at 390 px"
+    axe_check(page, "the incident list on a phone")
+    screenshot(page, request, "list")
+    page.get_by_label("Title").fill("Search is slow")
+    page.get_by_role("button", name="Declare").click()
+    page.wait_for_url(re.compile(r"/incidents/\d+$"))
+    assert page.evaluate(fits), "the incident page scrolls sideways at 390 px"
+    page.get_by_role("button", name="Acknowledge").tap()
+    page.get_by_text("Acknowledged: escalation stopped.").wait_for()
+    axe_check(page, "an incident on a phone")

@@ -42,9 +42,9 @@ def _duration(seconds: float | None) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
-        return f"{hours}h {minutes:02d}m"
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
     if minutes:
-        return f"{minutes}m {secs:02d}s"
+        return f"{minutes}m {secs}s" if secs else f"{minutes}m"
     return f"{secs}s"
 
 

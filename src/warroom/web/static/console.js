@@ -16,7 +16,8 @@
     event.preventDefault();
     if (element.tagName.toLowerCase() === "details") {
       element.open = true;
-      var field = element.querySelector("textarea, input:not([type=hidden]), select");
+      // The text to write comes first (a status update's message), else the first field.
+      var field = element.querySelector("textarea") || element.querySelector("input:not([type=hidden]), select");
       if (field) field.focus();
       return;
     }
