@@ -177,6 +177,7 @@ CONSOLE: dict[tuple[str, str], Role | None] = {
 }
 PUBLIC.update({route: "console: a session cookie, not a bearer token (CONSOLE below)" for route in CONSOLE})
 
+
 def app_routes(app: Any) -> Iterator[tuple[str, str]]:
     """(method, path) of every route the app answers, routers included at any depth."""
 

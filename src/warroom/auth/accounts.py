@@ -171,9 +171,7 @@ def _failures(session: Session, column: InstrumentedAttribute[str], value: str, 
     return int(session.scalar(query) or 0)
 
 
-def login_with_password(
-    session: Session, *, username: str, password: str, remote_addr: str, now: datetime
-) -> Account:
+def login_with_password(session: Session, *, username: str, password: str, remote_addr: str, now: datetime) -> Account:
     """The account these credentials open, or Unauthorized (one message whatever was wrong) or TooManyAttempts.
 
     The caller commits either way: a failure is recorded so that the limits count it."""
