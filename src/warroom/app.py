@@ -42,6 +42,7 @@ ROUTER_MODULES = (
     "warroom.monitors.api",
     "warroom.oncall.api",
     "warroom.notify.api",
+    "warroom.incidents.live_api",
 )
 
 
