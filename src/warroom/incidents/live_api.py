@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import anyio
 import orjson
 from fastapi import APIRouter, FastAPI, Header
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -20,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from warroom.deps import DB_INT_MAX, PathId, QueryId, RuntimeDep, Viewer
 from warroom.errors import InvalidInput, Unavailable
 from warroom.incidents import service
-from warroom.incidents.live import READ_BATCH, Feed, LiveEvent, Reload, feed_of
+from warroom.incidents.live import READ_BATCH, Feed, LiveEvent, Reload, Subscription, feed_of
 from warroom.runtime import Runtime
 
 # A reconnection catches up on at most this many events; past that it is told to reload instead.
@@ -76,15 +77,22 @@ def resume_point(last_event_id: str | None, after: int | None) -> int | None:
 
 
 async def stream_for(
-    runtime: Runtime, incident_id: int | None, *, after: int | None = None, render: Render = as_json
+    runtime: Runtime,
+    incident_id: int | None,
+    *,
+    after: int | None = None,
+    render: Render = as_json,
+    stopping: anyio.Event | None = None,
 ) -> AsyncIterator[ServerSentEvent]:
     """The timeline events of one incident (None: of every incident) as SSE events, each `render`ed (JSON by
     default; a page passes its Jinja2 partial): first those committed after event `after`, if given, then
-    every event as it commits. Ends with a `reload` event when the client fell behind or the server stops."""
+    every event as it commits. Ends with a `reload` event when the client fell behind or `stopping` is set
+    (the server stops: see live_response)."""
     feed = feed_of(runtime)
     if feed is None:
         raise Unavailable("The live feed is not running in this process; retry later.")
     subscription = feed.subscribe(incident_id)  # before the catch-up read, so nothing falls between the two
+    watcher = asyncio.create_task(_reload_when(stopping, subscription)) if stopping is not None else None
     try:
         sent: set[int] = set()
         if after is not None:
@@ -110,16 +118,32 @@ async def stream_for(
                     yield ServerSentEvent(data=render(event), id=str(event.id), event="timeline")
     finally:
         feed.unsubscribe(subscription)
+        if watcher is not None:
+            watcher.cancel()
+
+
+async def _reload_when(stopping: anyio.Event, subscription: Subscription) -> None:
+    await stopping.wait()
+    subscription.tell_reload("the server is stopping; reconnect")
 
 
 def _reload(reason: str) -> ServerSentEvent:
     return ServerSentEvent(data=orjson.dumps({"reason": reason}).decode(), event="reload")
 
 
-def live_response(events: AsyncIterator[ServerSentEvent], **headers: str) -> EventSourceResponse:
-    """The HTTP response that streams `events` (from stream_for), with heartbeats."""
+def live_response(
+    runtime: Runtime, incident_id: int | None, *, after: int | None = None, render: Render = as_json
+) -> EventSourceResponse:
+    """The HTTP response that streams stream_for(...) with heartbeats; when the server stops, the stream sends
+    `reload` and ends (a complete response), so `warroom serve` stops within a second with clients connected."""
+    stopping = anyio.Event()
+    events = stream_for(runtime, incident_id, after=after, render=render, stopping=stopping)
     return EventSourceResponse(
-        events, ping=HEARTBEAT_SECONDS, send_timeout=SEND_TIMEOUT_SECONDS, headers=headers or None
+        events,
+        ping=HEARTBEAT_SECONDS,
+        send_timeout=SEND_TIMEOUT_SECONDS,
+        shutdown_event=stopping,
+        shutdown_grace_period=1.0,
     )
 
 
@@ -146,7 +170,7 @@ async def incident_events_stream(
     start = resume_point(last_event_id, after)
     _require_feed(runtime)
     await run_in_threadpool(_exists, runtime, number)
-    return live_response(stream_for(runtime, number, after=start))
+    return live_response(runtime, number, after=start)
 
 
 @router.get("/events/stream", include_in_schema=False, response_model=None)
@@ -156,4 +180,4 @@ async def events_stream(
     """Every incident's timeline events as they commit (text/event-stream)."""
     start = resume_point(last_event_id, after)
     _require_feed(runtime)
-    return live_response(stream_for(runtime, None, after=start))
+    return live_response(runtime, None, after=start)
