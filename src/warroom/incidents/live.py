@@ -121,6 +121,7 @@ class Feed:
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._listening = threading.Event()  # the reader is ready: LISTEN done (PostgreSQL), or at once (SQLite)
 
     # --- lifecycle (event loop) ---
 
@@ -132,8 +133,13 @@ class Feed:
         if self.runtime.db.is_sqlite:
             self.runtime.db.session_info[livewrites.WAKE] = self.wake
             self._last_id = self._max_id()
+            self._listening.set()
         self._thread = threading.Thread(target=target, name="warroom-live", daemon=True)
         self._thread.start()
+        # Subscribers are promised every event committed after they subscribe: on PostgreSQL that needs the
+        # LISTEN in place first. A database that does not answer delays the start by at most a few seconds;
+        # the reader keeps trying (streams opened meanwhile may miss events until it connects).
+        self._listening.wait(self.runtime.db.timeouts.connect)
 
     def stop(self) -> None:
         """Stop the reader thread and end every subscriber's stream."""
@@ -236,6 +242,7 @@ class Feed:
             try:
                 with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
                     conn.execute(f"LISTEN {livewrites.CHANNEL}")
+                    self._listening.set()
                     if connected_before:
                         # Events committed while we were away were announced to nobody.
                         self._reload_all("the live feed reconnected to the database")

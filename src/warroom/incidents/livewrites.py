@@ -93,10 +93,13 @@ def _after_flush(session: Session, _context: Any) -> None:
 
 
 def _before_commit(session: Session) -> None:
-    if not session.info.get(_WROTE) or session.get_bind().dialect.name != "postgresql":
+    if session.get_bind().dialect.name != "postgresql":
         return
-    session.flush()  # the commit would flush after this event: flush now so that every id is in the notify
+    if any(isinstance(obj, TimelineEvent) for obj in session.new):
+        session.flush()  # the commit flushes only after this event: flush now, so every id is in the notify
     ids = session.info.pop(_PENDING, [])
+    if not ids:
+        return
     connection = session.connection()
     for payload in payloads(ids):
         connection.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload})
