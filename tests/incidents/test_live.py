@@ -40,7 +40,9 @@ def viewer_headers(make_token: Callable[..., str]) -> dict[str, str]:
 @pytest.fixture
 def responder(live_server, make_token: Callable[..., str]) -> Iterator[httpx.Client]:
     token = make_token("responder", "ann")
-    with httpx.Client(base_url=live_server.url + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=10) as client:
+    with httpx.Client(
+        base_url=live_server.url + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    ) as client:
         yield client
 
 

@@ -20,6 +20,7 @@ reload and dropped; writers and the other subscribers never wait for it, and its
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -195,16 +196,18 @@ class Feed:
             self._in_loop(self._fan_out, list(events))
 
     def _reload_all(self, reason: str) -> None:
-        self._in_loop(lambda: [s.tell_reload(reason) for s in list(self.subscribers)])
+        def tell() -> None:
+            for subscription in list(self.subscribers):
+                subscription.tell_reload(reason)
+
+        self._in_loop(tell)
 
     def _in_loop(self, callback: Callable[..., Any], *args: Any) -> None:
         loop = self._loop
         if loop is None or loop.is_closed():
             return
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop closed between the check and the call
             loop.call_soon_threadsafe(callback, *args)
-        except RuntimeError:  # the loop closed between the check and the call
-            pass
 
     def _fan_out(self, events: list[LiveEvent]) -> None:
         for subscription in list(self.subscribers):

@@ -40,17 +40,13 @@ def note_written(session: Session, ids: Iterable[int]) -> None:
 
 def as_ranges(ids: Iterable[int]) -> list[str]:
     """Sorted ids as runs: [1, 2, 3, 7] → ["1-3", "7"]."""
-    runs: list[str] = []
-    ordered = sorted(set(ids))
-    start = previous = None
-    for value in ordered + [None]:
-        if value is not None and previous is not None and value == previous + 1:
-            previous = value
-            continue
-        if start is not None:
-            runs.append(str(start) if start == previous else f"{start}-{previous}")
-        start = previous = value
-    return runs
+    runs: list[tuple[int, int]] = []
+    for value in sorted(set(ids)):
+        if runs and value == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], value)
+        else:
+            runs.append((value, value))
+    return [str(first) if first == last else f"{first}-{last}" for first, last in runs]
 
 
 def payloads(ids: Sequence[int]) -> list[str]:
