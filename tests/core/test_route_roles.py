@@ -154,6 +154,22 @@ PUBLIC: dict[tuple[str, str], str] = {
 }
 
 
+# The web console's routes take no bearer token either: a logged-in browser's session cookie is their credential,
+# and each action also needs the session's CSRF token. The least role of each (None: open to anyone, like the
+# login form) is written here by hand; `test_console_routes_by_role` checks it with real sessions.
+CONSOLE: dict[tuple[str, str], Role | None] = {
+    ("GET", "/"): None,  # redirects to the incidents or to the login form
+    ("GET", "/login"): None,
+    ("POST", "/login"): None,  # the login form's own CSRF token (a cookie) is checked
+    ("GET", "/set-password"): None,  # the invite's one-time secret is the credential
+    ("POST", "/set-password"): None,
+    ("POST", "/logout"): V,
+    ("POST", "/logout-everywhere"): V,
+    ("GET", "/account"): V,
+    ("GET", "/incidents"): V,
+}
+PUBLIC.update({route: "console: a session cookie, not a bearer token (CONSOLE below)" for route in CONSOLE})
+
 def app_routes(app: Any) -> Iterator[tuple[str, str]]:
     """(method, path) of every route the app answers, routers included at any depth."""
 
@@ -287,3 +303,44 @@ def test_public_routes_answer_without_a_token(client_for: Callable[..., TestClie
     anonymous = client_for(None)
     for path in ("/health", "/ready", "/metrics", "/openapi.json", "/docs"):
         assert anonymous.get(path).status_code == 200, path
+
+
+def _console_session(runtime, username: str, role: Role) -> tuple[str, str]:
+    """A live console session of a person with `role`: (session id for the cookie, its CSRF token)."""
+    from warroom.auth import accounts
+    from warroom.auth import sessions as browser_sessions
+
+    with runtime.db.transaction() as session:
+        account = accounts.create(session, username=username, role=role, created_by="tests", now=runtime.clock.now())
+        _row, secret = browser_sessions.start(session, account, now=runtime.clock.now())
+    return secret, browser_sessions.csrf_token(secret)
+
+
+CONSOLE_ROWS = sorted((route, least) for route, least in CONSOLE.items() if least is not None)
+
+
+@pytest.mark.backend("sqlite")
+@pytest.mark.parametrize(("route", "least"), CONSOLE_ROWS, ids=[f"{m} {p}" for (m, p), _ in CONSOLE_ROWS])
+def test_console_routes_by_role(app, runtime, route, least: Role):
+    method, path = route
+    url = concrete(path)
+    sessions = {role: _console_session(runtime, f"matrix-{role.value}", role) for role in Role}
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for label, cookie in (("no session", None), ("forged session", "forged-session-id")):
+            client.cookies.clear()
+            if cookie:
+                client.cookies.set("warroom_session", cookie)
+            answer = client.request(method, url, follow_redirects=False)
+            assert answer.status_code == 303, f"{method} {path} with {label}: {answer.status_code}"
+            assert answer.headers["location"].startswith("/login"), f"{method} {path} with {label}"
+        for role in Role:
+            secret, csrf = sessions[role]
+            client.cookies.clear()
+            client.cookies.set("warroom_session", secret)
+            answer = client.request(method, url, headers={"X-CSRF-Token": csrf}, follow_redirects=False)
+            if RANK[role] < RANK[least]:
+                assert answer.status_code == 403, f"{method} {path} as {role.value}: {answer.status_code}"
+                assert "text/html" in answer.headers["content-type"]
+            else:
+                assert answer.status_code not in (401, 403), f"{method} {path} as {role.value}: {answer.status_code}"
+                assert answer.status_code < 500, f"{method} {path} as {role.value}: {answer.status_code}"
