@@ -167,6 +167,16 @@ CONSOLE: dict[tuple[str, str], Role | None] = {
     ("POST", "/logout-everywhere"): V,
     ("GET", "/account"): V,
     ("GET", "/incidents"): V,
+    ("POST", "/incidents"): R,
+    ("GET", "/incidents/{number}"): V,
+    ("POST", "/incidents/{number}/acknowledge"): R,
+    ("POST", "/incidents/{number}/update"): R,
+    ("POST", "/incidents/{number}/severity"): R,
+    ("POST", "/incidents/{number}/commander"): R,
+    ("POST", "/incidents/{number}/note"): R,
+    ("POST", "/incidents/{number}/resolve"): R,
+    ("POST", "/incidents/{number}/reopen"): R,
+    ("POST", "/incidents/{number}/escalate"): R,
 }
 PUBLIC.update({route: "console: a session cookie, not a bearer token (CONSOLE below)" for route in CONSOLE})
 

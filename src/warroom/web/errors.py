@@ -85,7 +85,7 @@ def error_page(request: Request, status: int, detail: str, fields: list[dict[str
         headers["Retry-After"] = "5"
     if request.headers.get("hx-request") == "true":
         # An action's error lands in the page's message area; the rest of the page stays as it was.
-        headers.update({"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"})
+        headers.update({"HX-Retarget": "#flash", "HX-Reswap": "innerHTML", "HX-Reselect": "#error-message"})
         return render(request, "error_fragment.html", context, status=status, headers=headers)
     return render(request, "error.html", context, status=status, headers=headers)
 

@@ -34,7 +34,11 @@ def _duration(seconds: float | None) -> str:
     """`1h 05m`, `4m 10s`, `12s`."""
     if seconds is None:
         return "-"
-    total = int(seconds)
+    total = int(abs(seconds))
+    days, rest_of_day = divmod(total, 86400)
+    if days:
+        hours_left = rest_of_day // 3600
+        return f"{days}d {hours_left}h" if hours_left else f"{days}d"
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
