@@ -43,6 +43,7 @@ ROUTER_MODULES = (
     "warroom.monitors.api",
     "warroom.oncall.api",
     "warroom.notify.api",
+    "warroom.incidents.live_api",
     # The web console (issue 15): HTML pages over the same service functions, outside the OpenAPI schema.
     "warroom.web.login",
     "warroom.web.incidents",

@@ -25,6 +25,7 @@ DOMAIN_MODULES: tuple[str, ...] = (
     "warroom.monitors",
     "warroom.notify.setup",
     "warroom.oncall.setup",
+    "warroom.incidents.livewrites",
 )
 
 

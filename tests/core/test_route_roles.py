@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -58,6 +59,8 @@ PROTECTED: dict[tuple[str, str], Role] = {
     ("POST", "/api/v1/incidents/{number}/resolve"): R,
     ("POST", "/api/v1/incidents/{number}/reopen"): R,
     ("POST", "/api/v1/incidents/{number}/notes"): R,
+    ("GET", "/api/v1/incidents/{number}/events/stream"): V,
+    ("GET", "/api/v1/events/stream"): V,
     ("GET", "/api/v1/severities"): V,
     # reports
     ("GET", "/api/v1/export/incidents"): V,
@@ -235,7 +238,10 @@ def callers(runtime, make_token) -> dict[str, dict[str, str]]:
     return headers
 
 
-ROWS = sorted(PROTECTED.items())
+# Routes that answer a caller they let in with an endless text/event-stream: TestClient waits for the end of a
+# response, so these rows are checked against a real server instead (test_streams_admit_whom_the_table_says).
+STREAMS = {("GET", "/api/v1/incidents/{number}/events/stream"), ("GET", "/api/v1/events/stream")}
+ROWS = sorted((route, least) for route, least in PROTECTED.items() if route not in STREAMS)
 
 
 @pytest.mark.backend("sqlite")  # who may call what is decided before a route touches its domain's tables
@@ -258,6 +264,27 @@ def test_each_role_gets_what_the_table_says(app, callers: dict[str, dict[str, st
             else:
                 assert status not in (401, 403), f"{method} {path} as {role.value}: {status}, expected to be let in"
                 assert status < 500, f"{method} {path} as {role.value}: {status}"
+
+
+@pytest.mark.backend("sqlite")
+@pytest.mark.parametrize("route", sorted(STREAMS), ids=[f"{m} {p}" for m, p in sorted(STREAMS)])
+def test_streams_admit_whom_the_table_says(live_server, callers: dict[str, dict[str, str]], route):
+    method, path = route
+    least = PROTECTED[route]
+
+    def call(caller: str) -> int:
+        with httpx.stream(method, live_server.url + concrete(path), headers=callers[caller], timeout=10) as response:
+            return response.status_code  # the headers only: leaving closes the stream
+
+    for caller in ("no token", "malformed token", "forged token", "revoked token"):
+        assert call(caller) == 401, f"{method} {path} with {caller}: expected 401"
+    for role in Role:
+        status = call(role.value)
+        if RANK[role] < RANK[least]:
+            assert status == 403, f"{method} {path} as {role.value}: {status}, expected 403 (needs {least.value})"
+        else:
+            assert status not in (401, 403), f"{method} {path} as {role.value}: {status}, expected to be let in"
+            assert status < 500, f"{method} {path} as {role.value}: {status}"
 
 
 # A forged credential on each public route with one, and the answer the sender sees.
