@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 
 from tests.web.conftest import PASSWORD, axe_check, log_in, screenshot
@@ -77,6 +78,20 @@ def test_a_responder_declares_acknowledges_updates_and_logs_out(page, served, re
     assert page.locator(".badge.st-identified").first.is_visible()
     axe_check(page, "an incident after an update")
     screenshot(page, request, "updated")
+
+    # A note written elsewhere (the API, with the first-run admin token) appears without a reload.
+    number = page.url.rsplit("/", 1)[1]
+    token = (served.data_dir / "admin-token").read_text().strip()
+    page.evaluate("window.notReloaded = true")
+    sent = httpx.post(
+        f"{served.url}/api/v1/incidents/{number}/notes",
+        json={"message": "Seen from the API <b>bold?</b>"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert sent.status_code == 201, sent.text
+    page.locator("#timeline-events").get_by_text("Seen from the API <b>bold?</b>").wait_for(timeout=5_000)
+    assert page.evaluate("window.notReloaded") is True
+    assert page.locator("#timeline-events li").first.inner_text().startswith("note")
 
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(re.compile(r"/login"))

@@ -6,23 +6,26 @@ records the audit entry under the person's name, and commits once."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
-from fastapi import Form, Query, Request, Response
+from fastapi import Form, Header, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from warroom.auth import service as audit
-from warroom.deps import PathId, ReadSession, RuntimeDep, WriteSession
+from warroom.deps import PathId, QueryId, ReadSession, RuntimeDep, WriteSession
 from warroom.errors import InvalidInput
 from warroom.incidents import service
+from warroom.incidents.live import LiveEvent
+from warroom.incidents.live_api import live_response, resume_point
 from warroom.incidents.models import Incident
 from warroom.oncall import paging
 from warroom.runtime import Runtime
 from warroom.web.errors import console_router
 from warroom.web.incident_view import ListFilters, incident_list, incident_page
 from warroom.web.session import Person, RespondingPerson, Visit
-from warroom.web.templating import flash, render
+from warroom.web.templating import env, flash, render
 
 router = console_router()
 
@@ -105,6 +108,32 @@ def incident_detail(
     return render(
         request, "incidents/detail.html", {"nav": "incidents", "view": view, "severities": list(runtime.severities)}
     )
+
+
+@router.get("/incidents/{number}/live", response_model=None)
+async def live_timeline(
+    number: PathId,
+    request: Request,
+    visit: Person,
+    runtime: RuntimeDep,
+    after: QueryId = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> Response:
+    """The incident's new timeline events as they commit, each as the page's timeline row (htmx's SSE extension
+    puts them at the top of the timeline); a reconnecting browser resumes after its Last-Event-ID."""
+    start = resume_point(last_event_id, after)
+    await run_in_threadpool(_exists, runtime, number)
+    template = env.get_template("incidents/event.html")
+
+    def row(event: LiveEvent) -> str:
+        return str(template.render(e=event))
+
+    return cast(Response, live_response(runtime, number, after=start, render=row))
+
+
+def _exists(runtime: Runtime, number: int) -> None:
+    with runtime.db.session() as session:
+        service.get_or_404(session, number)
 
 
 def _done(

@@ -27,4 +27,17 @@
     }
     element.focus();
   });
+
+  // The live timeline (htmx's SSE extension): skip an event already on the page (an action's own answer showed
+  // it), and reload when the server says so (it is stopping, or this page fell too far behind).
+  document.addEventListener("htmx:sseBeforeMessage", function (event) {
+    var message = event.detail;
+    if (!message) return;
+    if (message.type === "reload") {
+      event.preventDefault();
+      window.setTimeout(function () { window.location.reload(); }, 1000);
+      return;
+    }
+    if (message.lastEventId && document.getElementById("event-" + message.lastEventId)) event.preventDefault();
+  });
 })();
