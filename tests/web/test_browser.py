@@ -114,3 +114,19 @@ def test_on_a_phone_the_pages_fit_and_work(phone_page, served, request):
     page.get_by_role("button", name="Acknowledge").tap()
     page.get_by_text("Acknowledged: escalation stopped.").wait_for()
     axe_check(page, "an incident on a phone")
+
+
+def test_an_invited_person_chooses_a_password_and_is_logged_in(page, served, request):
+    printed = served.cli("user", "invite", "ines", "--role", "viewer").stdout
+    link = next(word for word in printed.split() if "/set-password?token=" in word)
+    assert link.startswith(served.url)
+    page.goto(link)
+    axe_check(page, "the set-password page")
+    page.get_by_label("New password (at least 12 characters)").fill(PASSWORD)
+    page.get_by_label("The same again").fill(PASSWORD)
+    page.get_by_role("button", name="Set password and log in").click()
+    page.wait_for_url(re.compile(r"/incidents$"))
+    assert page.get_by_text("Your password is set; you are logged in.").is_visible()
+    assert "Declare an incident" not in page.content()  # a viewer
+    page.goto(link)  # the link is spent
+    assert page.get_by_role("heading", name="Not found").is_visible()

@@ -232,3 +232,25 @@ def test_passwords_and_session_ids_never_reach_the_log(console_for, make_account
     assert "login refused" in logged  # the failure is logged (the capture works) ...
     for secret in (PASSWORD, "a wrong secret value", session_id):
         assert secret not in logged  # ... without the secrets
+
+
+def test_an_unexpected_error_on_a_console_page_is_a_clear_500_page(console_for, monkeypatch, debug_logging, capsys):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("boom with a secret wr_abc123def456_SECRETVALUE")
+
+    monkeypatch.setattr("warroom.web.incidents.incident_list", broken)
+    debug_logging()
+    answer = console_for("viewer").get("/incidents")
+    assert answer.status_code == 500 and "text/html" in answer.headers["content-type"]
+    assert "Something went wrong" in answer.text
+    assert "Traceback" not in answer.text and "boom" not in answer.text and "RuntimeError" not in answer.text
+    logged = _flushed_stderr(capsys)
+    assert "unhandled error" in logged and "SECRETVALUE" not in logged  # logged once, redacted
+
+
+def test_the_api_keeps_problem_json(console_for):
+    client = console_for("viewer")
+    answer = client.get("/api/v1/incidents/99", headers={"Accept": "text/html"})
+    assert answer.status_code == 401 and answer.headers["content-type"] == "application/problem+json"
+    missing = client.get("/api/v1/no-such-route", headers={"Accept": "text/html"})
+    assert missing.headers["content-type"] == "application/problem+json"
