@@ -130,3 +130,18 @@ def test_an_invited_person_chooses_a_password_and_is_logged_in(page, served, req
     assert "Declare an incident" not in page.content()  # a viewer
     page.goto(link)  # the link is spent
     assert page.get_by_role("heading", name="Not found").is_visible()
+
+
+def test_durations_run_on_the_page_without_a_reload(page, served):
+    page.clock.install()
+    log_in(page, served, "admin", served.admin_password)
+    declare = page.get_by_role("region", name="Declare an incident")
+    declare.get_by_label("Title").fill("Payments down")
+    declare.get_by_label("Severity", exact=True).select_option("P0")  # acknowledge within 5 minutes
+    declare.get_by_role("button", name="Declare").click()
+    page.wait_for_url(re.compile(r"/incidents/\d+$"))
+    acknowledge = page.locator("tr", has=page.get_by_role("rowheader", name="acknowledge"))
+    assert "running (" in acknowledge.inner_text()
+    page.clock.fast_forward("06:00")
+    assert re.search(r"6m( \d+s)? so far", acknowledge.inner_text()), acknowledge.inner_text()
+    assert re.search(r"missed \(1m( \d+s)? over\)", acknowledge.inner_text()), acknowledge.inner_text()
