@@ -111,7 +111,8 @@ def test_the_page_shows_durations_paging_on_call_and_the_next_update(console_for
     clock.advance(minutes=20)
     page = console_for("viewer").get("/incidents/1").text
     assert "Durations against P1 targets" in page
-    assert re.search(r"acknowledge</th>\s*<td[^>]*>20m so far</td>\s*<td>15m</td>\s*<td[^>]*>missed \(5m over\)", page), page
+    row = r"acknowledge</th>\s*<td[^>]*>20m so far</td>\s*<td>15m</td>\s*<td[^>]*>missed \(5m over\)"
+    assert re.search(row, page), page
     assert "Policy <strong>default</strong>" in page and "alice" in page  # paged
     assert "Next update due 2026-01-05 10:00 UTC" in page  # P1: every hour, from the declaration at 09:00
     clock.advance(minutes=45)
