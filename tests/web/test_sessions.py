@@ -254,3 +254,17 @@ def test_the_api_keeps_problem_json(console_for):
     assert answer.status_code == 401 and answer.headers["content-type"] == "application/problem+json"
     missing = client.get("/api/v1/no-such-route", headers={"Accept": "text/html"})
     assert missing.headers["content-type"] == "application/problem+json"
+
+
+def test_the_account_page_lists_where_you_are_logged_in_and_your_on_call_user(console_for, runtime):
+    laptop = console_for("responder", "alice")
+    console_for("responder", "alice")  # a second browser
+    page = laptop.get("/account").text
+    assert page.count("(this one)") == 1 and page.count("<td>testclient</td>") == 2
+    assert "No on-call user is named alice" in page
+    from warroom.oncall import service as oncall
+    from warroom.oncall.config_models import UserConfig
+
+    with runtime.db.transaction() as session:
+        oncall.put_user(session, UserConfig(id="alice", name="Alice"), now=runtime.clock.now())
+    assert "Pages for on-call user <strong>alice</strong> go to you." in laptop.get("/account").text
