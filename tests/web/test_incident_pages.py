@@ -14,7 +14,7 @@ from warroom.config import parse_config_text
 from warroom.incidents import service as incidents
 from warroom.incidents import timeline
 
-pytestmark = pytest.mark.backend("sqlite")
+pytestmark = pytest.mark.backend("sqlite", "postgresql")
 
 
 @pytest.fixture

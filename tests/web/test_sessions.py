@@ -16,7 +16,7 @@ from warroom.auth.models import AuditEntry
 from warroom.config import Settings
 from warroom.server import configure_logging
 
-pytestmark = pytest.mark.backend("sqlite")
+pytestmark = pytest.mark.backend("sqlite", "postgresql")
 
 
 def _login_form(client, next_path: str | None = None) -> str:
