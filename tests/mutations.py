@@ -610,6 +610,38 @@ MUTANTS: tuple[Mutant, ...] = (
         '        .on_conflict_do_update(index_elements=["kind", "address"], set_={"state": "pending"})\n',
         ("tests/subscribers/test_email.py::test_subscribing_twice_changes_nothing_and_says_the_same[sqlite]",),
     ),
+    Mutant(
+        "console-no-csrf-check",
+        "docs/console.md: an action without the session's CSRF token is refused with 403",
+        "src/warroom/web/session.py",
+        "        if not browser_sessions.csrf_matches(secret, await offered_csrf(request)):\n",
+        "        if False:\n",
+        ("tests/web/test_incident_pages.py::test_every_action_without_the_csrf_token_is_refused[sqlite]",),
+    ),
+    Mutant(
+        "console-revoked-session-still-works",
+        "docs/console.md: an ended session is refused on its very next request",
+        "src/warroom/auth/sessions.py",
+        "    if browser.revoked_at is not None or account.disabled_at is not None:\n",
+        "    if account.disabled_at is not None:\n",
+        ("tests/web/test_sessions.py::test_logout_ends_the_session_on_the_server[sqlite]",),
+    ),
+    Mutant(
+        "console-viewer-acts",
+        "docs/console.md: a viewer sees the console but cannot act on incidents",
+        "src/warroom/web/session.py",
+        "RespondingPerson = Annotated[Visit, Depends(acting(Role.RESPONDER))]\n",
+        "RespondingPerson = Annotated[Visit, Depends(acting(Role.VIEWER))]\n",
+        ("tests/web/test_incident_pages.py::test_a_viewer_gets_403_on_every_action_and_nothing_changes[sqlite]",),
+    ),
+    Mutant(
+        "console-no-autoescape",
+        "docs/console.md: an alert label `<script>` shows as text",
+        "src/warroom/web/templating.py",
+        "    autoescape=select_autoescape(default=True, default_for_string=True),\n",
+        "    autoescape=False,\n",
+        ("tests/web/test_incident_pages.py::test_an_alert_label_and_a_title_are_shown_as_text[sqlite]",),
+    ),
 )
 
 

@@ -29,6 +29,7 @@ from warroom.problems import (
 )
 from warroom.runtime import Runtime
 from warroom.statuspage.fastpath import StatusFastPath
+from warroom.web.errors import install_console
 
 log = structlog.get_logger("warroom")
 
@@ -48,6 +49,10 @@ ROUTER_MODULES = (
     "warroom.statuspage.api",
     "warroom.statuspage.subscribers_api",
     "warroom.statuspage.face",
+    "warroom.incidents.live_api",
+    # The web console (issue 15): HTML pages over the same service functions, outside the OpenAPI schema.
+    "warroom.web.login",
+    "warroom.web.incidents",
 )
 
 
@@ -87,6 +92,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     install_api_docs(app, openapi_url="/openapi.json")
     app.state.runtime = runtime
     install_problem_handlers(app)
+    # The console's static files, and HTML error pages on its routes (the API keeps problem+json).
+    install_console(app)
     for module_name in ROUTER_MODULES:
         app.include_router(importlib.import_module(module_name).router, responses=PROBLEM_RESPONSES)
 

@@ -55,6 +55,8 @@ EXTENDS: dict[str, tuple[str, ...]] = {"incident": ("warroom.oncall.cli",)}
 # `incident publish` and `maintenance announce|announced|withdraw` come from the status page.
 EXTENDS["incident"] += ("warroom.statuspage.cli",)
 EXTENDS["maintenance"] = ("warroom.statuspage.cli",)
+# `user set-password|invite|accounts|role|disable|enable`: console accounts, one person with the on-call user.
+EXTENDS["user"] = ("warroom.web.cli",)
 
 db_app = typer.Typer(help="Database administration (runs on the server's database).", no_args_is_help=True)
 config_app = typer.Typer(help="The declarative config file (warroom.yaml).", no_args_is_help=True)
@@ -95,6 +97,10 @@ def build(only: str | None = None) -> typer.Typer:
         root.command("audit")(audit)
     for module in EXTENDS.get(only or "", ()):
         importlib.import_module(module)
+    if only is None:  # the whole command (docs check, completion): every group with its extensions
+        for modules in EXTENDS.values():
+            for module in modules:
+                importlib.import_module(module)
     for module, attribute, name in SUB_APPS:
         if only is None or only == name:
             root.add_typer(getattr(importlib.import_module(module), attribute), name=name)

@@ -387,6 +387,12 @@ class Database:
         """A session for a change: BEGIN IMMEDIATE on SQLite; rows are locked with FOR UPDATE on PostgreSQL."""
         return self._writes()
 
+    def listen_sessions(self, name: str, listener: Callable[..., Any]) -> None:
+        """Run `listener` on the session event `name` (after_flush, before_commit...) of every session of this
+        database, reading and writing alike; other databases of the process (tests) are left alone."""
+        for maker in (self._reads, self._writes):
+            event.listen(maker, name, listener)
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A write session that commits on success and rolls back on error."""

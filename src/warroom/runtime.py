@@ -29,6 +29,7 @@ DOMAIN_MODULES: tuple[str, ...] = (
     "warroom.postmortems.setup",
     "warroom.statuspage.setup",
     "warroom.statuspage.subscriber_delivery",
+    "warroom.incidents.livewrites",
 )
 
 

@@ -66,6 +66,46 @@ def ensure_admin_token(runtime: Runtime) -> Path | None:
     return path
 
 
+def show_first_account(runtime: Runtime, settings: Settings) -> Path | None:
+    """On a database with no console account, create `admin` with a random password (only its argon2 hash is
+    stored) and show the password once: printed to the terminal when stdout is one, never to the log. When
+    stdout is not a terminal (a service manager, a container, the demo), it may be captured into a log file, so
+    the password goes to DATA_DIR/admin-password (0600) instead and the log says where; returns that path."""
+    from warroom.auth import accounts
+
+    with runtime.db.transaction() as session:
+        now = runtime.clock.now()
+        password = accounts.create_first_admin(session, now=now, created_by=SYSTEM.name)
+        if password is None:
+            return None
+        auth_service.record(
+            session, SYSTEM, "account.create", f"account:{accounts.FIRST_ADMIN}", now=now, detail={"first_start": True}
+        )
+    url = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    if sys.stdout.isatty():
+        print(
+            "\n"
+            "  First start: created the console account `admin` (role admin). Shown once, not logged:\n"
+            f"    username: {accounts.FIRST_ADMIN}\n"
+            f"    password: {password}\n"
+            f"  Open {url} and log in; change it with `warroom user set-password admin`.\n",
+            flush=True,
+        )
+        return None
+    dbmod.make_private_dir(settings.data_dir)
+    path = settings.data_dir / "admin-password"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(password + "\n")
+    os.chmod(path, 0o600)
+    log.info(
+        "created the console account admin; its password is in a file (stdout is not a terminal)",
+        path=str(path.resolve()),
+        hint=f"log in at {url}, then delete the file or run `warroom user set-password admin`",
+    )
+    return path
+
+
 def open_to_others(settings: Settings) -> list[tuple[str, Path, int, str]]:
     """The data folder and database files whose mode lets other local users in: (what, path, mode, fix)."""
     found: list[tuple[str, Path, int, str]] = []
@@ -74,6 +114,7 @@ def open_to_others(settings: Settings) -> list[tuple[str, Path, int, str]]:
         found.append(("the data folder", folder, folder.stat().st_mode & 0o777, f"chmod 700 {folder}"))
     database = dbmod.sqlite_path(settings.resolved_database_url())
     files = [folder / "admin-token"]
+    files.append(folder / "admin-password")  # the console's first-run password, when stdout was not a terminal
     if database is not None:
         files += [database, Path(f"{database}-wal"), Path(f"{database}-shm")]
     for path in files:
@@ -82,7 +123,9 @@ def open_to_others(settings: Settings) -> list[tuple[str, Path, int, str]]:
         except FileNotFoundError:
             continue
         if mode & 0o077:
-            what = "the admin token file" if path.name == "admin-token" else "a database file"
+            what = {"admin-token": "the admin token file", "admin-password": "the admin password file"}.get(
+                path.name, "a database file"
+            )
             found.append((what, path.resolve(), mode, f"chmod 600 {path.resolve()}"))
     return found
 
@@ -146,6 +189,7 @@ def serve(settings: Settings, *, migrate: bool = True, engine: bool = True, work
             hint=f"export WARROOM_TOKEN=$(cat {token_path})",
         )
     warn_if_nobody_pages(runtime)
+    show_first_account(runtime, settings)
     log.info(
         "warroom listening",
         url=f"http://{settings.host}:{settings.port}",

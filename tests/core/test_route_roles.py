@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -58,6 +59,8 @@ PROTECTED: dict[tuple[str, str], Role] = {
     ("POST", "/api/v1/incidents/{number}/resolve"): R,
     ("POST", "/api/v1/incidents/{number}/reopen"): R,
     ("POST", "/api/v1/incidents/{number}/notes"): R,
+    ("GET", "/api/v1/incidents/{number}/events/stream"): V,
+    ("GET", "/api/v1/events/stream"): V,
     ("GET", "/api/v1/severities"): V,
     # reports
     ("GET", "/api/v1/export/incidents"): V,
@@ -216,6 +219,34 @@ PUBLIC: dict[tuple[str, str], str] = {
 }
 
 
+# The web console's routes take no bearer token either: a logged-in browser's session cookie is their credential,
+# and each action also needs the session's CSRF token. The least role of each (None: open to anyone, like the
+# login form) is written here by hand; `test_console_routes_by_role` checks it with real sessions.
+CONSOLE: dict[tuple[str, str], Role | None] = {
+    ("GET", "/"): None,  # redirects to the incidents or to the login form
+    ("GET", "/login"): None,
+    ("POST", "/login"): None,  # the login form's own CSRF token (a cookie) is checked
+    ("GET", "/set-password"): None,  # the invite's one-time secret is the credential
+    ("POST", "/set-password"): None,
+    ("POST", "/logout"): V,
+    ("POST", "/logout-everywhere"): V,
+    ("GET", "/account"): V,
+    ("GET", "/incidents"): V,
+    ("POST", "/incidents"): R,
+    ("GET", "/incidents/{number}"): V,
+    ("POST", "/incidents/{number}/acknowledge"): R,
+    ("POST", "/incidents/{number}/update"): R,
+    ("POST", "/incidents/{number}/severity"): R,
+    ("POST", "/incidents/{number}/commander"): R,
+    ("POST", "/incidents/{number}/note"): R,
+    ("POST", "/incidents/{number}/resolve"): R,
+    ("POST", "/incidents/{number}/reopen"): R,
+    ("POST", "/incidents/{number}/escalate"): R,
+    ("GET", "/incidents/{number}/live"): V,  # the live timeline (SSE); here only its refusals and 404 are reached
+}
+PUBLIC.update({route: "console: a session cookie, not a bearer token (CONSOLE below)" for route in CONSOLE})
+
+
 def app_routes(app: Any) -> Iterator[tuple[str, str]]:
     """(method, path) of every route the app answers, routers included at any depth."""
 
@@ -273,7 +304,10 @@ def callers(runtime, make_token) -> dict[str, dict[str, str]]:
     return headers
 
 
-ROWS = sorted(PROTECTED.items())
+# Routes that answer a caller they let in with an endless text/event-stream: TestClient waits for the end of a
+# response, so these rows are checked against a real server instead (test_streams_admit_whom_the_table_says).
+STREAMS = {("GET", "/api/v1/incidents/{number}/events/stream"), ("GET", "/api/v1/events/stream")}
+ROWS = sorted((route, least) for route, least in PROTECTED.items() if route not in STREAMS)
 
 
 @pytest.mark.backend("sqlite")  # who may call what is decided before a route touches its domain's tables
@@ -296,6 +330,27 @@ def test_each_role_gets_what_the_table_says(app, callers: dict[str, dict[str, st
             else:
                 assert status not in (401, 403), f"{method} {path} as {role.value}: {status}, expected to be let in"
                 assert status < 500, f"{method} {path} as {role.value}: {status}"
+
+
+@pytest.mark.backend("sqlite")
+@pytest.mark.parametrize("route", sorted(STREAMS), ids=[f"{m} {p}" for m, p in sorted(STREAMS)])
+def test_streams_admit_whom_the_table_says(live_server, callers: dict[str, dict[str, str]], route):
+    method, path = route
+    least = PROTECTED[route]
+
+    def call(caller: str) -> int:
+        with httpx.stream(method, live_server.url + concrete(path), headers=callers[caller], timeout=10) as response:
+            return response.status_code  # the headers only: leaving closes the stream
+
+    for caller in ("no token", "malformed token", "forged token", "revoked token"):
+        assert call(caller) == 401, f"{method} {path} with {caller}: expected 401"
+    for role in Role:
+        status = call(role.value)
+        if RANK[role] < RANK[least]:
+            assert status == 403, f"{method} {path} as {role.value}: {status}, expected 403 (needs {least.value})"
+        else:
+            assert status not in (401, 403), f"{method} {path} as {role.value}: {status}, expected to be let in"
+            assert status < 500, f"{method} {path} as {role.value}: {status}"
 
 
 # A forged credential on each public route with one, and the answer the sender sees.
@@ -329,3 +384,44 @@ def test_public_routes_answer_without_a_token(client_for: Callable[..., TestClie
     anonymous = client_for(None)
     for path in ("/health", "/ready", "/metrics", "/openapi.json", "/docs"):
         assert anonymous.get(path).status_code == 200, path
+
+
+def _console_session(runtime, username: str, role: Role) -> tuple[str, str]:
+    """A live console session of a person with `role`: (session id for the cookie, its CSRF token)."""
+    from warroom.auth import accounts
+    from warroom.auth import sessions as browser_sessions
+
+    with runtime.db.transaction() as session:
+        account = accounts.create(session, username=username, role=role, created_by="tests", now=runtime.clock.now())
+        _row, secret = browser_sessions.start(session, account, now=runtime.clock.now())
+    return secret, browser_sessions.csrf_token(secret)
+
+
+CONSOLE_ROWS = sorted((route, least) for route, least in CONSOLE.items() if least is not None)
+
+
+@pytest.mark.backend("sqlite")
+@pytest.mark.parametrize(("route", "least"), CONSOLE_ROWS, ids=[f"{m} {p}" for (m, p), _ in CONSOLE_ROWS])
+def test_console_routes_by_role(app, runtime, route, least: Role):
+    method, path = route
+    url = concrete(path)
+    sessions = {role: _console_session(runtime, f"matrix-{role.value}", role) for role in Role}
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for label, cookie in (("no session", None), ("forged session", "forged-session-id")):
+            client.cookies.clear()
+            if cookie:
+                client.cookies.set("warroom_session", cookie)
+            answer = client.request(method, url, follow_redirects=False)
+            assert answer.status_code == 303, f"{method} {path} with {label}: {answer.status_code}"
+            assert answer.headers["location"].startswith("/login"), f"{method} {path} with {label}"
+        for role in Role:
+            secret, csrf = sessions[role]
+            client.cookies.clear()
+            client.cookies.set("warroom_session", secret)
+            answer = client.request(method, url, headers={"X-CSRF-Token": csrf}, follow_redirects=False)
+            if RANK[role] < RANK[least]:
+                assert answer.status_code == 403, f"{method} {path} as {role.value}: {answer.status_code}"
+                assert "text/html" in answer.headers["content-type"]
+            else:
+                assert answer.status_code not in (401, 403), f"{method} {path} as {role.value}: {answer.status_code}"
+                assert answer.status_code < 500, f"{method} {path} as {role.value}: {answer.status_code}"

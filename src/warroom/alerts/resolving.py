@@ -11,7 +11,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from warroom.alerts.queries import firing_alerts_of
-from warroom.auth.actor import SYSTEM
+from warroom.auth.actor import PERSON_KINDS, SYSTEM
 from warroom.errors import NotFound
 from warroom.incidents import service as incidents
 from warroom.incidents.models import Status, TimelineEvent
@@ -61,7 +61,7 @@ def _a_person_did(session: Session, incident_id: int, kind: str) -> bool:
         .where(
             TimelineEvent.incident_id == incident_id,
             TimelineEvent.kind == kind,
-            TimelineEvent.actor_kind.in_(("token", "user")),
+            TimelineEvent.actor_kind.in_(PERSON_KINDS),
         )
         .limit(1)
     )

@@ -1,4 +1,4 @@
-"""Tables of the auth domain: API tokens and the audit log."""
+"""Tables of the auth domain: API tokens, the audit log, browser accounts, their sessions and login attempts."""
 
 from __future__ import annotations
 
@@ -43,3 +43,59 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(200))
     remote_addr: Mapped[str | None] = mapped_column(String(64), nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Account(Base):
+    """A person who logs in to the console: a password (argon2 hash) or an OpenID Connect identity, and a role."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        Index("uq_accounts_username", "username", unique=True),
+        Index("uq_accounts_oidc", "oidc_issuer", "oidc_subject", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    # None for an account that logs in only through OpenID Connect (or was invited and has not chosen one yet).
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    oidc_issuer: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    oidc_subject: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(100))
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # A one-time set-password link (`warroom user invite`): only its SHA-256, and when it stops working.
+    invite_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    invite_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class BrowserSession(Base):
+    """A logged-in browser: only the SHA-256 of its session id is stored, so a copy of the database logs no one in."""
+
+    __tablename__ = "browser_sessions"
+    __table_args__ = (Index("ix_browser_sessions_account", "account_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    remote_addr: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+
+class LoginAttempt(Base):
+    """A failed login, counted per username and per client address for the rate limits."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_username_at", "username", "at"),
+        Index("ix_login_attempts_remote_addr_at", "remote_addr", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    username: Mapped[str] = mapped_column(String(100))
+    remote_addr: Mapped[str] = mapped_column(String(64))

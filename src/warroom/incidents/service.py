@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from warroom.auth.actor import Actor
@@ -403,6 +403,8 @@ class Filters:
     statuses: tuple[str, ...] = ()
     severities: tuple[str, ...] = ()
     service: str | None = None
+    # "Mine" (the console): incidents this person commands, or any of these numbers (those paged to them).
+    mine: tuple[str, tuple[int, ...]] | None = None
 
 
 def parse_filters(status: str | None, severity: str | None, service: str | None, severities: SeverityTable) -> Filters:
@@ -447,6 +449,9 @@ def _filtered(filters: Filters) -> Select[Incident]:
         query = query.where(
             Incident.id.in_(select(IncidentService.incident_id).where(IncidentService.service == filters.service))
         )
+    if filters.mine is not None:
+        who, numbers = filters.mine
+        query = query.where(or_(Incident.commander == who, Incident.id.in_(numbers)))
     return query
 
 

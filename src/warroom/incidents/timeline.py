@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from warroom.auth.actor import Actor
 from warroom.db import ColumnArrays
+from warroom.incidents import livewrites
 from warroom.incidents.models import Incident, TimelineEvent
 
 # A hook runs inside the transaction that appended the event: it may add rows (jobs, alerts) but must not
@@ -125,17 +126,20 @@ class QuietEvents:
             return
         self.session.flush()
         if self.session.get_bind().dialect.name == "postgresql":
-            # One statement over column arrays, ids in the events' order (see db.ColumnArrays).
-            self.session.execute(_QUIET_INSERT, _QUIET_COLUMNS.params(self.pending))
+            # One statement over column arrays, ids in the events' order (see db.ColumnArrays); the ids go to
+            # the live feed's NOTIFY at commit.
+            ids = self.session.scalars(_QUIET_INSERT, _QUIET_COLUMNS.params(self.pending)).all()
+            livewrites.note_written(self.session, ids)
         else:
             self.session.execute(insert(cast(Table, TimelineEvent.__table__)), self.pending)
+            livewrites.note_written(self.session, ())  # SQLite's feed reads new rows by id: a wake-up is enough
         self.pending = []
 
 
 _QUIET_COLUMNS = ColumnArrays(
     cast(Table, TimelineEvent.__table__), ("incident_id", "at", "kind", "actor", "actor_kind", "message", "data")
 )
-_QUIET_INSERT = _QUIET_COLUMNS.insert()
+_QUIET_INSERT = _QUIET_COLUMNS.insert().returning(cast(Table, TimelineEvent.__table__).c.id)
 
 
 def events(session: Session, incident_id: int) -> list[TimelineEvent]:

@@ -267,6 +267,16 @@ def for_incident(session: Session, incident_id: int) -> list[Notification]:
     )
 
 
+def incidents_paged_to(session: Session, user_id: str) -> list[int]:
+    """The incidents that paged this person (any level, any state), newest first: the console's "mine"."""
+    rows = session.scalars(
+        select(Notification.incident_id)
+        .where(Notification.user_id == user_id, Notification.kind == "page", Notification.incident_id.is_not(None))
+        .distinct()
+    )
+    return sorted((int(r) for r in rows if r is not None), reverse=True)
+
+
 def attempts_of(session: Session, notification_ids: Sequence[str]) -> dict[str, list[DeliveryAttempt]]:
     """Delivery attempts of these notifications, oldest first."""
     found: dict[str, list[DeliveryAttempt]] = {nid: [] for nid in notification_ids}

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from warroom.auth.actor import PERSON_KINDS
 from warroom.clock import as_utc
 from warroom.incidents import durations
 from warroom.incidents.models import Incident, TimelineEvent
@@ -102,7 +103,7 @@ def record(incident: Incident, events: Sequence[TimelineEvent], severity: Severi
     pages: list[dict[str, Any]] = []
     steps: list[dict[str, Any]] = []
     for event in events:
-        person = event.actor_kind in ("token", "user")
+        person = event.actor_kind in PERSON_KINDS
         if person and event.actor not in responders:
             responders.append(event.actor)
         if event.kind in SIGNIFICANT:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from warroom.auth.actor import SYSTEM, Actor, Role
+from warroom.auth.actor import PERSON_KINDS, SYSTEM, Actor, Role
 from warroom.engine import jobs
 from warroom.incidents import timeline
 from warroom.runbooks.models import BUSY_STATES, RunbookRun, StepExecution, StepState
@@ -76,7 +76,7 @@ def claim_step(session: Session, run_id: int, step_id: str, *, now: datetime) ->
         return None
     if record.state != StepState.QUEUED.value:
         return None
-    unattended = record.actor_kind not in ("token", "user")
+    unattended = record.actor_kind not in PERSON_KINDS
     if (unattended and not data.get("may_run_unattended")) or (data.get("needs_confirmation") and not record.confirmed):
         # The last gate before bash: whatever queued it, a step that needs a person never runs without one.
         _finish_record(

@@ -1,0 +1,323 @@
+"""Console pages of incidents: the list (open first, filters, declare) and one incident with its actions.
+
+Each action is a form (htmx posts it and swaps the incident back in; without JavaScript it posts and
+redirects): it takes `RespondingPerson` (CSRF and role checked), calls the same service function as the API,
+records the audit entry under the person's name, and commits once."""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+from fastapi import Form, Header, Query, Request, Response
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from warroom.auth import service as audit
+from warroom.deps import PathId, QueryId, ReadSession, RuntimeDep, WriteSession
+from warroom.errors import InvalidInput
+from warroom.incidents import service
+from warroom.incidents.live import LiveEvent
+from warroom.incidents.live_api import live_response, resume_point
+from warroom.incidents.models import Incident
+from warroom.oncall import paging
+from warroom.runtime import Runtime
+from warroom.web.errors import console_router
+from warroom.web.incident_view import ListFilters, incident_list, incident_page
+from warroom.web.session import Person, RespondingPerson, Visit
+from warroom.web.templating import env, flash, render
+
+router = console_router()
+
+Filter = Annotated[str, Query(max_length=200)]
+Short = Annotated[str, Form(max_length=300)]
+Long = Annotated[str, Form(max_length=10_000)]
+
+
+@router.get("/incidents")
+def list_page(
+    request: Request,
+    visit: Person,
+    session: ReadSession,
+    runtime: RuntimeDep,
+    status: Filter = "",
+    severity: Filter = "",
+    service_name: Annotated[str, Query(alias="service", max_length=100)] = "",
+    mine: Annotated[bool, Query()] = False,
+) -> Response:
+    """Open incidents first, filtered by status, severity, service and "mine"; the declare form beside them."""
+    filters = ListFilters(status=status.strip(), severity=severity.strip(), service=service_name.strip(), mine=mine)
+    found = incident_list(session, runtime.severities, filters, username=visit.username)
+    return render(
+        request,
+        "incidents/list.html",
+        {
+            "nav": "incidents",
+            "found": found,
+            "filters": filters,
+            "severities": list(runtime.severities),
+            "statuses": ["open", "triggered", "acknowledged", "investigating", "identified", "monitoring", "resolved"],
+        },
+    )
+
+
+@router.post("/incidents")
+def declare(
+    request: Request,
+    visit: RespondingPerson,
+    session: WriteSession,
+    runtime: RuntimeDep,
+    title: Short = "",
+    severity: Annotated[str, Form(max_length=10)] = "",
+    services: Short = "",
+    description: Long = "",
+    commander: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Declare an incident from the form; go to its page."""
+    incident = service.declare(
+        session,
+        title=title,
+        severity=severity,
+        severities=runtime.severities,
+        actor=visit.actor,
+        now=runtime.clock.now(),
+        description=description.strip(),
+        services=[s for s in (p.strip() for p in services.split(",")) if s],
+        commander=commander.strip() or None,
+    )
+    audit.record(
+        session,
+        visit.actor,
+        "incident.declare",
+        f"incident:{incident.id}",
+        now=runtime.clock.now(),
+        detail={"severity": incident.severity, "title": incident.title, "via": "console"},
+    )
+    session.commit()
+    response = RedirectResponse(f"/incidents/{incident.id}", status_code=303)
+    flash(response, f"Declared incident #{incident.id}.", "ok")
+    return response
+
+
+@router.get("/incidents/{number}")
+def incident_detail(
+    number: PathId, request: Request, visit: Person, session: ReadSession, runtime: RuntimeDep
+) -> Response:
+    """One incident: its facts, durations against targets, actions, timeline, alerts, paging, on call now."""
+    view = incident_page(session, runtime, number)
+    return render(
+        request, "incidents/detail.html", {"nav": "incidents", "view": view, "severities": list(runtime.severities)}
+    )
+
+
+@router.get("/incidents/{number}/live", response_model=None)
+async def live_timeline(
+    number: PathId,
+    request: Request,
+    visit: Person,
+    runtime: RuntimeDep,
+    after: QueryId = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> Response:
+    """The incident's new timeline events as they commit, each as the page's timeline row (htmx's SSE extension
+    puts them at the top of the timeline); a reconnecting browser resumes after its Last-Event-ID."""
+    start = resume_point(last_event_id, after)
+    await run_in_threadpool(_exists, runtime, number)
+    event_row = env.get_template("incidents/event.html").module.event_row  # type: ignore[attr-defined]
+
+    def row(event: LiveEvent) -> str:
+        return str(event_row(event))
+
+    return cast(Response, live_response(runtime, number, after=start, render=row))
+
+
+def _exists(runtime: Runtime, number: int) -> None:
+    with runtime.db.session() as session:
+        service.get_or_404(session, number)
+
+
+def _done(
+    request: Request,
+    session: Session,
+    runtime: Runtime,
+    visit: Visit,
+    incident: Incident,
+    action: str,
+    message: str,
+    detail: dict[str, object] | None = None,
+) -> Response:
+    """Audit and commit an action, then show the incident again (htmx) or redirect to it (a plain form)."""
+    audit.record(
+        session,
+        visit.actor,
+        action,
+        f"incident:{incident.id}",
+        now=runtime.clock.now(),
+        detail={**(detail or {}), "via": "console"},
+    )
+    number = incident.id
+    session.commit()
+    if request.headers.get("hx-request") == "true":
+        view = incident_page(session, runtime, number)
+        context = {"nav": "incidents", "view": view, "done": message, "severities": list(runtime.severities)}
+        return render(request, "incidents/detail.html", context)
+    response = RedirectResponse(f"/incidents/{number}", status_code=303)
+    flash(response, message, "ok")
+    return response
+
+
+@router.post("/incidents/{number}/acknowledge")
+def acknowledge(
+    number: PathId, request: Request, visit: RespondingPerson, session: WriteSession, runtime: RuntimeDep
+) -> Response:
+    """Acknowledge: someone is on it; escalation stops."""
+    incident = service.get_for_update(session, number)
+    service.acknowledge(session, incident, visit.actor, runtime.clock.now())
+    return _done(
+        request, session, runtime, visit, incident, "incident.acknowledge", "Acknowledged: escalation stopped."
+    )
+
+
+@router.post("/incidents/{number}/update")
+def status_update(
+    number: PathId,
+    request: Request,
+    visit: RespondingPerson,
+    session: WriteSession,
+    runtime: RuntimeDep,
+    status: Annotated[str, Form(max_length=20)] = "",
+    message: Long = "",
+) -> Response:
+    """Post a status update (a message), moving the status on when another one is chosen."""
+    incident = service.get_for_update(session, number)
+    text = message.strip()
+    if not text:
+        raise InvalidInput("A status update needs a message.", field="message")
+    target = status.strip().lower() or incident.status
+    changes = service.Changes(status=target if target != incident.status else None, message=text)
+    service.update(
+        session, incident, changes, severities=runtime.severities, actor=visit.actor, now=runtime.clock.now()
+    )
+    return _done(
+        request,
+        session,
+        runtime,
+        visit,
+        incident,
+        "incident.update",
+        "Status update posted.",
+        {"status": incident.status},
+    )
+
+
+@router.post("/incidents/{number}/severity")
+def change_severity(
+    number: PathId,
+    request: Request,
+    visit: RespondingPerson,
+    session: WriteSession,
+    runtime: RuntimeDep,
+    severity: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Change the severity (its targets and update cadence follow)."""
+    incident = service.get_for_update(session, number)
+    changes = service.Changes(severity=severity)
+    service.update(
+        session, incident, changes, severities=runtime.severities, actor=visit.actor, now=runtime.clock.now()
+    )
+    return _done(
+        request,
+        session,
+        runtime,
+        visit,
+        incident,
+        "incident.update",
+        f"Severity is {incident.severity}.",
+        {"severity": incident.severity},
+    )
+
+
+@router.post("/incidents/{number}/commander")
+def change_commander(
+    number: PathId,
+    request: Request,
+    visit: RespondingPerson,
+    session: WriteSession,
+    runtime: RuntimeDep,
+    commander: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Name the incident commander (empty: nobody)."""
+    incident = service.get_for_update(session, number)
+    changes = service.Changes(commander=commander)
+    service.update(
+        session, incident, changes, severities=runtime.severities, actor=visit.actor, now=runtime.clock.now()
+    )
+    who = incident.commander or "nobody"
+    return _done(
+        request, session, runtime, visit, incident, "incident.update", f"Commander is {who}.", {"commander": who}
+    )
+
+
+@router.post("/incidents/{number}/note")
+def add_note(
+    number: PathId,
+    request: Request,
+    visit: RespondingPerson,
+    session: WriteSession,
+    runtime: RuntimeDep,
+    message: Long = "",
+) -> Response:
+    """Add a note to the timeline."""
+    incident = service.get_for_update(session, number)
+    service.add_note(session, incident, visit.actor, runtime.clock.now(), message)
+    return _done(request, session, runtime, visit, incident, "incident.note", "Note added.")
+
+
+@router.post("/incidents/{number}/resolve")
+def resolve(
+    number: PathId,
+    request: Request,
+    visit: RespondingPerson,
+    session: WriteSession,
+    runtime: RuntimeDep,
+    message: Long = "",
+) -> Response:
+    """Resolve the incident."""
+    incident = service.get_for_update(session, number)
+    service.resolve(session, incident, visit.actor, runtime.clock.now(), message.strip())
+    return _done(request, session, runtime, visit, incident, "incident.resolve", "Resolved.")
+
+
+@router.post("/incidents/{number}/reopen")
+def reopen(
+    number: PathId,
+    request: Request,
+    visit: RespondingPerson,
+    session: WriteSession,
+    runtime: RuntimeDep,
+    message: Long = "",
+) -> Response:
+    """Reopen a resolved incident."""
+    incident = service.get_for_update(session, number)
+    service.reopen(session, incident, visit.actor, runtime.clock.now(), message.strip())
+    return _done(request, session, runtime, visit, incident, "incident.reopen", "Reopened.")
+
+
+@router.post("/incidents/{number}/escalate")
+def escalate(
+    number: PathId, request: Request, visit: RespondingPerson, session: WriteSession, runtime: RuntimeDep
+) -> Response:
+    """Page the next level of the incident's policy now."""
+    incident = service.get_for_update(session, number)
+    escalation = paging.escalate(session, runtime, incident, visit.actor, runtime.clock.now())
+    level = escalation.level
+    return _done(
+        request,
+        session,
+        runtime,
+        visit,
+        incident,
+        "incident.escalate",
+        f"Escalated: level {level} paged.",
+        {"level": level},
+    )
