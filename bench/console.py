@@ -112,7 +112,11 @@ def big_incident(number: int, first_event_id: int, events: int, now: datetime, r
         elif i == 2:
             kind, message, data = "status_changed", "", {"from": "acknowledged", "to": "investigating"}
         elif i % 10 == 0:
-            kind, message, data = "update", "Still investigating: next update in 30 minutes.", {"status": "investigating"}
+            kind, message, data = (
+                "update",
+                "Still investigating: next update in 30 minutes.",
+                {"status": "investigating"},
+            )
         elif i % 3 == 0:
             kind, message = "alert_attached", f"Alert HighErrorRate on host-{rng.randint(1, 400)} attached."
             data = {"fingerprint": f"{rng.getrandbits(64):016x}"}
@@ -133,7 +137,9 @@ def big_incident(number: int, first_event_id: int, events: int, now: datetime, r
     return chunk
 
 
-def seed(url: str, incidents: int, per_incident: int, big_events: int, now: datetime, seed_value: int) -> tuple[int, int]:
+def seed(
+    url: str, incidents: int, per_incident: int, big_events: int, now: datetime, seed_value: int
+) -> tuple[int, int]:
     """Fill the migrated database: incidents-1 ordinary ones, then the big one (the newest). (incidents, events)."""
     postgres = not dbmod.is_sqlite(url)
     engine = create_engine(url, poolclass=NullPool) if postgres else dbmod.make_engine(url, pool_size=1)
@@ -279,7 +285,8 @@ def time_page(backend: str, base: str, label: str, path: str, requests: int, war
     latencies: list[float] = []
     errors = 0
     size = 0
-    with logged_in(base) as http:
+    http = logged_in(base)
+    try:
         for _ in range(warmup):
             http.get(path)
         deadline = time.monotonic() + seconds
@@ -289,6 +296,8 @@ def time_page(backend: str, base: str, label: str, path: str, requests: int, war
             latencies.append((time.perf_counter() - started) * 1000)
             size = len(answer.content)
             errors += answer.status_code != 200
+    finally:
+        http.close()
     return Row(backend, label, latencies, PAGE_TARGET_P99_MS, errors, f"{size / 1024:.0f} KiB")
 
 
@@ -423,7 +432,10 @@ def run_backend(backend: str, url: str, args: argparse.Namespace, folder: Path) 
     server = Server(url, folder)
     rows: list[Row] = []
     try:
-        for label, path in (("console GET /incidents", "/incidents"), (f"console GET /incidents/{{big}}", f"/incidents/{incidents}")):
+        for label, path in (
+            ("console GET /incidents", "/incidents"),
+            (f"console GET /incidents/{{big}}", f"/incidents/{incidents}"),
+        ):
             row = time_page(backend, server.url, label, path, args.requests, args.warmup, args.max_seconds)
             rows.append(row)
             print(f"  {label}: p50 {row.pct(50):.1f} ms, p99 {row.pct(99):.1f} ms ({row.note})", flush=True)
@@ -433,7 +445,9 @@ def run_backend(backend: str, url: str, args: argparse.Namespace, folder: Path) 
         note = f"{live.connected} clients x {args.notes} notes"
         if live.intake:
             note += f"; {live.intake}"
-        rows.append(Row(backend, "live: POST start -> SSE receipt", live.from_start, LIVE_TARGET_P99_MS, live.missing, note))
+        rows.append(
+            Row(backend, "live: POST start -> SSE receipt", live.from_start, LIVE_TARGET_P99_MS, live.missing, note)
+        )
         rows.append(
             Row(
                 backend,
