@@ -406,7 +406,7 @@ async def live_delays(server: Server, number: int, clients: int, notes: int, spa
             )
         # Stop the server with every SSE client still connected: each stream ends, so it stops promptly.
         live.stop_seconds = await asyncio.to_thread(server.close)
-        done, pending = await asyncio.wait(readers, timeout=10)
+        _done, pending = await asyncio.wait(readers, timeout=10)
         for task in pending:
             task.cancel()
     return live
@@ -434,7 +434,7 @@ def run_backend(backend: str, url: str, args: argparse.Namespace, folder: Path) 
     try:
         for label, path in (
             ("console GET /incidents", "/incidents"),
-            (f"console GET /incidents/{{big}}", f"/incidents/{incidents}"),
+            ("console GET /incidents/{big}", f"/incidents/{incidents}"),
         ):
             row = time_page(backend, server.url, label, path, args.requests, args.warmup, args.max_seconds)
             rows.append(row)
