@@ -76,7 +76,8 @@ def claim_step(session: Session, run_id: int, step_id: str, *, now: datetime) ->
         return None
     if record.state != StepState.QUEUED.value:
         return None
-    unattended = record.actor_kind not in ("token", "user")
+    # A console person (kind "person") is a person as much as an API token is: see Actor.is_person.
+    unattended = record.actor_kind not in ("token", "user", "person")
     if (unattended and not data.get("may_run_unattended")) or (data.get("needs_confirmation") and not record.confirmed):
         # The last gate before bash: whatever queued it, a step that needs a person never runs without one.
         _finish_record(
