@@ -235,7 +235,7 @@ def test_checks_are_ticked_off_steps_skipped_and_the_run_finished(console, runti
     verify(console, runtime, incident.id, run)
     finished = console.hx(f"{base}/finish")
     assert finished.status_code == 200 and "finished: success" in finished.text
-    assert "Finish this run" not in finished.text and "Run</button>" not in finished.text
+    assert "Finish this run" not in finished.text and "Run step" not in finished.text
     assert kinds(runtime, incident.id)[-1] == ("runbook_finished", "responder")
 
 
