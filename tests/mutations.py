@@ -392,6 +392,33 @@ MUTANTS: tuple[Mutant, ...] = (
             "tests/incidents/test_live.py::test_an_event_written_by_another_serve_process_reaches_a_client_and_serve_stops_promptly[sqlite]",
         ),
     ),
+    # --- the console's runbook (issue 15)
+    Mutant(
+        "console-runbook-confirm-not-checked",
+        "docs/console.md: a dangerous step runs only when the second form names its exact command",
+        "src/warroom/web/runbooks.py",
+        'if confirm_command.replace("\\r\\n", "\\n") != data["command"]:',
+        "if False:",
+        (
+            "tests/web/test_runbook_pages.py::test_a_dangerous_step_runs_only_when_the_second_form_names_its_command[sqlite]",
+        ),
+    ),
+    Mutant(
+        "console-runbook-raw-html",
+        "docs/console.md: raw HTML in a runbook is shown as text",
+        "src/warroom/web/runbook_view.py",
+        '{"html": False, "linkify": False, "typographer": False}',
+        '{"html": True, "linkify": False, "typographer": False}',
+        ("tests/web/test_runbook_pages.py::test_a_runbook_page_renders_the_file_its_problems_and_figures[sqlite]",),
+    ),
+    Mutant(
+        "console-runbook-person-unattended",
+        "docs/console.md: a step a person runs from the console runs (it is not an unattended run)",
+        "src/warroom/runbooks/stepjobs.py",
+        'unattended = record.actor_kind not in ("token", "user", "person")',
+        'unattended = record.actor_kind not in ("token", "user")',
+        ("tests/web/test_runbook_pages.py::test_a_step_runs_and_its_output_arrives_escaped[sqlite]",),
+    ),
 )
 
 
