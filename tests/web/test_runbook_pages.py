@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from markupsafe import escape
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import select
 
 from warroom.auth.models import AuditEntry
@@ -193,7 +193,7 @@ def test_a_dangerous_step_runs_only_when_the_second_form_names_its_command(conso
     assert asked.status_code == 200
     form = asked.text.split('class="stack confirm"', 1)[1].split("</form>", 1)[0]
     assert str(escape(danger["command"])) in form
-    assert f'name="confirm_command" value="{str(escape(danger["command"]))}"' in form
+    assert f'name="confirm_command" value="{escape(danger["command"])!s}"' in form
     assert "Confirm: run rm -rf" in form
     assert state(runtime, incident.id, 2) == "pending"
     # Another command, or a bare confirm, is refused: 422 naming the field, still pending.
@@ -245,7 +245,9 @@ def test_without_javascript_actions_redirect_to_the_runbook_page(console, runtim
     page = console.get(started.headers["location"])
     assert page.status_code == 200 and "Started runbook Checkout down." in page.text and "<html" in page.text
     unknown = console.act(f"/incidents/{incident.id}/runbook/start", {"runbook": "nope"})
-    assert unknown.status_code == 404 and "No runbook" in unknown.text and "text/html" in unknown.headers["content-type"]
+    assert (
+        unknown.status_code == 404 and "No runbook" in unknown.text and "text/html" in unknown.headers["content-type"]
+    )
 
 
 def test_a_viewer_sees_the_runbook_but_no_action_and_gets_403(console_for, runtime, incident):
@@ -297,7 +299,9 @@ def test_actions_need_a_session_and_its_csrf_token(console_for, runtime, inciden
     other = console_for("admin")
     for token in ("", other.csrf):
         for path in posts:
-            answer = responder.post(path, data={"csrf_token": token, "runbook": "checkout-down"}, follow_redirects=False)
+            answer = responder.post(
+                path, data={"csrf_token": token, "runbook": "checkout-down"}, follow_redirects=False
+            )
             assert answer.status_code == 403 and "did not come from warroom" in answer.text, (token, path)
     with runtime.db.session() as session:
         assert len(service.runs_of(session, incident.id)) == 1
@@ -337,7 +341,12 @@ def test_the_library_lists_runbooks_with_their_problems_and_effectiveness(consol
 
 
 def test_a_runbook_page_renders_the_file_its_problems_and_figures(console, runbook_dir):
-    write(runbook_dir, "xss.md", "---\nid: xss\ntitle: X <script>alert(1)</script>\n---\n# X\n\n<script>alert(2)</script>\n\n[link](javascript:alert(3))\n\n```bash\nrm -rf /tmp/x\n```\n")
+    write(
+        runbook_dir,
+        "xss.md",
+        "---\nid: xss\ntitle: X <script>alert(1)</script>\n---\n# X\n\n<script>alert(2)</script>\n\n"
+        "[link](javascript:alert(3))\n\n```bash\nrm -rf /tmp/x\n```\n",
+    )
     page = console.get("/runbooks/checkout-down")
     assert page.status_code == 200
     assert "<h2>Diagnosis</h2>" in page.text and "<strong>service</strong>" in page.text
@@ -349,5 +358,7 @@ def test_a_runbook_page_renders_the_file_its_problems_and_figures(console, runbo
     assert 'href="javascript:' not in xss
     assert "warning" in xss and "confirm" in xss, "rm -rf without {confirm} is a lint warning, shown"
     missing = console.get("/runbooks/nope")
-    assert missing.status_code == 404 and "No runbook" in missing.text and "text/html" in missing.headers["content-type"]
+    assert (
+        missing.status_code == 404 and "No runbook" in missing.text and "text/html" in missing.headers["content-type"]
+    )
     assert console.get("/runbooks/..%2F..%2Fetc%2Fpasswd").status_code == 404

@@ -112,7 +112,9 @@ def library(session: Session, runtime: Runtime) -> LibraryPage:
     entries = []
     for runbook in sorted(runbooks, key=lambda r: (r.id, str(r.path))):
         dupe = dupes.get(id(runbook))
-        extra = [] if dupe is None else [ProblemRead(line=1, level=dupe.level.value, code=dupe.code, message=dupe.message)]
+        extra = (
+            [] if dupe is None else [ProblemRead(line=1, level=dupe.level.value, code=dupe.code, message=dupe.message)]
+        )
         entries.append(LibraryEntry(summary(runtime, runbook, extra), figures.get(runbook.id)))
     gone = [s for s in figures.values() if not s.in_library]
     return LibraryPage(entries=entries, gone=gone, folders=[str(f) for f in cache.folders])
@@ -156,6 +158,9 @@ def runbook_page(session: Session, runtime: Runtime, name: str) -> RunbookPage:
         runbook=summary(runtime, runbook),
         stats=stats,
         body=prose(_source(runbook)),
-        params=[{"name": p.name, "description": p.description, "default": p.default, "pattern": p.pattern} for p in front.params],
+        params=[
+            {"name": p.name, "description": p.description, "default": p.default, "pattern": p.pattern}
+            for p in front.params
+        ],
         match=list(front.match),
     )

@@ -159,7 +159,7 @@ def run_step(
         confirm = True
     record = service.request_run(session, run, step_id, actor=visit.actor, now=runtime.clock.now(), confirm=confirm)
     said = f"Step {record.index} queued: {record.command}" + (" (confirmed)" if record.confirmed else "")
-    detail = {"step": step_id, "command": record.command, "confirmed": record.confirmed, "params": []}
+    detail: dict[str, Any] = {"step": step_id, "command": record.command, "confirmed": record.confirmed, "params": []}
     return _done(request, session, runtime, visit, run, "runbook.step.run", said, detail)
 
 
@@ -184,7 +184,9 @@ def done_step(
         session, run, step_id, actor=visit.actor, now=runtime.clock.now(), done=answer == "yes", comment=comment
     )
     said = f"Step {record.index} {'done' if answer == 'yes' else 'not done'}."
-    return _done(request, session, runtime, visit, run, "runbook.step.done", said, {"step": step_id, "done": answer == "yes"})
+    return _done(
+        request, session, runtime, visit, run, "runbook.step.done", said, {"step": step_id, "done": answer == "yes"}
+    )
 
 
 @router.post("/incidents/{number}/runbook/{run_id}/steps/{step_id}/skip")
