@@ -158,14 +158,35 @@ def test_a_started_run_shows_each_step_rendered_with_its_filled_command(console,
     assert "&lt;b&gt;raw html&lt;/b&gt;" in text and "<b>raw html</b>" not in text
     # The command filled from the incident (the service), exactly as it will run.
     assert str(escape("printf '%s\\n' checkout '<script>alert(1)</script>'")) in text
-    # A refused placeholder: shown as written, with the reason, and no Run button for it.
+    # A refused placeholder: shown as written, with the reason; it runs only with a value a person gives.
     announce = text.split("echo &lt;title&gt;", 1)[1].split("</li>", 1)[0]
     assert "Cannot run: refused:" in announce and "may hold only letters" in announce
-    assert "Run step" not in announce
+    assert "Run step 3</button>" not in announce and "Run step 3 with this value" in announce
     # The dangerous step says so; the check step can be ticked off.
     assert "Dangerous:" in text
     assert "Dashboard is green" in text and "Done</button>" in text
     assert kinds(runtime, incident.id)[-1] == ("runbook_started", "responder")
+
+
+def test_a_person_gives_a_value_for_a_refused_placeholder_checked_like_the_api(console, runtime, incident):
+    console.hx(f"/incidents/{incident.id}/runbook/start", {"runbook": "checkout-down"})
+    run = the_run(runtime, incident.id)
+    announce = step(run, 3)
+    assert announce["command"] is None and announce["missing"] == ["title"]
+    panel = console.get(f"/incidents/{incident.id}/runbook", headers={"HX-Request": "true"}).text
+    assert 'name="value.title"' in panel and "Value for &lt;title&gt;" in panel
+    url = f"/incidents/{incident.id}/runbook/{run.id}/steps/{announce['id']}/run"
+    for bad, field in (({"value.title": "a; rm -rf /"}, "title"), ({"value.nope": "x"}, "params")):
+        refused = console.hx(url, bad)
+        assert refused.status_code == 422 and field in refused.text, bad
+        assert state(runtime, incident.id, 3) == "pending"
+    refused = console.hx(url)
+    assert refused.status_code == 409 and "cannot run" in refused.text
+    queued = console.hx(url, {"value.title": "checkout-api"})
+    assert queued.status_code == 200 and "Step 3 queued: echo checkout-api" in queued.text
+    assert Engine(runtime).run_due() == 1
+    assert state(runtime, incident.id, 3) == "succeeded"
+    assert the_run(runtime, incident.id).params["title"] == {"value": "checkout-api", "source": "given"}
 
 
 def test_a_step_runs_and_its_output_arrives_escaped(console, runtime, incident):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Form, Request, Response
+from fastapi import Depends, Form, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
@@ -35,6 +35,33 @@ env.filters["prose"] = prose
 StepId = Annotated[str, PathParam(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
 RunbookName = Annotated[str, PathParam(min_length=1, max_length=200)]
 Long = Annotated[str, Form(max_length=10_000)]
+
+
+VALUE_PREFIX = "value."  # a form field `value.NAME` gives a value for the unfilled placeholder <NAME>
+MAX_VALUES = 20
+
+
+async def given_values(request: Request) -> dict[str, str]:
+    """Values a person typed for a step's unfilled placeholders (form fields `value.NAME`, empty ones ignored);
+    the service checks each against its pattern and refuses names the step does not leave unfilled."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        return {}
+    form = await request.form()
+    values: dict[str, str] = {}
+    for key, value in form.multi_items():
+        if not key.startswith(VALUE_PREFIX) or not isinstance(value, str) or not value.strip():
+            continue
+        name = key[len(VALUE_PREFIX) :]
+        if not name or len(name) > 100 or len(value) > 1000:
+            raise InvalidInput(f"A placeholder value is too long or unnamed: {key[:120]!r}.", field=key[:120])
+        values[name] = value.strip()
+    if len(values) > MAX_VALUES:
+        raise InvalidInput(f"At most {MAX_VALUES} placeholder values at once.", field="value")
+    return values
+
+
+Given = Annotated[dict[str, str], Depends(given_values)]
 
 
 def _runbook_url(number: int) -> str:
@@ -140,10 +167,12 @@ def run_step(
     visit: RespondingPerson,
     session: WriteSession,
     runtime: RuntimeDep,
+    values: Given,
     confirm_command: Annotated[str | None, Form(max_length=100_000)] = None,
 ) -> Response:
     """Queue a command step for the engine. A step that needs confirmation first answers the confirmation form,
-    which names the command; it runs only when the form sends that exact command back."""
+    which names the command; it runs only when the form sends that exact command back. `value.NAME` fields fill
+    placeholders left unfilled when the run started (checked against their pattern, as the API's `params`)."""
     run = service.get_run(session, number, run_id, for_update=True)
     data = service.snapshot_step(run, step_id)
     confirm = False
@@ -157,9 +186,16 @@ def run_step(
                 field="confirm_command",
             )
         confirm = True
-    record = service.request_run(session, run, step_id, actor=visit.actor, now=runtime.clock.now(), confirm=confirm)
+    record = service.request_run(
+        session, run, step_id, actor=visit.actor, now=runtime.clock.now(), confirm=confirm, params=values
+    )
     said = f"Step {record.index} queued: {record.command}" + (" (confirmed)" if record.confirmed else "")
-    detail: dict[str, Any] = {"step": step_id, "command": record.command, "confirmed": record.confirmed, "params": []}
+    detail: dict[str, Any] = {
+        "step": step_id,
+        "command": record.command,
+        "confirmed": record.confirmed,
+        "params": sorted(values),
+    }
     return _done(request, session, runtime, visit, run, "runbook.step.run", said, detail)
 
 
