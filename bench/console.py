@@ -280,12 +280,19 @@ class Row:
         return bool(self.latencies) and self.errors == 0 and self.pct(99) < self.target
 
 
-def time_page(backend: str, base: str, label: str, path: str, requests: int, warmup: int, seconds: float) -> Row:
-    """`requests` GETs of `path` one after the other through a logged-in session (after `warmup` untimed)."""
+def time_page(
+    backend: str, base: str, label: str, path: str, requests: int, warmup: int, seconds: float, token: str = ""
+) -> Row:
+    """`requests` GETs of `path` one after the other through a logged-in session (after `warmup` untimed), or
+    with `token` as the bearer (the API's routes, for comparison)."""
     latencies: list[float] = []
     errors = 0
     size = 0
-    with logged_in(base) as http:
+    if token:
+        http = httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {token}"})
+    else:
+        http = logged_in(base)
+    try:
         for _ in range(warmup):
             http.get(path)
         deadline = time.monotonic() + seconds
@@ -295,6 +302,8 @@ def time_page(backend: str, base: str, label: str, path: str, requests: int, war
             latencies.append((time.perf_counter() - started) * 1000)
             size = len(answer.content)
             errors += answer.status_code != 200
+    finally:
+        http.close()
     return Row(backend, label, latencies, PAGE_TARGET_P99_MS, errors, f"{size / 1024:.0f} KiB")
 
 
@@ -436,6 +445,16 @@ def run_backend(backend: str, url: str, args: argparse.Namespace, folder: Path) 
             row = time_page(backend, server.url, label, path, args.requests, args.warmup, args.max_seconds)
             rows.append(row)
             print(f"  {label}: p50 {row.pct(50):.1f} ms, p99 {row.pct(99):.1f} ms ({row.note})", flush=True)
+        # The same reads through the API (JSON, bearer token), for comparison: what the pages add to them.
+        for label, path in (
+            ("api GET /api/v1/incidents?open", "/api/v1/incidents?status=open&limit=50"),
+            ("api GET /api/v1/incidents/{big}", f"/api/v1/incidents/{incidents}"),
+        ):
+            row = time_page(
+                backend, server.url, label, path, args.requests, args.warmup, args.max_seconds, token=server.token
+            )
+            rows.append(row)
+            print(f"  {label}: p50 {row.pct(50):.1f} ms, p99 {row.pct(99):.1f} ms ({row.note})", flush=True)
         live = asyncio.run(
             live_delays(server, incidents, args.sse_clients, args.notes, args.note_spacing, args.load_clients)
         )
@@ -475,7 +494,10 @@ def table(rows: list[Row]) -> str:
         )
         if r.note:
             lines.append(f"{'':<11}  {r.note}")
-    lines.append("ms; pages through a logged-in console session, one keep-alive client; live: every client, every note")
+    lines.append(
+        "ms; console pages through a logged-in session, api rows with a bearer token, one keep-alive client;"
+        " live: every client, every note"
+    )
     return "\n".join(lines)
 
 
@@ -539,7 +561,7 @@ def main(argv: list[str] | None = None) -> int:
         print("FAIL: nothing was measured")
         return 1
     ok = all(r.ok for r in rows)
-    pages = [r for r in rows if r.what.startswith("console")]
+    pages = [r for r in rows if r.what.startswith(("console", "api"))]
     lives = [r for r in rows if r.what.startswith("live")]
     worst_page = max((r.pct(99) for r in pages), default=math.nan)
     worst_live = max((r.pct(99) for r in lives), default=math.nan)

@@ -642,6 +642,62 @@ MUTANTS: tuple[Mutant, ...] = (
         "    autoescape=False,\n",
         ("tests/web/test_incident_pages.py::test_an_alert_label_and_a_title_are_shown_as_text[sqlite]",),
     ),
+    # --- the live feed (issue 15)
+    Mutant(
+        "live-no-notify-at-commit",
+        "docs/console.md: on PostgreSQL an event written by any process reaches every process's streams",
+        "src/warroom/incidents/livewrites.py",
+        "    ids = session.info.pop(_PENDING, [])\n",
+        "    ids = session.info.pop(_PENDING, [])\n    ids = []\n",
+        (
+            "tests/incidents/test_live.py::test_an_event_written_by_another_serve_process_reaches_a_client_and_serve_stops_promptly[postgresql]",
+        ),
+    ),
+    Mutant(
+        "live-slow-subscriber-unbounded",
+        "docs/console.md: a client that stops reading is told to reload and dropped; its memory stays bounded",
+        "src/warroom/incidents/live.py",
+        "if len(self._queue) + len(wanted) > self.limit:",
+        "if False:",
+        ("tests/incidents/test_live.py::test_a_slow_subscriber_is_told_to_reload_and_never_holds_back_the_others[sqlite]",),
+    ),
+    Mutant(
+        "live-stream-never-ends-on-stop",
+        "docs/console.md: when warroom serve stops, each stream sends reload and ends",
+        "src/warroom/incidents/live_api.py",
+        "        shutdown_event=stopping,\n",
+        "",
+        (
+            "tests/incidents/test_live.py::test_an_event_written_by_another_serve_process_reaches_a_client_and_serve_stops_promptly[sqlite]",
+        ),
+    ),
+    # --- the console's runbook (issue 15)
+    Mutant(
+        "console-runbook-confirm-not-checked",
+        "docs/console.md: a dangerous step runs only when the second form names its exact command",
+        "src/warroom/web/runbooks.py",
+        'if confirm_command.replace("\\r\\n", "\\n") != data["command"]:',
+        "if False:",
+        (
+            "tests/web/test_runbook_pages.py::test_a_dangerous_step_runs_only_when_the_second_form_names_its_command[sqlite]",
+        ),
+    ),
+    Mutant(
+        "console-runbook-raw-html",
+        "docs/console.md: raw HTML in a runbook is shown as text",
+        "src/warroom/web/runbook_view.py",
+        '{"html": False, "linkify": False, "typographer": False}',
+        '{"html": True, "linkify": False, "typographer": False}',
+        ("tests/web/test_runbook_pages.py::test_a_runbook_page_renders_the_file_its_problems_and_figures[sqlite]",),
+    ),
+    Mutant(
+        "console-runbook-person-unattended",
+        "docs/console.md: a step a person runs from the console runs (it is not an unattended run)",
+        "src/warroom/runbooks/stepjobs.py",
+        'unattended = record.actor_kind not in ("token", "user", "person")',
+        'unattended = record.actor_kind not in ("token", "user")',
+        ("tests/web/test_runbook_pages.py::test_a_step_runs_and_its_output_arrives_escaped[sqlite]",),
+    ),
 )
 
 

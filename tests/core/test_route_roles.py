@@ -243,6 +243,14 @@ CONSOLE: dict[tuple[str, str], Role | None] = {
     ("POST", "/incidents/{number}/reopen"): R,
     ("POST", "/incidents/{number}/escalate"): R,
     ("GET", "/incidents/{number}/live"): V,  # the live timeline (SSE); here only its refusals and 404 are reached
+    ("GET", "/incidents/{number}/runbook"): V,
+    ("POST", "/incidents/{number}/runbook/start"): R,
+    ("POST", "/incidents/{number}/runbook/{run_id}/steps/{step_id}/run"): R,
+    ("POST", "/incidents/{number}/runbook/{run_id}/steps/{step_id}/done"): R,
+    ("POST", "/incidents/{number}/runbook/{run_id}/steps/{step_id}/skip"): R,
+    ("POST", "/incidents/{number}/runbook/{run_id}/finish"): R,
+    ("GET", "/runbooks"): V,
+    ("GET", "/runbooks/{name}"): V,
 }
 PUBLIC.update({route: "console: a session cookie, not a bearer token (CONSOLE below)" for route in CONSOLE})
 
