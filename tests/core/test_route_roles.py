@@ -178,6 +178,20 @@ CONSOLE: dict[tuple[str, str], Role | None] = {
     ("POST", "/incidents/{number}/reopen"): R,
     ("POST", "/incidents/{number}/escalate"): R,
     ("GET", "/incidents/{number}/live"): V,  # the live timeline (SSE); here only its refusals and 404 are reached
+    ("GET", "/admin"): A,
+    ("GET", "/admin/users"): A,
+    ("POST", "/admin/users/invite"): A,
+    ("POST", "/admin/users/{username}/role"): A,
+    ("POST", "/admin/users/{username}/disable"): A,
+    ("POST", "/admin/users/{username}/enable"): A,
+    ("POST", "/admin/users/{username}/logout-everywhere"): A,
+    ("GET", "/admin/tokens"): A,
+    ("POST", "/admin/tokens"): A,
+    ("POST", "/admin/tokens/{token_id}/revoke"): A,
+    ("GET", "/admin/integrations"): A,
+    ("POST", "/admin/integrations"): A,
+    ("POST", "/admin/integrations/{name}/rotate"): A,
+    ("POST", "/admin/integrations/{name}/revoke"): A,
 }
 PUBLIC.update({route: "console: a session cookie, not a bearer token (CONSOLE below)" for route in CONSOLE})
 
