@@ -16,6 +16,7 @@ from warroom import yamlerrors
 # their setup modules). Each domain registers its checks beside its sections (configcheck.register), so
 # check_config_text below runs every domain's checks without naming one.
 from warroom.alerts.config import InhibitRuleConfig, IntegrationConfig, RouteConfig
+from warroom.auth.oidc_config import OidcConfig
 from warroom.configcheck import ConfigError as ConfigError
 from warroom.configcheck import ConfigProblem as ConfigProblem
 from warroom.configcheck import line_of, run
@@ -170,6 +171,8 @@ class ConfigFile(_Strict):
     # Local files (or folders of them) a schedule created over the API may name as its calendar (`file:PATH`);
     # relative to this file. Empty: over the API, calendars come only from http(s) URLs.
     calendar_files: list[str] = []
+    # Single sign-on for the console (docs/console.md#single-sign-on-openid-connect); None: passwords only.
+    oidc: OidcConfig | None = None
 
     def severity_table(self) -> SeverityTable:
         """The configured severity table, or the defaults."""

@@ -178,6 +178,8 @@ CONSOLE: dict[tuple[str, str], Role | None] = {
     ("POST", "/incidents/{number}/reopen"): R,
     ("POST", "/incidents/{number}/escalate"): R,
     ("GET", "/incidents/{number}/live"): V,  # the live timeline (SSE); here only its refusals and 404 are reached
+    ("GET", "/login/oidc"): None,  # single sign-on: off to the provider (404 page when not configured)
+    ("GET", "/login/oidc/callback"): None,  # back from it: the state cookie and the provider's ID token
     ("GET", "/admin"): A,
     ("GET", "/admin/users"): A,
     ("POST", "/admin/users/invite"): A,
