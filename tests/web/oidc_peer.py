@@ -45,9 +45,7 @@ class OidcPeer:
 def oidc_provider() -> Iterator[OidcPeer]:
     """The provider running in a thread for the duration (nonce required, as a strict provider does)."""
     port = free_port()
-    server = werkzeug.serving.make_server(
-        "127.0.0.1", port, oidc_provider_mock.app(require_nonce=True), threaded=True
-    )
+    server = werkzeug.serving.make_server("127.0.0.1", port, oidc_provider_mock.app(require_nonce=True), threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:

@@ -189,11 +189,26 @@ def test_an_alertmanager_integration_comes_with_a_config_that_works(console_for,
     assert hook["http_config"]["authorization"] == {"type": "Bearer", "credentials": key}
     # Sending what Alertmanager would send, to the URL and with the key of the snippet, raises an alert.
     payload = {
-        "version": "4", "status": "firing", "receiver": "warroom", "groupLabels": {}, "commonLabels": {},
-        "commonAnnotations": {}, "externalURL": "http://am", "groupKey": "{}:{}", "truncatedAlerts": 0,
-        "alerts": [{"status": "firing", "labels": {"alertname": "Down", "severity": "critical"},
-                    "annotations": {}, "startsAt": "2026-01-01T00:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
-                    "generatorURL": "", "fingerprint": "abc"}],
+        "version": "4",
+        "status": "firing",
+        "receiver": "warroom",
+        "groupLabels": {},
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://am",
+        "groupKey": "{}:{}",
+        "truncatedAlerts": 0,
+        "alerts": [
+            {
+                "status": "firing",
+                "labels": {"alertname": "Down", "severity": "critical"},
+                "annotations": {},
+                "startsAt": "2026-01-01T00:00:00Z",
+                "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "",
+                "fingerprint": "abc",
+            }
+        ],
     }
     sent = TestClient(admin.app).post(
         hook["url"].removeprefix("http://testserver"), json=payload, headers={"Authorization": f"Bearer {key}"}
@@ -223,7 +238,11 @@ def test_grafana_and_pagerduty_configs_use_the_public_url(console_for, runtime):
     assert "http://warroom.example.org:8443/v2/enqueue" in blocks[0] and pd_key in blocks[0]
     am = yaml.safe_load(blocks[1])["receivers"][0]["pagerduty_configs"][0]
     assert am == {"url": "http://warroom.example.org:8443/v2/enqueue", "routing_key": pd_key}
-    event = {"routing_key": pd_key, "event_action": "trigger", "payload": {"summary": "x", "source": "s", "severity": "critical"}}
+    event = {
+        "routing_key": pd_key,
+        "event_action": "trigger",
+        "payload": {"summary": "x", "source": "s", "severity": "critical"},
+    }
     assert TestClient(admin.app).post("/v2/enqueue", json=event).status_code == 202
 
 
@@ -251,8 +270,11 @@ def test_user_controlled_text_is_escaped(console_for, runtime):
     admin = console_for("admin")
     with runtime.db.transaction() as session:
         auth_service.create_token(
-            session, name="<script>alert(1)</script>", role=auth_service.parse_role("viewer"),
-            created_by="tests", now=runtime.clock.now(),
+            session,
+            name="<script>alert(1)</script>",
+            role=auth_service.parse_role("viewer"),
+            created_by="tests",
+            now=runtime.clock.now(),
         )
     admin.act("/admin/integrations", {"name": "<img src=x onerror=alert(1)>", "type": "generic", "service": "<b>s</b>"})
     tokens = admin.get("/admin/tokens").text

@@ -5,23 +5,25 @@ from __future__ import annotations
 import base64
 import html
 import json
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import structlog
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 from starlette.testclient import TestClient
 
-from tests.web.test_sessions import _flushed_stderr, debug_logging  # noqa: F401 - the fixture
 from tests.web.oidc_peer import SECRET_ENV, OidcPeer, oidc_provider, oidc_yaml
-from warroom.auth import accounts
-from warroom.auth import oidc
+from tests.web.test_sessions import _flushed_stderr
+from warroom.auth import accounts, oidc
 from warroom.auth.models import AuditEntry
 from warroom.auth.oidc_config import OidcConfig
-from warroom.config import parse_config_text
+from warroom.config import Settings, parse_config_text
 from warroom.secretpaths import redact
+from warroom.server import configure_logging
 
 pytestmark = pytest.mark.backend("sqlite", "postgresql")
 
@@ -91,7 +93,11 @@ def test_a_person_logs_in_through_the_provider(app, runtime, provider):
     assert page.status_code == 200 and "<h1>alice</h1>" in page.text and "responder" in page.text
     with runtime.db.session() as session:
         account = accounts.require(session, "alice")
-        assert (account.oidc_issuer, account.oidc_subject, account.role) == (provider.issuer, "sub-alice-1", "responder")
+        assert (account.oidc_issuer, account.oidc_subject, account.role) == (
+            provider.issuer,
+            "sub-alice-1",
+            "responder",
+        )
         assert account.password_hash is None
         audit = session.query(AuditEntry).filter(AuditEntry.action == "session.login").one()
         assert (audit.actor, audit.actor_kind) == ("alice", "person")
@@ -134,7 +140,7 @@ def test_an_account_taken_by_another_identity_is_refused(app, provider):
 
 def test_an_unmapped_role_is_refused_with_a_clear_message(app, runtime, provider):
     provider.set_user("sub-eve", preferred_username="eve", groups=["marketing"])
-    client, answer = _log_in(app, provider, "sub-eve")
+    _client, answer = _log_in(app, provider, "sub-eve")
     assert answer.status_code == 401
     assert "has no warroom role" in _message(answer) and "groups" in _message(answer)
     assert "Log in to warroom" in answer.text
@@ -143,9 +149,7 @@ def test_an_unmapped_role_is_refused_with_a_clear_message(app, runtime, provider
 
 
 def test_a_default_role_lets_unmapped_people_in(app, runtime, provider):
-    runtime.config.oidc = OidcConfig.model_validate(
-        {**runtime.config.oidc.model_dump(), "default_role": "viewer"}
-    )
+    runtime.config.oidc = OidcConfig.model_validate({**runtime.config.oidc.model_dump(), "default_role": "viewer"})
     provider.set_user("sub-finn", preferred_username="finn", groups=[])
     _client, answer = _log_in(app, provider, "sub-finn")
     assert answer.status_code == 303
@@ -173,7 +177,7 @@ def test_a_wrong_state_is_refused(app, provider):
 
 def test_a_callback_without_the_pending_cookie_is_refused(app, provider):
     provider.set_user("sub-ian", preferred_username="ian", groups=["sre"])
-    client, url = _start(app)
+    _client, url = _start(app)
     query = provider.authorize(url, "sub-ian")
     other = TestClient(app, raise_server_exceptions=False)  # another browser: a login someone else started
     answer = _back(other, query)
@@ -264,6 +268,17 @@ def test_without_an_oidc_section_there_is_no_button_and_the_routes_say_so(runtim
 # -- the ID token's checks, on tokens signed here (what a real provider never sends on purpose) ----------------
 
 
+@pytest.fixture
+def debug_logging():
+    """Call it to log as `warroom serve` does, at debug level (as in test_sessions.py)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield lambda: configure_logging(Settings(log_format="json", log_level="debug"))
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    structlog.reset_defaults()
+
+
 class _FixedKeys(oidc.Provider):
     def __init__(self, config: OidcConfig, keys: KeySet) -> None:
         super().__init__(config)
@@ -291,8 +306,13 @@ def test_id_token_claims_are_checked(change, message):
     config = OidcConfig(issuer="https://id.example", client_id="warroom", default_role="viewer")
     now = datetime(2026, 1, 1, tzinfo=UTC)
     claims = {
-        "iss": "https://id.example", "aud": "warroom", "sub": "s", "nonce": "n",
-        "iat": int(now.timestamp()), "exp": int(now.timestamp()) + 300, **change,
+        "iss": "https://id.example",
+        "aud": "warroom",
+        "sub": "s",
+        "nonce": "n",
+        "iat": int(now.timestamp()),
+        "exp": int(now.timestamp()) + 300,
+        **change,
     }
     token = jwt.encode({"alg": "RS256", "kid": "k1"}, claims, key)
     provider = _FixedKeys(config, KeySet([key]))
@@ -302,8 +322,14 @@ def test_id_token_claims_are_checked(change, message):
 
 
 def _good(key: RSAKey, now: datetime) -> str:
-    claims = {"iss": "https://id.example", "aud": "warroom", "sub": "s", "nonce": "n",
-              "iat": int(now.timestamp()), "exp": int(now.timestamp()) + 300}
+    claims = {
+        "iss": "https://id.example",
+        "aud": "warroom",
+        "sub": "s",
+        "nonce": "n",
+        "iat": int(now.timestamp()),
+        "exp": int(now.timestamp()) + 300,
+    }
     return jwt.encode({"alg": "RS256", "kid": "k1"}, claims, key)
 
 

@@ -135,9 +135,7 @@ def client_secret(config: OidcConfig) -> str | None:
         return None
     value = os.environ.get(config.client_secret_env, "")
     if not value:
-        raise SsoRefused(
-            f"Single sign-on is not ready: the server has no {config.client_secret_env} (ask an admin)."
-        )
+        raise SsoRefused(f"Single sign-on is not ready: the server has no {config.client_secret_env} (ask an admin).")
     return value
 
 
@@ -145,7 +143,9 @@ def begin(provider: Provider, *, redirect_uri: str, next_path: str) -> tuple[str
     """The provider's authorization URL for a new login (code flow, PKCE S256, state, nonce) and what to keep."""
     client_secret(provider.config)  # refuse now, not after the person typed their password at the provider
     pending = Pending(
-        state=secrets.token_urlsafe(24), nonce=secrets.token_urlsafe(24), verifier=secrets.token_urlsafe(48),
+        state=secrets.token_urlsafe(24),
+        nonce=secrets.token_urlsafe(24),
+        verifier=secrets.token_urlsafe(48),
         next=next_path,
     )
     params = {
@@ -176,7 +176,10 @@ def exchange(provider: Provider, *, code: str, redirect_uri: str, pending: Pendi
     auth = httpx.BasicAuth(config.client_id, secret) if secret is not None else None
     try:
         answer = httpx.post(
-            str(provider.metadata()["token_endpoint"]), data=form, auth=auth, timeout=TIMEOUT,
+            str(provider.metadata()["token_endpoint"]),
+            data=form,
+            auth=auth,
+            timeout=TIMEOUT,
             headers={"Accept": "application/json"},
         )
     except httpx.HTTPError as exc:
@@ -187,9 +190,7 @@ def exchange(provider: Provider, *, code: str, redirect_uri: str, pending: Pendi
         body = {}
     if answer.status_code != 200 or not isinstance(body, dict):
         error = str(body.get("error", "")) if isinstance(body, dict) else ""
-        raise SsoRefused(
-            f"The sign-on provider refused the login ({error[:60] or answer.status_code}): try again."
-        )
+        raise SsoRefused(f"The sign-on provider refused the login ({error[:60] or answer.status_code}): try again.")
     id_token = body.get("id_token")
     if not isinstance(id_token, str) or not id_token:
         raise SsoRefused("The sign-on provider sent no ID token: is `openid` among its client's scopes?")

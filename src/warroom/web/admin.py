@@ -15,8 +15,8 @@ from fastapi import Form, Path, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
-from warroom.alerts import integrations as alert_integrations
 from warroom.alerts import intake
+from warroom.alerts import integrations as alert_integrations
 from warroom.alerts.config import INTEGRATION_TYPES
 from warroom.auth import accounts
 from warroom.auth import service as auth_service
@@ -66,7 +66,11 @@ def _back(path: str, message: str, level: str = "ok") -> Response:
 
 
 def _users_page(
-    request: Request, session: Session, *, invite: dict[str, str] | None = None, error: str | None = None,
+    request: Request,
+    session: Session,
+    *,
+    invite: dict[str, str] | None = None,
+    error: str | None = None,
     status: int = 200,
 ) -> Response:
     rows = [
@@ -156,7 +160,11 @@ def change_role(
     accounts.set_role(account, chosen)
     now = runtime.clock.now()
     auth_service.record(
-        session, visit.actor, "account.role", f"account:{account.username}", now=now,
+        session,
+        visit.actor,
+        "account.role",
+        f"account:{account.username}",
+        now=now,
         detail={"from": before, "to": chosen.value},
     )
     session.commit()
@@ -164,7 +172,9 @@ def change_role(
 
 
 @router.post("/admin/users/{username}/disable")
-def disable_user(username: Name, request: Request, visit: AdminActing, session: WriteSession, runtime: RuntimeDep) -> Response:
+def disable_user(
+    username: Name, request: Request, visit: AdminActing, session: WriteSession, runtime: RuntimeDep
+) -> Response:
     """Disable an account: it cannot log in, and every session it has ends now."""
     try:
         account = _account(session, username)
@@ -179,7 +189,9 @@ def disable_user(username: Name, request: Request, visit: AdminActing, session: 
 
 
 @router.post("/admin/users/{username}/enable")
-def enable_user(username: Name, request: Request, visit: AdminActing, session: WriteSession, runtime: RuntimeDep) -> Response:
+def enable_user(
+    username: Name, request: Request, visit: AdminActing, session: WriteSession, runtime: RuntimeDep
+) -> Response:
     """Let a disabled account log in again."""
     try:
         account = _account(session, username)
@@ -203,7 +215,11 @@ def logout_user_everywhere(
     now = runtime.clock.now()
     ended = accounts.revoke_sessions(session, account, now=now)
     auth_service.record(
-        session, visit.actor, "session.logout_everywhere", f"account:{account.username}", now=now,
+        session,
+        visit.actor,
+        "session.logout_everywhere",
+        f"account:{account.username}",
+        now=now,
         detail={"ended": ended},
     )
     session.commit()
@@ -215,7 +231,11 @@ def logout_user_everywhere(
 
 
 def _tokens_page(
-    request: Request, session: Session, *, created: dict[str, str] | None = None, error: str | None = None,
+    request: Request,
+    session: Session,
+    *,
+    created: dict[str, str] | None = None,
+    error: str | None = None,
     status: int = 200,
 ) -> Response:
     tokens = auth_service.list_tokens(session, include_revoked=True)
@@ -248,7 +268,12 @@ def create_token(
         session.rollback()
         return _tokens_page(request, session, error=exc.detail, status=exc.status)
     auth_service.record(
-        session, visit.actor, "token.create", f"token:{token.id}", now=now, detail={"name": token.name, "role": token.role}
+        session,
+        visit.actor,
+        "token.create",
+        f"token:{token.id}",
+        now=now,
+        detail={"name": token.name, "role": token.role},
     )
     session.commit()
     return _tokens_page(request, session, created={"name": token.name, "role": token.role, "token": plaintext})
@@ -337,7 +362,11 @@ def create_integration(
         session.rollback()
         return _integrations_page(request, session, runtime, error=exc.detail, status=exc.status)
     auth_service.record(
-        session, visit.actor, "integration.create", f"integration:{integration.id}", now=now,
+        session,
+        visit.actor,
+        "integration.create",
+        f"integration:{integration.id}",
+        now=now,
         detail={"name": integration.name, "type": integration.type, "via": "console"},
     )
     session.commit()

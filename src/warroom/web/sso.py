@@ -14,8 +14,7 @@ import structlog
 from fastapi import Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from warroom.auth import accounts
-from warroom.auth import oidc
+from warroom.auth import accounts, oidc
 from warroom.auth.oidc_config import OidcConfig
 from warroom.deps import RuntimeDep, WriteSession
 from warroom.runtime import Runtime
