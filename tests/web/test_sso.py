@@ -68,7 +68,7 @@ def _message(answer) -> str:
 
 def test_the_login_page_offers_the_provider(app):
     page = TestClient(app).get("/login").text
-    assert "Log in with TestID" in page and 'action="/login/oidc"' in page
+    assert "Log in with TestID" in page and 'href="/login/oidc?next=/incidents"' in page
 
 
 def test_the_authorization_request_uses_pkce_state_and_nonce(app, runtime):
