@@ -217,6 +217,7 @@ def test_an_alertmanager_integration_comes_with_a_config_that_works(console_for,
     # Afterwards the page shows the configuration without the key.
     listing = admin.get("/admin/integrations").text
     assert key not in listing and "credentials_file" in listing
+    assert "url: http://testserver/api/v1/intake" in listing
     assert _audit(runtime, "integration.create")[0][:2] == ("admin", "person")
 
 

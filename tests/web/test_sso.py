@@ -345,3 +345,63 @@ def test_an_id_token_signed_by_another_key_or_unsigned_is_refused():
     body = _good(key, now).split(".")[1]
     with pytest.raises(oidc.SsoRefused, match="not validly signed"):
         oidc.validate(provider, f"{header}.{body}.", nonce="n", now=now)
+
+
+# -- the oidc: section's checks ----------------------------------------------------------------------------------
+
+
+@pytest.mark.backend("sqlite")
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ("  issuer: http://sso.example.org\n  client_id: w\n  default_role: viewer\n", "is an https:// URL"),
+        ("  issuer: https://sso.example.org\n  client_id: w\n", "nobody could log in"),
+        ("  issuer: https://sso.example.org\n  client_id: w\n  roles: {ops: admin}\n", "name it with role_claim"),
+        (
+            "  issuer: https://sso.example.org\n  client_id: w\n  role_claim: groups\n  roles: {ops: root}\n",
+            "unknown role 'root'",
+        ),
+        ("  issuer: https://sso.example.org\n  client_id: w\n  default_role: boss\n", "unknown role 'boss'"),
+        (
+            "  issuer: https://sso.example.org\n  client_id: w\n  default_role: viewer\n  scopes: [email]\n",
+            "must include `openid`",
+        ),
+        (
+            "  issuer: https://sso.example.org\n  client_id: w\n  default_role: viewer\n  client_secret: hunter2\n",
+            "client_secret",
+        ),
+        (
+            "  issuer: https://sso.example.org\n  client_id: w\n  default_role: viewer\n  client_secret_env: 'a b'\n",
+            "names an environment variable",
+        ),
+    ],
+)
+def test_config_check_explains_a_wrong_oidc_section(tmp_path, section, message):
+    from typer.testing import CliRunner
+
+    from warroom.cli import app as cli
+
+    path = tmp_path / "warroom.yaml"
+    path.write_text("oidc:\n" + section)
+    result = CliRunner().invoke(cli, ["config", "check", str(path)])
+    assert result.exit_code == 1
+    assert message in result.stderr and f"{path}:" in result.stderr and "oidc" in result.stderr
+
+
+@pytest.mark.backend("sqlite")
+def test_config_check_reports_an_unset_secret_variable(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from warroom.cli import app as cli
+
+    path = tmp_path / "warroom.yaml"
+    path.write_text(
+        "oidc:\n  issuer: https://sso.example.org\n  client_id: w\n  client_secret_env: WARROOM_NOT_SET_X\n"
+        "  default_role: viewer\n"
+    )
+    monkeypatch.delenv("WARROOM_NOT_SET_X", raising=False)
+    result = CliRunner().invoke(cli, ["config", "check", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}:4: oidc.client_secret_env: the environment variable WARROOM_NOT_SET_X is not set" in result.stderr
+    monkeypatch.setenv("WARROOM_NOT_SET_X", "s")
+    assert CliRunner().invoke(cli, ["config", "check", str(path)]).exit_code == 0
