@@ -123,10 +123,10 @@ async def live_timeline(
     puts them at the top of the timeline); a reconnecting browser resumes after its Last-Event-ID."""
     start = resume_point(last_event_id, after)
     await run_in_threadpool(_exists, runtime, number)
-    template = env.get_template("incidents/event.html")
+    event_row = env.get_template("incidents/event.html").module.event_row  # type: ignore[attr-defined]
 
     def row(event: LiveEvent) -> str:
-        return str(template.render(e=event))
+        return str(event_row(event))
 
     return cast(Response, live_response(runtime, number, after=start, render=row))
 

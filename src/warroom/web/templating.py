@@ -22,6 +22,8 @@ env = Environment(
     autoescape=select_autoescape(default=True, default_for_string=True),
     trim_blocks=True,
     lstrip_blocks=True,
+    # The templates ship in the package and change only with a release: no stat() of each file per render.
+    auto_reload=False,
 )
 
 
