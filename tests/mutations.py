@@ -432,8 +432,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "admin-config-url-is-a-placeholder",
         "docs/console.md: the integrations' sender configuration has the real URL, not a placeholder",
         "src/warroom/web/admin.py",
-        "        {\"integration\": i, \"configs\": sender_configs(base, i.type, None)}\n",
-        "        {\"integration\": i, \"configs\": sender_configs(\"http://warroom.example\", i.type, None)}\n",
+        '        {"integration": i, "configs": sender_configs(base, i.type, None)}\n',
+        '        {"integration": i, "configs": sender_configs("http://warroom.example", i.type, None)}\n',
         ("tests/web/test_admin_pages.py::test_an_alertmanager_integration_comes_with_a_config_that_works[sqlite]",),
     ),
 )

@@ -4,7 +4,6 @@ with axe (no serious or critical violation); the people page on a 390x844 phone.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 
