@@ -195,6 +195,17 @@ def test_a_wrong_nonce_is_refused(app, provider):
     assert answer.status_code == 401 and "(nonce)" in _message(answer)
 
 
+def test_a_tampered_next_never_leads_to_another_site(app, provider):
+    provider.set_user("sub-ned", preferred_username="ned", groups=["sre"])
+    client, url = _start(app)
+    query = provider.authorize(url, "sub-ned")
+    pending = json.loads(base64.urlsafe_b64decode(client.cookies["warroom_oidc"]))
+    pending["x"] = "//evil.example/phish"
+    client.cookies.set("warroom_oidc", base64.urlsafe_b64encode(json.dumps(pending).encode()).decode())
+    answer = _back(client, query)
+    assert answer.status_code == 303 and answer.headers["location"] == "/incidents"
+
+
 def test_an_expired_id_token_is_refused(app, clock, provider):
     provider.set_user("sub-kim", preferred_username="kim", groups=["sre"])
     client, url = _start(app)

@@ -110,6 +110,8 @@ def sso_callback(
     pending = _decode(request.cookies.get(cookie_name(request, PENDING_COOKIE)))
     if pending is None:
         return _refused(request, "This sign-on took too long, or cookies are blocked: log in again.")
+    # The cookie is the browser's to write: where to go next is checked again (a path of ours, never a site).
+    pending = oidc.Pending(pending.state, pending.nonce, pending.verifier, safe_next(pending.next))
     if error:
         said = (error_description or error)[:200]
         log.info("sso refused by the provider", error=error[:60])
