@@ -54,6 +54,8 @@ ROUTER_MODULES = (
     "warroom.web.login",
     "warroom.web.incidents",
     "warroom.web.runbooks",
+    "warroom.web.admin",
+    "warroom.web.sso",
 )
 
 

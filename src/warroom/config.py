@@ -16,6 +16,7 @@ from warroom import yamlerrors
 # their setup modules). Each domain registers its checks beside its sections (configcheck.register), so
 # check_config_text below runs every domain's checks without naming one.
 from warroom.alerts.config import InhibitRuleConfig, IntegrationConfig, RouteConfig
+from warroom.auth.oidc_config import OidcConfig
 from warroom.configcheck import ConfigError as ConfigError
 from warroom.configcheck import ConfigProblem as ConfigProblem
 from warroom.configcheck import line_of, run
@@ -177,6 +178,8 @@ class ConfigFile(_Strict):
     # Drills the engine starts on a schedule (RRULE), e.g. quarterly per team (docs/learning.md#drills).
     drills: list[ScheduledDrill] = []
     status_page: StatusPageSettings = Field(default_factory=StatusPageSettings)
+    # Single sign-on for the console (docs/console.md#single-sign-on-openid-connect); None: passwords only.
+    oidc: OidcConfig | None = None
 
     def severity_table(self) -> SeverityTable:
         """The configured severity table, or the defaults."""

@@ -18,13 +18,18 @@ MASK = "***"
 # (a 404) are covered as well. Redacting a harmless segment now and then costs nothing.
 _SECRET_SEGMENT = re.compile(r"(/(?:intake|heartbeats|l|confirm|unsubscribe)/)[^/?#]+")
 _SECRET_QUERY = re.compile(r"((?:^|[?&;])(?:token|key|access_token)=)[^&;#]*", re.IGNORECASE)
+# Single sign-on's return (`/login/oidc/callback?code=...&state=...`): every value of its query is masked.
+_SSO_CALLBACK = "/login/oidc/callback"
+_ANY_QUERY_VALUE = re.compile(r"((?:^|[&;])[^=&;#]*=)[^&;#]*")
 
 
 def redact(path: str) -> str:
     """`path` (with or without a query string, or a full URL) with every path secret replaced by ***."""
     path_part, mark, query = path.partition("?")
     redacted = _SECRET_SEGMENT.sub(lambda m: m.group(1) + MASK, path_part)
-    if mark:
+    if mark and path_part.endswith(_SSO_CALLBACK):
+        redacted += mark + _ANY_QUERY_VALUE.sub(lambda m: m.group(1) + MASK, query)
+    elif mark:
         redacted += mark + _SECRET_QUERY.sub(lambda m: m.group(1) + MASK, query)
     return redacted
 

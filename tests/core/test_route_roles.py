@@ -251,6 +251,22 @@ CONSOLE: dict[tuple[str, str], Role | None] = {
     ("POST", "/incidents/{number}/runbook/{run_id}/finish"): R,
     ("GET", "/runbooks"): V,
     ("GET", "/runbooks/{name}"): V,
+    ("GET", "/login/oidc"): None,  # single sign-on: off to the provider (404 page when not configured)
+    ("GET", "/login/oidc/callback"): None,  # back from it: the state cookie and the provider's ID token
+    ("GET", "/admin"): A,
+    ("GET", "/admin/users"): A,
+    ("POST", "/admin/users/invite"): A,
+    ("POST", "/admin/users/{username}/role"): A,
+    ("POST", "/admin/users/{username}/disable"): A,
+    ("POST", "/admin/users/{username}/enable"): A,
+    ("POST", "/admin/users/{username}/logout-everywhere"): A,
+    ("GET", "/admin/tokens"): A,
+    ("POST", "/admin/tokens"): A,
+    ("POST", "/admin/tokens/{token_id}/revoke"): A,
+    ("GET", "/admin/integrations"): A,
+    ("POST", "/admin/integrations"): A,
+    ("POST", "/admin/integrations/{name}/rotate"): A,
+    ("POST", "/admin/integrations/{name}/revoke"): A,
 }
 PUBLIC.update({route: "console: a session cookie, not a bearer token (CONSOLE below)" for route in CONSOLE})
 

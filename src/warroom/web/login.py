@@ -63,10 +63,17 @@ def _login_page(
     request: Request, *, next_path: str, username: str = "", error: str | None = None, status: int = 200
 ) -> Response:
     token = secrets.token_urlsafe(24)
+    oidc = getattr(request.app.state.runtime.config, "oidc", None)
     response = render(
         request,
         "login.html",
-        {"login_csrf": token, "next": next_path, "username": username, "error": error},
+        {
+            "login_csrf": token,
+            "next": next_path,
+            "username": username,
+            "error": error,
+            "sso_name": oidc.name if oidc is not None else None,
+        },
         status=status,
     )
     set_cookie(response, request, token, base=LOGIN_COOKIE, max_age=3600)
@@ -86,6 +93,11 @@ def _start(request: Request, session: WriteSession, runtime: Runtime, account: A
     actor = accounts.actor_for(account, remote_addr=client_addr(request))
     auth_service.record(session, actor, action, f"account:{account.username}", now=now)
     return secret
+
+
+# For the single sign-on routes (web/sso.py), which end on the same login page and start the same sessions.
+login_page = _login_page
+start_session = _start
 
 
 @router.get("/")

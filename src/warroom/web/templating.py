@@ -55,8 +55,12 @@ NAV_ITEMS: list[tuple[str, str, str]] = [
     ("incidents", "Incidents", "/incidents"),
 ]
 
+# The least role that sees a navigation item (key -> role); items not listed are for every logged-in person.
+NAV_ROLES: dict[str, str] = {}
+
 env.filters["when"] = _when
 env.globals["nav_items"] = NAV_ITEMS
+env.globals["nav_roles"] = NAV_ROLES
 env.filters["duration"] = _duration
 env.globals["version"] = __version__
 
