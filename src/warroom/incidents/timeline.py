@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from warroom.auth.actor import Actor
@@ -149,3 +149,8 @@ def events(session: Session, incident_id: int) -> list[TimelineEvent]:
             select(TimelineEvent).where(TimelineEvent.incident_id == incident_id).order_by(TimelineEvent.id)
         )
     )
+
+
+def latest_id(session: Session) -> int:
+    """The id of the newest timeline event of any incident (0: none yet); a live page resumes after it."""
+    return int(session.scalar(select(func.max(TimelineEvent.id))) or 0)
