@@ -145,10 +145,16 @@ def declare(
 
 @router.get("/incidents/{number}")
 def incident_detail(
-    number: PathId, request: Request, visit: Person, session: ReadSession, runtime: RuntimeDep
+    number: PathId,
+    request: Request,
+    visit: Person,
+    session: ReadSession,
+    runtime: RuntimeDep,
+    events: Annotated[str, Query(max_length=10)] = "",
 ) -> Response:
-    """One incident: its facts, durations against targets, actions, timeline, alerts, paging, on call now."""
-    view = incident_page(session, runtime, number)
+    """One incident: its facts, durations against targets, actions, timeline (the newest events; `?events=all`:
+    every one), alerts, paging, on call now."""
+    view = incident_page(session, runtime, number, all_events=events.strip() == "all")
     return render(
         request, "incidents/detail.html", {"nav": "incidents", "view": view, "severities": list(runtime.severities)}
     )
