@@ -71,7 +71,9 @@ def _live_query(filters: ListFilters, after: int) -> str:
     query: dict[str, str] = {"status": filters.status, "severity": filters.severity, "service": filters.service}
     if filters.mine:
         query["mine"] = "true"
-    return urlencode({**{k: v for k, v in query.items() if v}, "after": str(after)})
+    if after:
+        query["after"] = str(after)
+    return urlencode({k: v for k, v in query.items() if v})
 
 
 @router.get("/incidents/live", response_model=None)
@@ -90,8 +92,6 @@ async def live_list(
     resolved (SSE, `event: list`; htmx swaps it in). A bad filter is refused before the stream opens."""
     filters = ListFilters(status=status.strip(), severity=severity.strip(), service=service_name.strip(), mine=mine)
     start = resume_point(last_event_id, after)
-    if feed_of(runtime) is None:
-        raise Unavailable("The live feed is not running in this process; retry later.")
     root = str(request.scope.get("root_path", "")).rstrip("/")
     username = visit.username
     template = env.get_template("incidents/list_body.html")
@@ -102,6 +102,8 @@ async def live_list(
             return template.render(found=found, filters=filters, root=root)
 
     await run_in_threadpool(lists)  # refuses a bad filter (a 4xx page) before the stream opens
+    if feed_of(runtime) is None:
+        raise Unavailable("The live feed is not running in this process; retry later.")
     return parts_response(runtime, None, [("list", LIST_KINDS, lists)], after=start)
 
 
