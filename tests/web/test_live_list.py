@@ -13,6 +13,7 @@ from warroom.alerts import integrations
 from warroom.auth.actor import Actor, Role
 from warroom.incidents import service as incidents
 from warroom.incidents import timeline
+from warroom.web import live_parts
 
 pytestmark = pytest.mark.backend("sqlite", "postgresql")
 
@@ -139,3 +140,22 @@ def test_the_incident_page_facts_and_paging_follow_events(live_server, console_f
             incidents.add_note(session, found, ALICE, runtime.clock.now(), "a note changes no fact")
         reader.wait_for(lambda r: any("a note changes no fact" in e.data for e in r.events if e.event == "timeline"))
         assert len([e for e in reader.events if e.event == "facts"]) == 1
+
+
+def test_a_burst_of_changes_costs_one_render(live_server, console_for, runtime, make_incident, monkeypatch):
+    monkeypatch.setattr(live_parts, "DEBOUNCE_SECONDS", 2.0)  # wide: three commits fall in it on a loaded machine
+    incident = make_incident(severity="P3", title="Queue backlog")
+    with SseReader(f"{live_server.url}/incidents/live?{_latest(runtime)}", _cookie(console_for)) as reader:
+        for severity in ("P2", "P1", "P0"):
+            with runtime.db.transaction() as session:
+                found = incidents.get_for_update(session, incident.id)
+                incidents.update(
+                    session,
+                    found,
+                    incidents.Changes(severity=severity),
+                    severities=runtime.severities,
+                    actor=ALICE,
+                    now=runtime.clock.now(),
+                )
+        reader.wait_for(lambda r: any("sev-P0" in e.data for e in r.events if e.event == "list"))
+        assert len([e for e in reader.events if e.event == "list"]) == 1
