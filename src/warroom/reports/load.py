@@ -18,7 +18,7 @@ from warroom.notify.models import Notification
 from warroom.oncall.models import OncallUser
 from warroom.reports import figures
 from warroom.reports.period import ReportQuery
-from warroom.reports.sql import epoch, in_period, is_sqlite
+from warroom.reports.sql import epoch, fetch_all, in_period, is_sqlite
 
 NIGHT_STARTS, NIGHT_ENDS = 22, 7  # 22:00 to 07:00 on the person's clock
 UTC_ZONE = ZoneInfo("UTC")
@@ -64,7 +64,7 @@ def pages(session: Session, query: ReportQuery) -> list[Page]:
     )
     return [
         Page(i, u, at)
-        for i, u, at in session.connection().execute(statement).tuples().all()
+        for i, u, at in fetch_all(session, statement)
         if i is not None and u is not None
     ]
 
@@ -79,7 +79,7 @@ def _acknowledgements(session: Session, query: ReportQuery) -> dict[int, tuple[s
         .order_by(TimelineEvent.at, TimelineEvent.id)  # the order of ix_timeline_events_kind_at: no sort
     )
     out: dict[int, tuple[str, float]] = {}
-    for incident_id, actor, at in session.connection().execute(statement).tuples().all():
+    for incident_id, actor, at in fetch_all(session, statement):
         if incident_id not in out:
             out[incident_id] = (actor, at)
     return out
