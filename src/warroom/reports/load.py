@@ -47,10 +47,11 @@ def is_night(at: float, zone: ZoneInfo) -> bool:
 
 class _Clock:
     """The hour on a clock in one zone, as `datetime.fromtimestamp(at, tz=zone).hour` answers it, without a
-    datetime per page: the zone's UTC offset is looked up once per quarter hour of UTC time (every offset
-    change falls on a quarter hour), and used only when it is the same at both ends of that quarter."""
+    datetime per page: the zone's UTC offset is looked up once per UTC day, and used for that day only when it
+    is the same at both of its ends (no zone changes its offset twice in a day); on the day of a change, each
+    page gets its own datetime."""
 
-    _SLOT = 900
+    _SLOT = 86400
 
     def __init__(self, zone: ZoneInfo) -> None:
         self.zone = zone
@@ -125,10 +126,11 @@ def load(session: Session, query: ReportQuery) -> dict[str, Any]:
     for page in paged:
         by_person[page.user].append(page)
     people = []
+    clocks: dict[str, _Clock] = {}
     for user in sorted(by_person, key=lambda u: (-len(by_person[u]), u)):
         mine = by_person[user]
         zone = zones.get(user, UTC_ZONE)
-        clock = _Clock(zone)
+        clock = clocks.get(zone.key) or clocks.setdefault(zone.key, _Clock(zone))
         first_page: dict[int, float] = {}
         night = unacknowledged = 0
         for page in mine:
