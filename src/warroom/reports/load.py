@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
@@ -24,12 +24,9 @@ NIGHT_STARTS, NIGHT_ENDS = 22, 7  # 22:00 to 07:00 on the person's clock
 UTC_ZONE = ZoneInfo("UTC")
 
 
-class Page(NamedTuple):
-    """One person paged at one escalation step."""
-
-    incident_id: int
-    user: str
-    at: float  # epoch seconds
+# One person paged at one escalation step: (incident id, person, epoch seconds). A plain tuple, as the driver
+# returns it: 70,000 of them are read per three-year report.
+Page = tuple[int, str, float]
 
 
 def _zone(name: str | None) -> ZoneInfo:
@@ -91,11 +88,7 @@ def pages(session: Session, query: ReportQuery) -> list[Page]:
             Notification.level,
         )
     )
-    return [
-        Page(i, u, at)
-        for i, u, at in fetch_all(session, statement)
-        if i is not None and u is not None
-    ]
+    return [page for page in fetch_all(session, statement) if page[0] is not None and page[1] is not None]
 
 
 def _acknowledgements(session: Session, query: ReportQuery) -> dict[int, tuple[str, float]]:
@@ -107,11 +100,8 @@ def _acknowledgements(session: Session, query: ReportQuery) -> dict[int, tuple[s
         .where(in_period(query), TimelineEvent.kind == "acknowledged")
         .order_by(TimelineEvent.at, TimelineEvent.id)  # the order of ix_timeline_events_kind_at: no sort
     )
-    out: dict[int, tuple[str, float]] = {}
-    for incident_id, actor, at in fetch_all(session, statement):
-        if incident_id not in out:
-            out[incident_id] = (actor, at)
-    return out
+    # Read backwards, the first acknowledgement of each incident is the last one written.
+    return {incident_id: (actor, at) for incident_id, actor, at in reversed(fetch_all(session, statement))}
 
 
 def load(session: Session, query: ReportQuery) -> dict[str, Any]:
@@ -124,7 +114,7 @@ def load(session: Session, query: ReportQuery) -> dict[str, Any]:
     acks = _acknowledgements(session, query)
     by_person: dict[str, list[Page]] = defaultdict(list)
     for page in paged:
-        by_person[page.user].append(page)
+        by_person[page[1]].append(page)
     people = []
     clocks: dict[str, _Clock] = {}
     for user in sorted(by_person, key=lambda u: (-len(by_person[u]), u)):
@@ -133,12 +123,12 @@ def load(session: Session, query: ReportQuery) -> dict[str, Any]:
         clock = clocks.get(zone.key) or clocks.setdefault(zone.key, _Clock(zone))
         first_page: dict[int, float] = {}
         night = unacknowledged = 0
-        for page in mine:
-            if page.incident_id not in first_page or page.at < first_page[page.incident_id]:
-                first_page[page.incident_id] = page.at
-            hour = clock.hour(page.at)
+        for incident_id, _, at in mine:
+            if incident_id not in first_page or at < first_page[incident_id]:
+                first_page[incident_id] = at
+            hour = clock.hour(at)
             night += hour >= NIGHT_STARTS or hour < NIGHT_ENDS
-            unacknowledged += page.incident_id not in acks
+            unacknowledged += incident_id not in acks
         ack_times = [
             ack[1] - at
             for i, at in first_page.items()
