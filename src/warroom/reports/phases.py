@@ -63,7 +63,7 @@ def incident_rows(session: Session, query: ReportQuery) -> list[IncidentRow]:
     statement = select(Incident.id, Incident.severity, epoch(Incident.detected_at, sqlite=sqlite), *columns)
     # Core, not the ORM, read from the driver's cursor: 100,000 rows without per-row bookkeeping.
     result = fetch_all(session, statement.where(in_period(query)))
-    return [IncidentRow(n, severity, detected, tuple(durations)) for n, severity, detected, *durations in result]
+    return [IncidentRow(row[0], row[1], row[2], row[3:]) for row in result]  # the driver's tuple, sliced
 
 
 def _figures(runs: list[list[float]], hits: int, judged: int) -> dict[str, Any]:
