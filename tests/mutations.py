@@ -770,6 +770,25 @@ MUTANTS: tuple[Mutant, ...] = (
         '        {"integration": i, "configs": sender_configs("http://warroom.example", i.type, None)}\n',
         ("tests/web/test_admin_pages.py::test_an_alertmanager_integration_comes_with_a_config_that_works[sqlite]",),
     ),
+    Mutant(
+        "report-night-offset-across-a-change",
+        "docs/learning.md: nights on the person's clock, daylight saving included (a day of change page by page)",
+        "src/warroom/reports/load.py",
+        "return int(start.total_seconds()) if start is not None and start == end else None",
+        "return int(start.total_seconds()) if start is not None else None",
+        (
+            "tests/reports/test_clock.py::"
+            "test_hour_on_a_persons_clock_matches_datetime_across_offset_changes[Europe/Paris-2026-03-29]",
+        ),
+    ),
+    Mutant(
+        "report-similar-includes-own-runs",
+        "docs/learning.md: resolve_without is over similar incidents that did not use the runbook",
+        "src/warroom/reports/runbook_use.py",
+        " + [-t for i in mine if (t := resolve.get(i)) is not None]",
+        "",
+        ("tests/reports/test_figures.py::test_similar_incidents_leave_out_the_runbooks_own[sqlite]",),
+    ),
 )
 
 
