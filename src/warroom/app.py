@@ -47,6 +47,7 @@ ROUTER_MODULES = (
     # The web console (issue 15): HTML pages over the same service functions, outside the OpenAPI schema.
     "warroom.web.login",
     "warroom.web.incidents",
+    "warroom.web.alerts",
 )
 
 

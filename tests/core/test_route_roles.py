@@ -178,6 +178,11 @@ CONSOLE: dict[tuple[str, str], Role | None] = {
     ("POST", "/incidents/{number}/reopen"): R,
     ("POST", "/incidents/{number}/escalate"): R,
     ("GET", "/incidents/{number}/live"): V,  # the live timeline (SSE); here only its refusals and 404 are reached
+    ("GET", "/alerts"): V,
+    ("POST", "/alerts/silences"): R,
+    ("POST", "/alerts/silences/{silence_id}/expire"): R,
+    ("POST", "/alerts/maintenance"): R,
+    ("POST", "/alerts/maintenance/{window_id}/cancel"): R,
 }
 PUBLIC.update({route: "console: a session cookie, not a bearer token (CONSOLE below)" for route in CONSOLE})
 

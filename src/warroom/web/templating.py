@@ -53,6 +53,7 @@ def _duration(seconds: float | None) -> str:
 # The main navigation: (key, label, path). A console page module adds its own line; a page marks itself with `nav`.
 NAV_ITEMS: list[tuple[str, str, str]] = [
     ("incidents", "Incidents", "/incidents"),
+    ("alerts", "Alerts", "/alerts"),
 ]
 
 env.filters["when"] = _when
