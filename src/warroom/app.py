@@ -48,6 +48,7 @@ ROUTER_MODULES = (
     "warroom.web.login",
     "warroom.web.incidents",
     "warroom.web.alerts",
+    "warroom.web.oncall",
 )
 
 

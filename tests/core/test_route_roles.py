@@ -183,6 +183,10 @@ CONSOLE: dict[tuple[str, str], Role | None] = {
     ("POST", "/alerts/silences/{silence_id}/expire"): R,
     ("POST", "/alerts/maintenance"): R,
     ("POST", "/alerts/maintenance/{window_id}/cancel"): R,
+    ("GET", "/oncall"): V,
+    ("POST", "/oncall/overrides"): R,
+    ("POST", "/oncall/test"): R,
+    ("GET", "/oncall/test"): V,
 }
 PUBLIC.update({route: "console: a session cookie, not a bearer token (CONSOLE below)" for route in CONSOLE})
 

@@ -54,6 +54,7 @@ def _duration(seconds: float | None) -> str:
 NAV_ITEMS: list[tuple[str, str, str]] = [
     ("incidents", "Incidents", "/incidents"),
     ("alerts", "Alerts", "/alerts"),
+    ("oncall", "On call", "/oncall"),
 ]
 
 env.filters["when"] = _when

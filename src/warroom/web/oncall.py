@@ -1,0 +1,129 @@
+"""Console page of on-call: who is on call now, the next two weeks, overrides, and a test of my contact methods.
+
+Overrides: a responder may add one for themselves only ("take a shift"); an admin for anyone. A test message
+goes through the notification outbox like a page (the engine delivers it, with retries); the page shows how
+each went and, while one is still pending, asks again every few seconds (htmx) until it is settled."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Form, Query, Request, Response
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
+
+from warroom.auth import service as audit
+from warroom.auth.actor import Role
+from warroom.deps import ReadSession, RuntimeDep, WriteSession
+from warroom.errors import Forbidden, InvalidInput
+from warroom.notify import service as notify
+from warroom.oncall import service as oncall
+from warroom.oncall.timeinput import parse_time
+from warroom.web.errors import console_router
+from warroom.web.oncall_view import oncall_page
+from warroom.web.people import oncall_user_of
+from warroom.web.session import Person, RespondingPerson
+from warroom.web.templating import flash, render
+
+router = console_router()
+
+Name = Annotated[str, Form(max_length=100)]
+TimeText = Annotated[str, Form(max_length=40)]
+MAX_TESTS = 20  # notification ids the results fragment is asked about at once
+
+
+@router.get("/oncall")
+def oncall_home(request: Request, visit: Person, session: ReadSession, runtime: RuntimeDep) -> Response:
+    """Schedules (on call now, the next 14 days, overrides), the override form, my contact methods."""
+    view = oncall_page(session, visit.username, runtime.clock.now())
+    return render(request, "oncall/page.html", {"nav": "oncall", "view": view})
+
+
+@router.post("/oncall/overrides")
+def add_override(
+    visit: RespondingPerson,
+    session: WriteSession,
+    runtime: RuntimeDep,
+    schedule: Name = "",
+    who: Name = "",
+    starts: TimeText = "",
+    ends: TimeText = "",
+    note: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
+    """Someone covers a schedule from `starts` to `ends` (the schedule's time zone unless an offset is given)."""
+    who = who.strip() or visit.username
+    if who != visit.username and not visit.can(Role.ADMIN.value):
+        raise Forbidden("A responder may add an override for themselves only; an admin may add one for anyone.")
+    if not ends.strip():
+        raise InvalidInput("ends: give the override an end (e.g. 2026-03-29T18:00 or +8h).", field="ends")
+    now = runtime.clock.now()
+    target = oncall.get_schedule(session, schedule.strip())
+    start = parse_time(starts, now, field="starts", tz=target.timezone)
+    end = parse_time(ends, start, field="ends", tz=target.timezone)
+    override = oncall.add_override(
+        session, target.id, who, start=start, end=end, created_by=visit.username, now=now, note=note.strip()
+    )
+    audit.record(
+        session,
+        visit.actor,
+        "schedule.override.add",
+        f"schedule:{target.id}",
+        now=now,
+        detail={"user": who, "start": start.isoformat(), "end": end.isoformat(), "via": "console"},
+    )
+    session.commit()
+    response = RedirectResponse("/oncall", status_code=303)
+    flash(response, f"Override {override.id}: {who} covers {target.id} until {end:%Y-%m-%d %H:%M} UTC.")
+    return response
+
+
+@router.post("/oncall/test")
+def send_test(request: Request, visit: RespondingPerson, session: WriteSession, runtime: RuntimeDep) -> Response:
+    """Queue a test message to each of my contact methods; show how each goes."""
+    if oncall_user_of(session, visit.username) is None:
+        raise InvalidInput(
+            f"No on-call user {visit.username!r}: an admin adds one with that id to give you contact methods.",
+            field="user",
+        )
+    now = runtime.clock.now()
+    queued = notify.queue_tests(session, visit.username, sent_by=visit.username, now=now)
+    if not queued:
+        raise InvalidInput("You have no contact method to test: add one first.", field="contacts")
+    audit.record(
+        session,
+        visit.actor,
+        "user.test_notify",
+        f"user:{visit.username}",
+        now=now,
+        detail={"methods": len(queued), "via": "console"},
+    )
+    session.commit()
+    ids = [n.id for n in queued]
+    if request.headers.get("hx-request") == "true":
+        return _results(request, session, visit.username, ids)
+    query = "&".join(f"id={i}" for i in ids)
+    return RedirectResponse(f"/oncall/test?{query}", status_code=303)
+
+
+@router.get("/oncall/test")
+def test_results(
+    request: Request,
+    visit: Person,
+    session: ReadSession,
+    ids: Annotated[list[str], Query(alias="id", max_length=MAX_TESTS)],
+) -> Response:
+    """How my test messages went (pending, sent, failed and why); only my own are shown."""
+    return _results(request, session, visit.username, [i[:40] for i in ids])
+
+
+def _results(request: Request, session: Session, username: str, ids: list[str]) -> Response:
+    mine = [n for n in notify.notifications(session, ids) if n.user_id == username and n.kind == "test"]
+    attempts = notify.attempts_of(session, [n.id for n in mine])
+    pending = any(n.state == "pending" for n in mine)
+    query = "&".join(f"id={n.id}" for n in mine)
+    template = "oncall/test_results.html" if request.headers.get("hx-request") == "true" else "oncall/test_page.html"
+    return render(
+        request,
+        template,
+        {"nav": "oncall", "tests": mine, "attempts": attempts, "pending": pending, "query": query},
+    )
