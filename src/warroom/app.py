@@ -49,6 +49,7 @@ ROUTER_MODULES = (
     "warroom.web.incidents",
     "warroom.web.alerts",
     "warroom.web.oncall",
+    "warroom.web.monitors",
 )
 
 

@@ -187,6 +187,10 @@ CONSOLE: dict[tuple[str, str], Role | None] = {
     ("POST", "/oncall/overrides"): R,
     ("POST", "/oncall/test"): R,
     ("GET", "/oncall/test"): V,
+    ("GET", "/monitors"): V,
+    ("POST", "/monitors/{name}/pause"): R,
+    ("POST", "/monitors/{name}/resume"): R,
+    ("POST", "/monitors/{name}/run"): R,
 }
 PUBLIC.update({route: "console: a session cookie, not a bearer token (CONSOLE below)" for route in CONSOLE})
 

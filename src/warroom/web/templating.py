@@ -55,6 +55,7 @@ NAV_ITEMS: list[tuple[str, str, str]] = [
     ("incidents", "Incidents", "/incidents"),
     ("alerts", "Alerts", "/alerts"),
     ("oncall", "On call", "/oncall"),
+    ("monitors", "Monitors", "/monitors"),
 ]
 
 env.filters["when"] = _when
