@@ -108,7 +108,13 @@ def test_maintenance_windows_are_created_listed_and_cancelled(console_for, runti
     admin = console_for("admin")
     answer = admin.act(
         "/alerts/maintenance",
-        {"service": "<b>db</b>", "starts_at": "2026-01-06T02:00", "duration": "2h", "weekly": "true", "comment": "patch"},
+        {
+            "service": "<b>db</b>",
+            "starts_at": "2026-01-06T02:00",
+            "duration": "2h",
+            "weekly": "true",
+            "comment": "patch",
+        },
     )
     assert answer.status_code == 303
     html = admin.get("/alerts").text
@@ -131,5 +137,7 @@ def test_actions_need_a_session_and_its_csrf_token(console_for, runtime):
     admin = console_for("admin")
     data = {"matchers": "alertname=X", "duration": "1h"}
     assert admin.post("/alerts/silences", data=data, follow_redirects=False).status_code == 403
-    assert admin.post("/alerts/silences", data={**data, "csrf_token": "f" * 64}, follow_redirects=False).status_code == 403
+    assert (
+        admin.post("/alerts/silences", data={**data, "csrf_token": "f" * 64}, follow_redirects=False).status_code == 403
+    )
     assert _silences(runtime) == []

@@ -124,7 +124,9 @@ def test_a_dead_contact_shows_its_error_and_a_person_without_on_call_user_is_tol
 
 def test_names_are_shown_as_text(console_for, runtime):
     admin = console_for("admin")
-    admin.act("/oncall/overrides", {"schedule": "primary", "who": "carol", "ends": "+1h", "note": "<script>x()</script>"})
+    admin.act(
+        "/oncall/overrides", {"schedule": "primary", "who": "carol", "ends": "+1h", "note": "<script>x()</script>"}
+    )
     html = admin.get("/oncall").text
     assert "&lt;script&gt;x()&lt;/script&gt;" in html and "<script>x()" not in html
 

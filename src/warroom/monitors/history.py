@@ -1,4 +1,4 @@
-"""A monitor's past from its rollups, for charts: uptime per UTC day and mean latency per hour, many monitors at once."""
+"""A monitor's past from its rollups, for charts: uptime per UTC day and mean latency per hour, of many monitors."""
 
 from __future__ import annotations
 
@@ -42,7 +42,9 @@ def hourly_latency(
     if not monitor_ids:
         return {}
     rows = session.execute(
-        select(MonitorRollup.monitor_id, MonitorRollup.bucket, MonitorRollup.checks, MonitorRollup.latency_sum_ms).where(
+        select(
+            MonitorRollup.monitor_id, MonitorRollup.bucket, MonitorRollup.checks, MonitorRollup.latency_sum_ms
+        ).where(
             MonitorRollup.monitor_id.in_(list(monitor_ids)),
             MonitorRollup.resolution == "m",
             MonitorRollup.bucket >= start,

@@ -37,7 +37,9 @@ def monitors_page(request: Request, visit: Person, session: ReadSession, runtime
     return render(request, "monitors/page.html", {"nav": "monitors", "rows": rows})
 
 
-def _set_paused(name: str, paused: bool, visit: RespondingPerson, session: WriteSession, runtime: RuntimeDep) -> Response:
+def _set_paused(
+    name: str, paused: bool, visit: RespondingPerson, session: WriteSession, runtime: RuntimeDep
+) -> Response:
     monitor = monitors.get_or_404(session, name)
     now = runtime.clock.now()
     monitors.set_paused(session, monitor, paused, now)
@@ -67,7 +69,11 @@ def run_now(name: Name, visit: RespondingPerson, session: ReadSession, runtime: 
     hidden = monitors.secret_values(monitor.spec)
     session.rollback()  # hold no transaction while the check runs (it may take its whole timeout)
     outcome = run_once_sync(
-        cfg, now=runtime.clock.now, last_ping_at=monitor.last_ping_at, since=monitor.created_at, access=access_of(runtime)
+        cfg,
+        now=runtime.clock.now,
+        last_ping_at=monitor.last_ping_at,
+        since=monitor.created_at,
+        access=access_of(runtime),
     )
     with runtime.db.transaction() as write:
         audit.record(

@@ -58,9 +58,7 @@ def sparkline(values: list[float | None]) -> Sparkline:
     low, high = min(v for _, v in present), max(v for _, v in present)
     span = high - low or 1.0
     step = SPARK_W / max(len(values) - 1, 1)
-    points = " ".join(
-        f"{i * step:.1f},{SPARK_H - 2 - (v - low) / span * (SPARK_H - 4):.1f}" for i, v in present
-    )
+    points = " ".join(f"{i * step:.1f},{SPARK_H - 2 - (v - low) / span * (SPARK_H - 4):.1f}" for i, v in present)
     return Sparkline(points, round(low, 1), round(high, 1), round(present[-1][1], 1))
 
 
@@ -79,7 +77,9 @@ def uptime_bar(days: dict[date, tuple[int, int]], today: date) -> tuple[list[Day
         if checks:
             total_checks += checks
             total_up += up
-            cells.append(DayCell(day, offset * 3, _level(checks, up), f"{day}: {up / checks:.2%} up of {checks} checks"))
+            cells.append(
+                DayCell(day, offset * 3, _level(checks, up), f"{day}: {up / checks:.2%} up of {checks} checks")
+            )
         else:
             cells.append(DayCell(day, offset * 3, "none", f"{day}: no checks"))
     return cells, (total_up / total_checks if total_checks else None)
