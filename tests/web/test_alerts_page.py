@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from starlette.testclient import TestClient
@@ -80,7 +81,7 @@ def test_silence_an_alert_from_its_prefilled_labels_then_expire_it(console_for, 
     assert answer.status_code == 303 and answer.headers["location"] == "/alerts"
     (silence,) = _silences(runtime)
     assert silence.matchers == ['alertname="DiskFull"', 'instance=~"db-.*"'] and silence.created_by == "rita"
-    assert silence.ends_at == clock.now() + __import__("datetime").timedelta(hours=2)
+    assert silence.ends_at == clock.now() + timedelta(hours=2)
     shown = rita.get("/alerts").text
     assert "Silence 1 added until" in shown and "instance=~&#34;db-.*&#34;" in shown
     assert rita.act(f"/alerts/silences/{silence.id}/expire").status_code == 303
@@ -141,3 +142,21 @@ def test_actions_need_a_session_and_its_csrf_token(console_for, runtime):
         admin.post("/alerts/silences", data={**data, "csrf_token": "f" * 64}, follow_redirects=False).status_code == 403
     )
     assert _silences(runtime) == []
+
+
+def test_a_silenced_alert_is_listed_apart_with_what_holds_it_back(console_for, send, runtime):
+    with runtime.db.transaction() as session:
+        silences.create(
+            session,
+            matchers=["alertname=DiskFull"],
+            created_by="t",
+            now=runtime.clock.now(),
+            duration=timedelta(hours=1),
+        )
+    send(am_alert("DiskFull", service="db"), am_alert("HighErrorRate"))
+    html = console_for("viewer").get("/alerts").text
+    assert "Firing (1)" in html and "Held back (1)" in html
+    held = html.split("Held back (1)", 1)[1].split("</table>", 1)[0]
+    assert "DiskFull on db" in held and "<td>silence:1</td>" in held
+    groups = re.findall(r'<section class="panel alert-group".*?</section>', html, re.S)
+    assert len(groups) == 1 and "DiskFull" not in groups[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
@@ -45,7 +46,7 @@ def test_a_responder_takes_a_shift_for_themselves_only(console_for, runtime):
     answer = bob.act("/oncall/overrides", {"schedule": "primary", "starts": "now", "ends": "+8h", "note": "swap"})
     assert answer.status_code == 303
     ((user, start, end, by),) = _overrides(runtime)
-    assert (user, by) == ("bob", "bob") and end - start == __import__("datetime").timedelta(hours=8)
+    assert (user, by) == ("bob", "bob") and end - start == timedelta(hours=8)
     page = bob.get("/oncall").text
     assert "Override 1: bob covers primary until 2026-01-05 17:00 UTC." in page
     assert re.search(r"primary</a></th>\s*<td><strong>bob</strong> <span class=\"muted\">\(override\)", page)
