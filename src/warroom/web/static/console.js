@@ -40,4 +40,34 @@
     }
     if (message.lastEventId && document.getElementById("event-" + message.lastEventId)) event.preventDefault();
   });
+
+  // Durations as they run: a cell rendered with data-seconds counts on from when it appeared (the browser's own
+  // clock only measures the time since, so a skewed clock does not matter). Same format as the server's.
+  function duration(total) {
+    total = Math.floor(Math.abs(total));
+    var days = Math.floor(total / 86400), hours = Math.floor((total % 86400) / 3600);
+    var minutes = Math.floor((total % 3600) / 60), seconds = total % 60;
+    if (days) return hours ? days + "d " + hours + "h" : days + "d";
+    if (hours) return minutes ? hours + "h " + minutes + "m" : hours + "h";
+    if (minutes) return seconds ? minutes + "m " + seconds + "s" : minutes + "m";
+    return seconds + "s";
+  }
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("[data-tick]").forEach(function (cell) {
+      if (!cell.dataset.base) { cell.dataset.base = String(now); return; }
+      var passed = (now - Number(cell.dataset.base)) / 1000;
+      var value = Number(cell.dataset.seconds);
+      if (cell.dataset.tick === "elapsed") {
+        cell.textContent = duration(value + passed) + " so far";
+      } else {
+        var left = value - passed;
+        cell.textContent = left >= 0 ? "running (" + duration(left) + " left)" : "missed (" + duration(left) + " over)";
+        cell.className = left >= 0 ? "" : "late";
+      }
+    });
+  }
+  tick();
+  document.addEventListener("htmx:afterSettle", tick);
+  window.setInterval(tick, 5000);
 })();
