@@ -14,15 +14,16 @@ from warroom.alerts import maintenance, queries, silences
 from warroom.auth import service as audit
 from warroom.deps import PathId, ReadSession, RuntimeDep, WriteSession
 from warroom.errors import NotFound
-from warroom.web.alerts_view import alerts_page, form_duration, form_time, matcher_lines, matchers_of
+from warroom.web.alerts_view import alerts_page, matcher_lines, matchers_of
 from warroom.web.errors import console_router
+from warroom.web.forms import NoNul, form_duration, form_time
 from warroom.web.session import Person, RespondingPerson
 from warroom.web.templating import flash, render
 
 router = console_router()
 
-Short = Annotated[str, Form(max_length=300)]
-Long = Annotated[str, Form(max_length=5_000)]
+Short = Annotated[str, Form(max_length=300), NoNul]
+Long = Annotated[str, Form(max_length=5_000), NoNul]
 
 
 def _back(text: str, level: str = "ok") -> Response:
@@ -62,7 +63,7 @@ def create_silence(
     session: WriteSession,
     runtime: RuntimeDep,
     matchers: Long = "",
-    duration: Annotated[str, Form(max_length=40)] = "2h",
+    duration: Annotated[str, Form(max_length=40), NoNul] = "2h",
     comment: Short = "",
 ) -> Response:
     """Silence the alerts matching every matcher (one a line) for `duration`."""
@@ -102,9 +103,9 @@ def create_window(
     visit: RespondingPerson,
     session: WriteSession,
     runtime: RuntimeDep,
-    service: Annotated[str, Form(max_length=100)] = "",
-    starts_at: Annotated[str, Form(max_length=40)] = "",
-    duration: Annotated[str, Form(max_length=40)] = "",
+    service: Annotated[str, Form(max_length=100), NoNul] = "",
+    starts_at: Annotated[str, Form(max_length=40), NoNul] = "",
+    duration: Annotated[str, Form(max_length=40), NoNul] = "",
     weekly: Annotated[bool, Form()] = False,
     comment: Short = "",
 ) -> Response:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from warroom.alerts import maintenance, queries, silences
 from warroom.alerts.matchers import Matcher
 from warroom.alerts.models import Alert, MaintenanceWindow, Silence
-from warroom.errors import InvalidInput
-from warroom.timeparse import parse_duration
 
 SHOWN = 500  # firing alerts on one page; more are counted, not listed
 
@@ -88,24 +86,3 @@ def matchers_of(alert: Alert) -> str:
 def matcher_lines(text: str) -> list[str]:
     """The silence form's matchers: one a line (blank lines ignored)."""
     return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-def form_duration(text: str, field: str) -> timedelta | None:
-    """A duration typed in a form (`2h`, `1d`), None when empty; InvalidInput naming the field otherwise."""
-    if not text.strip():
-        return None
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), field=field) from None
-
-
-def form_time(text: str, field: str) -> datetime:
-    """A time from a form's datetime-local field (read as UTC) or ISO 8601 with an offset."""
-    try:
-        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"{field}: expected a time like 2026-03-29T09:00 (UTC).", field=field) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)

@@ -18,8 +18,8 @@ from warroom.deps import ReadSession, RuntimeDep, WriteSession
 from warroom.errors import Forbidden, InvalidInput
 from warroom.notify import service as notify
 from warroom.oncall import service as oncall
-from warroom.oncall.timeinput import parse_time
 from warroom.web.errors import console_router
+from warroom.web.forms import NoNul, schedule_time
 from warroom.web.oncall_view import oncall_page
 from warroom.web.people import oncall_user_of
 from warroom.web.session import Person, RespondingPerson
@@ -27,8 +27,8 @@ from warroom.web.templating import flash, render
 
 router = console_router()
 
-Name = Annotated[str, Form(max_length=100)]
-TimeText = Annotated[str, Form(max_length=40)]
+Name = Annotated[str, Form(max_length=100), NoNul]
+TimeText = Annotated[str, Form(max_length=40), NoNul]
 MAX_TESTS = 20  # notification ids the results fragment is asked about at once
 
 
@@ -48,7 +48,7 @@ def add_override(
     who: Name = "",
     starts: TimeText = "",
     ends: TimeText = "",
-    note: Annotated[str, Form(max_length=300)] = "",
+    note: Annotated[str, Form(max_length=300), NoNul] = "",
 ) -> Response:
     """Someone covers a schedule from `starts` to `ends` (the schedule's time zone unless an offset is given)."""
     who = who.strip() or visit.username
@@ -58,8 +58,8 @@ def add_override(
         raise InvalidInput("ends: give the override an end (e.g. 2026-03-29T18:00 or +8h).", field="ends")
     now = runtime.clock.now()
     target = oncall.get_schedule(session, schedule.strip())
-    start = parse_time(starts, now, field="starts", tz=target.timezone)
-    end = parse_time(ends, start, field="ends", tz=target.timezone)
+    start = schedule_time(starts, now, "starts", target.timezone)
+    end = schedule_time(ends, start, "ends", target.timezone)
     override = oncall.add_override(
         session, target.id, who, start=start, end=end, created_by=visit.username, now=now, note=note.strip()
     )
