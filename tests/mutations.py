@@ -363,6 +363,55 @@ MUTANTS: tuple[Mutant, ...] = (
         "    autoescape=False,\n",
         ("tests/web/test_incident_pages.py::test_an_alert_label_and_a_title_are_shown_as_text[sqlite]",),
     ),
+    # --- the console's Alerts, On call and Monitors pages (issue 15).
+    Mutant(
+        "console-responder-overrides-for-others",
+        "docs/console.md: a responder adds overrides for themselves only; an admin for anyone",
+        "src/warroom/web/oncall.py",
+        "    if who != visit.username and not visit.can(Role.ADMIN.value):\n",
+        "    if False:\n",
+        ("tests/web/test_oncall_page.py::test_a_responder_takes_a_shift_for_themselves_only[sqlite]",),
+    ),
+    Mutant(
+        "console-test-results-of-others",
+        "docs/console.md: only your own test messages are shown",
+        "src/warroom/web/oncall.py",
+        "if n.user_id == username and n.kind",
+        "if n.kind",
+        ("tests/web/test_oncall_page.py::test_send_me_a_test_goes_through_the_outbox_and_shows_the_result[sqlite]",),
+    ),
+    Mutant(
+        "console-alerts-grouped-by-route",
+        "docs/console.md: firing alerts are grouped by group key, as the alerts domain groups them",
+        "src/warroom/web/alerts_view.py",
+        "groups.setdefault(alert.group_key,",
+        "groups.setdefault(alert.route,",
+        ("tests/web/test_alerts_page.py::test_firing_alerts_are_grouped_by_incident_and_labels_are_text[sqlite]",),
+    ),
+    Mutant(
+        "console-held-back-alerts-mixed-in",
+        "docs/console.md: held-back alerts are listed apart, with what holds each back",
+        "src/warroom/web/alerts_view.py",
+        "        if alert.suppressed_by is not None:\n",
+        "        if False:\n",
+        ("tests/web/test_alerts_page.py::test_a_silenced_alert_is_listed_apart_with_what_holds_it_back[sqlite]",),
+    ),
+    Mutant(
+        "console-uptime-levels-lenient",
+        "docs/console.md: a day is green at 99.9 % up or more",
+        "src/warroom/web/monitors_view.py",
+        'return "good" if ratio >= 0.999',
+        'return "good" if ratio >= 0.98',
+        ("tests/web/test_monitors_page.py::test_uptime_bar_and_sparkline_come_from_the_rollups[sqlite]",),
+    ),
+    Mutant(
+        "console-test-message-skips-outbox",
+        "docs/console.md: send me a test goes through the notification outbox like a page",
+        "src/warroom/notify/service.py",
+        '            title="warroom test notification",\n            body=body,\n            state="pending",\n',
+        '            title="warroom test notification",\n            body=body,\n            state="sent",\n',
+        ("tests/web/test_oncall_page.py::test_send_me_a_test_goes_through_the_outbox_and_shows_the_result[sqlite]",),
+    ),
 )
 
 
