@@ -187,6 +187,7 @@ CONSOLE: dict[tuple[str, str], Role | None] = {
     ("POST", "/oncall/overrides"): R,
     ("POST", "/oncall/test"): R,
     ("GET", "/oncall/test"): V,
+    ("POST", "/oncall/schedules/{schedule_id}/overrides/{override_id}/remove"): R,
     ("GET", "/monitors"): V,
     ("POST", "/monitors/{name}/pause"): R,
     ("POST", "/monitors/{name}/resume"): R,

@@ -144,3 +144,21 @@ def test_pages_need_a_session_and_actions_its_csrf_token(console_for, runtime):
     forged = {**data, "csrf_token": "f" * 64}
     assert admin.post("/oncall/overrides", data=forged, follow_redirects=False).status_code == 403
     assert _overrides(runtime) == []
+
+
+def test_a_responder_removes_their_own_override_an_admin_anyones(console_for, runtime):
+    admin = console_for("admin")
+    admin.act("/oncall/overrides", {"schedule": "primary", "who": "carol", "ends": "+1h"})
+    admin.act("/oncall/overrides", {"schedule": "primary", "who": "bob", "starts": "+2h", "ends": "+3h"})
+    bob = console_for("responder", "bob")
+    page = bob.get("/oncall").text
+    assert page.count(">Remove<") == 1 and 'action="/oncall/schedules/primary/overrides/2/remove"' in page
+    refused = bob.act("/oncall/schedules/primary/overrides/1/remove")
+    assert refused.status_code == 403 and "their own overrides only" in refused.text
+    assert bob.act("/oncall/schedules/primary/overrides/2/remove").status_code == 303
+    assert [o[0] for o in _overrides(runtime)] == ["carol"]
+    assert console_for("viewer").act("/oncall/schedules/primary/overrides/1/remove").status_code == 403
+    assert admin.act("/oncall/schedules/primary/overrides/1/remove").status_code == 303
+    assert _overrides(runtime) == []
+    assert admin.act("/oncall/schedules/primary/overrides/1/remove").status_code == 404
+    assert admin.act("/oncall/schedules/nope/overrides/1/remove").status_code == 404

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Form, Query, Request, Response
+from fastapi import Form, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from warroom.auth import service as audit
 from warroom.auth.actor import Role
-from warroom.deps import ReadSession, RuntimeDep, WriteSession
+from warroom.deps import PathId, ReadSession, RuntimeDep, WriteSession
 from warroom.errors import Forbidden, InvalidInput
 from warroom.notify import service as notify
 from warroom.oncall import service as oncall
@@ -127,3 +127,31 @@ def _results(request: Request, session: Session, username: str, ids: list[str]) 
         template,
         {"nav": "oncall", "tests": mine, "attempts": attempts, "pending": pending, "query": query},
     )
+
+
+@router.post("/oncall/schedules/{schedule_id}/overrides/{override_id}/remove")
+def remove_override(
+    schedule_id: Annotated[str, Path(max_length=100)],
+    override_id: PathId,
+    visit: RespondingPerson,
+    session: WriteSession,
+    runtime: RuntimeDep,
+) -> Response:
+    """Remove an override: a responder their own, an admin anyone's."""
+    oncall.get_schedule(session, schedule_id)
+    found = next((o for o in oncall.list_overrides(session, schedule_id) if o.id == override_id), None)
+    if found is not None and found.user_id != visit.username and not visit.can(Role.ADMIN.value):
+        raise Forbidden("A responder may remove their own overrides only; an admin may remove anyone's.")
+    override = oncall.delete_override(session, schedule_id, override_id)
+    audit.record(
+        session,
+        visit.actor,
+        "schedule.override.remove",
+        f"schedule:{schedule_id}",
+        now=runtime.clock.now(),
+        detail={"override": override_id, "user": override.user_id, "via": "console"},
+    )
+    session.commit()
+    response = RedirectResponse("/oncall", status_code=303)
+    flash(response, f"Override {override_id} ({override.user_id} on {schedule_id}) removed.")
+    return response
