@@ -267,6 +267,20 @@ CONSOLE: dict[tuple[str, str], Role | None] = {
     ("POST", "/admin/integrations"): A,
     ("POST", "/admin/integrations/{name}/rotate"): A,
     ("POST", "/admin/integrations/{name}/revoke"): A,
+    ("GET", "/alerts"): V,
+    ("POST", "/alerts/silences"): R,
+    ("POST", "/alerts/silences/{silence_id}/expire"): R,
+    ("POST", "/alerts/maintenance"): R,
+    ("POST", "/alerts/maintenance/{window_id}/cancel"): R,
+    ("GET", "/oncall"): V,
+    ("POST", "/oncall/overrides"): R,
+    ("POST", "/oncall/test"): R,
+    ("GET", "/oncall/test"): V,
+    ("POST", "/oncall/schedules/{schedule_id}/overrides/{override_id}/remove"): R,
+    ("GET", "/monitors"): V,
+    ("POST", "/monitors/{name}/pause"): R,
+    ("POST", "/monitors/{name}/resume"): R,
+    ("POST", "/monitors/{name}/run"): R,
 }
 PUBLIC.update({route: "console: a session cookie, not a bearer token (CONSOLE below)" for route in CONSOLE})
 
