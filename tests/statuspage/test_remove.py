@@ -85,3 +85,28 @@ def test_a_component_taken_out_of_the_file_goes_at_sync_unless_an_open_incident_
         components.sync_config(session, fewer, clock.now())
         assert components.held_back(session, fewer) == []
     assert list(statuses(snapshot())) == ["Search", "Mobile app"]
+
+
+def test_config_check_reports_a_component_kept_for_an_open_incident(
+    api, runtime, make_incident, tmp_path, monkeypatch
+):
+    import json
+
+    number = _publish(api, make_incident, "Paying is slow", ["Checkout"])
+    config = tmp_path / "warroom.yaml"
+    config.write_text(
+        "status_page:\n  name: Acme status\n  components:\n    - name: Search\n    - name: Database\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("WARROOM_DATABASE_URL", runtime.db.url)
+    checked = runner.invoke(app, ["config", "check", str(config), "--json"])
+    assert checked.exit_code == 0, checked.stderr
+    warnings = [w["message"] for w in json.loads(checked.stdout)["warnings"]]
+    assert [w for w in warnings if "'Checkout'" in w and f"open public incident {number}" in w], warnings
+    _resolve(api, number)
+    again = json.loads(runner.invoke(app, ["config", "check", str(config), "--json"]).stdout)
+    assert not [w for w in again["warnings"] if "Checkout" in w["message"]]
+    # No database there: nothing to say, and no file is created.
+    monkeypatch.setenv("WARROOM_DATABASE_URL", f"sqlite:///{tmp_path / 'absent.db'}")
+    assert json.loads(runner.invoke(app, ["config", "check", str(config), "--json"]).stdout)["ok"]
+    assert not (tmp_path / "absent.db").exists()
