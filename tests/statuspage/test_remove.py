@@ -42,7 +42,9 @@ def test_deleting_a_component_an_open_public_incident_affects_is_refused_naming_
     refused = api.delete("/api/v1/status/components/checkout")
     assert refused.status_code == 409
     error = refused.json()["errors"][0]
-    assert error["field"] == "name" and f"incident {number}" in error["message"] and "Paying is slow" in error["message"]
+    assert (
+        error["field"] == "name" and f"incident {number}" in error["message"] and "Paying is slow" in error["message"]
+    )
     assert "Checkout" in statuses(snapshot())
     _resolve(api, number)
     assert api.delete("/api/v1/status/components/checkout").status_code == 204
@@ -87,9 +89,7 @@ def test_a_component_taken_out_of_the_file_goes_at_sync_unless_an_open_incident_
     assert list(statuses(snapshot())) == ["Search", "Mobile app"]
 
 
-def test_config_check_reports_a_component_kept_for_an_open_incident(
-    api, runtime, make_incident, tmp_path, monkeypatch
-):
+def test_config_check_reports_a_component_kept_for_an_open_incident(api, runtime, make_incident, tmp_path, monkeypatch):
     import json
 
     number = _publish(api, make_incident, "Paying is slow", ["Checkout"])

@@ -87,7 +87,7 @@ def review_held_components(parsed: Any, root: yaml.Node | None, path: str) -> li
 
     try:
         url = make_url(Settings().resolved_database_url())
-    except Exception:  # noqa: BLE001 (settings that do not load are reported by whoever loads them)
+    except Exception:  # settings that do not load are reported by whoever loads them
         return []
     if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
         return []  # never create a database file just to look into it
