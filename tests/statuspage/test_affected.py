@@ -15,9 +15,8 @@ def test_each_update_records_its_components_before_and_after(runtime, api, make_
     runtime.extras["statuspage_recheck"] = 0
     api.post("/api/v1/status/components/Database/override", json={"status": "under_maintenance", "reason": "Upgrade"})
     incident = make_incident(severity="P1", services=["checkout"])
-    published = api.post(
-        f"/api/v1/incidents/{incident.id}/publish", json={"title": "Paying is slow", "components": ["Checkout", "Database"]}
-    )
+    body = {"title": "Paying is slow", "components": ["Checkout", "Database"]}
+    published = api.post(f"/api/v1/incidents/{incident.id}/publish", json=body)
     assert published.status_code == 201, published.text
     public_id = published.json()["id"]
     during = statuses(snapshot())["Checkout"]

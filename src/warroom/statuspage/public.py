@@ -7,8 +7,9 @@ is never loaded here, so its title, notes, labels and people cannot reach a publ
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
@@ -128,7 +129,7 @@ def _changes(session: Session, incident_ids: list[int]) -> dict[str, tuple[Compo
     found: dict[str, tuple[ComponentChange, ...]] = {}
     if not incident_ids:
         return found
-    rows = session.scalars(
+    rows: Iterable[Any] = session.scalars(
         select(TimelineEvent.data).where(
             TimelineEvent.incident_id.in_(incident_ids), TimelineEvent.kind.in_(UPDATE_KINDS)
         )
