@@ -837,6 +837,33 @@ MUTANTS: tuple[Mutant, ...] = (
         '            title="warroom test notification",\n            body=body,\n            state="sent",\n',
         ("tests/web/test_oncall_page.py::test_send_me_a_test_goes_through_the_outbox_and_shows_the_result[sqlite]",),
     ),
+    Mutant(
+        "statuspage-head-sends-body",
+        "docs/statuspage.md: HEAD answers as GET without a body",
+        "src/warroom/statuspage/fastpath.py",
+        '            scope, send = {**scope, "method": "GET"}, _without_body(send)\n',
+        '            scope, send = {**scope, "method": "GET"}, send\n',
+        ("tests/statuspage/test_head.py::test_head_sends_no_body_bytes_at_the_asgi_level[False]",),
+    ),
+    Mutant(
+        "subscribers-confirm-never-expires",
+        "docs/statuspage.md: a confirmation link works for 48 hours",
+        "src/warroom/statuspage/subscribers.py",
+        "purpose == CONFIRM and now - row.created_at >= CONFIRM_FOR:\n",
+        "purpose == CONFIRM and False:\n",
+        ("tests/subscribers/test_expiry.py::test_a_confirmation_link_expires_after_48_hours_and_says_so[sqlite]",),
+    ),
+    Mutant(
+        "statuspage-remove-ignores-open-incidents",
+        "docs/statuspage.md: removing a component an open public incident affects is refused (409)",
+        "src/warroom/statuspage/components.py",
+        "    if still:\n",
+        "    if False:\n",
+        (
+            "tests/statuspage/test_remove.py::"
+            "test_deleting_a_component_an_open_public_incident_affects_is_refused_naming_it[sqlite]",
+        ),
+    ),
 )
 
 

@@ -155,6 +155,7 @@ PROTECTED: dict[tuple[str, str], Role] = {
     ("POST", "/api/v1/status/components"): A,
     ("GET", "/api/v1/status/components/{name}"): V,
     ("PATCH", "/api/v1/status/components/{name}"): A,
+    ("DELETE", "/api/v1/status/components/{name}"): A,
     ("POST", "/api/v1/status/components/{name}/override"): R,
     ("POST", "/api/v1/incidents/{number}/publish"): R,
     ("GET", "/api/v1/incidents/{number}/publication"): V,
