@@ -56,6 +56,9 @@ ROUTER_MODULES = (
     "warroom.web.runbooks",
     "warroom.web.admin",
     "warroom.web.sso",
+    "warroom.web.alerts",
+    "warroom.web.oncall",
+    "warroom.web.monitors",
 )
 
 

@@ -1,5 +1,5 @@
 """What every request must satisfy before any route reads it: JSON no deeper than the store can write, and no
-NUL character in a body string, a query parameter or the path (PostgreSQL text refuses NUL)."""
+NUL character in a body string, a form field, a query parameter or the path (PostgreSQL text refuses NUL)."""
 
 from __future__ import annotations
 
@@ -89,10 +89,15 @@ def check_body(body: bytes) -> None:
         check_value(value)  # the slow walk, only to name the field at fault
 
 
-def _is_json(scope: Scope) -> bool:
+def _body_kind(scope: Scope) -> str | None:
+    """"json", "form" (the console's urlencoded forms) or None for a body this guard does not read."""
     content_type = next((v for k, v in scope.get("headers", []) if k == b"content-type"), b"").lower()
     # Alert senders do not all say what they send: a body without a content type is read as JSON by the intake.
-    return not content_type or b"json" in content_type
+    if not content_type or b"json" in content_type:
+        return "json"
+    if content_type.startswith(b"application/x-www-form-urlencoded"):
+        return "form"
+    return None
 
 
 def _query_problem(query: bytes) -> str | None:
@@ -124,7 +129,8 @@ class InputGuard:
         if field is not None:
             await _refuse(scope, receive, send, 422, field, "must not contain a NUL character")
             return
-        if scope.get("method") not in _BODY_METHODS or not _is_json(scope):
+        kind = _body_kind(scope) if scope.get("method") in _BODY_METHODS else None
+        if kind is None:
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -136,8 +142,15 @@ class InputGuard:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        if kind == "form":
+            # Only the field's name goes back: a form may carry a password.
+            field = _query_problem(body)
+            if field is not None:
+                await _refuse(scope, receive, send, 422, field, "must not contain a NUL character")
+                return
         try:
-            check_body(body)
+            if kind == "json":
+                check_body(body)
         except NulInText as exc:
             await _refuse(scope, receive, send, 422, exc.field, str(exc))
             return

@@ -188,6 +188,8 @@ receivers:
             "alert_resolved",
             "status_changed",
             "resolved",
+            # The route's P1 needs a post-mortem: its commander is told at once that it is due (docs/learning.md).
+            "postmortem_reminder",
         ]
         assert len(incidents()) == 1
     finally:

@@ -65,7 +65,9 @@ def tables(url: str) -> set[str]:
 def test_upgrade_downgrade_upgrade(empty_url):
     dbmod.upgrade(empty_url)
     assert tables(empty_url) >= ALERT_TABLES
-    dbmod.downgrade(empty_url, "0014_alerts_acknowledged_at@-5")  # the five alerts revisions
+    # Down to the engine: the alerts revisions go, and with them every revision built on them (the status page's
+    # maintenance links sit on 0014), so the count of steps is not the alerts' own: name the target instead.
+    dbmod.downgrade(empty_url, "0002_engine")
     assert not ALERT_TABLES & tables(empty_url)
     assert "incidents" in tables(empty_url)
     dbmod.upgrade(empty_url)

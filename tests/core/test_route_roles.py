@@ -155,6 +155,7 @@ PROTECTED: dict[tuple[str, str], Role] = {
     ("POST", "/api/v1/status/components"): A,
     ("GET", "/api/v1/status/components/{name}"): V,
     ("PATCH", "/api/v1/status/components/{name}"): A,
+    ("DELETE", "/api/v1/status/components/{name}"): A,
     ("POST", "/api/v1/status/components/{name}/override"): R,
     ("POST", "/api/v1/incidents/{number}/publish"): R,
     ("GET", "/api/v1/incidents/{number}/publication"): V,
@@ -268,6 +269,20 @@ CONSOLE: dict[tuple[str, str], Role | None] = {
     ("POST", "/admin/integrations"): A,
     ("POST", "/admin/integrations/{name}/rotate"): A,
     ("POST", "/admin/integrations/{name}/revoke"): A,
+    ("GET", "/alerts"): V,
+    ("POST", "/alerts/silences"): R,
+    ("POST", "/alerts/silences/{silence_id}/expire"): R,
+    ("POST", "/alerts/maintenance"): R,
+    ("POST", "/alerts/maintenance/{window_id}/cancel"): R,
+    ("GET", "/oncall"): V,
+    ("POST", "/oncall/overrides"): R,
+    ("POST", "/oncall/test"): R,
+    ("GET", "/oncall/test"): V,
+    ("POST", "/oncall/schedules/{schedule_id}/overrides/{override_id}/remove"): R,
+    ("GET", "/monitors"): V,
+    ("POST", "/monitors/{name}/pause"): R,
+    ("POST", "/monitors/{name}/resume"): R,
+    ("POST", "/monitors/{name}/run"): R,
 }
 PUBLIC.update({route: "console: a session cookie, not a bearer token (CONSOLE below)" for route in CONSOLE})
 

@@ -164,6 +164,13 @@ def test_runbook_effectiveness_against_similar_incidents(get):
     assert db["resolve_without"]["median"] == 77.5 * M  # #6 110 and #8 45, P2 db
 
 
+def test_similar_incidents_leave_out_the_runbooks_own(get):
+    """resolve_without's every figure is over similar incidents only, never the ones that used the runbook."""
+    rows = {r["runbook"]: r for r in get("runbooks")}
+    assert rows["restart-web"]["resolve_without"] == {"count": 1, "median": 17 * M, "p90": 17 * M, "mean": 17 * M}
+    assert rows["db-failover"]["resolve_without"] == {"count": 2, "median": 77.5 * M, "p90": 110 * M, "mean": 77.5 * M}
+
+
 def test_action_items_opened_done_and_overdue(get):
     # A B C E opened in November; A done in it; B still open and D done only in December were overdue at its end.
     assert get("actions") == {"opened": 4, "done": 1, "overdue": 2}

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from warroom.statuspage.snapshot import (
+    ComponentChange,
     PageSnapshot,
     PublicComponent,
     PublicGroup,
@@ -68,6 +69,12 @@ def update(uid: str, status: str, body: str, minutes_ago: int, components: tuple
         created_at=at,
         display_at=at,  # type: ignore[arg-type]
         affected_component_ids=components,
+        # As recorded when posted: what each affected component was before the update and after it.
+        component_changes=tuple(
+            ComponentChange(code=c, name=c.capitalize(), old_status="operational", new_status="partial_outage")
+            for c in components
+        )
+        or None,
     )
 
 

@@ -350,3 +350,33 @@ def queue_reminder(
         ),
         now,
     )
+
+
+def queue_tests(session: Session, user_id: str, *, sent_by: str, now: datetime) -> list[Notification]:
+    """A test message to each of the user's contact methods, through the outbox (and its retries) like a page."""
+    queued = []
+    for contact in session.scalars(
+        select(ContactMethod).where(ContactMethod.user_id == user_id).order_by(ContactMethod.position, ContactMethod.id)
+    ):
+        nid = notification_id("test", user_id, contact.label, now.isoformat())
+        body = f"This is a test from warroom for {user_id} ({contact.label}), sent by {sent_by}.\nNotification: {nid}"
+        notification = Notification(
+            id=nid,
+            kind="test",
+            user_id=user_id,
+            method=contact.label,
+            url=contact.url,
+            title="warroom test notification",
+            body=body,
+            state="pending",
+            due_at=now,
+            created_at=now,
+        )
+        queued.append(enqueue(session, notification, now))
+    return queued
+
+
+def notifications(session: Session, ids: Sequence[str]) -> list[Notification]:
+    """These notifications (for showing how they went), in the order asked; unknown ids are left out."""
+    found = {n.id: n for n in session.scalars(select(Notification).where(Notification.id.in_(list(ids))))}
+    return [found[i] for i in ids if i in found]

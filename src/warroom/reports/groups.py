@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from warroom.incidents.models import Incident, IncidentService
 from warroom.oncall.models import Escalation, Team
 from warroom.reports.period import ReportQuery
-from warroom.reports.sql import in_period
+from warroom.reports.sql import fetch_all, in_period
 
 
 def services_of(session: Session, query: ReportQuery) -> dict[int, list[str]]:
@@ -22,7 +22,7 @@ def services_of(session: Session, query: ReportQuery) -> dict[int, list[str]]:
     statement = select(IncidentService.incident_id, IncidentService.service).join(
         Incident, Incident.id == IncidentService.incident_id
     )
-    for incident_id, service in session.connection().execute(statement.where(in_period(query))).tuples().all():
+    for incident_id, service in fetch_all(session, statement.where(in_period(query))):
         services[incident_id].append(service)
     session.info[("report-services", query)] = services
     return services

@@ -19,7 +19,7 @@ from warroom.incidents.models import Incident
 from warroom.incidents.severities import SeverityTable
 from warroom.reports import figures
 from warroom.reports.period import ReportQuery
-from warroom.reports.sql import epoch, in_period, is_sqlite, seconds_between
+from warroom.reports.sql import epoch, fetch_all, in_period, is_sqlite, seconds_between
 
 # Each phase as (name, from, to, the severity's target), as
 # `incidents.durations.measure` defines them.
@@ -61,9 +61,9 @@ def incident_rows(session: Session, query: ReportQuery) -> list[IncidentRow]:
         seconds_between(getattr(Incident, start), getattr(Incident, end), sqlite=sqlite) for _, start, end, _ in PHASES
     ]
     statement = select(Incident.id, Incident.severity, epoch(Incident.detected_at, sqlite=sqlite), *columns)
-    # Core, not the ORM, and fetched whole: 100,000 rows without per-row bookkeeping or per-row fetches.
-    result = session.connection().execute(statement.where(in_period(query))).tuples().all()
-    return [IncidentRow(n, severity, detected, tuple(durations)) for n, severity, detected, *durations in result]
+    # Core, not the ORM, read from the driver's cursor: 100,000 rows without per-row bookkeeping.
+    result = fetch_all(session, statement.where(in_period(query)))
+    return [IncidentRow(row[0], row[1], row[2], row[3:]) for row in result]  # the driver's tuple, sliced
 
 
 def _figures(runs: list[list[float]], hits: int, judged: int) -> dict[str, Any]:

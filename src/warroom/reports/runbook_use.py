@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import select
@@ -25,15 +24,13 @@ SUCCESS, FAILED = "success", "failed"  # runbooks.plan.Outcome values
 
 class _Ranked:
     """The period's resolve times sorted once, so that the figures of a subset of incidents need no sort: the
-    subset is also a bitmask over the ranks (an OR of the masks of its kinds), and its k-th smallest value is
+    subset is also a bitmask over the ranks (an OR of the masks of its classes), and its k-th smallest value is
     where the mask's k-th set bit is."""
 
     def __init__(self, resolve: dict[int, float]) -> None:
         order = sorted(resolve, key=resolve.__getitem__)
         self.values = [resolve[i] for i in order]
         self.rank = {number: r for r, number in enumerate(order)}
-        self.resolve = resolve
-        self._masks: dict[tuple[str, str], int] = {}
 
     def mask(self, numbers: Iterable[int]) -> int:
         """The bitmask of the resolved incidents among `numbers`."""
@@ -43,12 +40,6 @@ class _Ranked:
             if r is not None:
                 bits[r >> 3] |= 1 << (r & 7)
         return int.from_bytes(bits, "little")
-
-    def kind_mask(self, kind: tuple[str, str], numbers: list[int]) -> int:
-        """The mask of a kind's incidents, built once per report."""
-        if kind not in self._masks:
-            self._masks[kind] = self.mask(numbers)
-        return self._masks[kind]
 
     def _kth(self, mask: int, k: int) -> float:
         """The k-th smallest value (1-based) of the subset."""
@@ -61,13 +52,12 @@ class _Ranked:
                 lo = mid + 1
         return self.values[lo]
 
-    def summary(self, mask: int, numbers: set[int]) -> dict[str, Any]:
-        """figures.summary of the resolve times of the subset: `mask`, and the same incidents as a set."""
+    def summary(self, mask: int, total: float) -> dict[str, Any]:
+        """figures.summary of the resolve times of the subset `mask`, whose resolve times sum to `total`."""
         n = mask.bit_count()
         if not n:
             return figures.summary([])
         middle = self._kth(mask, n // 2 + 1) if n % 2 else (self._kth(mask, n // 2) + self._kth(mask, n // 2 + 1)) / 2
-        total = sum(itemgetter(*numbers)(self.resolve)) if n > 1 else self.resolve[next(iter(numbers))]
         return {
             "count": n,
             "median": round(middle, 1),
@@ -96,14 +86,23 @@ def runbooks(session: Session, query: ReportQuery, rows: list[IncidentRow]) -> l
     services = services_of(session, query)
     severity_of = {row.id: row.severity for row in rows}
     resolve = {row.id: row.resolve for row in rows if row.resolve is not None}
-    # (service, severity) → the period's resolved incidents of that kind; an incident without a service is of
-    # kind ("", severity).
-    resolved_of_kind: dict[tuple[str, str], list[int]] = defaultdict(list)
+    # The period's resolved incidents by their severity and services (no service: ""): one incident is of the
+    # kinds (service, severity) of each of its services. A runbook's similar incidents are those of the classes
+    # that share a kind with it: their ranks are an OR of the kinds' masks (a few dozen kinds), their sum one of
+    # the classes' sums, each computed once per report, not a set of ~100,000 incidents per runbook.
+    classes: dict[tuple[str, tuple[str, ...]], list[int]] = defaultdict(list)
     for number in resolve:
-        for service in services.get(number) or [""]:
-            resolved_of_kind[(service, severity_of[number])].append(number)
-
+        classes[(severity_of[number], tuple(services.get(number) or ("",)))].append(number)
     ranked = _Ranked(resolve)
+    totals: list[float] = []
+    classes_of_kind: dict[tuple[str, str], list[int]] = defaultdict(list)
+    incidents_of_kind: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for c, ((severity, names), numbers) in enumerate(classes.items()):
+        totals.append(math.fsum([resolve[n] for n in numbers]))
+        for name in set(names):
+            classes_of_kind[(name, severity)].append(c)
+            incidents_of_kind[(name, severity)].extend(numbers)
+    kind_masks = {kind: ranked.mask(numbers) for kind, numbers in incidents_of_kind.items()}
 
     stats: dict[str, dict[str, Any]] = {}
     used: dict[str, set[int]] = defaultdict(set)
@@ -122,16 +121,15 @@ def runbooks(session: Session, query: ReportQuery, rows: list[IncidentRow]) -> l
     for runbook_id, entry in stats.items():
         mine = used[runbook_id]
         kinds = {(service, severity_of[i]) for i in mine if i in severity_of for service in services.get(i) or [""]}
-        similar: set[int] = set()
-        similar_mask = 0
-        for kind in kinds:  # set.update runs in C: ~100,000 similar incidents per runbook is common
-            numbers = resolved_of_kind.get(kind, [])
-            similar.update(numbers)
-            similar_mask |= ranked.kind_mask(kind, numbers)
-        similar -= mine
+        similar_mask, similar = 0, set()
+        for kind in kinds & kind_masks.keys():
+            similar_mask |= kind_masks[kind]
+            similar.update(classes_of_kind[kind])
+        # Each resolved incident that used the runbook is of its kinds, so counted above: take it out.
         similar_mask &= ~ranked.mask(mine)
+        similar_total = [totals[c] for c in similar] + [-t for i in mine if (t := resolve.get(i)) is not None]
         with_times = [t for i in mine if (t := resolve.get(i)) is not None]
-        entry["resolve_without"] = ranked.summary(similar_mask, similar)
+        entry["resolve_without"] = ranked.summary(similar_mask, math.fsum(similar_total))
         entry["incidents"] = len(mine)
         entry["success_rate"] = figures.share(entry["succeeded"], entry["succeeded"] + entry["failed"])
         entry["average_run_seconds"] = figures.summary(durations[runbook_id])["mean"]

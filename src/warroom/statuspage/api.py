@@ -164,6 +164,19 @@ def change_component(
     return _component(session, row)
 
 
+@router.delete("/api/v1/status/components/{name}", status_code=204, response_class=Response)
+def remove_component(name: ComponentName, session: WriteSession, runtime: RuntimeDep, actor: Admin) -> Response:
+    """Delete a component; 409 naming the open public incidents that still affect it."""
+    now = runtime.clock.now()
+    row = components.get(session, name)
+    detail = {"name": row.name, "services": list(row.services)}
+    public_id = row.public_id
+    components.remove(session, row, now=now)
+    audit.record(session, actor, "status.component.remove", f"component:{public_id}", now=now, detail=detail)
+    session.commit()
+    return Response(status_code=204)
+
+
 @router.post("/api/v1/status/components/{name}/override", response_model=ComponentRead)
 def override_component(
     name: ComponentName, body: OverrideBody, session: WriteSession, runtime: RuntimeDep, actor: Responder

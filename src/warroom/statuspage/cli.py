@@ -122,6 +122,14 @@ def component_set(
         _out(_component_line(item))
 
 
+@component_app.command("remove")
+@handle_errors
+def component_remove(name: str) -> None:
+    """Delete a component (refused while an open public incident affects it; resolved ones forget it)."""
+    ApiClient().request("DELETE", f"/api/v1/status/components/{_path(name)}")
+    _out(f"component {name} removed")
+
+
 def _path(name: str) -> str:
     from urllib.parse import quote
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from warroom.auth import service as audit
@@ -18,7 +18,7 @@ from warroom.incidents import service as incidents
 from warroom.incidents import timeline
 from warroom.statuspage import version
 from warroom.statuspage.config import COMPONENT_STATUSES, StatusPageSettings
-from warroom.statuspage.models import StatusComponent, StatusGroup
+from warroom.statuspage.models import StatusComponent, StatusGroup, StatusIncident, StatusIncidentComponent
 
 MAX_NAME = 100
 MAX_REASON = 1000
@@ -225,9 +225,46 @@ def set_override(
     return component
 
 
+def open_incidents_affecting(session: Session, component: StatusComponent) -> list[tuple[int, str]]:
+    """(incident number, public title) of each unresolved public incident that names the component."""
+    rows = session.execute(
+        select(StatusIncident.incident_id, StatusIncident.title)
+        .join(StatusIncidentComponent, StatusIncidentComponent.status_incident_id == StatusIncident.id)
+        .where(StatusIncidentComponent.component_id == component.id, StatusIncident.resolved_at.is_(None))
+        .order_by(StatusIncident.incident_id)
+    )
+    return [(int(number), str(title)) for number, title in rows]
+
+
+def remove(session: Session, component: StatusComponent, *, now: datetime) -> None:
+    """Delete a component; a Conflict naming the open public incidents that still affect it.
+
+    Resolved incidents and maintenance keep their text but no longer list it; subscribers' filters that
+    named it match nothing more. A component declared in warroom.yaml comes back at the next start unless
+    it is taken out of the file too."""
+    still = open_incidents_affecting(session, component)
+    if still:
+        named = ", ".join(f"incident {number} ({title!r})" for number, title in still)
+        raise Conflict(
+            f"Component {component.name!r} still affects open public incidents: {named}. "
+            "Resolve them, or post an update without it, first.",
+            field="name",
+        )
+    session.execute(
+        delete(StatusIncidentComponent)
+        .where(StatusIncidentComponent.component_id == component.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.delete(component)
+    session.flush()
+    version.bump(session, now)
+
+
 def sync_config(session: Session, settings: StatusPageSettings, now: datetime) -> int:
     """Write warroom.yaml's groups and components to the database (idempotent); returns how many changed.
-    Config components keep their overrides; components added over the API are left alone."""
+    Config components keep their overrides; components added over the API are left alone. A component that
+    came from the file and is no longer in it is removed, unless an open public incident still affects it:
+    then it is kept (and `warroom config check` says so) until a later sync after that incident is resolved."""
     changed = 0
     for position, group_config in enumerate(settings.groups, start=1):
         group = group_named(session, group_config.name, now, source="config")
@@ -262,9 +299,26 @@ def sync_config(session: Session, settings: StatusPageSettings, now: datetime) -
                 setattr(row, key, value)
             row.updated_at = now
             changed += 1
+    declared = {spec.name for spec in settings.components}
+    for row in list_components(session):
+        if row.source == "config" and row.name not in declared and not open_incidents_affecting(session, row):
+            remove(session, row, now=now)
+            changed += 1
     if changed:
         version.bump(session, now)
     return changed
+
+
+def held_back(session: Session, settings: StatusPageSettings) -> list[tuple[str, list[tuple[int, str]]]]:
+    """Components taken out of warroom.yaml that sync keeps, each with the open public incidents holding it."""
+    declared = {spec.name for spec in settings.components}
+    found: list[tuple[str, list[tuple[int, str]]]] = []
+    for row in list_components(session):
+        if row.source == "config" and row.name not in declared:
+            holding = open_incidents_affecting(session, row)
+            if holding:
+                found.append((row.name, holding))
+    return found
 
 
 def with_status(session: Session) -> list[tuple[StatusComponent, str, str | None]]:

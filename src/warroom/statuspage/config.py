@@ -123,3 +123,4 @@ class StatusPageSettings(_Strict):
 
 configcheck.register("statuspage", "warroom.statuspage.config_checks:check_status_page")
 configcheck.register("statuspage", "warroom.statuspage.config_checks:review_status_page", review=True)
+configcheck.register("statuspage-held", "warroom.statuspage.config_checks:review_held_components", review=True)

@@ -67,3 +67,48 @@ def review_status_page(parsed: Any, root: yaml.Node | None, path: str) -> list[C
                     )
                 )
     return problems
+
+
+def review_held_components(parsed: Any, root: yaml.Node | None, path: str) -> list[ConfigProblem]:
+    """Warnings: components taken out of the file that sync keeps because an open public incident affects them.
+
+    Read from the configured database (WARROOM_DATABASE_URL, or the SQLite file in the data folder) when it
+    is there; a check run without one (CI, a fresh checkout) says nothing about it."""
+    from pathlib import Path
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.orm import Session
+    from sqlalchemy.pool import NullPool
+
+    from warroom.config import Settings
+    from warroom.statuspage import components
+
+    try:
+        url = make_url(Settings().resolved_database_url())
+    except Exception:  # settings that do not load are reported by whoever loads them
+        return []
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).is_file()):
+        return []  # never create a database file just to look into it
+    connect_args = {"connect_timeout": 3} if url.get_backend_name() == "postgresql" else {}
+    engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
+    try:
+        with Session(engine) as session:
+            held = components.held_back(session, parsed.status_page)
+    except SQLAlchemyError:
+        return []  # not reachable or not migrated: nothing to say
+    finally:
+        engine.dispose()
+    return [
+        _problem(
+            root,
+            path,
+            ("status_page", "components"),
+            f"component {name!r} is no longer in this file but is kept: "
+            + ", ".join(f"open public incident {number} ({title!r})" for number, title in holding)
+            + " still affects it; it is removed at the first start after they are resolved",
+            "warning",
+        )
+        for name, holding in held
+    ]

@@ -6,13 +6,16 @@ sits where the intake's does (inside the metrics, body-limit and input checks) a
 exact paths below itself when the page version was read within the recheck interval and the body is cached;
 anything else (a miss, a stale version, another path or method) goes on to the FastAPI route, which does the
 same thing the slow way and fills the cache. The routes stay registered, so they are documented and fuzzed.
+
+A HEAD of any public status page address (uptime and link checkers use it) is answered here as the GET it
+stands for, fast or slow way alike, with the same status and headers (ETag, Content-Length, 304s) and no body.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from warroom.statuspage import face as public
 from warroom.statuspage.cache import CACHE_CONTROL, not_modified
@@ -31,6 +34,24 @@ PATHS: dict[str, tuple[str, bool]] = {
 }
 
 
+def is_public(path: str) -> bool:
+    """Whether `path` is one of the public status page's addresses (the page, its feeds, badges, v2 API)."""
+    return path == "/status" or path.startswith(("/status/", "/api/v2/"))
+
+
+def _without_body(send: Send) -> Send:
+    """`send`, passing the response's start (status, headers) and dropping the bytes of its body."""
+
+    async def head_send(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            if message.get("more_body", False):
+                return
+            message = {"type": "http.response.body", "body": b""}
+        await send(message)
+
+    return head_send
+
+
 class StatusFastPath:
     """ASGI middleware: cached status page bodies and 304s without FastAPI's router."""
 
@@ -39,6 +60,8 @@ class StatusFastPath:
         self.routes: dict[str, Any] = {getattr(r, "path", ""): r for r in public.router.routes}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "HEAD" and is_public(scope["path"]):
+            scope, send = {**scope, "method": "GET"}, _without_body(send)
         if scope["type"] == "http" and scope["method"] == "GET":
             target = PATHS.get(scope["path"])
             if target is not None and await self._answer(scope, send, *target):

@@ -7,13 +7,15 @@ is never loaded here, so its title, notes, labels and people cannot reach a publ
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from warroom.errors import NotFound
+from warroom.incidents.models import TimelineEvent
 from warroom.monitors.models import Monitor, MonitorRollup
 from warroom.statuspage import status as mapping
 from warroom.statuspage.config import StatusPageSettings
@@ -27,6 +29,7 @@ from warroom.statuspage.models import (
     StatusUpdate,
 )
 from warroom.statuspage.snapshot import (
+    ComponentChange,
     PageSnapshot,
     PublicComponent,
     PublicGroup,
@@ -118,7 +121,39 @@ def _component_ids(
     return found
 
 
-def _public_update(update: StatusUpdate, component_ids: tuple[str, ...]) -> PublicUpdate:
+UPDATE_KINDS = ("status_published", "status_update_published")  # the timeline events public updates are posted as
+
+
+def _changes(session: Session, incident_ids: list[int]) -> dict[str, tuple[ComponentChange, ...]]:
+    """Update id → the component statuses recorded when it was posted (on its timeline event, public fields only)."""
+    found: dict[str, tuple[ComponentChange, ...]] = {}
+    if not incident_ids:
+        return found
+    rows: Iterable[Any] = session.scalars(
+        select(TimelineEvent.data).where(
+            TimelineEvent.incident_id.in_(incident_ids), TimelineEvent.kind.in_(UPDATE_KINDS)
+        )
+    )
+    for data in rows:
+        recorded = data.get("component_changes") if isinstance(data, dict) else None
+        if not isinstance(recorded, list) or not isinstance(data.get("update_id"), str):
+            continue
+        found[data["update_id"]] = tuple(
+            ComponentChange(
+                code=str(c["code"]),
+                name=str(c["name"]),
+                old_status=str(c["old_status"]),
+                new_status=str(c["new_status"]),
+            )
+            for c in recorded
+            if isinstance(c, dict)
+        )
+    return found
+
+
+def _public_update(
+    update: StatusUpdate, component_ids: tuple[str, ...], changes: tuple[ComponentChange, ...] | None = None
+) -> PublicUpdate:
     return PublicUpdate(
         id=update.public_id,
         status=update.status,  # type: ignore[arg-type]
@@ -126,6 +161,7 @@ def _public_update(update: StatusUpdate, component_ids: tuple[str, ...]) -> Publ
         created_at=update.created_at,
         display_at=update.display_at,
         affected_component_ids=component_ids,
+        component_changes=changes,
     )
 
 
@@ -133,6 +169,7 @@ def _incidents(session: Session, rows: list[StatusIncident]) -> list[PublicIncid
     ids = [r.id for r in rows]
     updates = _updates(session, incident_ids=ids)
     components = _component_ids(session, StatusIncidentComponent, ids)
+    changes = _changes(session, [r.incident_id for r in rows])
     out = []
     for row in rows:
         component_ids = tuple(components.get(row.id, []))
@@ -149,7 +186,10 @@ def _incidents(session: Session, rows: list[StatusIncident]) -> list[PublicIncid
                 monitoring_at=row.monitoring_at,
                 resolved_at=row.resolved_at,
                 component_ids=component_ids,
-                updates=tuple(_public_update(u, component_ids) for u in updates.get(("incident", row.id), [])),
+                updates=tuple(
+                    _public_update(u, component_ids, changes.get(u.public_id))
+                    for u in updates.get(("incident", row.id), [])
+                ),
             )
         )
     return out

@@ -24,6 +24,7 @@ from warroom.incidents import timeline
 from warroom.incidents.models import Incident
 from warroom.incidents.severities import SeverityTable
 from warroom.statuspage import components as components_service
+from warroom.statuspage import status as mapping
 from warroom.statuspage import templates, version
 from warroom.statuspage.config import StatusPageSettings
 from warroom.statuspage.models import StatusComponent, StatusIncident, StatusIncidentComponent, StatusUpdate
@@ -175,6 +176,22 @@ def _add_update(
     return update
 
 
+def _statuses(session: Session, affected: Sequence[StatusComponent]) -> dict[int, str]:
+    """Each component's status now (from the session's state, flushed)."""
+    session.flush()
+    inputs = mapping.gather(session)
+    return {c.id: mapping.status_of(c, inputs) for c in affected}
+
+
+def component_changes(
+    affected: Sequence[StatusComponent], before: dict[int, str], after: dict[int, str]
+) -> list[dict[str, str]]:
+    """Statuspage's `affected_components` of an update: each component's status before and after it."""
+    return [
+        {"code": c.public_id, "name": c.name, "old_status": before[c.id], "new_status": after[c.id]} for c in affected
+    ]
+
+
 def _set_public_status(status_incident: StatusIncident, status: str, now: datetime) -> None:
     status_incident.status = status
     status_incident.updated_at = now
@@ -276,6 +293,7 @@ def publish(
         severities=severities,
         now=now,
     )
+    before = _statuses(session, affected)
     status_incident = StatusIncident(
         public_id=components_service.new_public_id(),
         incident_id=incident.id,
@@ -300,7 +318,12 @@ def publish(
         kind="status_published",
         actor=actor,
         now=now,
-        extra={"public_title": title, "components": [c.name for c in affected], "impact": status_incident.impact},
+        extra={
+            "public_title": title,
+            "components": [c.name for c in affected],
+            "impact": status_incident.impact,
+            "component_changes": component_changes(affected, before, _statuses(session, affected)),
+        },
     )
     return status_incident, update
 
@@ -348,6 +371,8 @@ def post_update(
     )
     if dry_run:
         return composed, None
+    affected = components_of(session, status_incident)
+    before = _statuses(session, affected)
     _follow_internally(session, incident, status, actor, now)
     _set_public_status(status_incident, status, now)
     update = _add_update(session, status_incident, composed, actor, now)
@@ -360,7 +385,7 @@ def post_update(
         kind="status_update_published",
         actor=actor,
         now=now,
-        extra={},
+        extra={"component_changes": component_changes(affected, before, _statuses(session, affected))},
     )
     return composed, update
 

@@ -58,6 +58,16 @@ class PublicGroup:
 
 
 @dataclass(frozen=True)
+class ComponentChange:
+    """One component's status before and after a public update (Statuspage's `affected_components` entry)."""
+
+    code: str  # the component's public id
+    name: str
+    old_status: str
+    new_status: str
+
+
+@dataclass(frozen=True)
 class PublicUpdate:
     """One public status update, with the text a person wrote for the public."""
 
@@ -67,6 +77,8 @@ class PublicUpdate:
     created_at: datetime
     display_at: datetime
     affected_component_ids: tuple[str, ...] = ()
+    # Recorded when the update was posted; None for updates that recorded none (maintenance, older ones).
+    component_changes: tuple[ComponentChange, ...] | None = None
 
 
 @dataclass(frozen=True)

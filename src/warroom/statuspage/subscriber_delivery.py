@@ -35,7 +35,7 @@ from warroom.statuspage.subscriber_config import SubscribersConfig
 from warroom.statuspage.subscriber_models import Delivery, Notice, Subscriber
 from warroom.statuspage.subscriber_smtp import SmtpSender, describe
 from warroom.statuspage.subscriber_source import source_of
-from warroom.statuspage.subscribers import CONFIRM, EMAIL, UNSUBSCRIBE, issue_token
+from warroom.statuspage.subscribers import CONFIRM, CONFIRM_FOR, EMAIL, UNSUBSCRIBE, issue_token
 from warroom.timeparse import parse_duration
 
 FANOUT, SEND, CONFIRM_MAIL = "statuspage.fanout", "statuspage.send", "statuspage.confirm"
@@ -350,7 +350,9 @@ def _confirm_mail(ctx: JobContext, session: Session, job: Job) -> None:
         sender=cfg.smtp.sender,
         to=address,
         subject=f"[{name}] Confirm your subscription",
-        text=messages.confirmation_text(name, link(runtime, "confirm", confirm_token), components),
+        text=messages.confirmation_text(
+            name, link(runtime, "confirm", confirm_token), components, int(CONFIRM_FOR.total_seconds() // 3600)
+        ),
         unsubscribe_url=link(runtime, "unsubscribe", unsubscribe_token),
         msg_id=messages.message_id(f"confirm.{now:%Y%m%d%H%M%S}", sid, cfg.smtp.sender),
         now=now,

@@ -154,11 +154,12 @@ def email(
     return message
 
 
-def confirmation_text(page_name: str, confirm_url: str, components: list[str]) -> str:
+def confirmation_text(page_name: str, confirm_url: str, components: list[str], valid_hours: int = 48) -> str:
     """The body of the double opt-in email."""
     which = f" (components: {', '.join(components)})" if components else ""
     return (
         f"Someone, hopefully you, asked to receive status updates from {page_name}{which}.\n\n"
-        f"Confirm the subscription: {confirm_url}\n\n"
+        f"Confirm the subscription: {confirm_url}\n"
+        f"This link works for {valid_hours} hours; after that, ask again on the status page for a fresh one.\n\n"
         "If you did not ask for this, ignore this message: nothing will be sent without the confirmation."
     )

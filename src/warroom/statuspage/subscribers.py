@@ -10,7 +10,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select
@@ -26,6 +26,14 @@ MAX_COMPONENTS = 100
 _COMPONENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
 # Said for every token that opens nothing: forged, mistyped, already used, or its subscription is gone.
 NOT_VALID = "This link is not valid: it was already used, or it was never issued."
+# A confirmation link works this long; asking again sends a fresh one (one per address per RESEND_AFTER at most,
+# so that nobody can flood an inbox with confirmations by asking from many client addresses).
+CONFIRM_FOR = timedelta(hours=48)
+RESEND_AFTER = timedelta(minutes=5)
+EXPIRED = (
+    "This confirmation link has expired: links work for 48 hours. "
+    "Ask again on the subscribe page and a fresh link will be sent."
+)
 
 
 def new_token() -> tuple[str, str]:
@@ -113,10 +121,12 @@ def _insert(session: Session) -> postgresql.Insert | sqlite.Insert:
 
 
 def subscribe_email(session: Session, address: str, components: list[str], *, now: datetime) -> int | None:
-    """Ask to subscribe `address` (normalized); the id of a new pending subscriber, or None when it existed.
+    """Ask to subscribe `address` (normalized); the id of the pending subscriber to send a confirmation to, or None.
 
-    An address already there (pending or confirmed) is left exactly as it is: no second row, no new email,
-    and the caller answers the same either way, so the form tells nobody who is subscribed."""
+    A new address becomes a pending subscriber. An address still pending (its link unused, maybe expired) gets
+    a fresh confirmation, with the components now asked for, unless one was sent less than RESEND_AFTER ago.
+    A confirmed address is left exactly as it is. There is never a second row, and the caller answers the same
+    in every case, so the form tells nobody who is subscribed."""
     statement = (
         _insert(session)
         .values(kind=EMAIL, address=address, state="pending", component_ids=components, created_at=now)
@@ -124,7 +134,20 @@ def subscribe_email(session: Session, address: str, components: list[str], *, no
         .returning(Subscriber.id)
     )
     new_id: int | None = session.scalar(statement)
-    return new_id
+    if new_id is not None:
+        return new_id
+    existing = session.scalar(select(Subscriber).where(Subscriber.kind == EMAIL, Subscriber.address == address))
+    if existing is None or existing.state != "pending":
+        return None
+    last_sent = session.scalar(
+        select(func.max(SubscriberToken.created_at)).where(
+            SubscriberToken.subscriber_id == existing.id, SubscriberToken.purpose == CONFIRM
+        )
+    )
+    if last_sent is not None and now - last_sent < RESEND_AFTER:
+        return None
+    existing.component_ids = components
+    return existing.id
 
 
 def add_webhook(session: Session, url: str, components: list[str], *, now: datetime) -> Subscriber:
@@ -147,8 +170,8 @@ def issue_token(session: Session, subscriber_id: int, purpose: str, *, now: date
     return token
 
 
-def find_by_token(session: Session, token: str, purpose: str) -> Subscriber:
-    """The subscriber a token is for; NotFound (the same for every reason) otherwise."""
+def find_by_token(session: Session, token: str, purpose: str, *, now: datetime) -> Subscriber:
+    """The subscriber a token is for; NotFound (the same for every reason but an expired confirmation) otherwise."""
     if not isinstance(token, str) or not 20 <= len(token) <= 200:
         raise NotFound(NOT_VALID)
     row = session.scalar(
@@ -157,12 +180,14 @@ def find_by_token(session: Session, token: str, purpose: str) -> Subscriber:
     subscriber = session.get(Subscriber, row.subscriber_id) if row is not None else None
     if subscriber is None or (purpose == CONFIRM and subscriber.state != "pending"):
         raise NotFound(NOT_VALID)
+    if row is not None and purpose == CONFIRM and now - row.created_at >= CONFIRM_FOR:
+        raise NotFound(EXPIRED)
     return subscriber
 
 
 def confirm(session: Session, token: str, *, now: datetime) -> Subscriber:
     """Confirm the subscription a confirm token names; every confirm token of it is spent."""
-    subscriber = find_by_token(session, token, CONFIRM)
+    subscriber = find_by_token(session, token, CONFIRM, now=now)
     subscriber.state, subscriber.confirmed_at = "confirmed", now
     session.execute(
         delete(SubscriberToken)
@@ -172,9 +197,9 @@ def confirm(session: Session, token: str, *, now: datetime) -> Subscriber:
     return subscriber
 
 
-def unsubscribe(session: Session, token: str) -> Subscriber:
+def unsubscribe(session: Session, token: str, *, now: datetime) -> Subscriber:
     """Remove the subscriber an unsubscribe token names: the address is forgotten, and its tokens with it."""
-    subscriber = find_by_token(session, token, UNSUBSCRIBE)
+    subscriber = find_by_token(session, token, UNSUBSCRIBE, now=now)
     remove_subscriber(session, subscriber)
     return subscriber
 

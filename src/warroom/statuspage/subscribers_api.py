@@ -139,9 +139,9 @@ def subscribe(
     )
 
 
-def _token_page(session: Session, token: str, purpose: str) -> Subscriber | HTMLResponse:
+def _token_page(session: Session, token: str, purpose: str, now: datetime) -> Subscriber | HTMLResponse:
     try:
-        return subscribers.find_by_token(session, token, purpose)
+        return subscribers.find_by_token(session, token, purpose, now=now)
     except NotFound as exc:
         return _not_found(exc.detail)
 
@@ -149,7 +149,7 @@ def _token_page(session: Session, token: str, purpose: str) -> Subscriber | HTML
 @pages.get("/status/confirm/{token}", response_class=HTMLResponse)
 def confirm_page(token: str, session: ReadSession, runtime: RuntimeDep) -> HTMLResponse:
     """The confirmation page (a GET confirms nothing: mail scanners follow links)."""
-    found = _token_page(session, token, subscribers.CONFIRM)
+    found = _token_page(session, token, subscribers.CONFIRM, runtime.clock.now())
     if isinstance(found, HTMLResponse):
         return found
     return _html(
@@ -173,7 +173,7 @@ def confirm(token: str, session: WriteSession, runtime: RuntimeDep) -> HTMLRespo
 @pages.get("/status/unsubscribe/{token}", response_class=HTMLResponse)
 def unsubscribe_page(token: str, session: ReadSession, runtime: RuntimeDep) -> HTMLResponse:
     """The unsubscribe page with its button (a GET changes nothing)."""
-    found = _token_page(session, token, subscribers.UNSUBSCRIBE)
+    found = _token_page(session, token, subscribers.UNSUBSCRIBE, runtime.clock.now())
     if isinstance(found, HTMLResponse):
         return found
     return _html(
@@ -186,7 +186,7 @@ def unsubscribe_page(token: str, session: ReadSession, runtime: RuntimeDep) -> H
 def unsubscribe(token: str, session: WriteSession, runtime: RuntimeDep) -> HTMLResponse:
     """Unsubscribe: the button, or a mail client's RFC 8058 one-click POST (`List-Unsubscribe=One-Click`)."""
     try:
-        subscribers.unsubscribe(session, token)
+        subscribers.unsubscribe(session, token, now=runtime.clock.now())
     except NotFound as exc:
         session.rollback()
         return _not_found(exc.detail)

@@ -120,9 +120,16 @@ def update(incident: PublicIncident, item: PublicUpdate) -> Json:
         "created_at": timestamp(item.created_at),
         "updated_at": timestamp(item.created_at),
         "display_at": timestamp(item.display_at),
-        # Statuspage gives old and new status per affected component; the snapshot keeps no old status, so
-        # this stays null, as Statuspage itself sends for an update that changed no component.
-        "affected_components": None,
+        # Statuspage gives old and new status per affected component, recorded when the update was posted;
+        # null (as Statuspage sends) for an update that recorded none.
+        "affected_components": (
+            None
+            if item.component_changes is None
+            else [
+                {"code": c.code, "name": c.name, "old_status": c.old_status, "new_status": c.new_status}
+                for c in item.component_changes
+            ]
+        ),
         "deliver_notifications": True,
         "custom_tweet": None,
         "tweet_id": None,

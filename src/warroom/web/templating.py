@@ -53,6 +53,9 @@ def _duration(seconds: float | None) -> str:
 # The main navigation: (key, label, path). A console page module adds its own line; a page marks itself with `nav`.
 NAV_ITEMS: list[tuple[str, str, str]] = [
     ("incidents", "Incidents", "/incidents"),
+    ("alerts", "Alerts", "/alerts"),
+    ("oncall", "On call", "/oncall"),
+    ("monitors", "Monitors", "/monitors"),
 ]
 
 # The least role that sees a navigation item (key -> role); items not listed are for every logged-in person.
