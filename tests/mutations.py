@@ -864,6 +864,22 @@ MUTANTS: tuple[Mutant, ...] = (
             "test_deleting_a_component_an_open_public_incident_affects_is_refused_naming_it[sqlite]",
         ),
     ),
+    Mutant(
+        "live-list-ignores-new-incidents",
+        "docs/console.md: a new incident raised by an alert appears on an open incident list",
+        "src/warroom/web/live_parts.py",
+        '        "declared",\n',
+        "",
+        ("tests/web/test_live_list.py::test_an_alert_raises_an_incident_that_appears_on_an_open_list_keeping_its_filters[sqlite]",),
+    ),
+    Mutant(
+        "live-list-unescaped-title",
+        "docs/console.md: a title arriving live is text, not markup",
+        "src/warroom/web/templates/incidents/list_body.html",
+        "{{ i.title }}",
+        "{{ i.title | safe }}",
+        ("tests/web/test_live_list.py::test_a_script_title_arriving_live_is_text[sqlite]",),
+    ),
 )
 
 

@@ -244,6 +244,7 @@ CONSOLE: dict[tuple[str, str], Role | None] = {
     ("POST", "/incidents/{number}/reopen"): R,
     ("POST", "/incidents/{number}/escalate"): R,
     ("GET", "/incidents/{number}/live"): V,  # the live timeline (SSE); here only its refusals and 404 are reached
+    ("GET", "/incidents/live"): V,  # the live incident list (SSE): CONSOLE_STREAMS, checked on a real server
     ("GET", "/incidents/{number}/runbook"): V,
     ("POST", "/incidents/{number}/runbook/start"): R,
     ("POST", "/incidents/{number}/runbook/{run_id}/steps/{step_id}/run"): R,
@@ -436,7 +437,11 @@ def _console_session(runtime, username: str, role: Role) -> tuple[str, str]:
     return secret, browser_sessions.csrf_token(secret)
 
 
-CONSOLE_ROWS = sorted((route, least) for route, least in CONSOLE.items() if least is not None)
+# Console routes that answer an admitted person with an endless stream (TestClient would wait for its end).
+CONSOLE_STREAMS = {("GET", "/incidents/live")}
+CONSOLE_ROWS = sorted(
+    (route, least) for route, least in CONSOLE.items() if least is not None and route not in CONSOLE_STREAMS
+)
 
 
 @pytest.mark.backend("sqlite")
@@ -464,3 +469,29 @@ def test_console_routes_by_role(app, runtime, route, least: Role):
             else:
                 assert answer.status_code not in (401, 403), f"{method} {path} as {role.value}: {answer.status_code}"
                 assert answer.status_code < 500, f"{method} {path} as {role.value}: {answer.status_code}"
+
+
+@pytest.mark.backend("sqlite")
+@pytest.mark.parametrize("route", sorted(CONSOLE_STREAMS), ids=[f"{m} {p}" for m, p in sorted(CONSOLE_STREAMS)])
+def test_console_streams_admit_whom_the_table_says(live_server, runtime, route):
+    method, path = route
+    least = CONSOLE[route]
+    assert least is not None
+
+    def call(cookie: str | None) -> httpx.Response:
+        headers = {"Cookie": f"warroom_session={cookie}"} if cookie else {}
+        with httpx.stream(method, live_server.url + concrete(path), headers=headers, timeout=10) as response:
+            return response  # the headers only: leaving closes the stream
+
+    for label, cookie in (("no session", None), ("forged session", "forged-session-id")):
+        answer = call(cookie)
+        assert answer.status_code == 303, f"{method} {path} with {label}: {answer.status_code}"
+        assert answer.headers["location"].startswith("/login")
+    for role in Role:
+        secret, _csrf = _console_session(runtime, f"stream-{role.value}", role)
+        answer = call(secret)
+        if RANK[role] < RANK[least]:
+            assert answer.status_code == 403, f"{method} {path} as {role.value}"
+        else:
+            assert answer.status_code == 200, f"{method} {path} as {role.value}: {answer.status_code}"
+            assert answer.headers["content-type"].startswith("text/event-stream")

@@ -45,6 +45,18 @@ def _parse(value: object) -> datetime | None:
     return None
 
 
+# The only kinds milestones() reads: a page may read just these instead of a long timeline.
+MILESTONE_KINDS = (
+    "declared",
+    "times_changed",
+    "acknowledged",
+    "status_changed",
+    "resolved",
+    "auto_resolved",
+    "reopened",
+)
+
+
 def milestones(events: Iterable[TimelineEvent]) -> Milestones:
     """Read the milestones off the timeline (oldest event first).
 

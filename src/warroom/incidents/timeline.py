@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from warroom.auth.actor import Actor
@@ -149,3 +149,29 @@ def events(session: Session, incident_id: int) -> list[TimelineEvent]:
             select(TimelineEvent).where(TimelineEvent.incident_id == incident_id).order_by(TimelineEvent.id)
         )
     )
+
+
+def latest_id(session: Session) -> int:
+    """The id of the newest timeline event of any incident (0: none yet); a live page resumes after it."""
+    return int(session.scalar(select(func.max(TimelineEvent.id))) or 0)
+
+
+def newest(session: Session, incident_id: int, limit: int) -> tuple[list[TimelineEvent], int]:
+    """The incident's newest `limit` events, newest first, and how many it has in all."""
+    rows = session.scalars(
+        select(TimelineEvent)
+        .where(TimelineEvent.incident_id == incident_id)
+        .order_by(TimelineEvent.id.desc())
+        .limit(limit)
+    )
+    found = list(rows)
+    if len(found) < limit:
+        return found, len(found)
+    total = session.scalar(select(func.count()).where(TimelineEvent.incident_id == incident_id))
+    return found, int(total or 0)
+
+
+def of_kinds(session: Session, incident_id: int, kinds: Iterable[str]) -> list[TimelineEvent]:
+    """The incident's events of these kinds, oldest first (what its durations are read from)."""
+    query = select(TimelineEvent).where(TimelineEvent.incident_id == incident_id, TimelineEvent.kind.in_(list(kinds)))
+    return list(session.scalars(query.order_by(TimelineEvent.id)))

@@ -24,6 +24,7 @@ from warroom.oncall.models import Escalation
 OPEN_LIMIT = 200  # open incidents shown at once (a real list this long is a bigger problem than paging)
 RESOLVED_LIMIT = 25  # recently resolved incidents under the open ones
 ALERT_LIMIT = 100
+EVENT_LIMIT = 200  # timeline events an incident page shows unless all are asked for (a long timeline is slow)
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,8 @@ class IncidentPage:
     incident: Incident
     severity: Severity
     measures: list[durations.Measure]
-    events: list[TimelineEvent]  # newest first
+    events: list[TimelineEvent]  # newest first (the newest EVENT_LIMIT unless all were asked for)
+    event_count: int  # how many the incident has in all
     alerts: list[Alert]
     escalation: Escalation | None
     pages: list[Notification]
@@ -128,13 +130,19 @@ def _minutes(every: timedelta) -> str:
     return f"{minutes // 60} h" if minutes % 60 == 0 and minutes >= 60 else f"{minutes} min"
 
 
-def incident_page(session: Session, runtime: Any, number: int) -> IncidentPage:
-    """The incident `number` with everything around it; NotFound when there is none."""
+def incident_page(session: Session, runtime: Any, number: int, *, all_events: bool = False) -> IncidentPage:
+    """The incident `number` with everything around it (its newest EVENT_LIMIT timeline events, or all of them);
+    NotFound when there is none."""
     now: datetime = runtime.clock.now()
     incident = service.get_or_404(session, number)
     severity = runtime.severities.get(incident.severity)
-    events = timeline.events(session, incident.id)
-    measures = durations.measure(durations.milestones(events), severity, now)
+    if all_events:
+        events = list(reversed(timeline.events(session, incident.id)))
+        count = len(events)
+    else:
+        events, count = timeline.newest(session, incident.id, EVENT_LIMIT)
+    marks = timeline.of_kinds(session, incident.id, durations.MILESTONE_KINDS)
+    measures = durations.measure(durations.milestones(marks), severity, now)
     alerts, _ = alert_queries.list_alerts(session, alert_queries.AlertFilters(incident=incident.id), limit=ALERT_LIMIT)
     current = Status(incident.status)
     next_statuses = [s.value for s in ALLOWED[current] if s is not Status.ACKNOWLEDGED]
@@ -146,7 +154,8 @@ def incident_page(session: Session, runtime: Any, number: int) -> IncidentPage:
         incident=incident,
         severity=severity,
         measures=measures,
-        events=list(reversed(events)),
+        events=events,
+        event_count=count,
         alerts=alerts,
         escalation=paging.get(session, incident.id),
         pages=[n for n in notify_service.for_incident(session, incident.id) if n.kind == "page"],

@@ -6,7 +6,9 @@ records the audit entry under the person's name, and commits once."""
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from collections.abc import Callable
+from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import Form, Header, Query, Request, Response
 from fastapi.responses import RedirectResponse
@@ -15,15 +17,16 @@ from starlette.concurrency import run_in_threadpool
 
 from warroom.auth import service as audit
 from warroom.deps import PathId, QueryId, ReadSession, RuntimeDep, WriteSession
-from warroom.errors import InvalidInput
-from warroom.incidents import service
-from warroom.incidents.live import LiveEvent
-from warroom.incidents.live_api import live_response, resume_point
+from warroom.errors import InvalidInput, Unavailable
+from warroom.incidents import service, timeline
+from warroom.incidents.live import LiveEvent, feed_of
+from warroom.incidents.live_api import resume_point
 from warroom.incidents.models import Incident
 from warroom.oncall import paging
 from warroom.runtime import Runtime
 from warroom.web.errors import console_router
 from warroom.web.incident_view import ListFilters, incident_list, incident_page
+from warroom.web.live_parts import FACT_KINDS, LIST_KINDS, PAGING_KINDS, parts_response
 from warroom.web.session import Person, RespondingPerson, Visit
 from warroom.web.templating import env, flash, render
 
@@ -47,6 +50,7 @@ def list_page(
 ) -> Response:
     """Open incidents first, filtered by status, severity, service and "mine"; the declare form beside them."""
     filters = ListFilters(status=status.strip(), severity=severity.strip(), service=service_name.strip(), mine=mine)
+    latest = timeline.latest_id(session)  # first: an event committed during the read below is sent live
     found = incident_list(session, runtime.severities, filters, username=visit.username)
     return render(
         request,
@@ -55,10 +59,52 @@ def list_page(
             "nav": "incidents",
             "found": found,
             "filters": filters,
+            "live_query": _live_query(filters, latest),
             "severities": list(runtime.severities),
             "statuses": ["open", "triggered", "acknowledged", "investigating", "identified", "monitoring", "resolved"],
         },
     )
+
+
+def _live_query(filters: ListFilters, after: int) -> str:
+    """The live list's query: the page's filters, and the newest event the page saw."""
+    query: dict[str, str] = {"status": filters.status, "severity": filters.severity, "service": filters.service}
+    if filters.mine:
+        query["mine"] = "true"
+    if after:
+        query["after"] = str(after)
+    return urlencode({k: v for k, v in query.items() if v})
+
+
+@router.get("/incidents/live", response_model=None)
+async def live_list(
+    request: Request,
+    visit: Person,
+    runtime: RuntimeDep,
+    status: Filter = "",
+    severity: Filter = "",
+    service_name: Annotated[str, Query(alias="service", max_length=100)] = "",
+    mine: Annotated[bool, Query()] = False,
+    after: QueryId = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> Response:
+    """The list's lists, rendered again with the same filters when an incident is raised, changes or is
+    resolved (SSE, `event: list`; htmx swaps it in). A bad filter is refused before the stream opens."""
+    filters = ListFilters(status=status.strip(), severity=severity.strip(), service=service_name.strip(), mine=mine)
+    start = resume_point(last_event_id, after)
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    username = visit.username
+    template = env.get_template("incidents/list_body.html")
+
+    def lists() -> str:
+        with runtime.db.session() as session:
+            found = incident_list(session, runtime.severities, filters, username=username)
+            return template.render(found=found, filters=filters, root=root)
+
+    await run_in_threadpool(lists)  # refuses a bad filter (a 4xx page) before the stream opens
+    if feed_of(runtime) is None:
+        raise Unavailable("The live feed is not running in this process; retry later.")
+    return parts_response(runtime, None, [("list", LIST_KINDS, lists)], after=start)
 
 
 @router.post("/incidents")
@@ -101,10 +147,16 @@ def declare(
 
 @router.get("/incidents/{number}")
 def incident_detail(
-    number: PathId, request: Request, visit: Person, session: ReadSession, runtime: RuntimeDep
+    number: PathId,
+    request: Request,
+    visit: Person,
+    session: ReadSession,
+    runtime: RuntimeDep,
+    events: Annotated[str, Query(max_length=10)] = "",
 ) -> Response:
-    """One incident: its facts, durations against targets, actions, timeline, alerts, paging, on call now."""
-    view = incident_page(session, runtime, number)
+    """One incident: its facts, durations against targets, actions, timeline (the newest events; `?events=all`:
+    every one), alerts, paging, on call now."""
+    view = incident_page(session, runtime, number, all_events=events.strip() == "all")
     return render(
         request, "incidents/detail.html", {"nav": "incidents", "view": view, "severities": list(runtime.severities)}
     )
@@ -120,15 +172,32 @@ async def live_timeline(
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> Response:
     """The incident's new timeline events as they commit, each as the page's timeline row (htmx's SSE extension
-    puts them at the top of the timeline); a reconnecting browser resumes after its Last-Event-ID."""
+    puts them at the top of the timeline), and its facts and paging panel rendered again when an event changes
+    them; a reconnecting browser resumes after its Last-Event-ID."""
     start = resume_point(last_event_id, after)
+    if feed_of(runtime) is None:
+        raise Unavailable("The live feed is not running in this process; retry later.")
     await run_in_threadpool(_exists, runtime, number)
     event_row = env.get_template("incidents/event.html").module.event_row  # type: ignore[attr-defined]
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    severities = list(runtime.severities)
 
     def row(event: LiveEvent) -> str:
         return str(event_row(event))
 
-    return cast(Response, live_response(runtime, number, after=start, render=row))
+    def part(template: str) -> Callable[[], str]:
+        def rendered() -> str:
+            with runtime.db.session() as session:
+                view = incident_page(session, runtime, number)
+                return env.get_template(template).render(view=view, root=root, severities=severities)
+
+        return rendered
+
+    parts = [
+        ("facts", FACT_KINDS, part("incidents/facts.html")),
+        ("paging", PAGING_KINDS, part("incidents/paging.html")),
+    ]
+    return parts_response(runtime, number, parts, after=start, each=row)
 
 
 def _exists(runtime: Runtime, number: int) -> None:
