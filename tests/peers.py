@@ -4,9 +4,11 @@ temporary folder, and stopped by the fixture that started them."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -82,3 +84,26 @@ class Peer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+
+
+def start_engine(database_url: str, config_path: Path, tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
+    """A real `warroom engine` process on `database_url` with `config_path`, its output in tmp_path/NAME.log."""
+    env = dict(os.environ)
+    env.update(
+        WARROOM_DATABASE_URL=database_url,
+        WARROOM_CONFIG=str(config_path),
+        WARROOM_DATA_DIR=str(tmp_path / "data"),
+        WARROOM_LOG_LEVEL="warning",
+    )
+    log = (tmp_path / f"{name}.log").open("wb")
+    return subprocess.Popen([sys.executable, "-m", "warroom", "engine"], env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll `predicate` every 20 ms until it holds; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")

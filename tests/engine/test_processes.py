@@ -5,10 +5,7 @@ These use the real clock (the engines are other processes) with escalation waits
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -19,6 +16,7 @@ import pytest
 import yaml
 
 from tests.oncall.helpers import Webhook
+from tests.peers import start_engine, wait_until
 from warroom.auth.actor import Actor, Role
 from warroom.clock import SystemClock
 from warroom.config import ConfigFile, parse_config_text
@@ -70,17 +68,6 @@ def config(config_path: Path) -> ConfigFile:
     return parse_config_text(config_path.read_text(), str(config_path))
 
 
-def _start_engine(database_url: str, config_path: Path, tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
-    env = dict(os.environ)
-    env.update(
-        WARROOM_DATABASE_URL=database_url,
-        WARROOM_CONFIG=str(config_path),
-        WARROOM_DATA_DIR=str(tmp_path / "data"),
-        WARROOM_LOG_LEVEL="warning",
-    )
-    log = (tmp_path / f"{name}.log").open("wb")
-    return subprocess.Popen([sys.executable, "-m", "warroom", "engine"], env=env, stdout=log, stderr=subprocess.STDOUT)
-
 
 def _declare(runtime: Any, count: int, batch: int = 50) -> None:
     actor = Actor(name="tests", role=Role.RESPONDER)
@@ -97,31 +84,23 @@ def _declare(runtime: Any, count: int, batch: int = 50) -> None:
                 )
 
 
-def _wait(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
 
 def test_sigkill_in_the_middle_of_an_escalation_runs_every_step_once(
     runtime, database_url, config_path, tmp_path, webhook
 ):
     incidents_count = 30
-    engine = _start_engine(database_url, config_path, tmp_path, "first")
+    engine = start_engine(database_url, config_path, tmp_path, "first")
     try:
         _declare(runtime, incidents_count)
         # Level 1 pages at once, level 2 four seconds later: kill as soon as level 2 has begun to go out.
-        _wait(lambda: len(webhook.at("bob")) >= 1, 30, "the second level to start")
+        wait_until(lambda: len(webhook.at("bob")) >= 1, 30, "the second level to start")
         engine.send_signal(signal.SIGKILL)
         engine.wait(10)
         killed_at = len(webhook.messages)
         time.sleep(5)  # level 3 falls due while no engine runs
         assert len(webhook.messages) == killed_at
-        engine = _start_engine(database_url, config_path, tmp_path, "second")
-        _wait(lambda: len({m.notification for m in webhook.messages}) >= 3 * incidents_count, 60, "every level")
+        engine = start_engine(database_url, config_path, tmp_path, "second")
+        wait_until(lambda: len({m.notification for m in webhook.messages}) >= 3 * incidents_count, 60, "every level")
         time.sleep(2)  # anything extra would arrive now
     finally:
         engine.terminate()
@@ -150,9 +129,9 @@ def test_three_engines_on_postgresql_send_every_notification_once(
 ):
     incidents_count = 1000
     _declare(runtime, incidents_count, batch=100)  # level 1 of each is queued with its declaration
-    engines = [_start_engine(database_url, config_path, tmp_path, f"engine-{n}") for n in range(3)]
+    engines = [start_engine(database_url, config_path, tmp_path, f"engine-{n}") for n in range(3)]
     try:
-        _wait(lambda: len(webhook.messages) >= 2 * incidents_count, 240, "2,000 notifications")
+        wait_until(lambda: len(webhook.messages) >= 2 * incidents_count, 240, "2,000 notifications")
         time.sleep(3)
     finally:
         for engine in engines:

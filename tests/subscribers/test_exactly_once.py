@@ -5,10 +5,7 @@ Once as the subscriber sees it: every message of one update to one subscriber ha
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -19,6 +16,7 @@ import pytest
 import yaml
 from sqlalchemy import func, insert, select
 
+from tests.peers import start_engine, wait_until
 from tests.subscribers.receivers import SmtpBox
 from warroom.clock import SystemClock
 from warroom.config import ConfigFile, parse_config_text
@@ -47,25 +45,6 @@ def config(config_path: Path) -> ConfigFile:
     return parse_config_text(config_path.read_text(), str(config_path))
 
 
-def _engine(database_url: str, config_path: Path, tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
-    env = dict(os.environ)
-    env.update(
-        WARROOM_DATABASE_URL=database_url,
-        WARROOM_CONFIG=str(config_path),
-        WARROOM_DATA_DIR=str(tmp_path / "data"),
-        WARROOM_LOG_LEVEL="warning",
-    )
-    log = (tmp_path / f"{name}.log").open("wb")
-    return subprocess.Popen([sys.executable, "-m", "warroom", "engine"], env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_sigkill_in_the_middle_of_sending_delivers_each_update_once(
@@ -94,15 +73,15 @@ def test_sigkill_in_the_middle_of_sending_delivers_each_update_once(
         )
     smtp.delay = 0.004  # ~4 ms a message: the kill lands while the batches are going out
     update = publish("Checkouts are slow; we are on it.")
-    engine = _engine(database_url, str(config_path), tmp_path, "first")  # type: ignore[arg-type]
+    engine = start_engine(database_url, config_path, tmp_path, "first")
     try:
-        _wait(lambda: len(smtp.messages) >= SUBSCRIBERS // 4, 60, "a quarter of the messages")
+        wait_until(lambda: len(smtp.messages) >= SUBSCRIBERS // 4, 60, "a quarter of the messages")
         engine.send_signal(signal.SIGKILL)
         engine.wait(10)
         killed_at = len(smtp.messages)
         assert killed_at < SUBSCRIBERS, "everything went out before the kill: nothing was tested"
-        engine = _engine(database_url, str(config_path), tmp_path, "second")  # type: ignore[arg-type]
-        _wait(lambda: len({str(m["To"]) for m in smtp.messages}) >= SUBSCRIBERS, 60, "every subscriber")
+        engine = start_engine(database_url, config_path, tmp_path, "second")
+        wait_until(lambda: len({str(m["To"]) for m in smtp.messages}) >= SUBSCRIBERS, 60, "every subscriber")
         time.sleep(1.5)  # anything extra would arrive now
     finally:
         engine.terminate()
