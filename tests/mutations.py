@@ -693,9 +693,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "console-runbook-person-unattended",
         "docs/console.md: a step a person runs from the console runs (it is not an unattended run)",
-        "src/warroom/runbooks/stepjobs.py",
-        'unattended = record.actor_kind not in ("token", "user", "person")',
-        'unattended = record.actor_kind not in ("token", "user")',
+        "src/warroom/auth/actor.py",
+        'PERSON_KINDS: tuple[str, ...] = ("token", "user", "person")',
+        'PERSON_KINDS: tuple[str, ...] = ("token", "user")',
         ("tests/web/test_runbook_pages.py::test_a_step_runs_and_its_output_arrives_escaped[sqlite]",),
     ),
     Mutant(
