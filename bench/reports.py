@@ -37,11 +37,11 @@ from warroom.incidents.severities import SeverityTable
 from warroom.notify.models import Notification
 from warroom.oncall.models import Escalation, OncallUser, Team
 from warroom.reports import service
-from warroom.reports.groups import group_keys
+from warroom.reports.groups import group_positions
 from warroom.reports.load import load as load_section
 from warroom.reports.noise import noise
 from warroom.reports.period import parse_query
-from warroom.reports.phases import incident_rows, phase_table, trend
+from warroom.reports.phases import incident_facts, phase_table, trend
 from warroom.reports.runbook_use import runbooks
 from warroom.runbooks.models import RunbookRun
 
@@ -180,24 +180,24 @@ def run_backend(backend: str, url: str, args: argparse.Namespace) -> list[tuple[
         return once
 
     def phases(session: Any) -> object:
-        rows = incident_rows(session, query)
-        return phase_table(rows, None, severities), trend(rows, None, query)
+        facts = incident_facts(session, query)
+        return phase_table(facts, None, severities), trend(facts, None, query)
 
     def phases_by_service(session: Any) -> object:
-        rows = incident_rows(session, by_service)
-        keys = group_keys(session, by_service)
-        return phase_table(rows, keys, severities), trend(rows, keys, by_service)
+        facts = incident_facts(session, by_service)
+        groups = group_positions(session, by_service, facts)
+        return phase_table(facts, groups, severities), trend(facts, groups, by_service)
 
     results: list[tuple[str, str, float, float]] = []
     try:
-        counted = len(timed(lambda s: incident_rows(s, query))())  # type: ignore[arg-type]
+        counted = len(timed(lambda s: incident_facts(s, query))())  # type: ignore[arg-type]
         print(f"  the report covers {counted:,} incidents", flush=True)
         for label, fn in (
             ("incidents + trend (by severity)", phases),
             ("incidents + trend (by service)", phases_by_service),
-            ("noise", lambda s: noise(s, query)),
-            ("load", lambda s: load_section(s, query)),
-            ("runbooks", lambda s: runbooks(s, query, incident_rows(s, query))),
+            ("noise", lambda s: noise(s, query, incident_facts(s, query).position())),
+            ("load", lambda s: load_section(s, incident_facts(s, query).position())),
+            ("runbooks", lambda s: runbooks(s, query, incident_facts(s, query))),
             ("whole report (by severity)", lambda s: service.build(s, query, severities)),
             ("whole report (by service)", lambda s: service.build(s, by_service, severities)),
         ):

@@ -99,6 +99,7 @@ ALERTS = [
     ("Flappy", "flaps", 6, None, 4, "2026-11-18 14:00"),
     (None, "Backup failed", 7, None, 1, "2026-11-20 02:00"),
     ("Old", "before the period", None, "silence:1", 1, "2026-10-20 08:00"),
+    ("DrillAlert", "drill", 10, None, 2, "2026-11-15 10:00"),  # the drill's: counted only with include_drills
 ]
 # (runbook, incident, outcome, minutes the run took or None while running)
 RUNS = [

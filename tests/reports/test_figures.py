@@ -183,3 +183,8 @@ def test_drills_are_left_out_unless_asked(get):
     # detect with #10 (1 min): 1 1 2 3 4 5 6 10 20 → median 4
     assert _groups(with_drills)["(all)"]["phases"]["detect"]["median"] == 4 * M
     assert get("trend", include_drills="true") != get("trend")
+    # the drill's alert (2 received) joins the noise only when asked for
+    noise = get("noise", include_drills="true")
+    assert (noise["alerts"], noise["received"]) == (11, 22)
+    assert noise["alerts_per_incident"]["incidents"] == 5
+    assert ("DrillAlert", 1, 2) in [(a["name"], a["alerts"], a["received"]) for a in noise["noisiest"]]

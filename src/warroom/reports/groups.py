@@ -3,55 +3,69 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from warroom.incidents.models import Incident, IncidentService
+from warroom.incidents.models import IncidentService
 from warroom.oncall.models import Escalation, Team
 from warroom.reports.period import ReportQuery
-from warroom.reports.sql import fetch_all, in_period
+from warroom.reports.phases import NONE, Facts
+from warroom.reports.sql import fetch_all
+
+_first = itemgetter(0)
+_second = itemgetter(1)
 
 
-def services_of(session: Session, query: ReportQuery) -> dict[int, list[str]]:
-    """incident id → its services, for the period's incidents (read once per report: see `service.build`)."""
-    cached: dict[int, list[str]] | None = session.info.get(("report-services", query))
+def _runs(session: Session, statement: Any, facts: Facts) -> dict[str, list[int]]:
+    """name → sorted positions, from `statement`'s (name, incident id) rows ordered by name.
+
+    The statement reads the whole link table, not joined with the period's incidents: `facts` knows them, and
+    a lookup here is far cheaper than one into the incidents table per row (a quarter of the time, issue 17)."""
+    return {
+        name: facts.positions_of(map(_second, rows))
+        for name, rows in groupby(fetch_all(session, statement), key=_first)
+    }
+
+
+def services_of(session: Session, facts: Facts) -> dict[str, list[int]]:
+    """service → the sorted positions (in `facts`) of the period's incidents of that service; read once per
+    report (the runbook section asks again)."""
+    cached: dict[str, list[int]] | None = facts.memo.get("services")
     if cached is not None:
         return cached
-    services: dict[int, list[str]] = defaultdict(list)
-    statement = select(IncidentService.incident_id, IncidentService.service).join(
-        Incident, Incident.id == IncidentService.incident_id
-    )
-    for incident_id, service in fetch_all(session, statement.where(in_period(query))):
-        services[incident_id].append(service)
-    session.info[("report-services", query)] = services
+    statement = select(IncidentService.service, IncidentService.incident_id).order_by(IncidentService.service)
+    services = _runs(session, statement, facts)
+    facts.memo["services"] = services
     return services
 
 
-def group_keys(session: Session, query: ReportQuery) -> dict[int, list[str]] | None:
-    """incident id → its group names for service, team or policy; None when grouping by severity (a column).
+def _with_none(facts: Facts, groups: dict[str, list[int]]) -> dict[str, list[int]]:
+    """`groups` and, as `(none)`, the incidents in none of them."""
+    covered = set().union(*groups.values()) if groups else set()
+    if len(covered) < len(facts):
+        groups[NONE] = sorted(set(range(len(facts))) - covered)
+    return groups
+
+
+def group_positions(session: Session, query: ReportQuery, facts: Facts) -> dict[str, list[int]] | None:
+    """group name → the sorted positions of its incidents, for service, team or policy; None when grouping by
+    severity (`facts` is already in runs of severity).
 
     Incidents without any (no service, no team owning one, never paged) are reported as `(none)`."""
     if query.group_by == "severity":
         return None
-    keys: dict[int, list[str]] = defaultdict(list)
     if query.group_by == "policy":
-        statement = select(Escalation.incident_id, Escalation.policy_id).join(
-            Incident, Incident.id == Escalation.incident_id
-        )
-        for incident_id, policy in session.execute(statement.where(in_period(query))):
-            keys[incident_id].append(policy)
-        return keys
-    services = services_of(session, query)
+        statement = select(Escalation.policy_id, Escalation.incident_id).order_by(Escalation.policy_id)
+        return _with_none(facts, _runs(session, statement, facts))
+    services = services_of(session, facts)
     if query.group_by == "service":
-        return services
-    teams_of: dict[str, list[str]] = defaultdict(list)
+        return _with_none(facts, dict(services))
+    members: dict[str, set[int]] = defaultdict(set)
     for team_id, team_services in session.execute(select(Team.id, Team.services).order_by(Team.id)):
         for service in team_services or []:
-            teams_of[service].append(team_id)
-    for incident_id, names in services.items():
-        for service in names:
-            for team in teams_of.get(service, []):
-                if team not in keys[incident_id]:
-                    keys[incident_id].append(team)
-    return keys
+            members[team_id].update(services.get(service, ()))
+    return _with_none(facts, {team: sorted(positions) for team, positions in members.items() if positions})

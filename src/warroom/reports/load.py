@@ -6,6 +6,7 @@ the page notifications grouped by (incident, person, generation, cycle, level), 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Container
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -13,12 +14,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from warroom.incidents.models import Incident, TimelineEvent
+from warroom.incidents.models import TimelineEvent
 from warroom.notify.models import Notification
 from warroom.oncall.models import OncallUser
 from warroom.reports import figures
-from warroom.reports.period import ReportQuery
-from warroom.reports.sql import epoch, fetch_all, in_period, is_sqlite
+from warroom.reports.sql import epoch, fetch_all, is_sqlite
 
 NIGHT_STARTS, NIGHT_ENDS = 22, 7  # 22:00 to 07:00 on the person's clock
 UTC_ZONE = ZoneInfo("UTC")
@@ -71,15 +71,17 @@ class _Clock:
         return (seconds + offset) // 3600 % 24
 
 
-def pages(session: Session, query: ReportQuery) -> list[Page]:
-    """The pages of the period's incidents."""
+def pages(session: Session, incidents: Container[int]) -> list[Page]:
+    """The pages of the period's `incidents`.
+
+    Read over the whole notification table and kept here when their incident is one of the period's: a join
+    costs a lookup into the incidents table per notification (issue 17)."""
     sqlite = is_sqlite(session)
     # The epoch of the earliest timestamp: one conversion per page, not one per notification.
     first = epoch(func.min(Notification.created_at), sqlite=sqlite)
     statement = (
         select(Notification.incident_id, Notification.user_id, first)
-        .join(Incident, Incident.id == Notification.incident_id)
-        .where(in_period(query), Notification.kind == "page", Notification.user_id.is_not(None))
+        .where(Notification.kind == "page", Notification.user_id.is_not(None), Notification.incident_id.is_not(None))
         .group_by(
             Notification.incident_id,
             Notification.user_id,
@@ -88,30 +90,34 @@ def pages(session: Session, query: ReportQuery) -> list[Page]:
             Notification.level,
         )
     )
-    return [page for page in fetch_all(session, statement) if page[0] is not None and page[1] is not None]
+    return [page for page in fetch_all(session, statement) if page[0] in incidents]
 
 
-def _acknowledgements(session: Session, query: ReportQuery) -> dict[int, tuple[str, float]]:
-    """incident → (who acknowledged it first, when)."""
+def _acknowledgements(session: Session, incidents: Container[int]) -> dict[int, tuple[str, float]]:
+    """incident → (who acknowledged it first, when), for the period's `incidents`."""
     sqlite = is_sqlite(session)
     statement = (
         select(TimelineEvent.incident_id, TimelineEvent.actor, epoch(TimelineEvent.at, sqlite=sqlite))
-        .join(Incident, Incident.id == TimelineEvent.incident_id)
-        .where(in_period(query), TimelineEvent.kind == "acknowledged")
+        .where(TimelineEvent.kind == "acknowledged")
         .order_by(TimelineEvent.at, TimelineEvent.id)  # the order of ix_timeline_events_kind_at: no sort
     )
     # Read backwards, the first acknowledgement of each incident is the last one written.
-    return {incident_id: (actor, at) for incident_id, actor, at in reversed(fetch_all(session, statement))}
+    return {
+        incident_id: (actor, at)
+        for incident_id, actor, at in reversed(fetch_all(session, statement))
+        if incident_id in incidents
+    }
 
 
-def load(session: Session, query: ReportQuery) -> dict[str, Any]:
-    """Per person: pages, night pages, pages never acknowledged, and time from their page to their acknowledgement.
+def load(session: Session, incidents: Container[int]) -> dict[str, Any]:
+    """Per person, over the pages of the period's `incidents` (their ids): pages, night pages, pages never
+    acknowledged, and time from their page to their acknowledgement.
 
     A person's acknowledgement counts when they were the first to acknowledge an incident they were paged for;
     the time runs from their first page on that incident. A page is never acknowledged when its incident never was."""
-    paged = pages(session, query)
+    paged = pages(session, incidents)
     zones = {uid: _zone(tz) for uid, tz in session.execute(select(OncallUser.id, OncallUser.timezone))}
-    acks = _acknowledgements(session, query)
+    acks = _acknowledgements(session, incidents)
     by_person: dict[str, list[Page]] = defaultdict(list)
     for page in paged:
         by_person[page[1]].append(page)

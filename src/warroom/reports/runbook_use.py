@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -15,8 +15,8 @@ from warroom.incidents.models import Incident
 from warroom.reports import figures
 from warroom.reports.groups import services_of
 from warroom.reports.period import ReportQuery
-from warroom.reports.phases import IncidentRow
-from warroom.reports.sql import in_period, is_sqlite, seconds_between
+from warroom.reports.phases import RESOLVE, Facts, gather
+from warroom.reports.sql import fetch_all, in_period, is_sqlite, seconds_between
 from warroom.runbooks.models import RunbookRun
 
 SUCCESS, FAILED = "success", "failed"  # runbooks.plan.Outcome values
@@ -27,17 +27,20 @@ class _Ranked:
     subset is also a bitmask over the ranks (an OR of the masks of its classes), and its k-th smallest value is
     where the mask's k-th set bit is."""
 
-    def __init__(self, resolve: dict[int, float]) -> None:
-        order = sorted(resolve, key=resolve.__getitem__)
-        self.values = [resolve[i] for i in order]
-        self.rank = {number: r for r, number in enumerate(order)}
+    def __init__(self, resolve: Sequence[float | None]) -> None:
+        resolved = sorted((t, p) for p, t in enumerate(resolve) if t is not None)
+        self.values = [t for t, _ in resolved]
+        self.rank = [-1] * len(resolve)  # position → rank among the resolved (-1: not resolved)
+        for r, (_, p) in enumerate(resolved):
+            self.rank[p] = r
 
-    def mask(self, numbers: Iterable[int]) -> int:
-        """The bitmask of the resolved incidents among `numbers`."""
+    def mask(self, positions: Iterable[int]) -> int:
+        """The bitmask of the resolved incidents at `positions`."""
         bits = bytearray(len(self.values) // 8 + 1)
-        for number in numbers:
-            r = self.rank.get(number)
-            if r is not None:
+        rank = self.rank
+        for p in positions:
+            r = rank[p]
+            if r >= 0:
                 bits[r >> 3] |= 1 << (r & 7)
         return int.from_bytes(bits, "little")
 
@@ -66,10 +69,11 @@ class _Ranked:
         }
 
 
-def runbooks(session: Session, query: ReportQuery, rows: list[IncidentRow]) -> list[dict[str, Any]]:
+def runbooks(session: Session, query: ReportQuery, facts: Facts) -> list[dict[str, Any]]:
     """One entry per runbook used on the period's incidents, the most used first."""
     sqlite = is_sqlite(session)
-    runs = session.execute(
+    runs = fetch_all(
+        session,
         select(
             RunbookRun.runbook_id,
             RunbookRun.title,
@@ -79,31 +83,40 @@ def runbooks(session: Session, query: ReportQuery, rows: list[IncidentRow]) -> l
         )
         .join(Incident, Incident.id == RunbookRun.incident_id)
         .where(in_period(query))
-        .order_by(RunbookRun.id)
-    ).all()
+        .order_by(RunbookRun.id),
+    )
     if not runs:
         return []
-    services = services_of(session, query)
-    severity_of = {row.id: row.severity for row in rows}
-    resolve = {row.id: row.resolve for row in rows if row.resolve is not None}
-    # The period's resolved incidents by their severity and services (no service: ""): one incident is of the
-    # kinds (service, severity) of each of its services. A runbook's similar incidents are those of the classes
-    # that share a kind with it: their ranks are an OR of the kinds' masks (a few dozen kinds), their sum one of
-    # the classes' sums, each computed once per report, not a set of ~100,000 incidents per runbook.
+    resolve = facts.phases[RESOLVE]
+    severity = facts.severities
+    # Each incident's services (none: ""), by position: an incident is of the kinds (service, severity) of each.
+    names: list[tuple[str, ...]] = [()] * len(facts)
+    for service, positions in sorted(services_of(session, facts).items()):
+        for p in positions:
+            names[p] += (service,)
+    for p, of_p in enumerate(names):
+        if not of_p:
+            names[p] = ("",)
+    # The period's resolved incidents by their severity and services, the classes. A runbook's similar incidents
+    # are those of the classes that share a kind with it: their ranks are an OR of the kinds' masks (a few dozen
+    # kinds), their sum one of the classes' sums, each computed once per report, not a set of ~100,000 incidents
+    # per runbook.
     classes: dict[tuple[str, tuple[str, ...]], list[int]] = defaultdict(list)
-    for number in resolve:
-        classes[(severity_of[number], tuple(services.get(number) or ("",)))].append(number)
+    for p, took in enumerate(resolve):
+        if took is not None:
+            classes[(severity[p], names[p])].append(p)
     ranked = _Ranked(resolve)
     totals: list[float] = []
     classes_of_kind: dict[tuple[str, str], list[int]] = defaultdict(list)
     incidents_of_kind: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for c, ((severity, names), numbers) in enumerate(classes.items()):
-        totals.append(math.fsum([resolve[n] for n in numbers]))
-        for name in set(names):
-            classes_of_kind[(name, severity)].append(c)
-            incidents_of_kind[(name, severity)].extend(numbers)
-    kind_masks = {kind: ranked.mask(numbers) for kind, numbers in incidents_of_kind.items()}
+    for c, ((level, services), positions) in enumerate(classes.items()):
+        totals.append(math.fsum(gather(resolve, positions)))
+        for name in set(services):
+            classes_of_kind[(name, level)].append(c)
+            incidents_of_kind[(name, level)].extend(positions)
+    kind_masks = {kind: ranked.mask(positions) for kind, positions in incidents_of_kind.items()}
 
+    position = facts.position()
     stats: dict[str, dict[str, Any]] = {}
     used: dict[str, set[int]] = defaultdict(set)
     durations: dict[str, list[float]] = defaultdict(list)
@@ -119,18 +132,18 @@ def runbooks(session: Session, query: ReportQuery, rows: list[IncidentRow]) -> l
         used[runbook_id].add(incident_id)
     out = []
     for runbook_id, entry in stats.items():
-        mine = used[runbook_id]
-        kinds = {(service, severity_of[i]) for i in mine if i in severity_of for service in services.get(i) or [""]}
+        mine = [at for i in used[runbook_id] if (at := position.get(i)) is not None]
+        kinds = {(service, severity[at]) for at in mine for service in names[at]}
         similar_mask, similar = 0, set()
         for kind in kinds & kind_masks.keys():
             similar_mask |= kind_masks[kind]
             similar.update(classes_of_kind[kind])
+        with_times = [t for at in mine if (t := resolve[at]) is not None]
         # Each resolved incident that used the runbook is of its kinds, so counted above: take it out.
         similar_mask &= ~ranked.mask(mine)
-        similar_total = [totals[c] for c in similar] + [-t for i in mine if (t := resolve.get(i)) is not None]
-        with_times = [t for i in mine if (t := resolve.get(i)) is not None]
+        similar_total = [totals[c] for c in similar] + [-t for t in with_times]
         entry["resolve_without"] = ranked.summary(similar_mask, math.fsum(similar_total))
-        entry["incidents"] = len(mine)
+        entry["incidents"] = len(used[runbook_id])
         entry["success_rate"] = figures.share(entry["succeeded"], entry["succeeded"] + entry["failed"])
         entry["average_run_seconds"] = figures.summary(durations[runbook_id])["mean"]
         entry["resolve_with"] = figures.summary(with_times)

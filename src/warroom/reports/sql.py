@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, cast, func, not_
+from sqlalchemy import ColumnElement, Float, and_, cast, func, not_, select
 from sqlalchemy.orm import Session
 
 from warroom.incidents.models import Incident
@@ -12,7 +12,7 @@ from warroom.reports.drills import is_drill_filter
 from warroom.reports.period import ReportQuery
 
 # SQLite keeps timestamps as naive UTC text; julianday() counts days from this one to the Unix epoch.
-_UNIX_EPOCH_JULIAN_DAY = 2440587.5
+UNIX_EPOCH_JULIAN_DAY = 2440587.5
 
 
 def is_sqlite(session: Session) -> bool:
@@ -23,7 +23,7 @@ def is_sqlite(session: Session) -> bool:
 def epoch(column: Any, *, sqlite: bool) -> ColumnElement[float]:
     """Seconds since the Unix epoch of a timestamp column, as a float, computed by the database."""
     if sqlite:
-        return cast((func.julianday(column) - _UNIX_EPOCH_JULIAN_DAY) * 86400.0, Float)
+        return cast((func.julianday(column) - UNIX_EPOCH_JULIAN_DAY) * 86400.0, Float)
     return cast(func.extract("epoch", column), Float)
 
 
@@ -50,3 +50,8 @@ def in_period(query: ReportQuery) -> ColumnElement[bool]:
     """Incidents detected in the period, drills left out unless asked for."""
     detected = and_(Incident.detected_at >= query.since, Incident.detected_at < query.until)
     return detected if query.include_drills else and_(detected, not_(is_drill_filter()))
+
+
+def period_incidents(session: Session, query: ReportQuery) -> set[int]:
+    """The ids of the period's incidents (drills left out unless asked for)."""
+    return {row[0] for row in fetch_all(session, select(Incident.id).where(in_period(query)))}
