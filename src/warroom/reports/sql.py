@@ -20,18 +20,24 @@ def is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
+def _date_part_epoch(value: Any) -> ColumnElement[float]:
+    # PostgreSQL: date_part() answers a float8 where EXTRACT answers a numeric (since PostgreSQL 14), and
+    # computes it more than twice as fast: the difference is one float rounding (~1e-11 s).
+    return cast(func.date_part("epoch", value), Float)
+
+
 def epoch(column: Any, *, sqlite: bool) -> ColumnElement[float]:
     """Seconds since the Unix epoch of a timestamp column, as a float, computed by the database."""
     if sqlite:
         return cast((func.julianday(column) - UNIX_EPOCH_JULIAN_DAY) * 86400.0, Float)
-    return cast(func.extract("epoch", column), Float)
+    return _date_part_epoch(column)
 
 
 def seconds_between(start: Any, end: Any, *, sqlite: bool) -> ColumnElement[float]:
     """end - start in seconds (NULL when either is NULL)."""
     if sqlite:
         return cast((func.julianday(end) - func.julianday(start)) * 86400.0, Float)
-    return cast(func.extract("epoch", end - start), Float)
+    return _date_part_epoch(end - start)
 
 
 def fetch_all(session: Session, statement: Any) -> list[Any]:
