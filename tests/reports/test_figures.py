@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from tests.reports.conftest import EVIL, SINCE, UNTIL
+from tests.reports.conftest import EVIL, SINCE, UNTIL, at
+from warroom.incidents.models import Incident, IncidentService
+from warroom.runbooks.models import RunbookRun
 
 M = 60.0  # the table is in minutes; reports answer seconds
 
@@ -188,3 +191,33 @@ def test_drills_are_left_out_unless_asked(get):
     assert (noise["alerts"], noise["received"]) == (11, 22)
     assert noise["alerts_per_incident"]["incidents"] == 5
     assert ("DrillAlert", 1, 2) in [(a["name"], a["alerts"], a["received"]) for a in noise["noisiest"]]
+
+
+def test_incidents_without_services_are_similar_to_each_other(month, get):
+    """A runbook used on an incident with no service: its similar incidents are those of the same severity
+    with no service either (the kind "" of each severity), never one with a service."""
+    with month.db.transaction() as session:
+        for number, resolved in ((11, 30), (12, 50), (13, 70)):
+            detected = at("2026-11-12 09:00", number)
+            session.add(
+                Incident(
+                    id=number, title=f"incident {number}", severity="P2", status="resolved", created_by="tests",
+                    started_at=detected, detected_at=detected, created_at=detected, updated_at=detected,
+                    acknowledged_at=detected, mitigated_at=detected,
+                    resolved_at=at("2026-11-12 09:00", number + resolved),
+                    labels={},
+                )
+            )  # fmt: skip
+        session.flush()
+        session.add(IncidentService(incident_id=13, service="db"))  # #13 is P2 db: not similar
+        session.add(
+            RunbookRun(
+                incident_id=11, runbook_id="check-dns", title="Check DNS", started_by="alice", started_by_kind="user",
+                started_at=detected, finished_at=detected + timedelta(minutes=4), outcome="success",
+            )
+        )  # fmt: skip
+    rows = {r["runbook"]: r for r in get("runbooks")}
+    assert rows["check-dns"]["resolve_with"]["median"] == 30 * M  # #11
+    assert rows["check-dns"]["resolve_without"] == {"count": 1, "median": 50 * M, "p90": 50 * M, "mean": 50 * M}
+    # and db-failover's similar incidents (P2 db) now include #13 (70 min): 45, 70, 110
+    assert rows["db-failover"]["resolve_without"]["median"] == 70 * M

@@ -1,4 +1,4 @@
-"""The runbook section's rank bitmask against the obvious loop, and its figures against figures.summary."""
+"""The runbook section's rank bitmask and its sum against the obvious loops, its figures against figures.summary."""
 
 from __future__ import annotations
 
@@ -24,5 +24,6 @@ def test_the_mask_and_its_figures_are_those_of_the_subset(size: int) -> None:
         mask = ranked.mask(positions)
         assert mask == expected
         times = [t for p in positions if (t := resolve[p]) is not None]
-        # the mask's figures are the subset's (mean given its sum), ties and all
-        assert ranked.summary(mask, sum(times)) == figures.summary(times)
+        assert ranked.total(mask) == sum(sorted(times))  # the same additions, in the same order
+        # the mask's figures are the subset's, ties and all
+        assert ranked.summary(mask, ranked.total(mask)) == figures.summary(times)
