@@ -12,8 +12,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from functools import partial
-from itertools import accumulate, chain
-from operator import is_not, itemgetter
+from itertools import accumulate, chain, repeat
+from operator import add, floordiv, is_not, itemgetter
 from typing import Any
 
 from sqlalchemy import func, select
@@ -72,9 +72,10 @@ class Facts:
         order = sorted(range(len(ids)), key=severities.__getitem__)  # stable: a severity is one run
         self.ids: tuple[int, ...] = gather(ids, order)
         self.severities: tuple[str, ...] = gather(severities, order)
-        # The day as the trend counts it: from the time rounded to the millisecond, so that float arithmetic on
-        # an exact midnight (23:59:59.99999...) does not move an incident to the day before.
-        self.days: tuple[int, ...] = tuple(int(round(at, 3) // 86400) for at in gather(detected, order))
+        # The day as the trend counts it: half a millisecond later, so that float arithmetic on an exact midnight
+        # (23:59:59.99999...) does not move an incident to the day before; map() keeps the loop in C.
+        later = map(add, gather(detected, order), repeat(0.0005))
+        self.days: tuple[int, ...] = tuple(map(int, map(floordiv, later, repeat(86400.0))))
         self.phases: tuple[tuple[float | None, ...], ...] = tuple(gather(column, order) for column in phases)
         counts = Counter(self.severities)
         runs = list(dict.fromkeys(self.severities))
