@@ -12,7 +12,7 @@ from fastapi import Path, Request, Response
 from warroom.auth import service as audit
 from warroom.deps import ReadSession, RuntimeDep, WriteSession
 from warroom.monitors import service as monitors
-from warroom.monitors.runner import access_of, run_once_sync
+from warroom.monitors.runner import run_stored_sync
 from warroom.web.actions import back
 from warroom.web.errors import console_router
 from warroom.web.monitors_view import monitor_rows
@@ -66,13 +66,7 @@ def run_now(name: Name, visit: RespondingPerson, session: ReadSession, runtime: 
     cfg = monitors.config_of(monitor)
     hidden = monitors.secret_values(monitor.spec)
     session.rollback()  # hold no transaction while the check runs (it may take its whole timeout)
-    outcome = run_once_sync(
-        cfg,
-        now=runtime.clock.now,
-        last_ping_at=monitor.last_ping_at,
-        since=monitor.created_at,
-        access=access_of(runtime),
-    )
+    outcome = run_stored_sync(runtime, cfg, monitor)
     with runtime.db.transaction() as write:
         audit.record(
             write,
