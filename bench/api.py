@@ -27,7 +27,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -261,11 +261,17 @@ def _insert(engine: Engine, chunk: Chunk) -> None:
 
 def load(url: str, n: int, per_incident: int, now: datetime, seed: int) -> tuple[int, int]:
     """Fill the migrated database at `url`; returns (incidents, events)."""
+    return load_chunks(url, generate(n, per_incident, now, seed))
+
+
+def load_chunks(url: str, chunks: Iterable[Chunk]) -> tuple[int, int]:
+    """Write `chunks` into the migrated database at `url` (COPY on PostgreSQL, batched inserts on SQLite), then
+    leave it as a long-lived one would be; returns (incidents, events)."""
     postgres = not dbmod.is_sqlite(url)
     engine = create_engine(url, poolclass=NullPool) if postgres else dbmod.make_engine(url, pool_size=1)
     incidents = events = 0
     try:
-        for chunk in generate(n, per_incident, now, seed):
+        for chunk in chunks:
             if postgres:
                 _copy(engine, "incidents", chunk.incidents)
                 _copy(engine, "incident_services", chunk.services)

@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,8 +44,7 @@ from typing import Any
 
 import aiohttp
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import text
 
 from warroom import db as dbmod
 
@@ -141,36 +141,16 @@ def seed(
     url: str, incidents: int, per_incident: int, big_events: int, now: datetime, seed_value: int
 ) -> tuple[int, int]:
     """Fill the migrated database: incidents-1 ordinary ones, then the big one (the newest). (incidents, events)."""
-    postgres = not dbmod.is_sqlite(url)
-    engine = create_engine(url, poolclass=NullPool) if postgres else dbmod.make_engine(url, pool_size=1)
-    loaded_incidents = loaded_events = 0
 
-    def write(chunk: Any) -> None:
-        if postgres:
-            api._copy(engine, "incidents", chunk.incidents)
-            api._copy(engine, "incident_services", chunk.services)
-            api._copy(engine, "timeline_events", chunk.events)
-        else:
-            api._insert(engine, chunk)
-
-    try:
+    def chunks() -> Iterator[Any]:
+        events = 0
         for chunk in api.generate(incidents - 1, per_incident, now - timedelta(days=2), seed_value):
-            write(chunk)
-            loaded_incidents += len(chunk.incidents)
-            loaded_events += len(chunk.events)
-        write(big_incident(incidents, loaded_events + 1, big_events, now, random.Random(seed_value)))
-        loaded_incidents += 1
-        loaded_events += big_events
-        if postgres:
-            with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
-                for table in ("incidents", "timeline_events"):
-                    conn.execute(
-                        text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-                    )
-                conn.execute(text("VACUUM ANALYZE"))
-    finally:
-        engine.dispose()
-    return loaded_incidents, loaded_events
+            events += len(chunk.events)
+            yield chunk
+        yield big_incident(incidents, events + 1, big_events, now, random.Random(seed_value))
+
+    loaded: tuple[int, int] = api.load_chunks(url, chunks())
+    return loaded
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -204,20 +184,7 @@ class Server:
             timeout=120,
             check=True,
         )
-        self.log = (folder / "server.log").open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "warroom", "serve"], env=self.env, stdout=self.log, stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{self.url}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise SystemExit(f"warroom did not start; see {folder / 'server.log'}")
-            time.sleep(0.2)
+        self.process, self.log = ingest.start_serve(self.url, self.env, folder, timeout=120)
         self.token = (folder / "admin-token").read_text().strip()
 
     def close(self) -> float:

@@ -42,7 +42,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import aiohttp
 import httpx
@@ -369,6 +369,27 @@ def unstored(answered: Counter[str], stored: dict[str, int]) -> list[str]:
     return sorted(name for name, count in answered.items() if stored.get(name, 0) < count)
 
 
+def start_serve(
+    url: str, env: dict[str, str], folder: Path, timeout: float = 60
+) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
+    """`warroom serve` with `env`, its output in folder/server.log; returns once `url`/ready answers 200 (the
+    process and its open log), exits the bench when it does not within `timeout` seconds or the server stops."""
+    log = (folder / "server.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "warroom", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                return process, log
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise SystemExit(f"warroom did not start; see {folder / 'server.log'}")
+        time.sleep(0.2)
+
+
 class Warroom:
     """`warroom serve` in its own process (API, intake writer and engine), on a fresh database."""
 
@@ -402,20 +423,7 @@ class Warroom:
             "WARROOM_LOG_LEVEL": "warning",
             "WARROOM_SQLITE_SYNCHRONOUS": synchronous,
         }
-        self.log = (folder / "server.log").open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "warroom", "serve"], env=env, stdout=self.log, stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.url}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise SystemExit(f"warroom did not start; see {folder / 'server.log'}")
-            time.sleep(0.2)
+        self.process, self.log = start_serve(self.url, env, folder)
         self.token = (folder / "admin-token").read_text().strip()
 
     def integration(self, name: str) -> str:

@@ -771,6 +771,17 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/web/test_admin_pages.py::test_an_alertmanager_integration_comes_with_a_config_that_works[sqlite]",),
     ),
     Mutant(
+        "console-action-not-audited",
+        "ARCHITECTURE.md: every change made through the UI lands in the audit log, attributed to the person",
+        "src/warroom/web/actions.py",
+        "    audit.record(session, visit.actor, entry.action, entry.target, now=now, detail=entry.detail)\n",
+        "",
+        (
+            "tests/web/test_incident_pages.py::test_each_action_is_audited_under_the_person_with_what_it_did[sqlite]",
+            "tests/web/test_admin_pages.py::test_each_admin_action_leaves_its_audit_entry_and_says_what_it_did[sqlite]",
+        ),
+    ),
+    Mutant(
         "report-night-offset-across-a-change",
         "docs/learning.md: nights on the person's clock, daylight saving included (a day of change page by page)",
         "src/warroom/reports/load.py",

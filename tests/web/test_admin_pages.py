@@ -295,3 +295,54 @@ def test_every_admin_action_is_audited_under_the_person(console_for, runtime):
         ("admin", "person", "account.invite"),
         ("admin", "person", "account.disable"),
     }
+
+
+def test_each_admin_action_leaves_its_audit_entry_and_says_what_it_did(console_for, runtime):
+    admin = console_for("admin")
+    console_for("viewer", username="ivy")
+    said = []
+    for path, data in [
+        ("/admin/users/ivy/role", {"role": "responder"}),
+        ("/admin/users/ivy/logout-everywhere", {}),
+        ("/admin/users/ivy/disable", {}),
+        ("/admin/users/ivy/enable", {}),
+    ]:
+        answer = admin.act(path, data)
+        assert (answer.status_code, answer.headers["location"]) == (303, "/admin/users"), path
+        said.append(admin.get("/admin/users").text)
+    for page, message in zip(
+        said,
+        [
+            "ivy is now responder.",
+            "ivy is logged out everywhere (1 session ended).",
+            "ivy is disabled; their sessions ended.",
+            "ivy can log in again.",
+        ],
+        strict=True,
+    ):
+        assert message in page
+    assert admin.act("/admin/tokens", {"name": "ci", "role": "viewer"}).status_code == 200
+    with runtime.db.session() as session:
+        token_id = auth_service.get_token(session, "ci").id
+    answer = admin.act(f"/admin/tokens/{token_id}/revoke")
+    assert (answer.status_code, answer.headers["location"]) == (303, "/admin/tokens")
+    assert "Token ci is revoked." in admin.get("/admin/tokens").text
+    admin.act("/admin/integrations", {"name": "hooks", "type": "generic"})
+    assert admin.act("/admin/integrations/hooks/rotate").status_code == 200
+    answer = admin.act("/admin/integrations/hooks/revoke")
+    assert (answer.status_code, answer.headers["location"]) == (303, "/admin/integrations")
+    assert "Integration hooks is revoked; its sender is refused." in admin.get("/admin/integrations").text
+    with runtime.db.session() as session:
+        entries = session.query(AuditEntry).filter(AuditEntry.actor == "admin").order_by(AuditEntry.id).all()
+        integration_id = entries[-1].target
+    assert [(e.actor_kind, e.action, e.target, e.detail) for e in entries] == [
+        ("person", "account.role", "account:ivy", {"from": "viewer", "to": "responder"}),
+        ("person", "session.logout_everywhere", "account:ivy", {"ended": 1}),
+        ("person", "account.disable", "account:ivy", {}),
+        ("person", "account.enable", "account:ivy", {}),
+        ("person", "token.create", f"token:{token_id}", {"name": "ci", "role": "viewer"}),
+        ("person", "token.revoke", f"token:{token_id}", {}),
+        ("person", "integration.create", integration_id, {"name": "hooks", "type": "generic", "via": "console"}),
+        ("person", "integration.rotate", integration_id, {}),
+        ("person", "integration.revoke", integration_id, {}),
+    ]

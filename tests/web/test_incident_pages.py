@@ -247,3 +247,49 @@ def test_an_alert_label_and_a_title_are_shown_as_text(console_for, app, runtime)
     for html in (listing, page):
         assert "<script>alert" not in html and "<img src=x" not in html
     assert "&lt;img src=x onerror=&#34;alert(2)&#34;&gt;" in page
+
+
+def test_each_action_is_audited_under_the_person_with_what_it_did(console_for, make_incident, runtime):
+    make_incident("P1")
+    alice = console_for("responder", "alice")
+    said = []
+    for path, data in [
+        ("/incidents/1/acknowledge", {}),
+        ("/incidents/1/update", {"status": "identified", "message": "Bad deploy"}),
+        ("/incidents/1/severity", {"severity": "P0"}),
+        ("/incidents/1/commander", {"commander": ""}),
+        ("/incidents/1/note", {"message": "Rolled back"}),
+        ("/incidents/1/escalate", {}),
+        ("/incidents/1/resolve", {}),
+        ("/incidents/1/reopen", {}),
+    ]:
+        answer = alice.act(path, data)
+        assert (answer.status_code, answer.headers["location"]) == (303, "/incidents/1"), path
+        said.append(alice.get("/incidents/1").text)
+    for page, message in zip(
+        said,
+        [
+            "Acknowledged: escalation stopped.",
+            "Status update posted.",
+            "Severity is P0.",
+            "Commander is nobody.",
+            "Note added.",
+            "Escalated: level 2 paged.",
+            "Resolved.",
+            "Reopened.",
+        ],
+        strict=True,
+    ):
+        assert message in page
+    with runtime.db.session() as session:
+        entries = session.query(AuditEntry).filter(AuditEntry.target == "incident:1").order_by(AuditEntry.id).all()
+    assert [(e.actor, e.actor_kind, e.action, e.detail) for e in entries] == [
+        ("alice", "person", "incident.acknowledge", {"via": "console"}),
+        ("alice", "person", "incident.update", {"status": "identified", "via": "console"}),
+        ("alice", "person", "incident.update", {"severity": "P0", "via": "console"}),
+        ("alice", "person", "incident.update", {"commander": "nobody", "via": "console"}),
+        ("alice", "person", "incident.note", {"via": "console"}),
+        ("alice", "person", "incident.escalate", {"level": 2, "via": "console"}),
+        ("alice", "person", "incident.resolve", {"via": "console"}),
+        ("alice", "person", "incident.reopen", {"via": "console"}),
+    ]

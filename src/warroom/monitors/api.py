@@ -13,7 +13,7 @@ from warroom.auth.actor import Actor, Role
 from warroom.deps import Admin, ReadSession, Responder, RuntimeDep, Viewer, WriteSession
 from warroom.monitors import service
 from warroom.monitors.models import Monitor
-from warroom.monitors.runner import access_of, run_once_sync
+from warroom.monitors.runner import run_stored_sync
 from warroom.monitors.schemas import (
     CheckOutcomeRead,
     MonitorCreate,
@@ -192,13 +192,7 @@ def run_monitor(name: str, session: ReadSession, runtime: RuntimeDep, actor: Res
     cfg = service.config_of(monitor)
     session.rollback()  # hold no transaction while the check runs (it may take its whole timeout)
     at = runtime.clock.now()
-    outcome = run_once_sync(
-        cfg,
-        now=runtime.clock.now,
-        last_ping_at=monitor.last_ping_at,
-        since=monitor.created_at,
-        access=access_of(runtime),
-    )
+    outcome = run_stored_sync(runtime, cfg, monitor)
     with runtime.db.transaction() as write:
         _audit(write, runtime, actor, "monitor.run", monitor, status=outcome.status)
     message = service.scrub(outcome.message, service.secret_values(monitor.spec, admin=_is_admin(actor))) or ""

@@ -11,6 +11,7 @@ from typing import Any
 from warroom.monitors.checks import Access, CheckContext, Outcome, build, execute
 from warroom.monitors.checks.heartbeat import HeartbeatCheck
 from warroom.monitors.checks.logfile import LogCheck
+from warroom.monitors.models import Monitor
 from warroom.monitors.schemas import MonitorConfig, MonitoringConfig
 
 
@@ -55,3 +56,15 @@ def run_once_sync(
 ) -> Outcome:
     """`run_once` from synchronous code, on a loop of its own."""
     return asyncio.run(run_once(cfg, now=now, last_ping_at=last_ping_at, since=since, access=access))
+
+
+def run_stored_sync(runtime: Any, cfg: MonitorConfig, monitor: Monitor) -> Outcome:
+    """`run_once_sync` of a stored monitor (`cfg` is its configuration): on the runtime's clock, with its
+    heartbeat's last ping and creation, and what this process's checks may touch."""
+    return run_once_sync(
+        cfg,
+        now=runtime.clock.now,
+        last_ping_at=monitor.last_ping_at,
+        since=monitor.created_at,
+        access=access_of(runtime),
+    )

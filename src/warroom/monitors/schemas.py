@@ -7,29 +7,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from warroom import configcheck
 from warroom.timeparse import parse_duration
 
-CHECK_TYPES = (
-    "http",
-    "tcp",
-    "tls",
-    "postgres",
-    "redis",
-    "sqlite",
-    "disk",
-    "memory",
-    "load",
-    "process",
-    "command",
-    "log",
-    "heartbeat",
-    "prometheus",
-)
 CheckType = Literal[
     "http",
     "tcp",
@@ -46,6 +30,7 @@ CheckType = Literal[
     "heartbeat",
     "prometheus",
 ]
+CHECK_TYPES: tuple[str, ...] = get_args(CheckType)
 
 # Fields that belong to one or more check types; the others are common to every monitor.
 TYPE_FIELDS: dict[str, frozenset[str]] = {

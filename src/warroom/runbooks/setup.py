@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -111,34 +112,23 @@ def pick_auto_runbook(runtime: Any, incident: Incident, event: TimelineEvent) ->
     return None, "no runbook matches the alert's labels or services"
 
 
+def _skipped(session: Session, incident: Incident, now: datetime, message: str, data: dict[str, Any]) -> None:
+    """Say on the incident's timeline why no automatic runbook run happened (`runbook_auto_skipped`)."""
+    timeline.append(session, incident, kind="runbook_auto_skipped", actor=SYSTEM, at=now, message=message, data=data)
+
+
 def auto_run(session: Session, runtime: Any, incident: Incident, event: TimelineEvent) -> None:
     """Start the incident's runbook without a person and queue its unattended steps, diagnostics first.
     Never lets a runbook problem fail the declaration itself."""
     now = event.at
     runbook, why = pick_auto_runbook(runtime, incident, event)
     if runbook is None:
-        timeline.append(
-            session,
-            incident,
-            kind="runbook_auto_skipped",
-            actor=SYSTEM,
-            at=now,
-            message=f"no automatic runbook run: {why}",
-            data={"reason": why},
-        )
+        _skipped(session, incident, now, f"no automatic runbook run: {why}", {"reason": why})
         return
     errors = service.lint_errors(runbook, today=now.date())
     if errors:
         why = service.cannot_start(runbook, errors)
-        timeline.append(
-            session,
-            incident,
-            kind="runbook_auto_skipped",
-            actor=SYSTEM,
-            at=now,
-            message=f"no automatic runbook run: {why}",
-            data={"reason": why, "runbook": runbook.id},
-        )
+        _skipped(session, incident, now, f"no automatic runbook run: {why}", {"reason": why, "runbook": runbook.id})
         return
     context = context_from_events([event], incident.labels or {})
     try:
@@ -159,14 +149,7 @@ def auto_run(session: Session, runtime: Any, incident: Incident, event: Timeline
     except Exception as exc:  # an alert must never be refused because of a runbook
         detail = exc.detail if isinstance(exc, WarroomError) else f"{type(exc).__name__}: {exc}"
         log.warning("automatic runbook run failed", incident=incident.id, runbook=runbook.id, error=detail)
-        timeline.append(
-            session,
-            incident,
-            kind="runbook_auto_skipped",
-            actor=SYSTEM,
-            at=now,
-            message=f"automatic run of {runbook.id} failed: {detail}",
-            data={"reason": detail, "runbook": runbook.id},
-        )
+        message = f"automatic run of {runbook.id} failed: {detail}"
+        _skipped(session, incident, now, message, {"reason": detail, "runbook": runbook.id})
         return
     log.info("automatic runbook run", incident=incident.id, runbook=runbook.id, steps=len(queued), why=why)

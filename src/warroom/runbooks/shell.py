@@ -402,14 +402,7 @@ class _Scanner:
         j = i
         while j < self.n and self.s[j] != "`":
             j += 2 if self.s[j] == "\\" else 1
-        if self.probes:
-            self.mark(i, j + 1, Context.UNSAFE)
-        if j >= self.n:
-            return self.n
-        self.stack.pop()
-        if self.frame() != "dq":
-            self.word_done("")
-        return j + 1
+        return self.closed(i, j, 1)
 
     def parameter(self, i: int) -> int:
         # Inside ${...}: skip quoted parts and nested expansions until the closing brace.
@@ -432,14 +425,7 @@ class _Scanner:
                 if depth == 0:
                     break
             j += 1
-        if self.probes:
-            self.mark(i, j + 1, Context.UNSAFE)
-        if j >= self.n:
-            return self.n
-        self.stack.pop()
-        if self.frame() != "dq":
-            self.word_done("")
-        return j + 1
+        return self.closed(i, j, 1)
 
     def arithmetic(self, i: int) -> int:
         s = self.s
@@ -454,14 +440,20 @@ class _Scanner:
                     break
                 depth = max(0, depth - 1)
             j += 1
+        return self.closed(i, j, 2)
+
+    def closed(self, i: int, j: int, width: int) -> int:
+        """The end of an expansion opened at `i` whose closing token (`width` characters) starts at `j`: all of
+        it is unsafe for a placeholder; never closed, it takes the rest of the text; else the word it stands in
+        goes on after it."""
         if self.probes:
-            self.mark(i, j + 2, Context.UNSAFE)
+            self.mark(i, j + width, Context.UNSAFE)
         if j >= self.n:
             return self.n
         self.stack.pop()
         if self.frame() != "dq":
             self.word_done("")
-        return j + 2
+        return j + width
 
 
 def scan(text: str, probes: list[int] | None = None) -> Scan:

@@ -356,12 +356,13 @@ def post_update(
             field="number",
         )
     status = (status or status_incident.status).strip().lower()
+    affected = components_of(session, status_incident)
     composed = compose(
         session,
         incident,
         status=status,
         title=status_incident.title,
-        component_names=[c.name for c in components_of(session, status_incident)],
+        component_names=[c.name for c in affected],
         body=body,
         use_template=use_template,
         settings=settings,
@@ -371,7 +372,6 @@ def post_update(
     )
     if dry_run:
         return composed, None
-    affected = components_of(session, status_incident)
     before = _statuses(session, affected)
     _follow_internally(session, incident, status, actor, now)
     _set_public_status(status_incident, status, now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -139,59 +140,60 @@ def subscribe(
     )
 
 
-def _token_page(session: Session, token: str, purpose: str, now: datetime) -> Subscriber | HTMLResponse:
+def _link_page(session: Session, runtime: Runtime, token: str, purpose: str, title: str, button: str) -> HTMLResponse:
+    """The page a confirm or unsubscribe link opens: one button that posts back (a GET changes nothing: mail
+    scanners follow links); 404 for a link that is used, expired or was never issued."""
     try:
-        return subscribers.find_by_token(session, token, purpose, now=now)
+        subscribers.find_by_token(session, token, purpose, now=runtime.clock.now())
     except NotFound as exc:
         return _not_found(exc.detail)
+    return _html(title, f'<form method="post"><button type=submit>{button}</button></form>')
+
+
+def _use_link(
+    session: Session,
+    runtime: Runtime,
+    token: str,
+    change: Callable[..., Subscriber],
+    title: str,
+    said: str,
+) -> HTMLResponse:
+    """Use a confirm or unsubscribe link (it works once): `change` committed, or 404 when the link is not valid."""
+    try:
+        change(session, token, now=runtime.clock.now())
+    except NotFound as exc:
+        session.rollback()
+        return _not_found(exc.detail)
+    session.commit()
+    return _html(title, f"<p>{said}</p>")
 
 
 @pages.get("/status/confirm/{token}", response_class=HTMLResponse)
 def confirm_page(token: str, session: ReadSession, runtime: RuntimeDep) -> HTMLResponse:
     """The confirmation page (a GET confirms nothing: mail scanners follow links)."""
-    found = _token_page(session, token, subscribers.CONFIRM, runtime.clock.now())
-    if isinstance(found, HTMLResponse):
-        return found
-    return _html(
-        f"Confirm your subscription to {page_name(runtime)}",
-        '<form method="post"><button type=submit>Confirm subscription</button></form>',
-    )
+    title = f"Confirm your subscription to {page_name(runtime)}"
+    return _link_page(session, runtime, token, subscribers.CONFIRM, title, "Confirm subscription")
 
 
 @pages.post("/status/confirm/{token}", response_class=HTMLResponse)
 def confirm(token: str, session: WriteSession, runtime: RuntimeDep) -> HTMLResponse:
     """Confirm a subscription; the link works once."""
-    try:
-        subscribers.confirm(session, token, now=runtime.clock.now())
-    except NotFound as exc:
-        session.rollback()
-        return _not_found(exc.detail)
-    session.commit()
-    return _html("Subscribed", f"<p>You will receive updates from {html.escape(page_name(runtime))}.</p>")
+    said = f"You will receive updates from {html.escape(page_name(runtime))}."
+    return _use_link(session, runtime, token, subscribers.confirm, "Subscribed", said)
 
 
 @pages.get("/status/unsubscribe/{token}", response_class=HTMLResponse)
 def unsubscribe_page(token: str, session: ReadSession, runtime: RuntimeDep) -> HTMLResponse:
     """The unsubscribe page with its button (a GET changes nothing)."""
-    found = _token_page(session, token, subscribers.UNSUBSCRIBE, runtime.clock.now())
-    if isinstance(found, HTMLResponse):
-        return found
-    return _html(
-        f"Unsubscribe from {page_name(runtime)}",
-        '<form method="post"><button type=submit>Unsubscribe</button></form>',
-    )
+    title = f"Unsubscribe from {page_name(runtime)}"
+    return _link_page(session, runtime, token, subscribers.UNSUBSCRIBE, title, "Unsubscribe")
 
 
 @pages.post("/status/unsubscribe/{token}", response_class=HTMLResponse)
 def unsubscribe(token: str, session: WriteSession, runtime: RuntimeDep) -> HTMLResponse:
     """Unsubscribe: the button, or a mail client's RFC 8058 one-click POST (`List-Unsubscribe=One-Click`)."""
-    try:
-        subscribers.unsubscribe(session, token, now=runtime.clock.now())
-    except NotFound as exc:
-        session.rollback()
-        return _not_found(exc.detail)
-    session.commit()
-    return _html("Unsubscribed", f"<p>You will receive no more updates from {html.escape(page_name(runtime))}.</p>")
+    said = f"You will receive no more updates from {html.escape(page_name(runtime))}."
+    return _use_link(session, runtime, token, subscribers.unsubscribe, "Unsubscribed", said)
 
 
 # -- admin API ---------------------------------------------------------------------------------------------------

@@ -8,6 +8,9 @@ cookie or the log; the database keeps only its hash."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -18,6 +21,7 @@ from sqlalchemy.orm import Session
 from warroom.alerts import intake
 from warroom.alerts import integrations as alert_integrations
 from warroom.alerts.config import INTEGRATION_TYPES
+from warroom.alerts.models import Integration
 from warroom.auth import accounts
 from warroom.auth import service as auth_service
 from warroom.auth.actor import Role
@@ -25,11 +29,12 @@ from warroom.auth.models import Account
 from warroom.deps import ReadSession, RuntimeDep, WriteSession
 from warroom.errors import Conflict, InvalidInput, WarroomError
 from warroom.runtime import Runtime
+from warroom.web.actions import Entry, act, back
 from warroom.web.errors import console_router
 from warroom.web.integration_config import sender_configs
 from warroom.web.people import oncall_user_of
 from warroom.web.session import AdminActing, AdminPerson, Visit
-from warroom.web.templating import NAV_ITEMS, NAV_ROLES, flash, render
+from warroom.web.templating import NAV_ITEMS, NAV_ROLES, render
 
 router = console_router()
 
@@ -54,12 +59,6 @@ def public_base(request: Request, runtime: Runtime) -> str:
     if not _NETLOC.fullmatch(netloc):  # a Host header is the client's to write: only a plain host[:port] is echoed
         netloc = f"{runtime.settings.host}:{runtime.settings.port}"
     return f"{request.url.scheme}://{netloc}{root}"
-
-
-def _back(path: str, message: str, level: str = "ok") -> Response:
-    response = RedirectResponse(path, status_code=303)
-    flash(response, message, level)
-    return response
 
 
 # -- people ------------------------------------------------------------------------------------------------------
@@ -105,7 +104,8 @@ def invite_user(
 ) -> Response:
     """Create the account (or renew its invite) and show its one-time set-password link, once."""
     now = runtime.clock.now()
-    try:
+
+    def change() -> tuple[Entry, tuple[Account, str]]:
         chosen = auth_service.parse_role(role)
         account = accounts.get(session, username)
         if account is None:
@@ -113,20 +113,15 @@ def invite_user(
         elif account.disabled_at is not None:
             raise Conflict(f"{account.username!r} is disabled: enable the account first.", field="username")
         secret = accounts.invite(session, account, now=now)
-    except WarroomError as exc:
-        session.rollback()
-        return _users_page(request, session, error=exc.detail, status=exc.status)
-    auth_service.record(
-        session, visit.actor, "account.invite", f"account:{account.username}", now=now, detail={"role": account.role}
-    )
-    session.commit()
-    link = f"{public_base(request, runtime)}/set-password?token={quote(secret)}"
-    invite = {"username": account.username, "link": link, "expires": str(account.invite_expires_at)}
-    return _users_page(request, session, invite=invite)
+        return Entry("account.invite", f"account:{account.username}", {"role": account.role}), (account, secret)
 
+    def show(invited: tuple[Account, str]) -> Response:
+        account, secret = invited
+        link = f"{public_base(request, runtime)}/set-password?token={quote(secret)}"
+        invite = {"username": account.username, "link": link, "expires": str(account.invite_expires_at)}
+        return _users_page(request, session, invite=invite)
 
-def _account(session: Session, username: str) -> Account:
-    return accounts.require(session, username)
+    return act(session, visit, now, change, show, _users_refused(request, session))
 
 
 def _not_self(visit: Visit, account: Account, what: str) -> None:
@@ -135,9 +130,28 @@ def _not_self(visit: Visit, account: Account, what: str) -> None:
         raise InvalidInput(f"You cannot {what} your own account here; another admin can.", field="username")
 
 
-def _account_action(request: Request, session: Session, exc: WarroomError) -> Response:
-    session.rollback()
-    return _users_page(request, session, error=exc.detail, status=exc.status)
+def _users_refused(request: Request, session: Session) -> Callable[[WarroomError], Response]:
+    """The people page again, naming what is wrong with the action, with the error's status."""
+    return lambda exc: _users_page(request, session, error=exc.detail, status=exc.status)
+
+
+def _account_act(
+    request: Request,
+    session: Session,
+    visit: Visit,
+    now: datetime,
+    username: str,
+    change: Callable[[Account], tuple[str, str, dict[str, Any] | None]],
+) -> Response:
+    """An action on one account (`change` gives its audit action, message and detail); back to the people page.
+    An unknown account or a refused change shows the people page again with why."""
+
+    def on_account() -> tuple[Entry, str]:
+        account = accounts.require(session, username)
+        action, message, detail = change(account)
+        return Entry(action, f"account:{account.username}", detail), message
+
+    return act(session, visit, now, on_account, partial(back, "/admin/users"), _users_refused(request, session))
 
 
 @router.post("/admin/users/{username}/role")
@@ -150,25 +164,15 @@ def change_role(
     role: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     """Change an account's role; it applies from the account's next request."""
-    try:
-        account = _account(session, username)
+
+    def change(account: Account) -> tuple[str, str, dict[str, Any]]:
         chosen = auth_service.parse_role(role)
         _not_self(visit, account, "change the role of")
-    except WarroomError as exc:
-        return _account_action(request, session, exc)
-    before = account.role
-    accounts.set_role(account, chosen)
-    now = runtime.clock.now()
-    auth_service.record(
-        session,
-        visit.actor,
-        "account.role",
-        f"account:{account.username}",
-        now=now,
-        detail={"from": before, "to": chosen.value},
-    )
-    session.commit()
-    return _back("/admin/users", f"{account.username} is now {chosen.value}.")
+        before = account.role
+        accounts.set_role(account, chosen)
+        return "account.role", f"{account.username} is now {chosen.value}.", {"from": before, "to": chosen.value}
+
+    return _account_act(request, session, visit, runtime.clock.now(), username, change)
 
 
 @router.post("/admin/users/{username}/disable")
@@ -176,16 +180,14 @@ def disable_user(
     username: Name, request: Request, visit: AdminActing, session: WriteSession, runtime: RuntimeDep
 ) -> Response:
     """Disable an account: it cannot log in, and every session it has ends now."""
-    try:
-        account = _account(session, username)
-        _not_self(visit, account, "disable")
-    except WarroomError as exc:
-        return _account_action(request, session, exc)
     now = runtime.clock.now()
-    accounts.disable(session, account, now=now)
-    auth_service.record(session, visit.actor, "account.disable", f"account:{account.username}", now=now)
-    session.commit()
-    return _back("/admin/users", f"{account.username} is disabled; their sessions ended.")
+
+    def change(account: Account) -> tuple[str, str, None]:
+        _not_self(visit, account, "disable")
+        accounts.disable(session, account, now=now)
+        return "account.disable", f"{account.username} is disabled; their sessions ended.", None
+
+    return _account_act(request, session, visit, now, username, change)
 
 
 @router.post("/admin/users/{username}/enable")
@@ -193,14 +195,12 @@ def enable_user(
     username: Name, request: Request, visit: AdminActing, session: WriteSession, runtime: RuntimeDep
 ) -> Response:
     """Let a disabled account log in again."""
-    try:
-        account = _account(session, username)
-    except WarroomError as exc:
-        return _account_action(request, session, exc)
-    accounts.enable(account)
-    auth_service.record(session, visit.actor, "account.enable", f"account:{account.username}", now=runtime.clock.now())
-    session.commit()
-    return _back("/admin/users", f"{account.username} can log in again.")
+
+    def change(account: Account) -> tuple[str, str, None]:
+        accounts.enable(account)
+        return "account.enable", f"{account.username} can log in again.", None
+
+    return _account_act(request, session, visit, runtime.clock.now(), username, change)
 
 
 @router.post("/admin/users/{username}/logout-everywhere")
@@ -208,23 +208,15 @@ def logout_user_everywhere(
     username: Name, request: Request, visit: AdminActing, session: WriteSession, runtime: RuntimeDep
 ) -> Response:
     """End every session of an account (a lost phone): they log in again on their next request."""
-    try:
-        account = _account(session, username)
-    except WarroomError as exc:
-        return _account_action(request, session, exc)
     now = runtime.clock.now()
-    ended = accounts.revoke_sessions(session, account, now=now)
-    auth_service.record(
-        session,
-        visit.actor,
-        "session.logout_everywhere",
-        f"account:{account.username}",
-        now=now,
-        detail={"ended": ended},
-    )
-    session.commit()
-    plural = "s" if ended != 1 else ""
-    return _back("/admin/users", f"{account.username} is logged out everywhere ({ended} session{plural} ended).")
+
+    def change(account: Account) -> tuple[str, str, dict[str, Any]]:
+        ended = accounts.revoke_sessions(session, account, now=now)
+        plural = "s" if ended != 1 else ""
+        message = f"{account.username} is logged out everywhere ({ended} session{plural} ended)."
+        return "session.logout_everywhere", message, {"ended": ended}
+
+    return _account_act(request, session, visit, now, username, change)
 
 
 # -- API tokens --------------------------------------------------------------------------------------------------
@@ -260,23 +252,21 @@ def create_token(
 ) -> Response:
     """Issue a token and show it, once."""
     now = runtime.clock.now()
-    try:
+
+    def change() -> tuple[Entry, dict[str, str]]:
         token, plaintext = auth_service.create_token(
             session, name=name, role=auth_service.parse_role(role), created_by=visit.username, now=now
         )
-    except WarroomError as exc:
-        session.rollback()
+        detail = {"name": token.name, "role": token.role}
+        return Entry("token.create", f"token:{token.id}", detail), {**detail, "token": plaintext}
+
+    def show(created: dict[str, str]) -> Response:
+        return _tokens_page(request, session, created=created)
+
+    def refused(exc: WarroomError) -> Response:
         return _tokens_page(request, session, error=exc.detail, status=exc.status)
-    auth_service.record(
-        session,
-        visit.actor,
-        "token.create",
-        f"token:{token.id}",
-        now=now,
-        detail={"name": token.name, "role": token.role},
-    )
-    session.commit()
-    return _tokens_page(request, session, created={"name": token.name, "role": token.role, "token": plaintext})
+
+    return act(session, visit, now, change, show, refused)
 
 
 @router.post("/admin/tokens/{token_id}/revoke")
@@ -288,12 +278,13 @@ def revoke_token(
     runtime: RuntimeDep,
 ) -> Response:
     """Revoke a token: it stops working at once."""
-    token = auth_service.get_token(session, str(token_id))
     now = runtime.clock.now()
-    auth_service.revoke_token(session, token, now=now)
-    auth_service.record(session, visit.actor, "token.revoke", f"token:{token.id}", now=now)
-    session.commit()
-    return _back("/admin/tokens", f"Token {token.name} is revoked.")
+
+    def change() -> tuple[Entry, str]:
+        token = auth_service.revoke_token(session, auth_service.get_token(session, str(token_id)), now=now)
+        return Entry("token.revoke", f"token:{token.id}"), f"Token {token.name} is revoked."
+
+    return act(session, visit, now, change, partial(back, "/admin/tokens"))
 
 
 # -- integrations ------------------------------------------------------------------------------------------------
@@ -333,8 +324,22 @@ def integrations_page(request: Request, visit: AdminPerson, session: ReadSession
     return _integrations_page(request, session, runtime)
 
 
-def _shown(request: Request, runtime: Runtime, name: str, kind: str, key: str) -> dict[str, Any]:
-    return {"name": name, "type": kind, "key": key, "configs": sender_configs(public_base(request, runtime), kind, key)}
+def _key_shown(request: Request, session: Session, runtime: Runtime, made: tuple[Integration, str]) -> Response:
+    """The integrations page with a key that was just made, and its sender configuration, shown once."""
+    integration, key = made
+    base = public_base(request, runtime)
+    shown = {
+        "name": integration.name,
+        "type": integration.type,
+        "key": key,
+        "configs": sender_configs(base, integration.type, key),
+    }
+    return _integrations_page(request, session, runtime, shown=shown)
+
+
+def _integrations_refused(request: Request, session: Session, runtime: Runtime) -> Callable[[WarroomError], Response]:
+    """The integrations page again, naming what is wrong with the action, with the error's status."""
+    return lambda exc: _integrations_page(request, session, runtime, error=exc.detail, status=exc.status)
 
 
 @router.post("/admin/integrations")
@@ -350,7 +355,8 @@ def create_integration(
 ) -> Response:
     """Create an integration; its key and ready-to-paste configuration are shown once."""
     now = runtime.clock.now()
-    try:
+
+    def change() -> tuple[Entry, tuple[Integration, str]]:
         if not name.strip():
             raise InvalidInput("An integration needs a name.", field="name")
         if type.strip().lower() == "monitor":
@@ -358,20 +364,11 @@ def create_integration(
         integration, key = alert_integrations.create_integration(
             session, name=name, type=type, created_by=visit.username, now=now, service=service, severity=severity
         )
-    except WarroomError as exc:
-        session.rollback()
-        return _integrations_page(request, session, runtime, error=exc.detail, status=exc.status)
-    auth_service.record(
-        session,
-        visit.actor,
-        "integration.create",
-        f"integration:{integration.id}",
-        now=now,
-        detail={"name": integration.name, "type": integration.type, "via": "console"},
-    )
-    session.commit()
-    shown = _shown(request, runtime, integration.name, integration.type, key)
-    return _integrations_page(request, session, runtime, shown=shown)
+        detail = {"name": integration.name, "type": integration.type, "via": "console"}
+        return Entry("integration.create", f"integration:{integration.id}", detail), (integration, key)
+
+    show = partial(_key_shown, request, session, runtime)
+    return act(session, visit, now, change, show, _integrations_refused(request, session, runtime))
 
 
 @router.post("/admin/integrations/{name}/rotate")
@@ -379,17 +376,17 @@ def rotate_integration(
     name: Name, request: Request, visit: AdminActing, session: WriteSession, runtime: RuntimeDep
 ) -> Response:
     """A new key (shown once, with the configuration); the old key stops working."""
-    now = runtime.clock.now()
-    try:
+
+    def change() -> tuple[Entry, tuple[Integration, str]]:
         integration, key = alert_integrations.rotate_key(session, alert_integrations.get_integration(session, name))
-    except WarroomError as exc:
-        session.rollback()
-        return _integrations_page(request, session, runtime, error=exc.detail, status=exc.status)
-    auth_service.record(session, visit.actor, "integration.rotate", f"integration:{integration.id}", now=now)
-    session.commit()
-    intake.key_cache(runtime).invalidate()
-    shown = _shown(request, runtime, integration.name, integration.type, key)
-    return _integrations_page(request, session, runtime, shown=shown)
+        return Entry("integration.rotate", f"integration:{integration.id}"), (integration, key)
+
+    def show(made: tuple[Integration, str]) -> Response:
+        intake.key_cache(runtime).invalidate()
+        return _key_shown(request, session, runtime, made)
+
+    refused = _integrations_refused(request, session, runtime)
+    return act(session, visit, runtime.clock.now(), change, show, refused)
 
 
 @router.post("/admin/integrations/{name}/revoke")
@@ -398,10 +395,15 @@ def revoke_integration(
 ) -> Response:
     """Revoke the integration's key: its sender is refused from now on."""
     now = runtime.clock.now()
-    integration = alert_integrations.revoke_integration(
-        session, alert_integrations.get_integration(session, name), now=now
-    )
-    auth_service.record(session, visit.actor, "integration.revoke", f"integration:{integration.id}", now=now)
-    session.commit()
-    intake.key_cache(runtime).invalidate()
-    return _back("/admin/integrations", f"Integration {integration.name} is revoked; its sender is refused.")
+
+    def change() -> tuple[Entry, str]:
+        integration = alert_integrations.get_integration(session, name)
+        alert_integrations.revoke_integration(session, integration, now=now)
+        message = f"Integration {integration.name} is revoked; its sender is refused."
+        return Entry("integration.revoke", f"integration:{integration.id}"), message
+
+    def show(message: str) -> Response:
+        intake.key_cache(runtime).invalidate()
+        return back("/admin/integrations", message)
+
+    return act(session, visit, now, change, show)

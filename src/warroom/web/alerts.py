@@ -8,17 +8,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Form, Query, Request, Response
-from fastapi.responses import RedirectResponse
 
 from warroom.alerts import maintenance, queries, silences
 from warroom.auth import service as audit
 from warroom.deps import PathId, ReadSession, RuntimeDep, WriteSession
 from warroom.errors import NotFound
+from warroom.web.actions import back
 from warroom.web.alerts_view import alerts_page, matcher_lines, matchers_of
 from warroom.web.errors import console_router
 from warroom.web.forms import NoNul, form_duration, form_time
 from warroom.web.session import Person, RespondingPerson
-from warroom.web.templating import flash, render
+from warroom.web.templating import render
 
 router = console_router()
 
@@ -27,9 +27,7 @@ Long = Annotated[str, Form(max_length=5_000), NoNul]
 
 
 def _back(text: str, level: str = "ok") -> Response:
-    response = RedirectResponse("/alerts", status_code=303)
-    flash(response, text, level)
-    return response
+    return back("/alerts", text, level)
 
 
 @router.get("/alerts")

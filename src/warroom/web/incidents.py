@@ -7,15 +7,14 @@ records the audit entry under the person's name, and commits once."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import Form, Header, Query, Request, Response
-from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from warroom.auth import service as audit
 from warroom.deps import PathId, QueryId, ReadSession, RuntimeDep, WriteSession
 from warroom.errors import InvalidInput, Unavailable
 from warroom.incidents import service, timeline
@@ -24,11 +23,12 @@ from warroom.incidents.live_api import resume_point
 from warroom.incidents.models import Incident
 from warroom.oncall import paging
 from warroom.runtime import Runtime
+from warroom.web.actions import Entry, act, back
 from warroom.web.errors import console_router
 from warroom.web.incident_view import ListFilters, incident_list, incident_page
 from warroom.web.live_parts import FACT_KINDS, LIST_KINDS, PAGING_KINDS, parts_response
 from warroom.web.session import Person, RespondingPerson, Visit
-from warroom.web.templating import env, flash, render
+from warroom.web.templating import env, render
 
 router = console_router()
 
@@ -120,29 +120,27 @@ def declare(
     commander: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Declare an incident from the form; go to its page."""
-    incident = service.declare(
-        session,
-        title=title,
-        severity=severity,
-        severities=runtime.severities,
-        actor=visit.actor,
-        now=runtime.clock.now(),
-        description=description.strip(),
-        services=[s for s in (p.strip() for p in services.split(",")) if s],
-        commander=commander.strip() or None,
-    )
-    audit.record(
-        session,
-        visit.actor,
-        "incident.declare",
-        f"incident:{incident.id}",
-        now=runtime.clock.now(),
-        detail={"severity": incident.severity, "title": incident.title, "via": "console"},
-    )
-    session.commit()
-    response = RedirectResponse(f"/incidents/{incident.id}", status_code=303)
-    flash(response, f"Declared incident #{incident.id}.", "ok")
-    return response
+    now = runtime.clock.now()
+
+    def change() -> tuple[Entry, Incident]:
+        incident = service.declare(
+            session,
+            title=title,
+            severity=severity,
+            severities=runtime.severities,
+            actor=visit.actor,
+            now=now,
+            description=description.strip(),
+            services=[s for s in (p.strip() for p in services.split(",")) if s],
+            commander=commander.strip() or None,
+        )
+        detail = {"severity": incident.severity, "title": incident.title, "via": "console"}
+        return Entry("incident.declare", f"incident:{incident.id}", detail), incident
+
+    def show(incident: Incident) -> Response:
+        return back(f"/incidents/{incident.id}", f"Declared incident #{incident.id}.")
+
+    return act(session, visit, now, change, show)
 
 
 @router.get("/incidents/{number}")
@@ -205,34 +203,41 @@ def _exists(runtime: Runtime, number: int) -> None:
         service.get_or_404(session, number)
 
 
-def _done(
+# What an incident action did: its audit action, the message the person sees, the audit entry's detail.
+Outcome = tuple[str, str, dict[str, object] | None]
+
+
+def _act(
     request: Request,
     session: Session,
     runtime: Runtime,
     visit: Visit,
-    incident: Incident,
-    action: str,
-    message: str,
-    detail: dict[str, object] | None = None,
+    number: int,
+    change: Callable[[Incident, datetime], Outcome],
 ) -> Response:
-    """Audit and commit an action, then show the incident again (htmx) or redirect to it (a plain form)."""
-    audit.record(
-        session,
-        visit.actor,
-        action,
-        f"incident:{incident.id}",
-        now=runtime.clock.now(),
-        detail={**(detail or {}), "via": "console"},
-    )
-    number = incident.id
-    session.commit()
-    if request.headers.get("hx-request") == "true":
-        view = incident_page(session, runtime, number)
-        context = {"nav": "incidents", "view": view, "done": message, "severities": list(runtime.severities)}
-        return render(request, "incidents/detail.html", context)
-    response = RedirectResponse(f"/incidents/{number}", status_code=303)
-    flash(response, message, "ok")
-    return response
+    """Lock the incident, make the change, audit it (`via: console`) and commit; then show the incident again
+    (htmx) or redirect to it (a plain form). A refusal (404, 409, 422) reaches the console's error page."""
+    now = runtime.clock.now()
+
+    def locked() -> tuple[Entry, str]:
+        incident = service.get_for_update(session, number)
+        action, message, detail = change(incident, now)
+        return Entry(action, f"incident:{incident.id}", {**(detail or {}), "via": "console"}), message
+
+    def show(message: str) -> Response:
+        if request.headers.get("hx-request") == "true":
+            view = incident_page(session, runtime, number)
+            context = {"nav": "incidents", "view": view, "done": message, "severities": list(runtime.severities)}
+            return render(request, "incidents/detail.html", context)
+        return back(f"/incidents/{number}", message)
+
+    return act(session, visit, now, locked, show)
+
+
+def _update(
+    session: Session, runtime: Runtime, visit: Visit, incident: Incident, changes: service.Changes, now: datetime
+) -> None:
+    service.update(session, incident, changes, severities=runtime.severities, actor=visit.actor, now=now)
 
 
 @router.post("/incidents/{number}/acknowledge")
@@ -240,11 +245,12 @@ def acknowledge(
     number: PathId, request: Request, visit: RespondingPerson, session: WriteSession, runtime: RuntimeDep
 ) -> Response:
     """Acknowledge: someone is on it; escalation stops."""
-    incident = service.get_for_update(session, number)
-    service.acknowledge(session, incident, visit.actor, runtime.clock.now())
-    return _done(
-        request, session, runtime, visit, incident, "incident.acknowledge", "Acknowledged: escalation stopped."
-    )
+
+    def change(incident: Incident, now: datetime) -> Outcome:
+        service.acknowledge(session, incident, visit.actor, now)
+        return "incident.acknowledge", "Acknowledged: escalation stopped.", None
+
+    return _act(request, session, runtime, visit, number, change)
 
 
 @router.post("/incidents/{number}/update")
@@ -258,25 +264,17 @@ def status_update(
     message: Long = "",
 ) -> Response:
     """Post a status update (a message), moving the status on when another one is chosen."""
-    incident = service.get_for_update(session, number)
-    text = message.strip()
-    if not text:
-        raise InvalidInput("A status update needs a message.", field="message")
-    target = status.strip().lower() or incident.status
-    changes = service.Changes(status=target if target != incident.status else None, message=text)
-    service.update(
-        session, incident, changes, severities=runtime.severities, actor=visit.actor, now=runtime.clock.now()
-    )
-    return _done(
-        request,
-        session,
-        runtime,
-        visit,
-        incident,
-        "incident.update",
-        "Status update posted.",
-        {"status": incident.status},
-    )
+
+    def change(incident: Incident, now: datetime) -> Outcome:
+        text = message.strip()
+        if not text:
+            raise InvalidInput("A status update needs a message.", field="message")
+        target = status.strip().lower() or incident.status
+        changes = service.Changes(status=target if target != incident.status else None, message=text)
+        _update(session, runtime, visit, incident, changes, now)
+        return "incident.update", "Status update posted.", {"status": incident.status}
+
+    return _act(request, session, runtime, visit, number, change)
 
 
 @router.post("/incidents/{number}/severity")
@@ -289,21 +287,12 @@ def change_severity(
     severity: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     """Change the severity (its targets and update cadence follow)."""
-    incident = service.get_for_update(session, number)
-    changes = service.Changes(severity=severity)
-    service.update(
-        session, incident, changes, severities=runtime.severities, actor=visit.actor, now=runtime.clock.now()
-    )
-    return _done(
-        request,
-        session,
-        runtime,
-        visit,
-        incident,
-        "incident.update",
-        f"Severity is {incident.severity}.",
-        {"severity": incident.severity},
-    )
+
+    def change(incident: Incident, now: datetime) -> Outcome:
+        _update(session, runtime, visit, incident, service.Changes(severity=severity), now)
+        return "incident.update", f"Severity is {incident.severity}.", {"severity": incident.severity}
+
+    return _act(request, session, runtime, visit, number, change)
 
 
 @router.post("/incidents/{number}/commander")
@@ -316,15 +305,13 @@ def change_commander(
     commander: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Name the incident commander (empty: nobody)."""
-    incident = service.get_for_update(session, number)
-    changes = service.Changes(commander=commander)
-    service.update(
-        session, incident, changes, severities=runtime.severities, actor=visit.actor, now=runtime.clock.now()
-    )
-    who = incident.commander or "nobody"
-    return _done(
-        request, session, runtime, visit, incident, "incident.update", f"Commander is {who}.", {"commander": who}
-    )
+
+    def change(incident: Incident, now: datetime) -> Outcome:
+        _update(session, runtime, visit, incident, service.Changes(commander=commander), now)
+        who = incident.commander or "nobody"
+        return "incident.update", f"Commander is {who}.", {"commander": who}
+
+    return _act(request, session, runtime, visit, number, change)
 
 
 @router.post("/incidents/{number}/note")
@@ -337,9 +324,12 @@ def add_note(
     message: Long = "",
 ) -> Response:
     """Add a note to the timeline."""
-    incident = service.get_for_update(session, number)
-    service.add_note(session, incident, visit.actor, runtime.clock.now(), message)
-    return _done(request, session, runtime, visit, incident, "incident.note", "Note added.")
+
+    def change(incident: Incident, now: datetime) -> Outcome:
+        service.add_note(session, incident, visit.actor, now, message)
+        return "incident.note", "Note added.", None
+
+    return _act(request, session, runtime, visit, number, change)
 
 
 @router.post("/incidents/{number}/resolve")
@@ -352,9 +342,12 @@ def resolve(
     message: Long = "",
 ) -> Response:
     """Resolve the incident."""
-    incident = service.get_for_update(session, number)
-    service.resolve(session, incident, visit.actor, runtime.clock.now(), message.strip())
-    return _done(request, session, runtime, visit, incident, "incident.resolve", "Resolved.")
+
+    def change(incident: Incident, now: datetime) -> Outcome:
+        service.resolve(session, incident, visit.actor, now, message.strip())
+        return "incident.resolve", "Resolved.", None
+
+    return _act(request, session, runtime, visit, number, change)
 
 
 @router.post("/incidents/{number}/reopen")
@@ -367,9 +360,12 @@ def reopen(
     message: Long = "",
 ) -> Response:
     """Reopen a resolved incident."""
-    incident = service.get_for_update(session, number)
-    service.reopen(session, incident, visit.actor, runtime.clock.now(), message.strip())
-    return _done(request, session, runtime, visit, incident, "incident.reopen", "Reopened.")
+
+    def change(incident: Incident, now: datetime) -> Outcome:
+        service.reopen(session, incident, visit.actor, now, message.strip())
+        return "incident.reopen", "Reopened.", None
+
+    return _act(request, session, runtime, visit, number, change)
 
 
 @router.post("/incidents/{number}/escalate")
@@ -377,16 +373,9 @@ def escalate(
     number: PathId, request: Request, visit: RespondingPerson, session: WriteSession, runtime: RuntimeDep
 ) -> Response:
     """Page the next level of the incident's policy now."""
-    incident = service.get_for_update(session, number)
-    escalation = paging.escalate(session, runtime, incident, visit.actor, runtime.clock.now())
-    level = escalation.level
-    return _done(
-        request,
-        session,
-        runtime,
-        visit,
-        incident,
-        "incident.escalate",
-        f"Escalated: level {level} paged.",
-        {"level": level},
-    )
+
+    def change(incident: Incident, now: datetime) -> Outcome:
+        level = paging.escalate(session, runtime, incident, visit.actor, now).level
+        return "incident.escalate", f"Escalated: level {level} paged.", {"level": level}
+
+    return _act(request, session, runtime, visit, number, change)

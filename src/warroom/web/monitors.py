@@ -8,16 +8,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Path, Request, Response
-from fastapi.responses import RedirectResponse
 
 from warroom.auth import service as audit
 from warroom.deps import ReadSession, RuntimeDep, WriteSession
 from warroom.monitors import service as monitors
-from warroom.monitors.runner import access_of, run_once_sync
+from warroom.monitors.runner import run_stored_sync
+from warroom.web.actions import back
 from warroom.web.errors import console_router
 from warroom.web.monitors_view import monitor_rows
 from warroom.web.session import Person, RespondingPerson
-from warroom.web.templating import flash, render
+from warroom.web.templating import render
 
 router = console_router()
 
@@ -25,9 +25,7 @@ Name = Annotated[str, Path(max_length=100)]
 
 
 def _back(text: str, level: str = "ok") -> Response:
-    response = RedirectResponse("/monitors", status_code=303)
-    flash(response, text, level)
-    return response
+    return back("/monitors", text, level)
 
 
 @router.get("/monitors")
@@ -68,13 +66,7 @@ def run_now(name: Name, visit: RespondingPerson, session: ReadSession, runtime: 
     cfg = monitors.config_of(monitor)
     hidden = monitors.secret_values(monitor.spec)
     session.rollback()  # hold no transaction while the check runs (it may take its whole timeout)
-    outcome = run_once_sync(
-        cfg,
-        now=runtime.clock.now,
-        last_ping_at=monitor.last_ping_at,
-        since=monitor.created_at,
-        access=access_of(runtime),
-    )
+    outcome = run_stored_sync(runtime, cfg, monitor)
     with runtime.db.transaction() as write:
         audit.record(
             write,

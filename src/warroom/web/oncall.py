@@ -18,12 +18,13 @@ from warroom.deps import PathId, ReadSession, RuntimeDep, WriteSession
 from warroom.errors import Forbidden, InvalidInput
 from warroom.notify import service as notify
 from warroom.oncall import service as oncall
+from warroom.web.actions import back
 from warroom.web.errors import console_router
 from warroom.web.forms import NoNul, schedule_time
 from warroom.web.oncall_view import oncall_page
 from warroom.web.people import oncall_user_of
 from warroom.web.session import Person, RespondingPerson
-from warroom.web.templating import flash, render
+from warroom.web.templating import render
 
 router = console_router()
 
@@ -72,9 +73,7 @@ def add_override(
         detail={"user": who, "start": start.isoformat(), "end": end.isoformat(), "via": "console"},
     )
     session.commit()
-    response = RedirectResponse("/oncall", status_code=303)
-    flash(response, f"Override {override.id}: {who} covers {target.id} until {end:%Y-%m-%d %H:%M} UTC.")
-    return response
+    return back("/oncall", f"Override {override.id}: {who} covers {target.id} until {end:%Y-%m-%d %H:%M} UTC.")
 
 
 @router.post("/oncall/test")
@@ -152,6 +151,4 @@ def remove_override(
         detail={"override": override_id, "user": override.user_id, "via": "console"},
     )
     session.commit()
-    response = RedirectResponse("/oncall", status_code=303)
-    flash(response, f"Override {override_id} ({override.user_id} on {schedule_id}) removed.")
-    return response
+    return back("/oncall", f"Override {override_id} ({override.user_id} on {schedule_id}) removed.")

@@ -11,10 +11,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Form, Request, Response
 from fastapi import Path as PathParam
-from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
-from warroom.auth import service as audit
 from warroom.deps import PathId, ReadSession, RuntimeDep, WriteSession
 from warroom.errors import InvalidInput
 from warroom.incidents import service as incidents
@@ -22,10 +20,11 @@ from warroom.runbooks import service
 from warroom.runbooks.models import RunbookRun
 from warroom.runbooks.setup import cache_of, default_timeout
 from warroom.runtime import Runtime
+from warroom.web.actions import Entry, act, back
 from warroom.web.errors import console_router
 from warroom.web.runbook_view import library, panel, prose, runbook_page
 from warroom.web.session import Person, RespondingPerson, Visit
-from warroom.web.templating import NAV_ITEMS, env, flash, render
+from warroom.web.templating import NAV_ITEMS, env, render
 
 router = console_router()
 
@@ -96,21 +95,16 @@ def _done(
     detail: dict[str, Any],
 ) -> Response:
     """Audit and commit an action, then show the runbook part again (htmx) or redirect to the runbook page."""
-    audit.record(
-        session,
-        visit.actor,
-        action,
-        f"runbook-run:{run.id}",
-        now=runtime.clock.now(),
-        detail={"incident": run.incident_id, "runbook": run.runbook_id, **detail, "via": "console"},
-    )
     number = run.incident_id
-    session.commit()
-    if request.headers.get("hx-request") == "true":
-        return _show(request, session, runtime, number, message=message)
-    response = RedirectResponse(_runbook_url(number), status_code=303)
-    flash(response, message, "ok")
-    return response
+    detail = {"incident": run.incident_id, "runbook": run.runbook_id, **detail, "via": "console"}
+    entry = Entry(action, f"runbook-run:{run.id}", detail)
+
+    def show(said: str) -> Response:
+        if request.headers.get("hx-request") == "true":
+            return _show(request, session, runtime, number, message=said)
+        return back(_runbook_url(number), said)
+
+    return act(session, visit, runtime.clock.now(), lambda: (entry, message), show)
 
 
 @router.get("/incidents/{number}/runbook")
