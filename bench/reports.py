@@ -174,7 +174,8 @@ def run_backend(backend: str, url: str, args: argparse.Namespace) -> list[tuple[
 
     def timed(fn: Callable[[Any], object]) -> Callable[[], object]:
         def once() -> object:
-            with database.session() as session:
+            # Sections run as service.build runs them: with the collector paused.
+            with database.session() as session, service.collector_paused():
                 return fn(session)
 
         return once
