@@ -442,6 +442,14 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/reports/test_figures.py::test_on_call_load_counts_nights_on_each_persons_clock[sqlite]",),
     ),
     Mutant(
+        "report-ack-last-wins",
+        "docs/learning.md: a person's time to acknowledge counts the incidents they acknowledged first",
+        "src/warroom/reports/load.py",
+        "    rows.sort(key=_when, reverse=True)",
+        "    rows.sort(key=_when)",
+        ("tests/reports/test_figures.py::test_on_call_load_counts_nights_on_each_persons_clock[sqlite]",),
+    ),
+    Mutant(
         "report-ack-time-of-anyone",
         "docs/learning.md: a person's time to acknowledge counts the incidents they acknowledged first",
         "src/warroom/reports/load.py",

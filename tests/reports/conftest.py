@@ -63,6 +63,8 @@ INCIDENTS: dict[int, tuple[Any, ...]] = {
     10: ("P1", "2026-11-15 10:00", -1, (2, "bob"), 3, 5, ["web"], None),
 }
 DRILLS = {10}
+# A second acknowledgement, later (after a reopen, say): only an incident's first one counts, so it changes nothing.
+LATE_ACKS = {3: [(22, "bob")]}
 # (created, due, status, closed)
 ACTION_ITEMS = [
     ("2026-11-02 09:00", date(2026, 11, 10), "done", "2026-11-08 09:00"),
@@ -151,6 +153,18 @@ def load_month(runtime: Runtime) -> None:
                         at=at(detected, ack[0]),
                         kind="acknowledged",
                         actor=ack[1],
+                        actor_kind="user",
+                        message="",
+                        data={},
+                    )
+                )
+            for late, by in LATE_ACKS.get(number, ()):
+                session.add(
+                    TimelineEvent(
+                        incident_id=number,
+                        at=at(detected, late),
+                        kind="acknowledged",
+                        actor=by,
                         actor_kind="user",
                         message="",
                         data={},

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Container
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,6 +23,7 @@ from warroom.reports.sql import epoch, fetch_all, is_sqlite
 
 NIGHT_STARTS, NIGHT_ENDS = 22, 7  # 22:00 to 07:00 on the person's clock
 UTC_ZONE = ZoneInfo("UTC")
+_when = itemgetter(2, 3)  # (time, event id) of an acknowledgement row
 
 
 # One person paged at one escalation step: (incident id, person, epoch seconds). A plain tuple, as the driver
@@ -96,17 +98,13 @@ def pages(session: Session, incidents: Container[int]) -> list[Page]:
 def _acknowledgements(session: Session, incidents: Container[int]) -> dict[int, tuple[str, float]]:
     """incident → (who acknowledged it first, when), for the period's `incidents`."""
     sqlite = is_sqlite(session)
-    statement = (
-        select(TimelineEvent.incident_id, TimelineEvent.actor, epoch(TimelineEvent.at, sqlite=sqlite))
-        .where(TimelineEvent.kind == "acknowledged")
-        .order_by(TimelineEvent.at, TimelineEvent.id)  # the order of ix_timeline_events_kind_at: no sort
-    )
-    # Read backwards, the first acknowledgement of each incident is the last one written.
-    return {
-        incident_id: (actor, at)
-        for incident_id, actor, at in reversed(fetch_all(session, statement))
-        if incident_id in incidents
-    }
+    statement = select(
+        TimelineEvent.incident_id, TimelineEvent.actor, epoch(TimelineEvent.at, sqlite=sqlite), TimelineEvent.id
+    ).where(TimelineEvent.kind == "acknowledged")
+    # Ordered here, not by the database: PostgreSQL sorted 95,000 rows on disk past work_mem.
+    rows = [row for row in fetch_all(session, statement) if row[0] in incidents]
+    rows.sort(key=_when, reverse=True)  # the latest first: the first acknowledgement of each is written last
+    return {incident_id: (actor, at) for incident_id, actor, at, _ in rows}
 
 
 def load(session: Session, incidents: Container[int]) -> dict[str, Any]:
