@@ -37,9 +37,13 @@ def _round(value: float | None) -> float | None:
 
 def summary(values: Sequence[float]) -> dict[str, Any]:
     """count, median, p90 and mean (seconds, one decimal); the values are sorted once."""
-    if not values:
+    return summary_of_sorted(sorted(values))
+
+
+def summary_of_sorted(ordered: Sequence[float]) -> dict[str, Any]:
+    """summary() of values already sorted in ascending order."""
+    if not ordered:
         return {"count": 0, "median": None, "p90": None, "mean": None}
-    ordered = sorted(values)
     return {
         "count": len(ordered),
         "median": _round(_median_of_sorted(ordered)),

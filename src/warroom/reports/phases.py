@@ -141,8 +141,8 @@ def incident_facts(session: Session, query: ReportQuery) -> Facts:
     return Facts(columns[0], columns[1], columns[2], columns[3:]) if columns else Facts()
 
 
-def _figures(values: list[float], hits: int, judged: int) -> dict[str, Any]:
-    return figures.summary(values) | {
+def _figures(ordered: list[float], hits: int, judged: int) -> dict[str, Any]:
+    return figures.summary_of_sorted(ordered) | {
         "target_met": hits,
         "target_judged": judged,
         "target_share": figures.share(hits, judged),
@@ -186,8 +186,9 @@ def phase_table(facts: Facts, groups: dict[str, list[int]] | None, severities: S
         for p, phase in enumerate(PHASE_NAMES):
             judged = [(severity, cell[p]) for severity, cell in cells if severity in targets]
             hits = sum(bisect_right(values, targets[severity][p]) for severity, values in judged)
-            values = list(chain.from_iterable(cell[p] for _, cell in cells))
-            phases[phase] = _figures(values, hits, sum(len(values) for _, values in judged))
+            runs = [cell[p] for _, cell in cells]
+            ordered = runs[0] if len(runs) == 1 else sorted(chain.from_iterable(runs))  # sorted runs: a merge
+            phases[phase] = _figures(ordered, hits, sum(len(values) for _, values in judged))
         return {"group": name, "incidents": incidents, "phases": phases}
 
     by_severity = _cells_of_runs(facts)
