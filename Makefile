@@ -32,13 +32,14 @@ demo: $(STAMP)
 	$(VENV)/bin/warroom demo
 
 ## The whole suite: lint, types, import contracts (ARCHITECTURE.md), tests (PostgreSQL half runs when
-## WARROOM_TEST_DATABASE_URL is set; -rs says why a test skipped), then the quick form of the mutation check.
+## WARROOM_TEST_DATABASE_URL is set; -rs says why a test skipped), then the quick form of the mutation check
+## (--no-baseline: the suite just ran every listed test unmutated; one per folder still runs as a smoke check).
 test: $(DEVSTAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest -rs -n $(TEST_WORKERS)
-	$(PY) tests/mutations.py
+	$(PY) tests/mutations.py --no-baseline
 
 ## Plant each known mistake in a copy of the repo and run the tests that must catch it (~2 min on 2 cores);
 ## MUTANTS_ARGS="--full" runs their whole test files on both backends, "--list" prints the table.

@@ -31,6 +31,7 @@ from warroom.models import Base as _AllModels  # noqa: F401  (registers every ta
 from warroom.runtime import Runtime
 
 PG_ENV = "WARROOM_TEST_DATABASE_URL"
+TEMPLATE_ENV = "WARROOM_TEST_SQLITE_TEMPLATE"
 
 # Fixtures shared by more than one domain's tests, kept in their own modules.
 pytest_plugins = ["tests.slowdb"]
@@ -62,7 +63,13 @@ def pg_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated SQLite file, copied for each test (faster than migrating each time)."""
+    """A migrated SQLite file, copied for each test (faster than migrating each time).
+
+    WARROOM_TEST_SQLITE_TEMPLATE names one migrated already: tests/mutations.py makes it once for its ~100
+    pytest runs, except for a mutant planted in the migrations."""
+    given = os.environ.get(TEMPLATE_ENV)
+    if given:
+        return Path(given)
     path = tmp_path_factory.mktemp("template") / "template.db"
     dbmod.upgrade(f"sqlite:///{path}")
     return path

@@ -4,9 +4,12 @@ Issue 13: 13 of 28 planted mistakes passed the whole suite. Each row of MUTANTS 
 it breaks, the broken version and the tests that must fail when it is planted. The working tree is never
 edited: every mutant gets its own copy of the repository (src/, tests/, docs, pyproject.toml), and pytest runs
 inside that copy with PYTHONPATH pointing at its src/, so the copy is what gets imported, in pytest and in the
-`python -m warroom` subprocesses the tests start (they inherit the environment).
+`python -m warroom` subprocesses the tests start (they inherit the environment). Each mutant's pytest is forked
+from this process after it imported pytest, its plugins and warroom's libraries once (never warroom itself nor
+the tests): starting a fresh interpreter for each mutant spent more CPU on imports than on the tests.
 
-    python tests/mutations.py             # quick form: each mutant's listed tests (what `make test` runs)
+    python tests/mutations.py             # quick form: each mutant's listed tests
+    python tests/mutations.py --no-baseline   # what `make test` runs after the whole suite passed
     python tests/mutations.py --full      # each mutant's whole test files, on every backend
     python tests/mutations.py --list      # the table
     python tests/mutations.py roles-viewer-creates-silence dedup-key-depends-on-label-order   # some rows only
@@ -22,16 +25,25 @@ to be written or named). Exit status: 0 only when every mutant run was killed an
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
+import importlib
+import json
 import os
+import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import traceback
+import warnings
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parent.parent
 # What a copy needs: the code, the tests, and the files tests read (docs are checked against the CLI).
@@ -913,15 +925,25 @@ class Outcome:
 
 
 def copy_tree(dest: Path) -> Path:
-    """A copy of the repository's code, tests and docs at `dest` (never the working tree itself)."""
+    """A copy of the repository's code, tests and docs at `dest` (never the working tree itself).
+
+    Files are hard links (a copy is ~600 files, made 96 times): `plant` writes the one file it changes as a
+    new file, and the listed tests create files but never rewrite the repository's own."""
     dest.mkdir(parents=True, exist_ok=True)
     for name in COPIED:
         source = ROOT / name
         if source.is_dir():
-            shutil.copytree(source, dest / name, ignore=IGNORED)
+            shutil.copytree(source, dest / name, ignore=IGNORED, copy_function=_link)
         elif source.exists():
-            shutil.copy2(source, dest / name)
+            _link(source, dest / name)
     return dest
+
+
+def _link(source: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
+    try:
+        os.link(source, dest)
+    except OSError:  # another file system, or links not allowed: a real copy
+        shutil.copy2(source, dest)
 
 
 def plant(tree: Path, mutant: Mutant) -> str | None:
@@ -940,13 +962,23 @@ def plant(tree: Path, mutant: Mutant) -> str | None:
             compile(planted, str(target), "exec")
         except SyntaxError as exc:
             return f"the replacement does not compile ({exc.msg}, line {exc.lineno}): fix the row"
+    target.unlink()  # the copy's file is a hard link to the working tree's: write a new file, never through it
     target.write_text(planted)
     return None
 
 
-def environment(tree: Path) -> dict[str, str]:
+# The migrated SQLite file the tests copy for each test (tests/conftest.py), made once by the probe; a mutant
+# planted in what makes it migrates its own.
+TEMPLATE_ENV = "WARROOM_TEST_SQLITE_TEMPLATE"
+MAKES_TEMPLATE = ("src/warroom/migrations/", "src/warroom/db.py", "src/warroom/alembic.ini")
+
+
+def environment(tree: Path, template: Path | None = None) -> dict[str, str]:
     """The environment pytest and its subprocesses run with: the copy's src first on the import path."""
     env = dict(os.environ)
+    env.pop(TEMPLATE_ENV, None)
+    if template is not None:
+        env[TEMPLATE_ENV] = str(template)
     paths = [str(tree / "src"), str(tree)]
     env["PYTHONPATH"] = os.pathsep.join([*paths, env["PYTHONPATH"]] if env.get("PYTHONPATH") else paths)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -954,19 +986,66 @@ def environment(tree: Path) -> dict[str, str]:
     return env
 
 
-def check_imports(tree: Path) -> str | None:
-    """An error message unless `python -m warroom` started from the copy would import the copy's code."""
+# Run in a copy: where `warroom` is imported from, and which other modules pytest, its plugins, warroom and the
+# listed test modules import (the runner imports those once and forks each mutant's pytest from itself).
+PROBE = """
+import importlib, importlib.metadata, json, sys
+import warroom
+from warroom import db
+db.upgrade("sqlite:///" + sys.argv.pop(1))
+names = ["pytest", *(ep.value.split(":")[0] for ep in importlib.metadata.entry_points(group="pytest11"))]
+for name in [*names, "warroom.app", "warroom.cli", "warroom.server", "tests.conftest", *sys.argv[1:]]:
+    try:
+        importlib.import_module(name)
+    except BaseException:
+        pass
+ours = ("warroom", "tests", "__main__")
+modules = [n for n, m in list(sys.modules.items()) if m is not None and n.split(".")[0] not in ours]  # import order
+print(json.dumps({"file": warroom.__file__, "modules": modules}))
+"""
+
+
+def check_imports(tree: Path, template: Path, test_modules: Sequence[str] = ()) -> tuple[str | None, list[str]]:
+    """An error message unless `python -m warroom` started from the copy would import the copy's code; and the
+    modules (not ours) that a pytest run of `test_modules` imports. Migrates a SQLite file at `template`."""
     probe = subprocess.run(
-        [sys.executable, "-c", "import warroom; print(warroom.__file__)"],
+        [sys.executable, "-c", PROBE, str(template), *test_modules],
         cwd=tree,
         env=environment(tree),
         capture_output=True,
         text=True,
         check=False,
     )
-    imported = Path(probe.stdout.strip() or "?").resolve()
+    try:
+        found = json.loads(probe.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return f"importing warroom in the copy failed:\n{probe.stderr[-2000:]}", []
+    imported = Path(found["file"]).resolve()
     if not imported.is_relative_to(tree.resolve()):
-        return f"a subprocess in the copy imports warroom from {imported}, not from the copy"
+        return f"a subprocess in the copy imports warroom from {imported}, not from the copy", []
+    return None, list(found["modules"])
+
+
+def preload(modules: Sequence[str]) -> str | None:
+    """Import `modules` here, once, so that each mutant's pytest (forked from this process) starts with them:
+    pytest, its plugins and the libraries warroom uses, never warroom or the tests (each copy imports its own).
+    An error message if that left anything that must not be forked (a module of ours, a thread)."""
+    with warnings.catch_warnings():  # the children's pytest shows (or filters) warnings; here they are noise
+        warnings.simplefilter("ignore")
+        for name in modules:
+            if name not in sys.modules:
+                # A module that does not import alone here is simply imported by the child.
+                with contextlib.suppress(BaseException):
+                    importlib.import_module(name)
+    # What is here now lives as long as the children: out of the collector's sight, each child's gc (pytest
+    # collects at the end of the session) does not walk it, nor write to the memory pages it shares with us.
+    gc.collect()
+    gc.freeze()
+    ours = sorted(n for n in sys.modules if n.split(".")[0] in ("warroom", "tests"))
+    if ours:
+        return f"preloading imported our own modules ({', '.join(ours[:3])}): each copy must import its own"
+    if threading.active_count() != 1:
+        return f"preloading started threads ({threading.enumerate()}): forking would copy their locks"
     return None
 
 
@@ -977,81 +1056,201 @@ def selection(mutant: Mutant, full: bool) -> list[str]:
     return sorted({node.split("::", 1)[0] for node in mutant.tests})
 
 
-def run_pytest(tree: Path, args: Sequence[str], timeout: float) -> tuple[int, str]:
-    """Run pytest inside `tree` on `args`: (exit code, last lines of its output)."""
+def test_modules(mutants: Sequence[Mutant]) -> list[str]:
+    """The modules (with their packages' conftests) of the mutants' tests, as `import` names."""
+    names: set[str] = set()
+    for mutant in mutants:
+        for node in mutant.tests:
+            path = Path(node.split("::", 1)[0])
+            names.add(".".join(path.with_suffix("").parts))
+            for parent in path.parents:
+                if (ROOT / parent / "conftest.py").exists():
+                    names.add(".".join((parent / "conftest").parts))
+    return sorted(names)
+
+
+@dataclass
+class Run:
+    """One pytest forked into a copy: its process, its output file and when it must be done."""
+
+    pid: int
+    tree: Path
+    log: Path
+    deadline: float
+
+
+def start_pytest(tree: Path, args: Sequence[str], timeout: float, template: Path | None) -> Run:
+    """Fork a pytest that runs `args` inside `tree` (its own process group), with its output in a file.
+
+    A fork of this process, which has pytest, its plugins and warroom's libraries imported already: a fresh
+    interpreter per mutant spent ~6 s of CPU importing them, more than most listed tests take to run."""
+    log = tree.parent / (tree.name + ".log")
     command = [
-        sys.executable,
-        "-m",
-        "pytest",
         "-x",
         "-q",
+        "-rfEs",  # the summary names what failed, and why a test skipped (its mutant would survive)
         "-p",
         "no:randomly",
         "-p",
         "no:cacheprovider",
+        # The plugins were imported before pytest started (preload): their own asserts stay as they are.
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
         # Each run its own temp root (runs go side by side), and not a hidden folder: runbook folders skip those.
         f"--basetemp={tree.parent / (tree.name + '-pytest')}",
         *args,
     ]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child)
+        _child(tree, command, log, template)
+    with contextlib.suppress(OSError):  # the child did it first, or has already exited
+        os.setpgid(pid, pid)
+    return Run(pid, tree, log, time.monotonic() + timeout)
+
+
+def _child(tree: Path, command: list[str], log: Path, template: Path | None) -> NoReturn:
+    """The forked child: become a pytest run in `tree` as `python -m pytest` started there would be."""
+    code = 70
     try:
-        done = subprocess.run(
-            command, cwd=tree, env=environment(tree), capture_output=True, text=True, timeout=timeout, check=False
-        )
-    except subprocess.TimeoutExpired:
-        return -1, f"timed out after {timeout:.0f}s"
-    lines = (done.stdout + done.stderr).strip().splitlines()
-    return done.returncode, "\n".join(lines[-15:])
+        os.setpgid(0, 0)  # the parent kills the group on a timeout: servers the tests started go too
+        out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        os.chdir(tree)
+        env = environment(tree, template)
+        os.environ.clear()
+        os.environ.update(env)
+        sys.dont_write_bytecode = True
+        random.seed()  # each child its own random state, not the parent's copy
+        mine = {str(ROOT), str(ROOT / "src"), str(ROOT / "tests"), ""}
+        sys.path[:] = [str(tree / "src"), str(tree), *(p for p in sys.path if p not in mine)]
+        import pytest
 
-
-def run_mutant(mutant: Mutant, work: Path, full: bool, timeout: float) -> Outcome:
-    """Plant `mutant` in a fresh copy, run its tests there, and judge."""
-    started = time.monotonic()
-
-    def outcome(verdict: str, detail: str) -> Outcome:
-        return Outcome(mutant, verdict, detail, time.monotonic() - started)
-
-    if not mutant.tests:
-        tree = copy_tree(work / mutant.name)
-        error = plant(tree, mutant)
-        shutil.rmtree(tree, ignore_errors=True)
-        if error:
-            return outcome("ERROR", error)
-        hint = f"; candidate {mutant.hint}" if mutant.hint else ""
-        return outcome("TODO", f"planted fine; killing test to be named (branch {mutant.owner or '?'}{hint})")
-    tree = copy_tree(work / mutant.name)
-    try:
-        error = plant(tree, mutant)
-        if error:
-            return outcome("ERROR", error)
-        code, tail = run_pytest(tree, selection(mutant, full), timeout)
+        code = int(pytest.main(command))
+        imported = Path(getattr(sys.modules.get("warroom"), "__file__", None) or tree / "src").resolve()
+        if not imported.is_relative_to(tree.resolve()):
+            print(f"ERROR: the tests imported warroom from {imported}, not from the copy")
+            code = 3
+    except BaseException:
+        traceback.print_exc()
     finally:
-        shutil.rmtree(tree, ignore_errors=True)
-        shutil.rmtree(tree.parent / (tree.name + "-pytest"), ignore_errors=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def finish(run: Run, status: int | None) -> tuple[int, str]:
+    """The exit code of a run (-1: timed out, `status` None) and the last lines of its output."""
+    lines = run.log.read_text(errors="replace").strip().splitlines() if run.log.exists() else []
+    if status is None:
+        return -1, "timed out"
+    return os.waitstatus_to_exitcode(status), "\n".join(lines[-15:])
+
+
+def wait_any(runs: dict[int, Run]) -> tuple[Run, int | None]:
+    """Wait until one of `runs` ends (its wait status) or passes its deadline (killed, with its group: None)."""
+    while True:
+        pid, status = os.waitpid(-1, os.WNOHANG)
+        if pid in runs:
+            return runs.pop(pid), status
+        now = time.monotonic()
+        for run in list(runs.values()):
+            if now > run.deadline:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(run.pid, signal.SIGKILL)
+                os.waitpid(run.pid, 0)
+                return runs.pop(run.pid), None
+        if pid == 0:
+            time.sleep(0.02)
+
+
+def judge(mutant: Mutant, code: int, tail: str, timeout: float) -> tuple[str, str]:
+    """The verdict on a mutant from its pytest's exit code and output."""
+    if code == -1:
+        return "ERROR", f"pytest exit -1: timed out after {timeout:.0f}s"
     if code == 1:  # tests ran and at least one failed
         failed = [line for line in tail.splitlines() if line.startswith(("FAILED", "ERROR"))]
-        return outcome("killed", failed[0] if failed else tail.splitlines()[-1])
+        return "killed", failed[0] if failed else tail.splitlines()[-1]
     if code == 0:
-        return outcome("SURVIVED", tail.splitlines()[-1] if tail else "all passed")
+        return "SURVIVED", tail.splitlines()[-1] if tail else "all passed"
     # 2: interrupted or collection errors (the mutant may break an import); 4/5: bad node ids, nothing collected.
     if code == 2 and "error" in tail.lower() and "not found" not in tail.lower():
-        return outcome("killed", "collection failed with the mutant planted: " + tail.splitlines()[-1])
-    return outcome("ERROR", f"pytest exit {code}: {tail.splitlines()[-1] if tail else ''}")
+        return "killed", "collection failed with the mutant planted: " + tail.splitlines()[-1]
+    return "ERROR", f"pytest exit {code}: {tail.splitlines()[-1] if tail else ''}"
 
 
-def baseline(mutants: Sequence[Mutant], work: Path, full: bool, timeout: float) -> str | None:
-    """An error message unless every selected test passes on the unmutated copy (else `killed` means nothing)."""
-    args = sorted({arg for mutant in mutants for arg in selection(mutant, full)})
+def remove(tree: Path) -> None:
+    """A copy, its pytest temp root and its output file, gone."""
+    shutil.rmtree(tree, ignore_errors=True)
+    shutil.rmtree(tree.parent / (tree.name + "-pytest"), ignore_errors=True)
+    (tree.parent / (tree.name + ".log")).unlink(missing_ok=True)
+
+
+def run_all(
+    mutants: Sequence[Mutant], work: Path, full: bool, timeout: float, jobs: int, template: Path
+) -> list[Outcome]:
+    """Plant each mutant in a fresh copy and run its tests there, `jobs` at once; the outcomes in order."""
+    outcomes: dict[str, Outcome] = {}
+    started: dict[str, float] = {}
+    pending = list(mutants)
+    running: dict[int, Run] = {}
+    names: dict[int, Mutant] = {}
+
+    def done(mutant: Mutant, verdict: str, detail: str) -> None:
+        outcomes[mutant.name] = Outcome(mutant, verdict, detail, time.monotonic() - started[mutant.name])
+
+    while pending or running:
+        while pending and len(running) < jobs:
+            mutant = pending.pop(0)
+            started[mutant.name] = time.monotonic()
+            tree = copy_tree(work / mutant.name)
+            error = plant(tree, mutant)
+            if error or not mutant.tests:
+                remove(tree)
+                hint = f"; candidate {mutant.hint}" if mutant.hint else ""
+                todo = f"planted fine; killing test to be named (branch {mutant.owner or '?'}{hint})"
+                done(mutant, "ERROR" if error else "TODO", error or todo)
+                continue
+            own = mutant.path.startswith(MAKES_TEMPLATE)
+            run = start_pytest(tree, selection(mutant, full), timeout, None if own else template)
+            running[run.pid], names[run.pid] = run, mutant
+        if running:
+            run, status = wait_any(running)
+            code, tail = finish(run, status)
+            remove(run.tree)
+            mutant = names.pop(run.pid)
+            done(mutant, *judge(mutant, code, tail, timeout))
+    return [outcomes[m.name] for m in mutants]
+
+
+def smoke_tests(mutants: Sequence[Mutant]) -> list[str]:
+    """A few of the listed tests, one per test folder: run unmutated, they show that a forked pytest works."""
+    first: dict[str, str] = {}
+    for mutant in mutants:
+        for node in mutant.tests:
+            first.setdefault(node.split("/")[1], node)
+    return sorted(first.values())
+
+
+def baseline(
+    mutants: Sequence[Mutant], work: Path, full: bool, timeout: float, template: Path, smoke: bool = False
+) -> str | None:
+    """An error message unless every selected test passes on the unmutated copy (else `killed` means nothing).
+
+    `smoke`: only one test per folder. Right after the whole suite passed (`make test`) the listed tests are
+    known to pass; what is left to show is that they also pass in a forked pytest in a copy (a fork that
+    broke, say, the event loop would fail every test and count each mutant as killed)."""
+    args = smoke_tests(mutants) if smoke else sorted({arg for mutant in mutants for arg in selection(mutant, full)})
     if not args:
         return None
     tree = copy_tree(work / "baseline")
     try:
-        error = check_imports(tree)
-        if error:
-            return error
-        code, tail = run_pytest(tree, args, timeout * 3)
+        run = start_pytest(tree, args, timeout * 3, template)
+        code, tail = finish(*wait_any({run.pid: run}))
     finally:
-        shutil.rmtree(tree, ignore_errors=True)
-        shutil.rmtree(tree.parent / (tree.name + "-pytest"), ignore_errors=True)
+        remove(tree)
     if code != 0:
         return f"the listed tests do not pass on the unmutated code (pytest exit {code}):\n{tail}"
     return None
@@ -1065,7 +1264,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="print the table and exit")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="mutants run at once")
     parser.add_argument("--timeout", type=float, default=300, help="seconds for one mutant's tests")
-    parser.add_argument("--no-baseline", action="store_true", help="skip checking the tests pass unmutated")
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="check only one listed test per folder passes unmutated (when the whole suite just passed)",
+    )
     parser.add_argument("--allow-todo", action="store_true", help="TODO rows do not fail the run")
     parser.add_argument(
         "--tests",
@@ -1092,13 +1295,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="warroom-mutants-") as tmp:
         work = Path(tmp)
-        if not args.no_baseline:
-            error = baseline([m for m in chosen if m.tests], work, args.full, args.timeout)
-            if error:
-                print(f"ERROR baseline: {error}")
-                return 1
-        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            outcomes = list(pool.map(lambda m: run_mutant(m, work, args.full, args.timeout), chosen))
+        # One probe in a copy: the copy's warroom is what a subprocess there imports, and what to preload.
+        probe, template = copy_tree(work / "probe"), work / "template.db"
+        error, modules = check_imports(probe, template, test_modules([m for m in chosen if m.tests]))
+        remove(probe)
+        error = error or preload(modules)
+        if error:
+            print(f"ERROR set-up: {error}")
+            return 1
+        listed = [m for m in chosen if m.tests]
+        error = baseline(listed, work, args.full, args.timeout, template, smoke=args.no_baseline)
+        if error:
+            print(f"ERROR baseline: {error}")
+            return 1
+        outcomes = run_all(chosen, work, args.full, args.timeout, max(1, args.jobs), template)
 
     width = max(len(m.name) for m in chosen)
     for o in outcomes:

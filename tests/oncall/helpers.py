@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -41,17 +42,23 @@ class Received:
 
 @dataclass
 class Webhook:
-    """An HTTP server on 127.0.0.1 recording Apprise json:// posts; `down` makes it answer 503."""
+    """An HTTP server on 127.0.0.1 recording Apprise json:// posts; `down` makes it answer 503.
+
+    Its URLs start with a random path segment of its own. A post without it was not addressed through this
+    receiver (a sender from another test, still retrying to a port the system has since given us) and is
+    kept apart in `strays`, answered 404: a test counts only what was sent to it."""
 
     port: int = 0
     messages: list[Received] = field(default_factory=list)
+    strays: list[Received] = field(default_factory=list)
+    token: str = field(default_factory=lambda: secrets.token_hex(6))
     down: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: Any = None
 
     def url(self, path: str) -> str:
         """The Apprise URL that posts to `path` here."""
-        return f"json://127.0.0.1:{self.port}/{path.lstrip('/')}"
+        return f"json://127.0.0.1:{self.port}/{self.token}/{path.lstrip('/')}"
 
     def at(self, path: str) -> list[Received]:
         """Messages posted to `path`."""
@@ -83,14 +90,24 @@ class Webhook:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
                 raw = self.rfile.read(length)
+                prefix = f"/{receiver.token}/"
+                if not self.path.startswith(prefix):
+                    data = json.loads(raw or b"{}")
+                    stray = Received(self.path, data.get("title", ""), data.get("message", ""), time.monotonic())
+                    with receiver.lock:
+                        receiver.strays.append(stray)
+                    self.send_response(404)
+                    self.end_headers()
+                    return
                 if receiver.down:
                     self.send_response(503)
                     self.end_headers()
                     return
                 data = json.loads(raw or b"{}")
+                path = self.path[len(prefix) - 1 :]
                 with receiver.lock:
                     receiver.messages.append(
-                        Received(self.path, data.get("title", ""), data.get("message", ""), time.monotonic())
+                        Received(path, data.get("title", ""), data.get("message", ""), time.monotonic())
                     )
                 self.send_response(200)
                 self.end_headers()
