@@ -85,6 +85,9 @@ def pg_migrated(pg_url: str) -> str:
 def _truncate_all(database: Database) -> None:
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with database.engine.begin() as conn:
+        # The reset between tests is not under test: on a loaded CI host, truncating ~50 tables (a file each)
+        # once took longer than warroom's own 10 s statement timeout, failing a test's setup.
+        conn.execute(text("SET LOCAL statement_timeout = '120s'"))
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
