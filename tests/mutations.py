@@ -816,7 +816,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "report-similar-includes-own-runs",
         "docs/learning.md: resolve_without is over similar incidents that did not use the runbook",
         "src/warroom/reports/runbook_use.py",
-        " + [-t for i in mine if (t := resolve.get(i)) is not None]",
+        "        similar &= ~ranked.mask(mine)\n",
         "",
         ("tests/reports/test_figures.py::test_similar_incidents_leave_out_the_runbooks_own[sqlite]",),
     ),
