@@ -38,7 +38,7 @@ test: $(DEVSTAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/pytest -rs -n $(TEST_WORKERS)
+	$(VENV)/bin/pytest -rs --durations=30 -n $(TEST_WORKERS)
 	$(PY) tests/mutations.py --no-baseline
 
 ## Plant each known mistake in a copy of the repo and run the tests that must catch it (~2 min on 2 cores);

@@ -500,15 +500,19 @@ class Unavailable(Exception):
     """PostgreSQL cannot be used for the bench; the message says why."""
 
 
-def create_pg_database(admin_raw: str) -> tuple[Engine, str, str]:
-    """A fresh `warroom_bench_<pid>` on the server of `admin_raw`: (admin engine, its name, its URL)."""
+def create_pg_database(admin_raw: str, keep: str | None = None) -> tuple[Engine, str, str]:
+    """A fresh `warroom_bench_<pid>` on the server of `admin_raw`: (admin engine, its name, its URL); with
+    `keep`, the database of that name, created only when missing (a kept database, reused from run to run)."""
     admin = normalize_database_url(admin_raw)
     engine = create_engine(admin, poolclass=NullPool, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    name = f"warroom_bench_{os.getpid()}"
+    name = keep or f"warroom_bench_{os.getpid()}"
     try:
         with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            if keep is None:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:
         engine.dispose()
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]

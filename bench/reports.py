@@ -8,6 +8,9 @@ route does, and prints the time of each section and of the whole report (the med
 2 s target. Exit status 1 when a whole report takes 2 s or more.
 
 PostgreSQL: a database `warroom_bench_<pid>` next to WARROOM_TEST_DATABASE_URL, dropped at the end.
+--keep: while working on the reports, keep both loaded databases for the next run with --keep (the SQLite file
+in the temporary directory's `warroom-bench-reports-keep/`, PostgreSQL's `warroom_bench_reports_keep`); they
+are loaded only when empty, so change --incidents or --seed only after deleting them.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from api import DEFAULT_PG, PEOPLE, SERVICES, Unavailable, create_pg_database, load
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text
 
 from warroom import db as dbmod
 from warroom.alerts.models import Alert, Integration
@@ -49,6 +52,7 @@ TARGET_S = 2.0
 ZONES = ("UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo", "America/Los_Angeles", "Australia/Sydney")
 ALERT_NAMES = ("HighLatency", "ErrorRate", "DiskFull", "CPUHigh", "ReplicationLag", "CertExpiry", "QueueBacklog")
 BATCH = 10_000
+KEPT_PG = "warroom_bench_reports_keep"
 
 
 def _insert(engine: Any, table: Any, rows: list[dict[str, Any]]) -> None:
@@ -154,19 +158,35 @@ def _median_time(fn: Callable[[], object], rounds: int) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(cpus)
 
 
+def _loaded_at(url: str) -> datetime | None:
+    """When a kept database was loaded (its newest incident), None when it holds none."""
+    engine = dbmod.make_engine(url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            newest = conn.execute(select(func.max(Incident.created_at))).scalar()
+    finally:
+        engine.dispose()
+    return None if newest is None else (newest if newest.tzinfo else newest.replace(tzinfo=UTC))
+
+
 def run_backend(backend: str, url: str, args: argparse.Namespace) -> list[tuple[str, str, float, float]]:
     """Migrate, load, and time each section and the whole report on one database."""
     now = datetime.now(UTC)
     dbmod.upgrade(url)
-    t0 = time.perf_counter()
-    incidents, events = load(url, args.incidents, args.events_per_incident, now, args.seed)
-    extras = add_extras(url, args.seed)
-    print(
-        f"{backend}: loaded {incidents:,} incidents, {events:,} timeline events, "
-        + ", ".join(f"{v:,} {k}" for k, v in extras.items())
-        + f" in {time.perf_counter() - t0:.0f} s",
-        flush=True,
-    )
+    loaded = _loaded_at(url) if args.keep else None
+    if loaded is not None:
+        now = loaded + timedelta(minutes=1)
+        print(f"{backend}: kept database, loaded before; the report ends at {now:%Y-%m-%d %H:%M} UTC", flush=True)
+    else:
+        t0 = time.perf_counter()
+        incidents, events = load(url, args.incidents, args.events_per_incident, now, args.seed)
+        extras = add_extras(url, args.seed)
+        print(
+            f"{backend}: loaded {incidents:,} incidents, {events:,} timeline events, "
+            + ", ".join(f"{v:,} {k}" for k, v in extras.items())
+            + f" in {time.perf_counter() - t0:.0f} s",
+            flush=True,
+        )
     database = dbmod.Database(url)
     severities = SeverityTable()
     query = parse_query(now=now, since=(now - timedelta(days=3 * 365 + 2)).isoformat(), until=now.isoformat())
@@ -218,31 +238,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="timed runs per figure; the median is printed")
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--seed", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep the loaded databases for the next --keep run")
     args = parser.parse_args(argv)
     print(
         f"warroom reports bench: {args.incidents:,} incidents x {args.events_per_incident} events, "
         f"median of {args.rounds} rounds, Python {sys.version.split()[0]}, {os.cpu_count()} cores",
         flush=True,
     )
-    workdir = Path(tempfile.mkdtemp(prefix="warroom-bench-reports-"))
+    if args.keep:
+        workdir = Path(tempfile.gettempdir()) / "warroom-bench-reports-keep"
+        workdir.mkdir(exist_ok=True)
+    else:
+        workdir = Path(tempfile.mkdtemp(prefix="warroom-bench-reports-"))
     results: list[tuple[str, str, float, float]] = []
     try:
         if args.backend in ("sqlite", "both"):
             results += run_backend("sqlite", f"sqlite:///{workdir / 'bench.db'}", args)
         if args.backend in ("postgresql", "both"):
+            keep = KEPT_PG if args.keep else None
             try:
-                admin, name, url = create_pg_database(os.environ.get("WARROOM_TEST_DATABASE_URL") or DEFAULT_PG)
+                admin, name, url = create_pg_database(os.environ.get("WARROOM_TEST_DATABASE_URL") or DEFAULT_PG, keep)
             except Unavailable as exc:
                 print(f"postgresql skipped: cannot create a database ({exc})", flush=True)
             else:
                 try:
                     results += run_backend("postgresql", url, args)
                 finally:
-                    with admin.connect() as conn:
-                        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                    if not args.keep:
+                        with admin.connect() as conn:
+                            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                     admin.dispose()
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
     print()
     print(f"load average {os.getloadavg()[0]:.1f}")
     print(f"{'backend':<12}{'section':<36}{'wall s':>8}{'cpu s':>8}")

@@ -7,9 +7,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -198,6 +200,40 @@ def test_a_rolled_back_event_is_never_published(runtime, make_incident):
             await asyncio.to_thread(feed.stop)
 
     assert [e.message for e in asyncio.run(scenario())] == ["kept"]
+
+
+def test_a_subscriber_that_arrives_while_the_feed_lags_gets_only_what_commits_after_it(runtime, make_incident):
+    """On a loaded host the reader may hand out a batch a while after its commit; a stream opened in between
+    must not get it (a console page, which renders the events it already has, would show them twice)."""
+    incident = make_incident()
+
+    async def scenario() -> list[LiveEvent]:
+        feed = Feed(runtime, poll=0.05)
+        feed.start(asyncio.get_running_loop())
+        holding, resume = threading.Event(), threading.Event()
+        publish = feed._publish
+
+        def lagging(events: Any, committed_by: float) -> None:
+            holding.set()
+            resume.wait(30)
+            publish(events, committed_by)
+
+        try:
+            feed._publish = lagging  # type: ignore[method-assign]
+            await asyncio.to_thread(_note, runtime, incident.id, "before")
+            assert await asyncio.to_thread(holding.wait, 30), "the reader never read the note"
+            subscription = feed.subscribe(None)
+            feed._publish = publish  # type: ignore[method-assign]
+            resume.set()
+            await asyncio.to_thread(_note, runtime, incident.id, "after")
+            got = await _collect(subscription, lambda got: any(e.message == "after" for e in got))
+            got += await subscription.next(timeout=0.3)  # anything published late would be here
+            return got
+        finally:
+            resume.set()
+            await asyncio.to_thread(feed.stop)
+
+    assert [e.message for e in asyncio.run(scenario())] == ["after"]
 
 
 def test_a_slow_subscriber_is_told_to_reload_and_never_holds_back_the_others(runtime, make_incident):

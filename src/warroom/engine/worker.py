@@ -116,6 +116,7 @@ class Engine:
         self._in_flight: set[Future[None]] = set()
         self._in_flight_lock = threading.Lock()
         self._wake = threading.Event()
+        self._sleeping = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._listener: threading.Thread | None = None
@@ -346,6 +347,10 @@ class Engine:
         """Look for work now (called after a commit that scheduled a job)."""
         self._wake.set()
 
+    def asleep(self) -> bool:
+        """True while the background loop waits for its next due job, its poll interval or a wake-up."""
+        return self._sleeping.is_set()
+
     def release_orphans(self) -> int:
         """Free jobs claimed by engines that are gone, so they run now rather than after their lease.
 
@@ -439,7 +444,9 @@ class Engine:
             if next_due is not None:
                 wait = min(wait, max((next_due - self.runtime.clock.now()).total_seconds(), 0.0))
             if wait > 0:
+                self._sleeping.set()
                 self._wake.wait(wait)
+                self._sleeping.clear()
 
     def _listen(self) -> None:
         """LISTEN warroom_jobs on PostgreSQL so that a job scheduled by another process wakes us at once."""

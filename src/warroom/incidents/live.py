@@ -13,6 +13,11 @@ catch-up on (re)connection.
   (0.2 s by default: a primary-key range read, nothing when nothing changed). SQLite has one writer at a
   time, so ids become visible in increasing order and nothing is skipped.
 
+Each batch of events carries the moment the reader knew they were committed (its read of SQLite finished, or
+PostgreSQL's notification arrived). A subscriber that subscribed later gets none of that batch: it was
+committed before it subscribed. Without this, a reader lagging under load would hand a new subscriber events
+from before its time, and a console page would show them twice.
+
 A subscriber that does not keep up (its queue of `queue_limit` events is full: a stalled browser) is told to
 reload and dropped; writers and the other subscribers never wait for it, and its memory stays bounded.
 """
@@ -22,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -73,6 +79,7 @@ class Subscription:
         self.incident_id = incident_id
         self.limit = limit
         self.reload_reason: str | None = None
+        self.since = time.monotonic()  # events known committed before this are not for it
         self._queue: deque[LiveEvent] = deque()
         self._ready = asyncio.Event()
 
@@ -191,9 +198,10 @@ class Feed:
                 events.extend(LiveEvent.of(row) for row in rows)
         return sorted(events, key=lambda e: e.id)
 
-    def _publish(self, events: Sequence[LiveEvent]) -> None:
+    def _publish(self, events: Sequence[LiveEvent], committed_by: float) -> None:
+        """Hand `events` to the subscribers; each was committed by monotonic time `committed_by`."""
         if events:
-            self._in_loop(self._fan_out, list(events))
+            self._in_loop(self._fan_out, list(events), committed_by)
 
     def _reload_all(self, reason: str) -> None:
         def tell() -> None:
@@ -209,9 +217,10 @@ class Feed:
         with contextlib.suppress(RuntimeError):  # the loop closed between the check and the call
             loop.call_soon_threadsafe(callback, *args)
 
-    def _fan_out(self, events: list[LiveEvent]) -> None:
+    def _fan_out(self, events: list[LiveEvent], committed_by: float) -> None:
         for subscription in list(self.subscribers):
-            subscription.offer(events)
+            if subscription.since <= committed_by:
+                subscription.offer(events)
 
     def _read_sqlite(self) -> None:
         failures = 0
@@ -225,7 +234,7 @@ class Feed:
                     events = self.backlog(self._last_id, None, READ_BATCH)
                     if events:
                         self._last_id = events[-1].id
-                        self._publish(events)
+                        self._publish(events, time.monotonic())
                     if len(events) < READ_BATCH:
                         break
                 failures = 0
@@ -259,7 +268,8 @@ class Feed:
                             # Whatever else arrived meanwhile, read in the same query.
                             for note in conn.notifies(timeout=0.001):
                                 ids.extend(livewrites.parse_payload(note.payload))
-                            self._publish(self._by_ids(ids))
+                            committed_by = time.monotonic()  # a commit notifies once done
+                            self._publish(self._by_ids(ids), committed_by)
             except Exception as exc:
                 failures += 1
                 if failures == 1:
