@@ -45,6 +45,7 @@ from warroom.reports.load import load as load_section
 from warroom.reports.noise import noise
 from warroom.reports.period import parse_query
 from warroom.reports.phases import incident_facts, phase_table, trend
+from warroom.reports.reads import Reads
 from warroom.reports.runbook_use import runbooks
 from warroom.runbooks.models import RunbookRun
 
@@ -196,31 +197,31 @@ def run_backend(backend: str, url: str, args: argparse.Namespace) -> list[tuple[
         def once() -> object:
             # Sections run as service.build runs them: with the collector paused.
             with database.session() as session, service.collector_paused():
-                return fn(session)
+                return fn(Reads(session))
 
         return once
 
-    def phases(session: Any) -> object:
-        facts = incident_facts(session, query)
+    def phases(reads: Any) -> object:
+        facts = incident_facts(reads, query)
         return phase_table(facts, None, severities), trend(facts, None, query)
 
-    def phases_by_service(session: Any) -> object:
-        facts = incident_facts(session, by_service)
-        groups = group_positions(session, by_service, facts)
+    def phases_by_service(reads: Any) -> object:
+        facts = incident_facts(reads, by_service)
+        groups = group_positions(reads, by_service, facts)
         return phase_table(facts, groups, severities), trend(facts, groups, by_service)
 
     results: list[tuple[str, str, float, float]] = []
     try:
-        counted = len(timed(lambda s: incident_facts(s, query))())  # type: ignore[arg-type]
+        counted = len(timed(lambda r: incident_facts(r, query))())  # type: ignore[arg-type]
         print(f"  the report covers {counted:,} incidents", flush=True)
         for label, fn in (
             ("incidents + trend (by severity)", phases),
             ("incidents + trend (by service)", phases_by_service),
-            ("noise", lambda s: noise(s, query, incident_facts(s, query).position())),
-            ("load", lambda s: load_section(s, incident_facts(s, query).position())),
-            ("runbooks", lambda s: runbooks(s, query, incident_facts(s, query))),
-            ("whole report (by severity)", lambda s: service.build(s, query, severities)),
-            ("whole report (by service)", lambda s: service.build(s, by_service, severities)),
+            ("noise", lambda r: noise(r, query, incident_facts(r, query).position())),
+            ("load", lambda r: load_section(r, incident_facts(r, query).position())),
+            ("runbooks", lambda r: runbooks(r, query, incident_facts(r, query))),
+            ("whole report (by severity)", lambda r: service.build(r.session, query, severities)),
+            ("whole report (by service)", lambda r: service.build(r.session, by_service, severities)),
         ):
             seconds, cpu = _median_time(timed(fn), args.rounds)
             results.append((backend, label, seconds, cpu))

@@ -13,13 +13,13 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from warroom.incidents.models import TimelineEvent
 from warroom.notify.models import Notification
 from warroom.oncall.models import OncallUser
 from warroom.reports import figures
-from warroom.reports.sql import epoch, fetch_all, is_sqlite
+from warroom.reports.reads import Reads
+from warroom.reports.sql import epoch
 
 NIGHT_STARTS, NIGHT_ENDS = 22, 7  # 22:00 to 07:00 on the person's clock
 UTC_ZONE = ZoneInfo("UTC")
@@ -73,15 +73,14 @@ class _Clock:
         return (seconds + offset) // 3600 % 24
 
 
-def pages(session: Session, incidents: Container[int]) -> list[Page]:
-    """The pages of the period's `incidents`.
+def pages_statement(*, sqlite: bool) -> Any:
+    """Every page: (incident id, person, epoch seconds of its first notification).
 
-    Read over the whole notification table and kept here when their incident is one of the period's: a join
-    costs a lookup into the incidents table per notification (issue 17)."""
-    sqlite = is_sqlite(session)
+    Read over the whole notification table and kept in Python when their incident is one of the period's: a
+    join costs a lookup into the incidents table per notification (issue 17)."""
     # The epoch of the earliest timestamp: one conversion per page, not one per notification.
     first = epoch(func.min(Notification.created_at), sqlite=sqlite)
-    statement = (
+    return (
         select(Notification.incident_id, Notification.user_id, first)
         .where(Notification.kind == "page", Notification.user_id.is_not(None), Notification.incident_id.is_not(None))
         .group_by(
@@ -92,30 +91,39 @@ def pages(session: Session, incidents: Container[int]) -> list[Page]:
             Notification.level,
         )
     )
-    return [page for page in fetch_all(session, statement) if page[0] in incidents]
 
 
-def _acknowledgements(session: Session, incidents: Container[int]) -> dict[int, tuple[str, float]]:
-    """incident → (who acknowledged it first, when), for the period's `incidents`."""
-    sqlite = is_sqlite(session)
-    statement = select(
+def pages(reads: Reads, incidents: Container[int]) -> list[Page]:
+    """The pages of the period's `incidents`."""
+    return [page for page in reads.rows("pages", pages_statement(sqlite=reads.sqlite)) if page[0] in incidents]
+
+
+def acknowledgements_statement(*, sqlite: bool) -> Any:
+    """Every acknowledgement: (incident id, actor, epoch seconds, event id), in no order.
+
+    Ordered in Python, not by the database: PostgreSQL sorted 95,000 rows on disk past work_mem."""
+    return select(
         TimelineEvent.incident_id, TimelineEvent.actor, epoch(TimelineEvent.at, sqlite=sqlite), TimelineEvent.id
     ).where(TimelineEvent.kind == "acknowledged")
-    # Ordered here, not by the database: PostgreSQL sorted 95,000 rows on disk past work_mem.
-    rows = [row for row in fetch_all(session, statement) if row[0] in incidents]
+
+
+def _acknowledgements(reads: Reads, incidents: Container[int]) -> dict[int, tuple[str, float]]:
+    """incident → (who acknowledged it first, when), for the period's `incidents`."""
+    statement = acknowledgements_statement(sqlite=reads.sqlite)
+    rows = [row for row in reads.rows("acknowledgements", statement) if row[0] in incidents]
     rows.sort(key=_when, reverse=True)  # the latest first: the first acknowledgement of each is written last
     return {incident_id: (actor, at) for incident_id, actor, at, _ in rows}
 
 
-def load(session: Session, incidents: Container[int]) -> dict[str, Any]:
+def load(reads: Reads, incidents: Container[int]) -> dict[str, Any]:
     """Per person, over the pages of the period's `incidents` (their ids): pages, night pages, pages never
     acknowledged, and time from their page to their acknowledgement.
 
     A person's acknowledgement counts when they were the first to acknowledge an incident they were paged for;
     the time runs from their first page on that incident. A page is never acknowledged when its incident never was."""
-    paged = pages(session, incidents)
-    zones = {uid: _zone(tz) for uid, tz in session.execute(select(OncallUser.id, OncallUser.timezone))}
-    acks = _acknowledgements(session, incidents)
+    paged = pages(reads, incidents)
+    zones = {uid: _zone(tz) for uid, tz in reads.session.execute(select(OncallUser.id, OncallUser.timezone))}
+    acks = _acknowledgements(reads, incidents)
     by_person: dict[str, list[Page]] = defaultdict(list)
     for page in paged:
         by_person[page[1]].append(page)

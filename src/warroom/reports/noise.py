@@ -10,22 +10,17 @@ from collections.abc import Container
 from typing import Any
 
 from sqlalchemy import and_, func, not_, or_, select
-from sqlalchemy.orm import Session
 
 from warroom.alerts.models import Alert
 from warroom.incidents.models import Incident, TimelineEvent
 from warroom.reports import figures
 from warroom.reports.drills import is_drill_filter
 from warroom.reports.period import ReportQuery
-from warroom.reports.sql import epoch, fetch_all, is_sqlite
+from warroom.reports.reads import Reads
+from warroom.reports.sql import epoch
 
 TOP = 10
 FLAP_KINDS = ("alert_resolved", "alert_refired")
-
-
-def _rows(session: Session, statement: Any) -> list[Any]:
-    # The columns are SQL expressions (JSON paths, aggregates): typed Any, converted where they are read.
-    return list(session.execute(statement))
 
 
 def _alert_name() -> Any:
@@ -42,46 +37,51 @@ def _alerts_in_period(query: ReportQuery) -> Any:
     return and_(seen, or_(Alert.incident_id.is_(None), Alert.incident_id.not_in(drills)))
 
 
-def _per_incident(session: Session, incidents: Container[int]) -> dict[str, Any]:
-    """Alerts per incident of the period that had any, as a histogram (how many incidents had n alerts).
+def statements(query: ReportQuery, *, sqlite: bool) -> dict[str, Any]:
+    """The section's reads by name (each read once, perhaps ahead: reads.py). Their columns are SQL
+    expressions (JSON paths, aggregates), converted where they are read."""
+    in_period = _alerts_in_period(query)
+    name = _alert_name().label("name")
+    reason = func.coalesce(Alert.suppressed_by, "none")
+    return {
+        "alerts": select(func.count(), func.coalesce(func.sum(Alert.received), 0)).select_from(Alert).where(in_period),
+        # The database counts per incident from its index on alerts.incident_id; the period's incidents are
+        # picked in Python rather than by a join (one lookup into the incidents table per alert).
+        "alerts_per_incident": select(Alert.incident_id, func.count())
+        .where(Alert.incident_id.is_not(None))
+        .group_by(Alert.incident_id),
+        "noisiest": select(name, func.count(), func.sum(Alert.received), func.count(Alert.incident_id))
+        .select_from(Alert)
+        .where(in_period)
+        .group_by(name)
+        .order_by(func.count().desc(), func.sum(Alert.received).desc(), name)
+        .limit(TOP),
+        "no_incident": select(reason, func.count())
+        .select_from(Alert)
+        .where(in_period, Alert.incident_id.is_(None))
+        .group_by(reason),
+        "flapping": _flapping_statement(query, sqlite=sqlite),
+    }
 
-    The database counts per incident from its index on alerts.incident_id; the period's incidents are picked
-    here rather than by a join (one lookup into the incidents table per alert)."""
-    statement = (
-        select(Alert.incident_id, func.count()).where(Alert.incident_id.is_not(None)).group_by(Alert.incident_id)
-    )
-    per = Counter(n for incident_id, n in fetch_all(session, statement) if incident_id in incidents)
+
+def _per_incident(rows: list[Any], incidents: Container[int]) -> dict[str, Any]:
+    """Alerts per incident of the period that had any, as a histogram (how many incidents had n alerts)."""
+    per = Counter(n for incident_id, n in rows if incident_id in incidents)
     out = figures.summary_of_histogram([(float(n), int(k)) for n, k in sorted(per.items())])
     out["incidents"] = out.pop("count")
     return out
 
 
-def _noisiest(session: Session, query: ReportQuery) -> list[dict[str, Any]]:
-    name = _alert_name().label("name")
-    statement = (
-        select(name, func.count(), func.sum(Alert.received), func.count(Alert.incident_id))
-        .select_from(Alert)
-        .where(_alerts_in_period(query))
-        .group_by(name)
-        .order_by(func.count().desc(), func.sum(Alert.received).desc(), name)
-        .limit(TOP)
-    )
+def _noisiest(rows: list[Any]) -> list[dict[str, Any]]:
     return [
         {"name": n, "alerts": int(count), "received": int(received or 0), "with_incident": int(attached)}
-        for n, count, received, attached in _rows(session, statement)
+        for n, count, received, attached in rows
     ]
 
 
-def _no_incident(session: Session, query: ReportQuery) -> dict[str, int]:
-    reason = func.coalesce(Alert.suppressed_by, "none")
-    statement = (
-        select(reason, func.count())
-        .select_from(Alert)
-        .where(_alerts_in_period(query), Alert.incident_id.is_(None))
-        .group_by(reason)
-    )
+def _no_incident(rows: list[Any]) -> dict[str, int]:
     out: dict[str, int] = defaultdict(int)
-    for why, count in session.execute(statement):
+    for why, count in rows:
         # "silence:3", "maintenance:2", "inhibit:db-down" → silenced, maintenance, inhibited; none: resolved
         # before it ever fired here, or its incident was deleted.
         kind = {"silence": "silenced", "maintenance": "maintenance", "inhibit": "inhibited"}.get(
@@ -91,9 +91,7 @@ def _no_incident(session: Session, query: ReportQuery) -> dict[str, int]:
     return {k: out.get(k, 0) for k in ("silenced", "maintenance", "inhibited", "other")}
 
 
-def _flapping(session: Session, query: ReportQuery) -> dict[str, Any]:
-    window = query.flap_minutes * 60.0
-    sqlite = is_sqlite(session)
+def _flapping_statement(query: ReportQuery, *, sqlite: bool) -> Any:
     statement = (
         select(
             TimelineEvent.data["alert"].as_string(),
@@ -109,12 +107,15 @@ def _flapping(session: Session, query: ReportQuery) -> dict[str, Any]:
         )
         .order_by(TimelineEvent.at, TimelineEvent.id)
     )
-    if not query.include_drills:
-        statement = statement.where(not_(is_drill_filter()))
+    return statement if query.include_drills else statement.where(not_(is_drill_filter()))
+
+
+def _flapping(rows: list[Any], query: ReportQuery) -> dict[str, Any]:
+    window = query.flap_minutes * 60.0
     last_resolved: dict[str, float] = {}
     flaps: dict[str, int] = defaultdict(int)
     names: dict[str, str] = {}
-    for raw_alert, kind, at, message in _rows(session, statement):
+    for raw_alert, kind, at, message in rows:
         if raw_alert is None:
             continue
         alert = str(raw_alert)
@@ -132,20 +133,21 @@ def _flapping(session: Session, query: ReportQuery) -> dict[str, Any]:
     }
 
 
-def noise(session: Session, query: ReportQuery, incidents: Container[int]) -> dict[str, Any]:
+def noise(reads: Reads, query: ReportQuery, incidents: Container[int]) -> dict[str, Any]:
     """The noise section over the period (`incidents`: the ids of its incidents); pages never acknowledged are
     added from the on-call load."""
-    total, received = session.execute(
-        select(func.count(), func.coalesce(func.sum(Alert.received), 0))
-        .select_from(Alert)
-        .where(_alerts_in_period(query))
-    ).one()
-    no_incident = _no_incident(session, query)
+    reading = statements(query, sqlite=reads.sqlite)
+
+    def rows(name: str) -> list[Any]:
+        return reads.rows(name, reading[name])
+
+    ((total, received),) = rows("alerts")
+    no_incident = _no_incident(rows("no_incident"))
     return {
         "alerts": int(total),
         "received": int(received),
-        "alerts_per_incident": _per_incident(session, incidents),
-        "noisiest": _noisiest(session, query),
-        "flapping": _flapping(session, query),
+        "alerts_per_incident": _per_incident(rows("alerts_per_incident"), incidents),
+        "noisiest": _noisiest(rows("noisiest")),
+        "flapping": _flapping(rows("flapping"), query),
         "no_incident": {"total": sum(no_incident.values()), **no_incident},
     }

@@ -17,13 +17,13 @@ from operator import add, floordiv, is_not, itemgetter
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from warroom.incidents.models import Incident
 from warroom.incidents.severities import SeverityTable
 from warroom.reports import figures
 from warroom.reports.period import ReportQuery
-from warroom.reports.sql import UNIX_EPOCH_JULIAN_DAY, epoch, fetch_all, in_period, is_sqlite, seconds_between
+from warroom.reports.reads import Reads
+from warroom.reports.sql import UNIX_EPOCH_JULIAN_DAY, epoch, in_period, seconds_between
 
 # Each phase as (name, from, to, the severity's target), as
 # `incidents.durations.measure` defines them.
@@ -116,29 +116,37 @@ def _between(start: Sequence[float | None], end: Sequence[float | None]) -> list
     return [None if a is None or b is None else (b - a) * 86400.0 for a, b in zip(start, end, strict=True)]
 
 
-def incident_facts(session: Session, query: ReportQuery) -> Facts:
+_STAMPS = ("started_at", "detected_at", "acknowledged_at", "mitigated_at", "resolved_at")
+
+
+def facts_statement(query: ReportQuery, *, sqlite: bool) -> Any:
+    """The period's incidents: id, severity, then on SQLite each timestamp's Julian day (SQLite parses a
+    timestamp's text once per julianday() call: five, subtracted in Python with the same float arithmetic, a
+    third of the query's time); on PostgreSQL the detection's epoch and each phase's duration."""
+    if sqlite:
+        statement = select(Incident.id, Incident.severity, *(func.julianday(getattr(Incident, s)) for s in _STAMPS))
+    else:
+        statement = select(
+            Incident.id,
+            Incident.severity,
+            epoch(Incident.detected_at, sqlite=False),
+            *(seconds_between(getattr(Incident, a), getattr(Incident, b), sqlite=False) for _, a, b, _ in PHASES),
+        )
+    return statement.where(in_period(query))
+
+
+def incident_facts(reads: Reads, query: ReportQuery) -> Facts:
     """The period's incidents with every phase's duration and the time each was detected."""
-    if is_sqlite(session):
-        # SQLite parses each timestamp's text once per julianday() call: read the five once, subtract here
-        # (the same float arithmetic SQLite would do; a third of the query's time, issue 17).
-        stamps = ("started_at", "detected_at", "acknowledged_at", "mitigated_at", "resolved_at")
-        statement = select(Incident.id, Incident.severity, *(func.julianday(getattr(Incident, s)) for s in stamps))
-        columns = list(zip(*fetch_all(session, statement.where(in_period(query))), strict=True))
-        if not columns:
-            return Facts()
-        days = dict(zip(stamps, columns[2:], strict=True))
-        detected = [(day - UNIX_EPOCH_JULIAN_DAY) * 86400.0 for day in days["detected_at"]]
-        durations = [_between(days[start], days[end]) for _, start, end, _ in PHASES]
-        return Facts(columns[0], columns[1], detected, durations)
-    statement = select(
-        Incident.id,
-        Incident.severity,
-        epoch(Incident.detected_at, sqlite=False),
-        *(seconds_between(getattr(Incident, a), getattr(Incident, b), sqlite=False) for _, a, b, _ in PHASES),
-    )
     # Core, not the ORM, read from the driver's cursor: 100,000 rows without per-row bookkeeping.
-    columns = list(zip(*fetch_all(session, statement.where(in_period(query))), strict=True))
-    return Facts(columns[0], columns[1], columns[2], columns[3:]) if columns else Facts()
+    columns = list(zip(*reads.rows("facts", facts_statement(query, sqlite=reads.sqlite)), strict=True))
+    if not columns:
+        return Facts()
+    if not reads.sqlite:
+        return Facts(columns[0], columns[1], columns[2], columns[3:])
+    days = dict(zip(_STAMPS, columns[2:], strict=True))
+    detected = [(day - UNIX_EPOCH_JULIAN_DAY) * 86400.0 for day in days["detected_at"]]
+    durations = [_between(days[start], days[end]) for _, start, end, _ in PHASES]
+    return Facts(columns[0], columns[1], detected, durations)
 
 
 def _figures(ordered: list[float], hits: int, judged: int) -> dict[str, Any]:

@@ -10,14 +10,14 @@ from itertools import compress
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from warroom.incidents.models import Incident
 from warroom.reports import figures
 from warroom.reports.groups import services_of
 from warroom.reports.period import ReportQuery
 from warroom.reports.phases import RESOLVE, Facts, gather
-from warroom.reports.sql import fetch_all, in_period, is_sqlite, seconds_between
+from warroom.reports.reads import Reads
+from warroom.reports.sql import in_period, seconds_between
 from warroom.runbooks.models import RunbookRun
 
 SUCCESS, FAILED = "success", "failed"  # runbooks.plan.Outcome values
@@ -84,11 +84,9 @@ class _Ranked:
         }
 
 
-def runbooks(session: Session, query: ReportQuery, facts: Facts) -> list[dict[str, Any]]:
-    """One entry per runbook used on the period's incidents, the most used first."""
-    sqlite = is_sqlite(session)
-    runs = fetch_all(
-        session,
+def runs_statement(query: ReportQuery, *, sqlite: bool) -> Any:
+    """The runbook runs of the period's incidents, oldest first."""
+    return (
         select(
             RunbookRun.runbook_id,
             RunbookRun.title,
@@ -98,8 +96,13 @@ def runbooks(session: Session, query: ReportQuery, facts: Facts) -> list[dict[st
         )
         .join(Incident, Incident.id == RunbookRun.incident_id)
         .where(in_period(query))
-        .order_by(RunbookRun.id),
+        .order_by(RunbookRun.id)
     )
+
+
+def runbooks(reads: Reads, query: ReportQuery, facts: Facts) -> list[dict[str, Any]]:
+    """One entry per runbook used on the period's incidents, the most used first."""
+    runs = reads.rows("runs", runs_statement(query, sqlite=reads.sqlite))
     if not runs:
         return []
     resolve = facts.phases[RESOLVE]
@@ -107,7 +110,7 @@ def runbooks(session: Session, query: ReportQuery, facts: Facts) -> list[dict[st
     # An incident is of the kinds (service, severity) of each of its services ("" when it has none). A kind's
     # mask holds the ranks of its resolved incidents; a runbook's similar incidents are an OR of its kinds'
     # masks, their figures read off the ranks, not a set of ~100,000 incidents per runbook.
-    of_service = services_of(session, facts)
+    of_service = services_of(reads, facts)
     kind_masks = {
         (name, level): ranked.mask(part)
         for name, positions in of_service.items()

@@ -12,12 +12,14 @@ from sqlalchemy.orm import Session
 
 from warroom.incidents.severities import SeverityTable
 from warroom.postmortems.service import action_item_counts
-from warroom.reports.groups import group_positions
-from warroom.reports.load import load
+from warroom.reports import noise as noise_section
+from warroom.reports.groups import group_positions, policies_statement, services_statement
+from warroom.reports.load import acknowledgements_statement, load, pages_statement
 from warroom.reports.noise import noise
 from warroom.reports.period import ReportQuery
-from warroom.reports.phases import Facts, incident_facts, phase_table, trend
-from warroom.reports.runbook_use import runbooks
+from warroom.reports.phases import Facts, facts_statement, incident_facts, phase_table, trend
+from warroom.reports.reads import Reads, report_reads
+from warroom.reports.runbook_use import runbooks, runs_statement
 from warroom.reports.sql import period_incidents
 
 # One pause of the cyclic garbage collector at a time, however many reports run at once (it is process-wide).
@@ -59,18 +61,37 @@ def action_items(session: Session, query: ReportQuery) -> dict[str, Any]:
 def build(
     session: Session, query: ReportQuery, severities: SeverityTable, sections: tuple[str, ...] = SECTIONS
 ) -> dict[str, Any]:
-    """The report's `sections` (all by default) for `query`."""
-    with collector_paused():
-        return _build(session, query, severities, sections)
+    """The report's `sections` (all by default) for `query`, every read in one snapshot."""
+    with collector_paused(), report_reads(session) as reads:
+        _read_ahead(reads, query, sections)
+        return _build(reads, query, severities, sections)
 
 
-def _build(
-    session: Session, query: ReportQuery, severities: SeverityTable, sections: tuple[str, ...]
-) -> dict[str, Any]:
+def _read_ahead(reads: Reads, query: ReportQuery, sections: tuple[str, ...]) -> None:
+    """Start the big reads the sections will ask for, those asked first first (PostgreSQL; reads.py)."""
+    sqlite, wanted = reads.sqlite, set(sections)
+    if {"incidents", "trend", "runbooks"} & wanted:
+        reads.ahead("facts", facts_statement(query, sqlite=sqlite))
+    if {"incidents", "trend"} & wanted and query.group_by == "policy":
+        reads.ahead("policies", policies_statement())
+    if ({"incidents", "trend"} & wanted and query.group_by in ("service", "team")) or "runbooks" in wanted:
+        reads.ahead("services", services_statement())
+    if {"noise", "load"} & wanted:
+        reads.ahead("pages", pages_statement(sqlite=sqlite))
+        reads.ahead("acknowledgements", acknowledgements_statement(sqlite=sqlite))
+    if "noise" in wanted:
+        for name, statement in noise_section.statements(query, sqlite=sqlite).items():
+            reads.ahead(name, statement)
+    if "runbooks" in wanted:
+        reads.ahead("runs", runs_statement(query, sqlite=sqlite))
+
+
+def _build(reads: Reads, query: ReportQuery, severities: SeverityTable, sections: tuple[str, ...]) -> dict[str, Any]:
+    session = reads.session
     report: dict[str, Any] = {"period": query.as_dict()}
     with_facts = bool({"incidents", "trend", "runbooks"} & set(sections))
-    facts = incident_facts(session, query) if with_facts else Facts()
-    groups = group_positions(session, query, facts) if {"incidents", "trend"} & set(sections) else None
+    facts = incident_facts(reads, query) if with_facts else Facts()
+    groups = group_positions(reads, query, facts) if {"incidents", "trend"} & set(sections) else None
     if "incidents" in sections:
         report["incidents"] = {"total": len(facts), "groups": phase_table(facts, groups, severities)}
     if "trend" in sections:
@@ -78,15 +99,15 @@ def _build(
     on_call = None
     if {"noise", "load"} & set(sections):
         incidents: Container[int] = facts.position() if with_facts else period_incidents(session, query)
-        on_call = load(session, incidents)
+        on_call = load(reads, incidents)
     if "noise" in sections and on_call is not None:
-        report["noise"] = noise(session, query, incidents)
+        report["noise"] = noise(reads, query, incidents)
         report["noise"]["pages_never_acknowledged"] = on_call["unacknowledged_pages"]
         report["noise"]["pages"] = on_call["pages"]
     if "load" in sections and on_call is not None:
         report["load"] = on_call
     if "runbooks" in sections:
-        report["runbooks"] = runbooks(session, query, facts)
+        report["runbooks"] = runbooks(reads, query, facts)
     if "actions" in sections:
         report["actions"] = action_items(session, query)
     return report
