@@ -430,6 +430,14 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/reports/test_figures.py::test_phases_per_severity_use_each_severitys_target[sqlite]",),
     ),
     Mutant(
+        "report-group-target-exclusive",
+        "docs/learning.md: a duration equal to its target met it, in a service's, team's or policy's row too",
+        "src/warroom/reports/phases.py",
+        "int(d <= limit)",
+        "int(d + 1 <= limit)",
+        ("tests/reports/test_figures.py::test_grouped_by_service_team_and_policy[sqlite]",),
+    ),
+    Mutant(
         "report-target-exclusive",
         "docs/learning.md: a duration equal to its target met it",
         "src/warroom/reports/phases.py",

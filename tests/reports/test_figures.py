@@ -85,6 +85,16 @@ def test_grouped_by_service_team_and_policy(get):
     assert [by_service[k]["incidents"] for k in (EVIL, "api", "db", "web")] == [1, 1, 3, 4]
     web = by_service["web"]["phases"]["acknowledge"]  # 4 10 20 6
     assert (web["median"], web["p90"], web["mean"]) == (8 * M, 20 * M, 10 * M)
+    # Each incident against its own severity's target, as in the whole table above (P1 web, P2 db, P1 api).
+    # (met, judged) per phase: detect, acknowledge, mitigate, recover, resolve
+    met = {
+        name: [(f["target_met"], f["target_judged"]) for f in by_service[name]["phases"].values()]
+        for name in ("web", "db", "api")
+    }
+    assert met["web"] == [(3, 4), (3, 4), (2, 4), (2, 4), (2, 4)]
+    # db recovers in 60, 30 and 0 minutes: #6's 60 is exactly on P2's target and met it
+    assert met["db"] == [(2, 3), (1, 2), (1, 3), (3, 3), (3, 3)]
+    assert met["api"] == [(1, 1), (0, 1), (0, 0), (0, 0), (0, 0)]
     by_team = _groups(get("incidents", group_by="team"))
     assert {k: g["incidents"] for k, g in by_team.items()} == {"(all)": 8, "(none)": 1, "frontend": 4, "storage": 3}
     by_policy = _groups(get("incidents", group_by="policy"))

@@ -1,7 +1,7 @@
 """Incident counts, their trend, and each phase (detect, acknowledge, mitigate, recover, resolve) against targets.
 
-The database filters the period, computes each duration in seconds and the day of detection, and returns the
-incidents ordered by severity, so each severity is one run of rows. Python then works column by column with
+The database filters the period (and on PostgreSQL computes each duration in seconds); Python orders the
+incidents by severity, so each severity is one run of positions, and then works column by column with
 C-level builtins (slices, `sorted`, `itemgetter`, `Counter`), never incident by incident in bytecode: 100,000
 incidents are a handful of passes (issue 17's 2 s target)."""
 
@@ -173,12 +173,21 @@ def _cells_of_runs(facts: Facts) -> _Cells:
     )
 
 
-def _cells_of(facts: Facts, positions: Sequence[int]) -> _Cells:
-    """The cells of the incidents at sorted `positions`, one per severity among them."""
-    return sorted(
-        (severity, _sorted_ended(gather(column, part) for column in facts.phases))
-        for severity, part in facts.split_by_severity(positions)
-    )
+def _verdicts(facts: Facts, targets: dict[str, list[float]]) -> list[list[int | None]]:
+    """Per phase, per position: 1 when the phase ended within its severity's target, 0 when it ended later,
+    None when it has not ended or its severity has no target (not judged). A group's hits and judged count are
+    then one gather and one C-level count, not a sort per severity."""
+    verdicts: list[list[int | None]] = [[] for _ in PHASES]
+    for severity, (start, stop) in facts.runs.items():
+        limits = targets.get(severity)
+        for p, column in enumerate(facts.phases):
+            part = column[start:stop]
+            if limits is None:
+                verdicts[p].extend([None] * len(part))
+            else:
+                limit = limits[p]
+                verdicts[p].extend([None if d is None else int(d <= limit) for d in part])
+    return verdicts
 
 
 def phase_table(facts: Facts, groups: dict[str, list[int]] | None, severities: SeverityTable) -> list[dict[str, Any]]:
@@ -207,9 +216,15 @@ def phase_table(facts: Facts, groups: dict[str, list[int]] | None, severities: S
             start, stop = facts.runs[severity]
             out.append(entry(severity, stop - start, [(severity, cell)]))
         return out
+    verdicts = _verdicts(facts, targets)
     for name in sorted(groups):
         positions = groups[name]
-        out.append(entry(name, len(positions), _cells_of(facts, positions)))
+        phases = {}
+        for p, phase in enumerate(PHASE_NAMES):
+            ordered: list[float] = sorted(filter(_not_none, gather(facts.phases[p], positions)))
+            counted = Counter(gather(verdicts[p], positions))
+            phases[phase] = _figures(ordered, counted[1], counted[1] + counted[0])
+        out.append({"group": name, "incidents": len(positions), "phases": phases})
     return out
 
 
