@@ -170,6 +170,15 @@ def _loaded_at(url: str) -> datetime | None:
     return None if newest is None else (newest if newest.tzinfo else newest.replace(tzinfo=UTC))
 
 
+def host_speed() -> float:
+    """Milliseconds for a fixed pure-Python loop: this shared VM's speed moves by up to 1.7x from minute to
+    minute with no sign in the load average, so the bench prints it before and after to say how fast the host
+    was (about 110 ms when it is at its quickest)."""
+    t = time.perf_counter()
+    sum(range(10_000_000))
+    return (time.perf_counter() - t) * 1000
+
+
 def run_backend(backend: str, url: str, args: argparse.Namespace) -> list[tuple[str, str, float, float]]:
     """Migrate, load, and time each section and the whole report on one database."""
     now = datetime.now(UTC)
@@ -246,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         f"median of {args.rounds} rounds, Python {sys.version.split()[0]}, {os.cpu_count()} cores",
         flush=True,
     )
+    speed_before = host_speed()
     if args.keep:
         workdir = Path(tempfile.gettempdir()) / "warroom-bench-reports-keep"
         workdir.mkdir(exist_ok=True)
@@ -273,7 +283,10 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     print()
-    print(f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"load average {os.getloadavg()[0]:.1f}; host speed probe {speed_before:.0f} ms before, "
+        f"{host_speed():.0f} ms after (about 110 ms on a quick host: scale the figures by it)"
+    )
     print(f"{'backend':<12}{'section':<36}{'wall s':>8}{'cpu s':>8}")
     for backend, label, seconds, cpu in results:
         print(f"{backend:<12}{label:<36}{seconds:>8.2f}{cpu:>8.2f}")

@@ -430,11 +430,11 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/reports/test_figures.py::test_phases_per_severity_use_each_severitys_target[sqlite]",),
     ),
     Mutant(
-        "report-group-target-exclusive",
-        "docs/learning.md: a duration equal to its target met it, in a service's, team's or policy's row too",
+        "report-group-judged-by-one-severity",
+        "docs/learning.md: in a service's, team's or policy's row each incident is judged by its own severity's target",
         "src/warroom/reports/phases.py",
-        "int(d <= limit)",
-        "int(d + 1 <= limit)",
+        "        (severity, _sorted_ended(gather(column, part) for column in facts.phases))\n",
+        "        (\"P1\", _sorted_ended(gather(column, part) for column in facts.phases))\n",
         ("tests/reports/test_figures.py::test_grouped_by_service_team_and_policy[sqlite]",),
     ),
     Mutant(

@@ -173,21 +173,12 @@ def _cells_of_runs(facts: Facts) -> _Cells:
     )
 
 
-def _verdicts(facts: Facts, targets: dict[str, list[float]]) -> list[list[int | None]]:
-    """Per phase, per position: 1 when the phase ended within its severity's target, 0 when it ended later,
-    None when it has not ended or its severity has no target (not judged). A group's hits and judged count are
-    then one gather and one C-level count, not a sort per severity."""
-    verdicts: list[list[int | None]] = [[] for _ in PHASES]
-    for severity, (start, stop) in facts.runs.items():
-        limits = targets.get(severity)
-        for p, column in enumerate(facts.phases):
-            part = column[start:stop]
-            if limits is None:
-                verdicts[p].extend([None] * len(part))
-            else:
-                limit = limits[p]
-                verdicts[p].extend([None if d is None else int(d <= limit) for d in part])
-    return verdicts
+def _cells_of(facts: Facts, positions: Sequence[int]) -> _Cells:
+    """The cells of the incidents at sorted `positions`, one per severity among them."""
+    return sorted(
+        (severity, _sorted_ended(gather(column, part) for column in facts.phases))
+        for severity, part in facts.split_by_severity(positions)
+    )
 
 
 def phase_table(facts: Facts, groups: dict[str, list[int]] | None, severities: SeverityTable) -> list[dict[str, Any]]:
@@ -216,15 +207,9 @@ def phase_table(facts: Facts, groups: dict[str, list[int]] | None, severities: S
             start, stop = facts.runs[severity]
             out.append(entry(severity, stop - start, [(severity, cell)]))
         return out
-    verdicts = _verdicts(facts, targets)
     for name in sorted(groups):
         positions = groups[name]
-        phases = {}
-        for p, phase in enumerate(PHASE_NAMES):
-            ordered: list[float] = sorted(filter(_not_none, gather(facts.phases[p], positions)))
-            counted = Counter(gather(verdicts[p], positions))
-            phases[phase] = _figures(ordered, counted[1], counted[1] + counted[0])
-        out.append({"group": name, "incidents": len(positions), "phases": phases})
+        out.append(entry(name, len(positions), _cells_of(facts, positions)))
     return out
 
 
