@@ -221,3 +221,35 @@ def test_cli_add_list_show_run_pause(live_server, make_token, target, monkeypatc
     code, out = cli("add", "b", "--type", "heartbeat", "--service", "backups", "--set", "period=24h", "--json")
     assert code == 0 and '"token"' in out
     assert os.environ["WARROOM_URL"] == live_server.url
+
+
+@pytest.mark.backend("postgresql")
+def test_run_now_holds_no_transaction_while_the_check_waits(client_for, api, runtime, target, database_url):
+    """A check may take its whole timeout; an open transaction meanwhile would hold back VACUUM and count
+    against PostgreSQL's connections (and, idle in transaction, be cut by the server's timeout)."""
+    import threading
+    import time
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    api.post("/api/v1/monitors", json=http_monitor(target, timeout="10s"))
+    target.behaviour.delay = 2.0
+    answers: list[int] = []
+    running = threading.Thread(
+        target=lambda: answers.append(client_for("responder").post("/api/v1/monitors/web/run").status_code)
+    )
+    running.start()
+    deadline = time.monotonic() + 30
+    while target.behaviour.hits == 0:  # the check is under way: the target holds its answer for 2 s
+        assert time.monotonic() < deadline, "the check never reached the target"
+        time.sleep(0.01)
+    url = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as conn:
+        waiting = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"
+        ).fetchone()
+    running.join(30)
+    assert answers == [200]
+    assert waiting == (0,)

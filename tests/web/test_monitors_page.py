@@ -121,3 +121,33 @@ def test_a_session_and_its_csrf_token_are_needed(console_for, runtime):
     assert admin.post("/monitors/mem/pause", follow_redirects=False).status_code == 403
     assert admin.post("/monitors/mem/pause", data={"csrf_token": "f" * 64}, follow_redirects=False).status_code == 403
     assert not _paused(runtime, "mem")
+
+
+@pytest.mark.backend("postgresql")
+def test_run_now_holds_no_transaction_while_the_check_runs(console_for, runtime, database_url, monkeypatch):
+    """A check may take its whole timeout: the console's "run now" keeps no transaction open meanwhile (the
+    API's route is tested against a slow HTTP target in tests/monitors/test_api.py)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from warroom.web import monitors as page
+
+    add(runtime, name="mem", type="memory")
+    url = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    seen: list[tuple[int, ...] | None] = []
+    real = page.run_stored_sync
+
+    def while_checking(runtime_, cfg, monitor):  # reads the monitor as the real one does, then looks
+        assert monitor.last_ping_at is None and monitor.created_at is not None
+        with psycopg.connect(url, autocommit=True) as conn:
+            seen.append(
+                conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"
+                ).fetchone()
+            )
+        return real(runtime_, cfg, monitor)
+
+    monkeypatch.setattr(page, "run_stored_sync", while_checking)
+    assert console_for("responder", "rita").act("/monitors/mem/run").status_code == 303
+    assert seen == [(0,)]

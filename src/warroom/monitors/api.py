@@ -190,7 +190,10 @@ def run_monitor(name: str, session: ReadSession, runtime: RuntimeDep, actor: Res
     """Run the check once now and answer its result (not stored; the engine's schedule is unchanged)."""
     monitor = service.get_or_404(session, name)
     cfg = service.config_of(monitor)
-    session.rollback()  # hold no transaction while the check runs (it may take its whole timeout)
+    # Hold no transaction while the check runs (it may take its whole timeout): detached first, the monitor
+    # keeps what was read; a rollback would expire it and the next attribute read would open a transaction.
+    session.expunge(monitor)
+    session.rollback()
     at = runtime.clock.now()
     outcome = run_stored_sync(runtime, cfg, monitor)
     with runtime.db.transaction() as write:

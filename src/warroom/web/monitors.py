@@ -65,7 +65,10 @@ def run_now(name: Name, visit: RespondingPerson, session: ReadSession, runtime: 
     monitor = monitors.get_or_404(session, name)
     cfg = monitors.config_of(monitor)
     hidden = monitors.secret_values(monitor.spec)
-    session.rollback()  # hold no transaction while the check runs (it may take its whole timeout)
+    # Hold no transaction while the check runs (it may take its whole timeout): detached first, the monitor
+    # keeps what was read; a rollback would expire it and the next attribute read would open a transaction.
+    session.expunge(monitor)
+    session.rollback()
     outcome = run_stored_sync(runtime, cfg, monitor)
     with runtime.db.transaction() as write:
         audit.record(
