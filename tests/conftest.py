@@ -24,7 +24,7 @@ from warroom.auth import service as auth_service
 from warroom.auth.actor import Actor, Role
 from warroom.clock import FakeClock
 from warroom.config import ConfigFile, Settings, normalize_database_url
-from warroom.db import Base, Database
+from warroom.db import Base, Database, DatabaseTimeouts
 from warroom.incidents import service as incidents
 from warroom.incidents.models import Incident
 from warroom.models import Base as _AllModels  # noqa: F401  (registers every table)
@@ -32,6 +32,7 @@ from warroom.runtime import Runtime
 
 PG_ENV = "WARROOM_TEST_DATABASE_URL"
 TEMPLATE_ENV = "WARROOM_TEST_SQLITE_TEMPLATE"
+CONNECT_TIMEOUT_S = 60.0
 
 # Fixtures shared by more than one domain's tests, kept in their own modules.
 pytest_plugins = ["tests.slowdb"]
@@ -154,7 +155,9 @@ def config() -> ConfigFile:
 def runtime(database_url: str, backend: str, clock: FakeClock, config: ConfigFile, tmp_path: Path) -> Iterator[Runtime]:
     """A runtime on the test database with the fake clock."""
     settings = Settings(data_dir=tmp_path / "data", database_url=database_url)
-    database = Database(database_url)
+    # Connecting is not under test here (tests/slowdb.py's runtime is for that): under CI load a new
+    # PostgreSQL backend once took longer than warroom's 5 s connect timeout, failing a test's setup.
+    database = Database(database_url, timeouts=DatabaseTimeouts(connect=CONNECT_TIMEOUT_S))
     if backend == "postgresql":
         _truncate_all(database)
     rt = Runtime(settings=settings, config=config, db=database, clock=clock)
