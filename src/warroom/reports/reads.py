@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from warroom.reports.sql import fetch_all
+from warroom.reports.sql import fetch_all, is_sqlite
 
 # Connections a report takes at most besides its own (the pool holds 10 plus overflow).
 AHEAD_CONNECTIONS = 3
@@ -33,7 +33,7 @@ class Reads:
 
     def __init__(self, session: Session, started: Callable[[Any], Future[list[Any]]] | None = None) -> None:
         self.session = session
-        self.sqlite = session.get_bind().dialect.name == "sqlite"
+        self.sqlite = is_sqlite(session)
         self._start = started
         self._ahead: dict[str, Future[list[Any]]] = {}
 
@@ -77,7 +77,7 @@ def report_reads(session: Session) -> Iterator[Reads]:
                     # A utility statement takes no bind parameter; the id is PostgreSQL's own, checked all the same.
                     same.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
                     try:
-                        return list(same.execute(statement).cursor.fetchall())
+                        return fetch_all(same, statement)
                     finally:
                         same.rollback()
 

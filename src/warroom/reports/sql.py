@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, cast, func, not_, select
+from sqlalchemy import ColumnElement, Connection, Float, and_, cast, func, not_, select
 from sqlalchemy.orm import Session
 
 from warroom.incidents.models import Incident
@@ -40,12 +40,14 @@ def seconds_between(start: Any, end: Any, *, sqlite: bool) -> ColumnElement[floa
     return _date_part_epoch(end - start)
 
 
-def fetch_all(session: Session, statement: Any) -> list[Any]:
-    """Every row of `statement` as the driver's plain tuples, read straight from the DBAPI cursor.
+def fetch_all(session: Session | Connection, statement: Any) -> list[Any]:
+    """Every row of `statement` as the driver's plain tuples, read straight from the DBAPI cursor (on the
+    session's connection, or on `session` itself when it is a Connection).
 
     For the report's big reads (100,000 rows): SQLAlchemy's Row objects cost more than the query. Only for
     columns the driver already returns as wanted (ints, strings, floats from `epoch`/`seconds_between`)."""
-    result = session.connection().execute(statement)
+    connection = session.connection() if isinstance(session, Session) else session
+    result = connection.execute(statement)
     try:
         return list(result.cursor.fetchall())
     finally:
