@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from functools import partial
 from itertools import accumulate, chain, repeat
-from operator import add, floordiv, is_not, itemgetter
+from math import isfinite
+from operator import add, floordiv, is_not, itemgetter, mul, sub
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Float, func, literal_column, select
 
 from warroom.incidents.models import Incident
 from warroom.incidents.severities import SeverityTable
@@ -41,7 +42,7 @@ NONE = "(none)"
 # Targets are whole seconds; the database's float arithmetic on a duration exactly on one may be a hair over.
 _SLACK = 1e-3
 _EPOCH_DAY = date(1970, 1, 1)
-# In C: a value that is not None (a duration: the phase has ended; a position: the incident is in the period).
+# In C: a value that is not None (a position: the incident is in the period).
 _not_none: Callable[[Any], bool] = partial(is_not, None)
 
 
@@ -56,7 +57,8 @@ def gather(column: Sequence[Any], positions: Sequence[int]) -> tuple[Any, ...]:
 class Facts:
     """The period's incidents column by column, ordered by severity: the incident at position p has id ids[p],
     severity severities[p], was detected on UTC day days[p] (days since 1970-01-01), and its phase k lasted
-    phases[k][p] seconds (None: that phase has not ended)."""
+    phases[k][p] seconds (not a finite number, inf or NaN: that phase has not ended; a float, not None, so that
+    the columns are computed and filtered by C builtins)."""
 
     __slots__ = ("_position", "days", "ids", "memo", "phases", "runs", "severities")
 
@@ -65,7 +67,7 @@ class Facts:
         ids: Sequence[int] = (),
         severities: Sequence[str] = (),
         detected: Sequence[float] = (),
-        phases: Sequence[Sequence[float | None]] = ((),) * len(PHASES),
+        phases: Sequence[Sequence[float]] = ((),) * len(PHASES),
     ) -> None:
         """From parallel columns in any order: ids, severities, detection in epoch seconds, each phase's
         durations."""
@@ -76,7 +78,7 @@ class Facts:
         # (23:59:59.99999...) does not move an incident to the day before; map() keeps the loop in C.
         later = map(add, gather(detected, order), repeat(0.0005))
         self.days: tuple[int, ...] = tuple(map(int, map(floordiv, later, repeat(86400.0))))
-        self.phases: tuple[tuple[float | None, ...], ...] = tuple(gather(column, order) for column in phases)
+        self.phases: tuple[tuple[float, ...], ...] = tuple(gather(column, order) for column in phases)
         counts = Counter(self.severities)
         runs = list(dict.fromkeys(self.severities))
         stops = list(accumulate(counts[s] for s in runs))
@@ -111,26 +113,41 @@ class Facts:
         return parts
 
 
-def _between(start: Sequence[float | None], end: Sequence[float | None]) -> list[float | None]:
-    """end - start of each pair of Julian days, in seconds (None when either is None), as the database would."""
-    return [None if a is None or b is None else (b - a) * 86400.0 for a, b in zip(start, end, strict=True)]
+def _seconds(days: Iterable[float]) -> list[float]:
+    """Days as seconds, each multiplied in C (map) with the database's float arithmetic."""
+    return list(map(mul, days, repeat(86400.0)))
+
+
+def _between(start: Sequence[float], end: Sequence[float]) -> list[float]:
+    """end - start of each pair of Julian days, in seconds, as the database would; not finite when either is
+    infinite (a timestamp not set)."""
+    return _seconds(map(sub, end, start))
 
 
 _STAMPS = ("started_at", "detected_at", "acknowledged_at", "mitigated_at", "resolved_at")
+# A timestamp not set: SQLite reads an out-of-range literal as infinity, and any difference with it in
+# Python is infinite or NaN. PostgreSQL says NaN for a phase not ended.
+_SQLITE_INFINITY = literal_column("1e999", Float)
+_PG_NAN = literal_column("'NaN'::float8", Float)
 
 
 def facts_statement(query: ReportQuery, *, sqlite: bool) -> Any:
     """The period's incidents: id, severity, then on SQLite each timestamp's Julian day (SQLite parses a
     timestamp's text once per julianday() call: five, subtracted in Python with the same float arithmetic, a
-    third of the query's time); on PostgreSQL the detection's epoch and each phase's duration."""
+    third of the query's time), infinite when not set; on PostgreSQL the detection's epoch and each phase's
+    duration, NaN when it has not ended."""
     if sqlite:
-        statement = select(Incident.id, Incident.severity, *(func.julianday(getattr(Incident, s)) for s in _STAMPS))
+        days = (func.coalesce(func.julianday(getattr(Incident, s)), _SQLITE_INFINITY) for s in _STAMPS)
+        statement = select(Incident.id, Incident.severity, *days)
     else:
         statement = select(
             Incident.id,
             Incident.severity,
             epoch(Incident.detected_at, sqlite=False),
-            *(seconds_between(getattr(Incident, a), getattr(Incident, b), sqlite=False) for _, a, b, _ in PHASES),
+            *(
+                func.coalesce(seconds_between(getattr(Incident, a), getattr(Incident, b), sqlite=False), _PG_NAN)
+                for _, a, b, _ in PHASES
+            ),
         )
     return statement.where(in_period(query))
 
@@ -144,7 +161,7 @@ def incident_facts(reads: Reads, query: ReportQuery) -> Facts:
     if not reads.sqlite:
         return Facts(columns[0], columns[1], columns[2], columns[3:])
     days = dict(zip(_STAMPS, columns[2:], strict=True))
-    detected = [(day - UNIX_EPOCH_JULIAN_DAY) * 86400.0 for day in days["detected_at"]]
+    detected = _seconds(map(sub, days["detected_at"], repeat(UNIX_EPOCH_JULIAN_DAY)))
     durations = [_between(days[start], days[end]) for _, start, end, _ in PHASES]
     return Facts(columns[0], columns[1], detected, durations)
 
@@ -161,8 +178,8 @@ def _figures(ordered: list[float], hits: int, judged: int) -> dict[str, Any]:
 _Cells = list[tuple[str, list[list[float]]]]
 
 
-def _sorted_ended(columns: Iterable[Sequence[float | None]]) -> list[list[float]]:
-    return [sorted(filter(_not_none, column)) for column in columns]  # type: ignore[arg-type]
+def _sorted_ended(columns: Iterable[Sequence[float]]) -> list[list[float]]:
+    return [sorted(filter(isfinite, column)) for column in columns]
 
 
 def _cells_of_runs(facts: Facts) -> _Cells:

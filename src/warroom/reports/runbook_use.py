@@ -7,6 +7,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from itertools import compress
+from math import isfinite
 from typing import Any
 
 from sqlalchemy import select
@@ -40,9 +41,9 @@ class _Ranked:
     subset is also a bitmask over the ranks (an OR of the masks of its kinds), its k-th smallest value is where
     the mask's k-th set bit is, and its sum is read with the mask as selectors."""
 
-    def __init__(self, resolve: Sequence[float | None]) -> None:
-        order = [p for p, t in enumerate(resolve) if t is not None]
-        order.sort(key=resolve.__getitem__)  # type: ignore[arg-type]  # floats only: the None were left out
+    def __init__(self, resolve: Sequence[float]) -> None:
+        order = [p for p, t in enumerate(resolve) if isfinite(t)]
+        order.sort(key=resolve.__getitem__)
         self.values: list[float] = list(gather(resolve, order))
         # position → rank among the resolved; an unresolved incident's is one past the last (a spare digit)
         self.rank = [len(order)] * len(resolve)
@@ -151,7 +152,7 @@ def runbooks(reads: Reads, query: ReportQuery, facts: Facts) -> list[dict[str, A
             similar |= kind_masks[kind]
         # Each resolved incident that used the runbook is of its kinds, so counted above: take it out.
         similar &= ~ranked.mask(mine)
-        with_times = [t for at in mine if (t := resolve[at]) is not None]
+        with_times = [t for at in mine if isfinite(t := resolve[at])]
         entry["resolve_without"] = ranked.summary(similar, ranked.total(similar))
         entry["incidents"] = len(used[runbook_id])
         entry["success_rate"] = figures.share(entry["succeeded"], entry["succeeded"] + entry["failed"])
