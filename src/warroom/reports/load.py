@@ -5,13 +5,14 @@ the page notifications grouped by (incident, person, generation, cycle, level), 
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Container
+from collections.abc import Callable, Collection
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import func, select
 
 from warroom.incidents.models import TimelineEvent
@@ -23,7 +24,8 @@ from warroom.reports.sql import epoch
 
 NIGHT_STARTS, NIGHT_ENDS = 22, 7  # 22:00 to 07:00 on the person's clock
 UTC_ZONE = ZoneInfo("UTC")
-_when = itemgetter(2, 3)  # (time, event id) of an acknowledgement row
+_first, _second, _third, _fourth = (itemgetter(i) for i in range(4))
+Floats = NDArray[np.float64]
 
 
 # One person paged at one escalation step: (incident id, person, epoch seconds). A plain tuple, as the driver
@@ -61,16 +63,20 @@ class _Clock:
         end = datetime.fromtimestamp(slot * self._SLOT + self._SLOT - 1, tz=self.zone).utcoffset()
         return int(start.total_seconds()) if start is not None and start == end else None
 
-    def hour(self, at: float) -> int:
-        """The hour (0-23) at `at` (epoch seconds), rounded to the microsecond first as datetime does."""
-        seconds = round(at * 1_000_000) // 1_000_000
-        slot = seconds // self._SLOT
-        if slot not in self._offsets:
-            self._offsets[slot] = self._offset(slot)
-        offset = self._offsets[slot]
-        if offset is None:
-            return datetime.fromtimestamp(at, tz=self.zone).hour
-        return (seconds + offset) // 3600 % 24
+    def hours(self, at: Floats) -> NDArray[np.int64]:
+        """The hour (0-23) at each of `at` (epoch seconds), rounded to the microsecond first as datetime does."""
+        seconds = np.rint(at * 1_000_000).astype(np.int64) // 1_000_000  # rint: half to even, as round()
+        slots, day_of = np.unique(seconds // self._SLOT, return_inverse=True)
+        offsets = []
+        for slot in slots.tolist():  # one per distinct day: a few thousand over years
+            if slot not in self._offsets:
+                self._offsets[slot] = self._offset(slot)
+            offsets.append(self._offsets[slot])
+        offset = np.array([0 if o is None else o for o in offsets], dtype=np.int64)[day_of]
+        hours = (seconds + offset) // 3600 % 24
+        for i in np.flatnonzero(np.array([o is None for o in offsets], dtype=bool)[day_of]).tolist():
+            hours[i] = datetime.fromtimestamp(float(at[i]), tz=self.zone).hour  # a day its offset changed
+        return hours
 
 
 def pages_statement(*, sqlite: bool) -> Any:
@@ -93,9 +99,18 @@ def pages_statement(*, sqlite: bool) -> Any:
     )
 
 
-def pages(reads: Reads, incidents: Container[int]) -> list[Page]:
-    """The pages of the period's `incidents`."""
-    return [page for page in reads.rows("pages", pages_statement(sqlite=reads.sqlite)) if page[0] in incidents]
+class _Pages:
+    """The pages of the period's incidents as columns: incident id, person (an index into `people`), time."""
+
+    def __init__(self, rows: list[Page], in_period: Callable[[NDArray[np.int64]], NDArray[np.bool_]]) -> None:
+        incidents = np.fromiter(map(_first, rows), dtype=np.int64, count=len(rows))
+        kept = in_period(incidents)
+        names = list(map(_second, rows))
+        self.people: list[str] = sorted(dict.fromkeys(names))
+        code = {name: i for i, name in enumerate(self.people)}
+        self.incidents = incidents[kept]
+        self.person = np.fromiter(map(code.__getitem__, names), dtype=np.intp, count=len(names))[kept]
+        self.at = np.fromiter(map(_third, rows), dtype=np.float64, count=len(rows))[kept]
 
 
 def acknowledgements_statement(*, sqlite: bool) -> Any:
@@ -107,58 +122,81 @@ def acknowledgements_statement(*, sqlite: bool) -> Any:
     ).where(TimelineEvent.kind == "acknowledged")
 
 
-def _acknowledgements(reads: Reads, incidents: Container[int]) -> dict[int, tuple[str, float]]:
-    """incident → (who acknowledged it first, when), for the period's `incidents`."""
-    statement = acknowledgements_statement(sqlite=reads.sqlite)
-    rows = [row for row in reads.rows("acknowledgements", statement) if row[0] in incidents]
-    rows.sort(key=_when, reverse=True)  # the latest first: the first acknowledgement of each is written last
-    return {incident_id: (actor, at) for incident_id, actor, at, _ in rows}
+class _FirstAcknowledgements:
+    """Each acknowledged incident of the period (sorted ids) with who acknowledged it first and when: the
+    earliest acknowledgement, the first written among those at the same time."""
+
+    def __init__(self, rows: list[Any], in_period: Callable[[NDArray[np.int64]], NDArray[np.bool_]]) -> None:
+        incidents = np.fromiter(map(_first, rows), dtype=np.int64, count=len(rows))
+        kept = np.flatnonzero(in_period(incidents))
+        at = np.fromiter(map(_third, rows), dtype=np.float64, count=len(rows))[kept]
+        event = np.fromiter(map(_fourth, rows), dtype=np.int64, count=len(rows))[kept]
+        incidents = incidents[kept]
+        order = np.lexsort((event, at, incidents))  # by incident, then time, then event id
+        self.incidents, first = np.unique(incidents[order], return_index=True)
+        chosen = kept[order[first]]
+        self.actors: list[str] = [rows[i][1] for i in chosen.tolist()]
+        self.at: Floats = at[order[first]]
+
+    def of(self, incidents: NDArray[np.int64]) -> NDArray[np.intp]:
+        """For each of `incidents`, its index here, or -1 when it was never acknowledged."""
+        where = np.searchsorted(self.incidents, incidents)
+        found = where < len(self.incidents)
+        found[found] = self.incidents[where[found]] == incidents[found]
+        return np.where(found, where, -1)
 
 
-def load(reads: Reads, incidents: Container[int]) -> dict[str, Any]:
+def load(reads: Reads, incidents: Collection[int]) -> dict[str, Any]:
     """Per person, over the pages of the period's `incidents` (their ids): pages, night pages, pages never
     acknowledged, and time from their page to their acknowledgement.
 
     A person's acknowledgement counts when they were the first to acknowledge an incident they were paged for;
     the time runs from their first page on that incident. A page is never acknowledged when its incident never was."""
-    paged = pages(reads, incidents)
+    period = np.sort(np.fromiter(incidents, dtype=np.int64, count=len(incidents)))
+
+    def in_period(ids: NDArray[np.int64]) -> NDArray[np.bool_]:
+        where = np.minimum(np.searchsorted(period, ids), max(len(period) - 1, 0))
+        return period[where] == ids if len(period) else np.zeros(len(ids), dtype=bool)
+
+    paged = _Pages(reads.rows("pages", pages_statement(sqlite=reads.sqlite)), in_period)
     zones = {uid: _zone(tz) for uid, tz in reads.session.execute(select(OncallUser.id, OncallUser.timezone))}
-    acks = _acknowledgements(reads, incidents)
-    by_person: dict[str, list[Page]] = defaultdict(list)
-    for page in paged:
-        by_person[page[1]].append(page)
+    acks = _FirstAcknowledgements(
+        reads.rows("acknowledgements", acknowledgements_statement(sqlite=reads.sqlite)), in_period
+    )
+    ack_of_page = acks.of(paged.incidents)
+    # Pages in order of person, then incident, then time: each person's pages are one run, and within it the
+    # first page of each incident is the first of its run.
+    order = np.lexsort((paged.at, paged.incidents, paged.person))
+    person, incident, at, ack = paged.person[order], paged.incidents[order], paged.at[order], ack_of_page[order]
+    counts = np.bincount(person, minlength=len(paged.people)).tolist()
+    starts = np.concatenate(([0], np.cumsum(counts))).tolist()
     people = []
     clocks: dict[str, _Clock] = {}
-    for user in sorted(by_person, key=lambda u: (-len(by_person[u]), u)):
-        mine = by_person[user]
+    for p in sorted(range(len(paged.people)), key=lambda p: (-counts[p], paged.people[p])):
+        user, run = paged.people[p], slice(starts[p], starts[p + 1])
         zone = zones.get(user, UTC_ZONE)
         clock = clocks.get(zone.key) or clocks.setdefault(zone.key, _Clock(zone))
-        first_page: dict[int, float] = {}
-        night = unacknowledged = 0
-        for incident_id, _, at in mine:
-            if incident_id not in first_page or at < first_page[incident_id]:
-                first_page[incident_id] = at
-            hour = clock.hour(at)
-            night += hour >= NIGHT_STARTS or hour < NIGHT_ENDS
-            unacknowledged += incident_id not in acks
-        ack_times = [
-            ack[1] - at
-            for i, at in first_page.items()
-            if (ack := acks.get(i)) is not None and ack[0] == user and ack[1] >= at
+        hours = clock.hours(at[run])
+        mine_ack, mine_incident, mine_at = ack[run], incident[run], at[run]
+        first = np.flatnonzero(np.diff(mine_incident, prepend=-1) != 0)  # each incident's first page
+        answered = [
+            ack_at - page_at
+            for a, page_at in zip(mine_ack[first].tolist(), mine_at[first].tolist(), strict=True)
+            if a >= 0 and acks.actors[a] == user and (ack_at := float(acks.at[a])) >= page_at
         ]
         people.append(
             {
                 "person": user,
                 "timezone": zone.key,
-                "pages": len(mine),
-                "night_pages": night,
-                "unacknowledged_pages": unacknowledged,
-                "acknowledged": len(ack_times),
-                "time_to_acknowledge": figures.summary(ack_times),
+                "pages": counts[p],
+                "night_pages": int(np.count_nonzero((hours >= NIGHT_STARTS) | (hours < NIGHT_ENDS))),
+                "unacknowledged_pages": int(np.count_nonzero(mine_ack < 0)),
+                "acknowledged": len(answered),
+                "time_to_acknowledge": figures.summary(answered),
             }
         )
     return {
-        "pages": len(paged),
+        "pages": len(paged.at),
         "night_pages": sum(person["night_pages"] for person in people),
         "unacknowledged_pages": sum(person["unacknowledged_pages"] for person in people),
         "people": people,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Container, Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -98,7 +98,7 @@ def _build(reads: Reads, query: ReportQuery, severities: SeverityTable, sections
         report["trend"] = trend(facts, groups, query)
     on_call = None
     if {"noise", "load"} & set(sections):
-        incidents: Container[int] = facts.position() if with_facts else period_incidents(session, query)
+        incidents: Collection[int] = facts.position() if with_facts else period_incidents(session, query)
         on_call = load(reads, incidents)
     if "noise" in sections and on_call is not None:
         report["noise"] = noise(reads, query, incidents)
