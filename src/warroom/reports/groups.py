@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from operator import itemgetter
+from collections import defaultdict
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from numpy.typing import NDArray
+from sqlalchemy import func, select
 
 from warroom.incidents.models import IncidentService
 from warroom.oncall.models import Escalation, Team
@@ -15,34 +15,37 @@ from warroom.reports.period import ReportQuery
 from warroom.reports.phases import NONE, Facts, Positions
 from warroom.reports.reads import Reads
 
-_first = itemgetter(0)
-_second = itemgetter(1)
+
+def _ids_per(name: Any, incident_id: Any, *, sqlite: bool) -> Any:
+    """(name, its incident ids) per name: SQLite as one comma-separated text, PostgreSQL as an array. One row
+    per name rather than one per link: 166,000 links were 0.10 s of Python tuples on SQLite, their 40 texts
+    0.03 s."""
+    ids = func.group_concat(incident_id) if sqlite else func.array_agg(incident_id)
+    return select(name, ids).group_by(name)
 
 
-def services_statement() -> Any:
-    """Every (service, incident id) link, ordered by service."""
-    return select(IncidentService.service, IncidentService.incident_id).order_by(IncidentService.service)
+def services_statement(*, sqlite: bool) -> Any:
+    """Each service with the ids of its incidents."""
+    return _ids_per(IncidentService.service, IncidentService.incident_id, sqlite=sqlite)
 
 
-def policies_statement() -> Any:
-    """Every (escalation policy, incident id), ordered by policy."""
-    return select(Escalation.policy_id, Escalation.incident_id).order_by(Escalation.policy_id)
+def policies_statement(*, sqlite: bool) -> Any:
+    """Each escalation policy with the ids of the incidents it paged for."""
+    return _ids_per(Escalation.policy_id, Escalation.incident_id, sqlite=sqlite)
+
+
+def _ids(value: str | list[int]) -> NDArray[np.int64]:
+    if isinstance(value, str):
+        return np.fromstring(value, dtype=np.int64, sep=",")
+    return np.asarray(value, dtype=np.int64)
 
 
 def _runs(rows: list[Any], facts: Facts) -> dict[str, Positions]:
-    """name → sorted positions, from (name, incident id) `rows` ordered by name.
+    """name → sorted positions, from (name, incident ids) `rows`.
 
     The statement reads the whole link table, not joined with the period's incidents: `facts` knows them, and
     a lookup here is far cheaper than one into the incidents table per row (a quarter of the time, issue 17)."""
-    names = list(map(_first, rows))
-    ids = np.fromiter(map(_second, rows), dtype=np.int64, count=len(rows))
-    counts = Counter(names)
-    out, start = {}, 0
-    for name in dict.fromkeys(names):  # each name's rows are one run, in order
-        stop = start + counts[name]
-        out[name] = facts.positions_of(ids[start:stop])
-        start = stop
-    return out
+    return {name: facts.positions_of(_ids(ids)) for name, ids in rows}
 
 
 def services_of(reads: Reads, facts: Facts) -> dict[str, Positions]:
@@ -51,7 +54,7 @@ def services_of(reads: Reads, facts: Facts) -> dict[str, Positions]:
     cached: dict[str, Positions] | None = facts.memo.get("services")
     if cached is not None:
         return cached
-    services = _runs(reads.rows("services", services_statement()), facts)
+    services = _runs(reads.rows("services", services_statement(sqlite=reads.sqlite)), facts)
     facts.memo["services"] = services
     return services
 
@@ -74,7 +77,7 @@ def group_positions(reads: Reads, query: ReportQuery, facts: Facts) -> dict[str,
     if query.group_by == "severity":
         return None
     if query.group_by == "policy":
-        return _with_none(facts, _runs(reads.rows("policies", policies_statement()), facts))
+        return _with_none(facts, _runs(reads.rows("policies", policies_statement(sqlite=reads.sqlite)), facts))
     services = services_of(reads, facts)
     if query.group_by == "service":
         return _with_none(facts, dict(services))

@@ -11,13 +11,12 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import select
 
-from warroom.incidents.models import Incident
 from warroom.reports import figures
 from warroom.reports.groups import services_of
 from warroom.reports.period import ReportQuery
 from warroom.reports.phases import RESOLVE, Facts, Floats, Positions, positions
 from warroom.reports.reads import Reads
-from warroom.reports.sql import in_period, seconds_between
+from warroom.reports.sql import seconds_between
 from warroom.runbooks.models import RunbookRun
 
 SUCCESS, FAILED = "success", "failed"  # runbooks.plan.Outcome values
@@ -54,8 +53,9 @@ class _Ranked:
         return figures.summary_of_sorted(self.values[mask[:-1]].tolist())
 
 
-def runs_statement(query: ReportQuery, *, sqlite: bool) -> Any:
-    """The runbook runs of the period's incidents, oldest first."""
+def runs_statement(*, sqlite: bool) -> Any:
+    """Every runbook run on an incident, oldest first; those of the period's incidents are kept in Python (a
+    join looked up 100,000 incidents for 10,000 runs: 0.04 s on SQLite, the runs alone 0.01 s)."""
     return (
         select(
             RunbookRun.runbook_id,
@@ -64,15 +64,14 @@ def runs_statement(query: ReportQuery, *, sqlite: bool) -> Any:
             RunbookRun.outcome,
             seconds_between(RunbookRun.started_at, RunbookRun.finished_at, sqlite=sqlite),
         )
-        .join(Incident, Incident.id == RunbookRun.incident_id)
-        .where(in_period(query))
         .order_by(RunbookRun.id)
     )
 
 
 def runbooks(reads: Reads, query: ReportQuery, facts: Facts) -> list[dict[str, Any]]:
     """One entry per runbook used on the period's incidents, the most used first."""
-    runs = reads.rows("runs", runs_statement(query, sqlite=reads.sqlite))
+    position = facts.position()
+    runs = [run for run in reads.rows("runs", runs_statement(sqlite=reads.sqlite)) if run[2] in position]
     if not runs:
         return []
     resolve = facts.phases[RESOLVE]
@@ -87,7 +86,6 @@ def runbooks(reads: Reads, query: ReportQuery, facts: Facts) -> list[dict[str, A
         for level, part in facts.split_by_severity(positions)
     }
 
-    position = facts.position()
     stats: dict[str, dict[str, Any]] = {}
     used: dict[str, set[int]] = defaultdict(set)
     durations: dict[str, list[float]] = defaultdict(list)

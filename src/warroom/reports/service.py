@@ -73,9 +73,9 @@ def _read_ahead(reads: Reads, query: ReportQuery, sections: tuple[str, ...]) -> 
     if {"incidents", "trend", "runbooks"} & wanted:
         reads.ahead("facts", facts_statement(query, sqlite=sqlite))
     if {"incidents", "trend"} & wanted and query.group_by == "policy":
-        reads.ahead("policies", policies_statement())
+        reads.ahead("policies", policies_statement(sqlite=sqlite))
     if ({"incidents", "trend"} & wanted and query.group_by in ("service", "team")) or "runbooks" in wanted:
-        reads.ahead("services", services_statement())
+        reads.ahead("services", services_statement(sqlite=sqlite))
     if {"noise", "load"} & wanted:
         reads.ahead("pages", pages_statement(sqlite=sqlite))
         reads.ahead("acknowledgements", acknowledgements_statement(sqlite=sqlite))
@@ -83,7 +83,7 @@ def _read_ahead(reads: Reads, query: ReportQuery, sections: tuple[str, ...]) -> 
         for name, statement in noise_section.statements(query, sqlite=sqlite).items():
             reads.ahead(name, statement)
     if "runbooks" in wanted:
-        reads.ahead("runs", runs_statement(query, sqlite=sqlite))
+        reads.ahead("runs", runs_statement(sqlite=sqlite))
 
 
 def _build(reads: Reads, query: ReportQuery, severities: SeverityTable, sections: tuple[str, ...]) -> dict[str, Any]:
