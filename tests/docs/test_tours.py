@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -40,17 +41,25 @@ def _run_tour(doc: Path, workdir: Path) -> Tour:
 
 @pytest.fixture(scope="module")
 def tours(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[Path, Future[Tour]]:
-    """The selected docs' tours, run side by side (each has its own server and ports): most of a tour's time
-    is waiting on a CLI process or the server, so three at once finish well before three in a row."""
-    selected = [
-        item.callspec.params["doc"]
-        for item in request.session.items
-        if getattr(item, "originalname", "") == "test_tour_runs" and hasattr(item, "callspec")
-    ]
+    """The docs' tours, each started once. In one process the selected docs' tours all start at once, three
+    side by side (each has its own server and ports): most of a tour's time is waiting on a CLI process or
+    the server. Under pytest-xdist a worker starts a tour only when its test asks: every worker collects
+    every test, so starting all of them there ran each tour once per worker."""
     pool = ThreadPoolExecutor(max_workers=3)
-    futures = {doc: pool.submit(_run_tour, doc, tmp_path_factory.mktemp(doc.stem)) for doc in selected}
     request.addfinalizer(lambda: pool.shutdown(wait=True))
-    return futures
+    futures: dict[Path, Future[Tour]] = {}
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        for item in request.session.items:
+            if getattr(item, "originalname", "") == "test_tour_runs" and hasattr(item, "callspec"):
+                doc = item.callspec.params["doc"]
+                futures[doc] = pool.submit(_run_tour, doc, tmp_path_factory.mktemp(doc.stem))
+
+    class Started(dict[Path, Future[Tour]]):
+        def __missing__(self, doc: Path) -> Future[Tour]:
+            self[doc] = pool.submit(_run_tour, doc, tmp_path_factory.mktemp(doc.stem))
+            return self[doc]
+
+    return Started(futures)
 
 
 @pytest.mark.parametrize("doc", TOURED, ids=[d.name for d in TOURED])
