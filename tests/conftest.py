@@ -113,21 +113,18 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "backend(*names): run only on these backends (sqlite, postgresql)")
 
 
-# The tests that take a minute or more under CI (its log lists the 30 slowest), longest first. pytest-xdist
+# The fuzz runs and the doc tours, which take a minute or more under CI (its log lists the 30 slowest), longest
+# first. Not the SIGKILL and multi-process tests: started together with these they met load spikes that broke
+# their timing. pytest-xdist
 # hands out the first quarter of the tests round-robin in collection order, so moving these to the front
 # starts them at once on every worker, alongside the short ones, instead of leaving one worker finishing a
 # two-minute fuzz run at the end of an otherwise finished suite.
 SLOW_FIRST = (
     "tests/fuzz/test_openapi.py::test_every_route_answers_as_documented_and_never_5xx[postgresql-admin]",
     "tests/docs/test_tours.py::test_tour_runs[README.md]",
-    "tests/engine/test_processes.py::test_three_engines_on_postgresql",
     "tests/fuzz/test_openapi.py::test_every_route_answers_as_documented_and_never_5xx[sqlite-admin]",
     "tests/fuzz/",
     "tests/docs/test_tours.py",
-    "tests/engine/test_processes.py",
-    "tests/web/test_sso.py",
-    "tests/subscribers/test_exactly_once.py",
-    "tests/incidents/test_live.py",
 )
 
 
