@@ -182,7 +182,9 @@ def browser() -> Iterator[Any]:
 def _page(browser: Any, request: pytest.FixtureRequest, **context: Any) -> Iterator[Any]:
     ctx = browser.new_context(**context)
     page = ctx.new_page()
-    page.set_default_timeout(10_000)
+    # 30 s: a step takes well under a second on a quiet host; at the end of a CI run the load reached 44 and a
+    # click waited more than 10 s for its button to be stable.
+    page.set_default_timeout(30_000)
     try:
         yield page
     finally:
