@@ -32,10 +32,17 @@ def test_lines_stream_to_the_callback_as_they_come(tmp_path: Path) -> None:
     def on_line(line: str) -> None:
         seen.append(line)
         if line == "one":
-            try:  # non-blocking: with no command reading the pipe any more, this fails instead of hanging
-                fd = os.open(go, os.O_WRONLY | os.O_NONBLOCK)
-            except OSError:
-                return
+            # Non-blocking, retried until the command has reached its `read` (it may print "one" first): with
+            # no command reading the pipe, the open fails instead of hanging the test.
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    fd = os.open(go, os.O_WRONLY | os.O_NONBLOCK)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        return
+                    time.sleep(0.01)
             os.write(fd, b"go\n")
             os.close(fd)
 
