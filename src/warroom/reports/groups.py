@@ -59,13 +59,19 @@ def services_of(reads: Reads, facts: Facts) -> dict[str, Positions]:
     return services
 
 
-def _with_none(facts: Facts, groups: dict[str, Positions]) -> dict[str, Positions]:
-    """`groups` and, as `(none)`, the incidents in none of them."""
+def in_none(facts: Facts, groups: dict[str, Positions]) -> Positions:
+    """The positions of the incidents in none of `groups`."""
     covered = np.zeros(len(facts), dtype=bool)
     for at in groups.values():
         covered[at] = True
-    if not covered.all():
-        groups[NONE] = np.flatnonzero(~covered)
+    return np.flatnonzero(~covered)
+
+
+def _with_none(facts: Facts, groups: dict[str, Positions]) -> dict[str, Positions]:
+    """`groups` and, as `(none)`, the incidents in none of them."""
+    none = in_none(facts, groups)
+    if len(none):
+        groups[NONE] = none
     return groups
 
 

@@ -19,6 +19,7 @@ from warroom.incidents.models import TimelineEvent
 from warroom.notify.models import Notification
 from warroom.oncall.models import OncallUser
 from warroom.reports import figures
+from warroom.reports.phases import find
 from warroom.reports.reads import Reads
 from warroom.reports.sql import epoch
 
@@ -140,10 +141,7 @@ class _FirstAcknowledgements:
 
     def of(self, incidents: NDArray[np.int64]) -> NDArray[np.intp]:
         """For each of `incidents`, its index here, or -1 when it was never acknowledged."""
-        where = np.searchsorted(self.incidents, incidents)
-        found = where < len(self.incidents)
-        found[found] = self.incidents[where[found]] == incidents[found]
-        return np.where(found, where, -1)
+        return find(self.incidents, incidents)
 
 
 def load(reads: Reads, incidents: Collection[int]) -> dict[str, Any]:
@@ -155,8 +153,7 @@ def load(reads: Reads, incidents: Collection[int]) -> dict[str, Any]:
     period = np.sort(np.fromiter(incidents, dtype=np.int64, count=len(incidents)))
 
     def in_period(ids: NDArray[np.int64]) -> NDArray[np.bool_]:
-        where = np.minimum(np.searchsorted(period, ids), max(len(period) - 1, 0))
-        return period[where] == ids if len(period) else np.zeros(len(ids), dtype=bool)
+        return find(period, ids) >= 0
 
     paged = _Pages(reads.rows("pages", pages_statement(sqlite=reads.sqlite)), in_period)
     zones = {uid: _zone(tz) for uid, tz in reads.session.execute(select(OncallUser.id, OncallUser.timezone))}

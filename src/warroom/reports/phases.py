@@ -48,6 +48,15 @@ Floats = NDArray[np.float64]
 Positions = NDArray[np.intp]
 
 
+def find(sorted_ids: NDArray[np.int64], ids: NDArray[np.int64]) -> NDArray[np.intp]:
+    """For each of `ids`, its index in the ascending `sorted_ids`, or -1 when it is not there: a binary search
+    per id, never an array as long as the largest id (an imported incident may have a very large number)."""
+    where = np.searchsorted(sorted_ids, ids)
+    found = where < len(sorted_ids)
+    found[found] = sorted_ids[where[found]] == ids[found]
+    return np.where(found, where, -1)
+
+
 def positions(values: Iterable[int] = ()) -> Positions:
     """An array of positions (for tests and small sets)."""
     return np.fromiter(values, dtype=np.intp)
@@ -58,7 +67,7 @@ class Facts:
     severity severities[p], was detected on UTC day days[p] (days since 1970-01-01), and its phase k lasted
     phases[k][p] seconds (not a finite number, inf or NaN: that phase has not ended)."""
 
-    __slots__ = ("_lookup", "_position", "days", "ids", "memo", "phases", "runs", "severities")
+    __slots__ = ("_by_id", "_position", "days", "ids", "memo", "phases", "runs", "severities")
 
     def __init__(
         self,
@@ -87,7 +96,7 @@ class Facts:
             name: (stop - counts[name], stop) for name, stop in zip(names, stops, strict=True) if counts[name]
         }
         self._position: dict[int, int] | None = None
-        self._lookup: NDArray[np.intp] | None = None
+        self._by_id: tuple[NDArray[np.int64], Positions] | None = None
         self.memo: dict[str, Any] = {}  # what more than one section reads about these incidents, read once
 
     def __len__(self) -> int:
@@ -101,14 +110,12 @@ class Facts:
 
     def positions_of(self, ids: NDArray[np.int64]) -> Positions:
         """The sorted positions of the incidents `ids` that are in the period (others are dropped)."""
-        if self._lookup is None:
-            # id → position, -1 for ids not in the period: one array as long as the largest id.
-            top = max(self.ids, default=-1)
-            self._lookup = np.full(top + 1, -1, dtype=np.intp)
-            self._lookup[np.asarray(self.ids, dtype=np.int64)] = np.arange(len(self.ids), dtype=np.intp)
-        known = ids[(ids >= 0) & (ids < len(self._lookup))]
-        found = self._lookup[known]
-        return np.sort(found[found >= 0])
+        if self._by_id is None:
+            by_id = np.argsort(np.asarray(self.ids, dtype=np.int64), kind="stable")
+            self._by_id = (np.asarray(self.ids, dtype=np.int64)[by_id], by_id)
+        sorted_ids, by_id = self._by_id
+        found = find(sorted_ids, ids)
+        return np.sort(by_id[found[found >= 0]])
 
     def split_by_severity(self, at: Positions) -> list[tuple[str, Positions]]:
         """Sorted positions `at` cut into one part per severity (a severity's positions are one run)."""

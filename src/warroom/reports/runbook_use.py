@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from sqlalchemy import select
 
 from warroom.reports import figures
-from warroom.reports.groups import services_of
+from warroom.reports.groups import in_none, services_of
 from warroom.reports.period import ReportQuery
 from warroom.reports.phases import RESOLVE, Facts, Floats, Positions, positions
 from warroom.reports.reads import Reads
@@ -56,16 +56,13 @@ class _Ranked:
 def runs_statement(*, sqlite: bool) -> Any:
     """Every runbook run on an incident, oldest first; those of the period's incidents are kept in Python (a
     join looked up 100,000 incidents for 10,000 runs: 0.04 s on SQLite, the runs alone 0.01 s)."""
-    return (
-        select(
-            RunbookRun.runbook_id,
-            RunbookRun.title,
-            RunbookRun.incident_id,
-            RunbookRun.outcome,
-            seconds_between(RunbookRun.started_at, RunbookRun.finished_at, sqlite=sqlite),
-        )
-        .order_by(RunbookRun.id)
-    )
+    return select(
+        RunbookRun.runbook_id,
+        RunbookRun.title,
+        RunbookRun.incident_id,
+        RunbookRun.outcome,
+        seconds_between(RunbookRun.started_at, RunbookRun.finished_at, sqlite=sqlite),
+    ).order_by(RunbookRun.id)
 
 
 def runbooks(reads: Reads, query: ReportQuery, facts: Facts) -> list[dict[str, Any]]:
@@ -107,10 +104,7 @@ def runbooks(reads: Reads, query: ReportQuery, facts: Facts) -> list[dict[str, A
         for at in anywhere.intersection(at_service.tolist()):
             services_at[at].append(name)
     if anywhere.difference(services_at):  # a runbook was used on an incident without services: kind ""
-        covered = np.zeros(len(facts), dtype=bool)
-        for at_service in of_service.values():
-            covered[at_service] = True
-        without = np.flatnonzero(~covered)
+        without = in_none(facts, of_service)
         kind_masks |= {("", level): ranked.mask(part) for level, part in facts.split_by_severity(without)}
         for at in anywhere.difference(services_at):
             services_at[at].append("")
