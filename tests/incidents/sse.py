@@ -106,3 +106,27 @@ class SseReader:
         while not check(self):
             assert time.monotonic() < deadline, f"timed out; received {[(e.event, e.data) for e in self.events]}"
             time.sleep(0.01)
+
+
+class HeldFeed:
+    """A live feed (`incidents.live.Feed`) whose reader stops before it hands out its next batch until
+    `release()`: what a reader lagging on a loaded host does, made to order. Batches after the held one go
+    straight out."""
+
+    def __init__(self, feed: Any, wait: float = 60) -> None:
+        self.feed = feed
+        self.holding = threading.Event()  # set once the reader is held with a batch
+        self._resume = threading.Event()
+        self._publish = feed._publish
+        self._wait = wait
+        feed._publish = self._held
+
+    def _held(self, events: Any, committed_by: float) -> None:
+        self.holding.set()
+        self._resume.wait(self._wait)
+        self._publish(events, committed_by)
+
+    def release(self) -> None:
+        """Let the held batch go, and every later one straight out."""
+        self.feed._publish = self._publish
+        self._resume.set()

@@ -7,18 +7,16 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import free_port
-from tests.incidents.sse import SseReader
+from tests.incidents.sse import HeldFeed, SseReader
 from tests.peers import wait_answering
 from warroom.auth.actor import Actor, Role
 from warroom.incidents import live_api, service, timeline
@@ -210,27 +208,18 @@ def test_a_subscriber_that_arrives_while_the_feed_lags_gets_only_what_commits_af
     async def scenario() -> list[LiveEvent]:
         feed = Feed(runtime, poll=0.05)
         feed.start(asyncio.get_running_loop())
-        holding, resume = threading.Event(), threading.Event()
-        publish = feed._publish
-
-        def lagging(events: Any, committed_by: float) -> None:
-            holding.set()
-            resume.wait(30)
-            publish(events, committed_by)
-
+        held = HeldFeed(feed, wait=30)
         try:
-            feed._publish = lagging  # type: ignore[method-assign]
             await asyncio.to_thread(_note, runtime, incident.id, "before")
-            assert await asyncio.to_thread(holding.wait, 30), "the reader never read the note"
+            assert await asyncio.to_thread(held.holding.wait, 30), "the reader never read the note"
             subscription = feed.subscribe(None)
-            feed._publish = publish  # type: ignore[method-assign]
-            resume.set()
+            held.release()
             await asyncio.to_thread(_note, runtime, incident.id, "after")
             got = await _collect(subscription, lambda got: any(e.message == "after" for e in got))
             got += await subscription.next(timeout=0.3)  # anything published late would be here
             return got
         finally:
-            resume.set()
+            held.release()
             await asyncio.to_thread(feed.stop)
 
     assert [e.message for e in asyncio.run(scenario())] == ["after"]

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-import threading
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.alerts.conftest import am_alert, am_payload
-from tests.incidents.sse import SseReader
+from tests.incidents.sse import HeldFeed, SseReader
 from warroom.alerts import integrations
 from warroom.auth.actor import Actor, Role
 from warroom.incidents import service as incidents
@@ -148,35 +146,32 @@ def test_the_incident_page_facts_and_paging_follow_events(live_server, console_f
 def test_a_burst_of_changes_costs_one_render(live_server, console_for, runtime, make_incident, monkeypatch):
     monkeypatch.setattr(live_parts, "DEBOUNCE_SECONDS", 2.0)
     incident = make_incident(severity="P3", title="Queue backlog")
-    # The burst is made deterministic: the live feed's reader is held before it hands out the first change
-    # until all three are committed, so they reach the stream together however slowly the host commits (three
-    # commits spread over more than the debounce window under CI's load made two renders).
+    # The burst is made deterministic: the live feed's reader is held with the first change until the other
+    # two are committed, so the stream gets the first alone and then the other two together however slowly
+    # the host commits: one render with the debounce, two without (three commits spread over more than the
+    # debounce window under CI's load once made two renders).
     feed = runtime.extras["live_feed"]
-    holding, resume = threading.Event(), threading.Event()
-    publish = feed._publish
 
-    def held(events: Any, committed_by: float) -> None:
-        holding.set()
-        resume.wait(60)
-        publish(events, committed_by)
+    def change(severity: str) -> None:
+        with runtime.db.transaction() as session:
+            found = incidents.get_for_update(session, incident.id)
+            incidents.update(
+                session,
+                found,
+                incidents.Changes(severity=severity),
+                severities=runtime.severities,
+                actor=ALICE,
+                now=runtime.clock.now(),
+            )
 
     with SseReader(f"{live_server.url}/incidents/live?{_latest(runtime)}", _cookie(console_for)) as reader:
-        monkeypatch.setattr(feed, "_publish", held)
+        held = HeldFeed(feed)
         try:
-            for severity in ("P2", "P1", "P0"):
-                with runtime.db.transaction() as session:
-                    found = incidents.get_for_update(session, incident.id)
-                    incidents.update(
-                        session,
-                        found,
-                        incidents.Changes(severity=severity),
-                        severities=runtime.severities,
-                        actor=ALICE,
-                        now=runtime.clock.now(),
-                    )
-            assert holding.wait(60), "the feed never read the changes"
-            monkeypatch.setattr(feed, "_publish", publish)
+            change("P2")
+            assert held.holding.wait(60), "the feed never read the first change"
+            change("P1")
+            change("P0")
         finally:
-            resume.set()
+            held.release()
         reader.wait_for(lambda r: any("sev-P0" in e.data for e in r.events if e.event == "list"), 60)
         assert len([e for e in reader.events if e.event == "list"]) == 1
