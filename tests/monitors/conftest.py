@@ -121,7 +121,7 @@ class _ServerThread:
 
     def start(self) -> None:
         self.thread.start()
-        assert self.ready.wait(10)
+        assert self.ready.wait(60)
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -219,11 +219,11 @@ def check(clock: FakeClock, check_access: Access) -> Callable[..., Outcome]:
 
 @pytest.fixture(name="eventually")
 def eventually_fixture() -> Callable[..., Any]:
-    """`eventually(predicate, timeout=10)`: poll real I/O until it holds."""
+    """`eventually(predicate, timeout=60)`: poll real I/O until it holds."""
     return eventually
 
 
-def eventually(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
+def eventually(predicate: Callable[[], Any], timeout: float = 60.0, interval: float = 0.05) -> Any:
     """Poll until `predicate()` is truthy (real I/O takes real time); fail with the last value."""
     deadline = time.monotonic() + timeout
     value = predicate()

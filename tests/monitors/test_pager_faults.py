@@ -18,7 +18,7 @@ def start(runtime):
         scheduler = MonitorScheduler(runtime, refresh=0.1, batch_interval=0.05)
         scheduler.start()
         running.append(scheduler)
-        assert scheduler.ready.wait(10)
+        assert scheduler.ready.wait(60)
         return scheduler
 
     yield make

@@ -55,7 +55,7 @@ def start(runtime):
         scheduler = MonitorScheduler(runtime, **kwargs)
         scheduler.start()
         running.append(scheduler)
-        assert scheduler.ready.wait(10)
+        assert scheduler.ready.wait(60)
         return scheduler
 
     yield make
@@ -165,7 +165,7 @@ def test_a_check_that_raises_is_a_failure_and_the_others_keep_running(runtime, s
     add(runtime, name="broken", type="prometheus", url=target.url, query="up", fail_if="< 1", interval=1, timeout=1)
     add(runtime, name="web", type="http", url=f"{target.url}/health", interval=1, timeout=1)
     start()
-    eventually(lambda: len(statuses(runtime, "broken")) >= 3 and len(statuses(runtime, "web")) >= 3, timeout=20)
+    eventually(lambda: len(statuses(runtime, "broken")) >= 3 and len(statuses(runtime, "web")) >= 3)
     broken = current(runtime, "broken")
     assert (broken.state, broken.last_message) == ("down", "KeyError: 'value'")
     assert set(statuses(runtime, "web")) == {"up"}
@@ -262,7 +262,7 @@ def test_engines_share_the_monitors_and_take_over_a_dead_ones(runtime, start, ta
     taken = set(second.slots)
     second.kill()  # no goodbye: it just stops heartbeating
     clock.advance(seconds=2)
-    eventually(lambda: len(first.slots) == 12, timeout=5)
+    eventually(lambda: len(first.slots) == 12)
     killed_at = clock.now()
     clock.advance(seconds=1)
 
@@ -271,7 +271,7 @@ def test_engines_share_the_monitors_and_take_over_a_dead_ones(runtime, start, ta
             query = select(MonitorResult.monitor_id).where(MonitorResult.at > killed_at)
             return taken <= set(session.scalars(query))
 
-    eventually(checked_again, timeout=5)
+    eventually(checked_again)
 
 
 @pytest.mark.backend("postgresql")
@@ -282,7 +282,7 @@ def test_an_engine_that_stops_cleanly_hands_over_at_once(runtime, start, target,
     second = start(engine_id="engine-b")
     eventually(lambda: len(first.slots) + len(second.slots) == 8 and second.slots)
     second.stop()
-    eventually(lambda: len(first.slots) == 8, timeout=5)
+    eventually(lambda: len(first.slots) == 8)
 
 
 def test_config_monitors_sync_idempotently(runtime, clock):
