@@ -111,7 +111,7 @@ class SseReader:
 class HeldFeed:
     """A live feed (`incidents.live.Feed`) whose reader stops before it hands out its next batch until
     `release()`: what a reader lagging on a loaded host does, made to order. Batches after the held one go
-    straight out."""
+    straight out, or are held one at a time with `release(hold_next=True)`."""
 
     def __init__(self, feed: Any, wait: float = 60) -> None:
         self.feed = feed
@@ -126,7 +126,13 @@ class HeldFeed:
         self._resume.wait(self._wait)
         self._publish(events, committed_by)
 
-    def release(self) -> None:
-        """Let the held batch go, and every later one straight out."""
+    def release(self, hold_next: bool = False) -> None:
+        """Let the held batch go, and every later one straight out; with `hold_next`, hold the next one instead."""
+        if hold_next:
+            self.holding.clear()
+            # The reader waits on the Event it found; the next batch finds a fresh one.
+            resume, self._resume = self._resume, threading.Event()
+            resume.set()
+            return
         self.feed._publish = self._publish
         self._resume.set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 
 import httpx
 import pytest
@@ -11,8 +12,8 @@ from tests.alerts.conftest import am_alert, am_payload
 from tests.incidents.sse import HeldFeed, SseReader
 from warroom.alerts import integrations
 from warroom.auth.actor import Actor, Role
+from warroom.incidents import live, timeline
 from warroom.incidents import service as incidents
-from warroom.incidents import timeline
 from warroom.web import live_parts
 
 pytestmark = pytest.mark.backend("sqlite", "postgresql")
@@ -144,13 +145,22 @@ def test_the_incident_page_facts_and_paging_follow_events(live_server, console_f
 
 
 def test_a_burst_of_changes_costs_one_render(live_server, console_for, runtime, make_incident, monkeypatch):
-    monkeypatch.setattr(live_parts, "DEBOUNCE_SECONDS", 2.0)
+    monkeypatch.setattr(live_parts, "DEBOUNCE_SECONDS", 5.0)
     incident = make_incident(severity="P3", title="Queue backlog")
-    # The burst is made deterministic: the live feed's reader is held with the first change until the other
-    # two are committed, so the stream gets the first alone and then the other two together however slowly
-    # the host commits: one render with the debounce, two without (three commits spread over more than the
-    # debounce window under CI's load once made two renders).
+    # The burst is made deterministic, whatever the host's load: the live feed's reader hands out the first
+    # change, and the second batch (two changes) only once the stream has taken the first. With the debounce
+    # the stream is then still gathering and renders once; without it, it has already rendered the first.
     feed = runtime.extras["live_feed"]
+    taken = threading.Event()
+    next_events = live.Subscription.next
+
+    async def next_and_tell(self: live.Subscription, timeout: float) -> list[live.LiveEvent]:
+        events = await next_events(self, timeout)
+        if events:
+            taken.set()
+        return events
+
+    monkeypatch.setattr(live.Subscription, "next", next_and_tell)
 
     def change(severity: str) -> None:
         with runtime.db.transaction() as session:
@@ -171,6 +181,10 @@ def test_a_burst_of_changes_costs_one_render(live_server, console_for, runtime, 
             assert held.holding.wait(60), "the feed never read the first change"
             change("P1")
             change("P0")
+            taken.clear()
+            held.release(hold_next=True)
+            assert taken.wait(60), "the stream never took the first change"
+            assert held.holding.wait(60), "the feed never read the other two"
         finally:
             held.release()
         reader.wait_for(lambda r: any("sev-P0" in e.data for e in r.events if e.event == "list"), 60)
