@@ -100,7 +100,7 @@ class SseReader:
         """The messages of the timeline events received so far."""
         return [e.json()["message"] for e in self.timeline()]
 
-    def wait_for(self, check: Callable[[SseReader], bool], timeout: float = 10.0) -> None:
+    def wait_for(self, check: Callable[[SseReader], bool], timeout: float = 60.0) -> None:
         """Poll until `check(self)` holds; fail with what arrived when `timeout` seconds pass."""
         deadline = time.monotonic() + timeout
         while not check(self):

@@ -98,7 +98,7 @@ def test_a_client_that_connects_fresh_gets_only_what_happens_from_now_on(
 def test_an_idle_stream_gets_heartbeats(live_server, make_incident, viewer_headers, monkeypatch):
     monkeypatch.setattr(live_api, "HEARTBEAT_SECONDS", 0.1)
     with SseReader(f"{live_server.url}/api/v1/events/stream", viewer_headers) as reader:
-        reader.wait_for(lambda r: len(r.comments) >= 2, timeout=5)
+        reader.wait_for(lambda r: len(r.comments) >= 2)
         assert all(c.startswith(": ping") for c in reader.comments)
 
 
@@ -295,7 +295,7 @@ def test_an_event_written_by_another_serve_process_reaches_a_client_and_serve_st
                 timeout=10,
             )
             assert posted.status_code == 201
-            reader.wait_for(lambda r: r.messages() == ["from the other process"], timeout=10)
+            reader.wait_for(lambda r: r.messages() == ["from the other process"])
             assert reader.timeline()[0].at - started < 2.0  # SQLite polls every 0.2 s; PostgreSQL is notified
 
             asked = time.monotonic()

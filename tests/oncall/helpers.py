@@ -71,7 +71,7 @@ class Webhook:
             items = list(self.messages)
         return [m.notification or "" for m in items if path is None or m.path == "/" + path.lstrip("/")]
 
-    def wait_for(self, count: int, timeout: float = 10.0, path: str | None = None) -> list[Received]:
+    def wait_for(self, count: int, timeout: float = 60.0, path: str | None = None) -> list[Received]:
         """Wait (real time, for real I/O) until `count` messages arrived."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -90,7 +90,7 @@ def test_a_responder_declares_acknowledges_updates_and_logs_out(page, served, re
         headers={"Authorization": f"Bearer {token}"},
     )
     assert sent.status_code == 201, sent.text
-    page.locator("#timeline-events").get_by_text("Seen from the API <b>bold?</b>").wait_for(timeout=5_000)
+    page.locator("#timeline-events").get_by_text("Seen from the API <b>bold?</b>").wait_for(timeout=60_000)
     assert page.evaluate("window.notReloaded") is True
     assert page.locator("#timeline-events li").first.inner_text().startswith("note")
 

@@ -33,7 +33,7 @@ def _alert_appears_without_reload(page: Any, served: Served, request: pytest.Fix
     alert = am_alert(name, summary=f"{name} <script>window.__xss = 1</script>")
     sent = httpx.post(f"{served.url}/api/v1/intake/{key}", json=am_payload(alert), timeout=10)
     assert sent.status_code == 200, sent.text
-    expect(page.locator("#incident-lists")).to_contain_text(name, timeout=10_000)
+    expect(page.locator("#incident-lists")).to_contain_text(name, timeout=60_000)
     assert page.evaluate("window.__notReloaded === true"), "the list changed without a reload"
     assert page.evaluate("window.__xss === undefined"), "the title arrived as text"
     screenshot(page, request, "arrived")

@@ -89,7 +89,7 @@ def test_oncall_page_on_a_phone_override_and_a_test_message(phone_page, served, 
     assert page.get_by_role("status").inner_text().startswith("Override 1: admin covers primary until")
     assert re.search(r"primary\s+admin \(override\)", page.get_by_role("region", name="Now").inner_text())
     page.get_by_role("button", name="Send me a test").tap()
-    page.locator("#test-results").get_by_text("sent", exact=True).wait_for(timeout=15_000)
+    page.locator("#test-results").get_by_text("sent", exact=True).wait_for(timeout=60_000)
     assert page.locator("#test-results").get_by_text(re.compile("delivered")).is_visible()
     assert receiver.wait_for(1, path="admin")[0].title == "warroom test notification"
     assert page.evaluate(FITS)

@@ -106,7 +106,7 @@ def test_a_responder_runs_a_step_sees_its_output_and_confirms_a_dangerous_one(pa
     part.get_by_role("button", name="Run step 1", exact=True).click()
     # The engine runs it; the step's output arrives through the live timeline, escaped: text, not a script.
     output = part.get_by_label("Output of step 1")
-    output.wait_for(timeout=20_000)
+    output.wait_for(timeout=60_000)
     assert output.inner_text() == "checkout\n<script>window.pwned = 1</script>\n"
     assert page.evaluate("window.pwned") is None
     screenshot(page, request, "step-output")
@@ -121,7 +121,7 @@ def test_a_responder_runs_a_step_sees_its_output_and_confirms_a_dangerous_one(pa
     screenshot(page, request, "confirm")
     confirm.click()
     expect_text(part, "(confirmed)")
-    part.get_by_label("Output of step 2").wait_for(timeout=20_000)
+    part.get_by_label("Output of step 2").wait_for(timeout=60_000)
     assert "exit code 0" in part.locator("li.step").nth(1).inner_text()
 
     part.get_by_role("button", name="Step 3 done", exact=True).click()
@@ -146,7 +146,7 @@ def test_the_library_and_a_runbook_on_a_phone(phone_page, served, request):
 
 
 def expect_text(locator, text: str) -> None:
-    locator.get_by_text(text, exact=False).first.wait_for(timeout=20_000)
+    locator.get_by_text(text, exact=False).first.wait_for(timeout=60_000)
 
 
 @pytest.fixture(autouse=True)
