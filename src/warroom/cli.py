@@ -273,10 +273,15 @@ def main() -> None:
     """Entry point of the `warroom` command: builds only the group the command line names."""
     words = [arg for arg in sys.argv[1:] if not arg.startswith("-")]
     group = words[0] if words else None
-    # A root command (`serve`, `version`, ...) needs no group: building all of them costs a quarter of a
-    # second per start, paid by every `warroom serve` and client command.
-    known = {name for _module, _attribute, name in SUB_APPS} | {"audit", "version", "serve", "db", "config", "demo"}
-    build(group if group in known else None)()
+    build(group if group in buildable_alone() else None)()
+
+
+def buildable_alone() -> set[str]:
+    """The first words `build(only=...)` makes a working command for.
+
+    A root command (`serve`, `version`, ...) needs no group: building all of them costs a quarter of a second
+    per start, paid by every `warroom serve` and client command."""
+    return {name for _module, _attribute, name in SUB_APPS} | {"audit", "version", "serve", "db", "config", "demo"}
 
 
 if __name__ == "__main__":
