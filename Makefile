@@ -36,6 +36,7 @@ demo: $(STAMP)
 ## (--no-baseline: the suite just ran every listed test unmutated; one per folder still runs as a smoke check).
 test: $(DEVSTAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest -rs --durations=30 -n $(TEST_WORKERS)
@@ -48,6 +49,7 @@ mutants: $(DEVSTAMP)
 
 lint: $(DEVSTAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 ## API latency on 100k incidents / 1M timeline events, SQLite and PostgreSQL (~3 min; e.g. BENCH_ARGS="--backend sqlite").
 bench: $(DEVSTAMP)

@@ -434,7 +434,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "docs/learning.md: in a service's, team's or policy's row each incident is judged by its own severity's target",
         "src/warroom/reports/phases.py",
         "                if severity in targets:\n                    column[start:stop] = targets[severity][p]\n",
-        "                if \"P1\" in targets:\n                    column[start:stop] = targets[\"P1\"][p]\n",
+        '                if "P1" in targets:\n                    column[start:stop] = targets["P1"][p]\n',
         ("tests/reports/test_figures.py::test_grouped_by_service_team_and_policy[sqlite]",),
     ),
     Mutant(
@@ -687,7 +687,9 @@ MUTANTS: tuple[Mutant, ...] = (
         "src/warroom/incidents/live.py",
         "if len(self._queue) + len(wanted) > self.limit:",
         "if False:",
-        ("tests/incidents/test_live.py::test_a_slow_subscriber_is_told_to_reload_and_never_holds_back_the_others[sqlite]",),
+        (
+            "tests/incidents/test_live.py::test_a_slow_subscriber_is_told_to_reload_and_never_holds_back_the_others[sqlite]",
+        ),
     ),
     Mutant(
         "live-stream-never-ends-on-stop",
@@ -909,7 +911,9 @@ MUTANTS: tuple[Mutant, ...] = (
         "src/warroom/web/live_parts.py",
         '        "declared",\n',
         "",
-        ("tests/web/test_live_list.py::test_an_alert_raises_an_incident_that_appears_on_an_open_list_keeping_its_filters[sqlite]",),
+        (
+            "tests/web/test_live_list.py::test_an_alert_raises_an_incident_that_appears_on_an_open_list_keeping_its_filters[sqlite]",
+        ),
     ),
     Mutant(
         "live-list-unescaped-title",
@@ -918,6 +922,14 @@ MUTANTS: tuple[Mutant, ...] = (
         "{{ i.title }}",
         "{{ i.title | safe }}",
         ("tests/web/test_live_list.py::test_a_script_title_arriving_live_is_text[sqlite]",),
+    ),
+    Mutant(
+        "live-list-no-debounce",
+        "docs/console.md: a burst costs one render of the list per page",
+        "src/warroom/web/live_parts.py",
+        "                        await _gather_burst(subscription, pending)\n",
+        "                        pass\n",
+        ("tests/web/test_live_list.py::test_a_burst_of_changes_costs_one_render[sqlite]",),
     ),
 )
 

@@ -90,7 +90,7 @@ def check_body(body: bytes) -> None:
 
 
 def _body_kind(scope: Scope) -> str | None:
-    """"json", "form" (the console's urlencoded forms) or None for a body this guard does not read."""
+    """The body's kind: "json", "form" (the console's urlencoded forms) or None for a body this guard does not read."""
     content_type = next((v for k, v in scope.get("headers", []) if k == b"content-type"), b"").lower()
     # Alert senders do not all say what they send: a body without a content type is read as JSON by the intake.
     if not content_type or b"json" in content_type:

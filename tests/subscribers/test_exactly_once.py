@@ -45,8 +45,6 @@ def config(config_path: Path) -> ConfigFile:
     return parse_config_text(config_path.read_text(), str(config_path))
 
 
-
-
 def test_sigkill_in_the_middle_of_sending_delivers_each_update_once(
     runtime: Runtime,
     database_url: str,

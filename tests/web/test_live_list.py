@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from itertools import takewhile
 
 import httpx
 import pytest
@@ -145,19 +146,25 @@ def test_the_incident_page_facts_and_paging_follow_events(live_server, console_f
 
 
 def test_a_burst_of_changes_costs_one_render(live_server, console_for, runtime, make_incident, monkeypatch):
-    monkeypatch.setattr(live_parts, "DEBOUNCE_SECONDS", 5.0)
+    monkeypatch.setattr(live_parts, "DEBOUNCE_SECONDS", 3.0)
     incident = make_incident(severity="P3", title="Queue backlog")
     # The burst is made deterministic, whatever the host's load: the live feed's reader hands out the first
-    # change, and the second batch (two changes) only once the stream has taken the first. With the debounce
-    # the stream is then still gathering and renders once; without it, it has already rendered the first.
+    # change alone, and the other two (one batch) only once the stream has taken the first. With the debounce
+    # the stream is still gathering then and renders once; without it, it renders the first batch at once.
     feed = runtime.extras["live_feed"]
-    taken = threading.Event()
+    took_first, idle = threading.Event(), threading.Event()
+    batches_taken: list[int] = []
     next_events = live.Subscription.next
 
     async def next_and_tell(self: live.Subscription, timeout: float) -> list[live.LiveEvent]:
+        # The stream's own loop (not the debounce) asking again with nothing queued after both batches: every
+        # render of the burst has been written to the connection.
+        if timeout == live_parts.HEARTBEAT_SECONDS and not self._queue and len(batches_taken) >= 2:
+            idle.set()
         events = await next_events(self, timeout)
         if events:
-            taken.set()
+            batches_taken.append(len(events))
+            took_first.set()
         return events
 
     monkeypatch.setattr(live.Subscription, "next", next_and_tell)
@@ -181,11 +188,15 @@ def test_a_burst_of_changes_costs_one_render(live_server, console_for, runtime, 
             assert held.holding.wait(60), "the feed never read the first change"
             change("P1")
             change("P0")
-            taken.clear()
             held.release(hold_next=True)
-            assert taken.wait(60), "the stream never took the first change"
+            assert took_first.wait(60), "the stream never took the first change"
             assert held.holding.wait(60), "the feed never read the other two"
         finally:
             held.release()
-        reader.wait_for(lambda r: any("sev-P0" in e.data for e in r.events if e.event == "list"), 60)
-        assert len([e for e in reader.events if e.event == "list"]) == 1
+        assert idle.wait(60), f"the stream never went back to waiting (took {batches_taken})"
+        # A render reads the incidents as they are then, so a second render of the burst would look like the
+        # first: a later change, in a render of its own, marks where the burst's renders end on the wire.
+        change("P4")
+        reader.wait_for(lambda r: any("sev-P4" in e.data for e in r.events if e.event == "list"), 60)
+        burst = list(takewhile(lambda e: "sev-P4" not in e.data, (e for e in reader.events if e.event == "list")))
+        assert len(burst) == 1 and "sev-P0" in burst[0].data
