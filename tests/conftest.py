@@ -114,11 +114,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 # The fuzz runs and the doc tours, which take a minute or more under CI (its log lists the 30 slowest), longest
-# first. Not the SIGKILL and multi-process tests: started together with these they met load spikes that broke
-# their timing. pytest-xdist
-# hands out the first quarter of the tests round-robin in collection order, so moving these to the front
-# starts them at once on every worker, alongside the short ones, instead of leaving one worker finishing a
-# two-minute fuzz run at the end of an otherwise finished suite.
+# first. pytest-xdist hands out the first quarter of the tests round-robin in collection order, so moving these
+# to the front starts them at once on every worker, alongside the short ones, instead of leaving one worker
+# finishing a two-minute fuzz run at the end of an otherwise finished suite. Not the SIGKILL and multi-process
+# tests: started together with these they met load spikes that broke their timing.
 SLOW_FIRST = (
     "tests/fuzz/test_openapi.py::test_every_route_answers_as_documented_and_never_5xx[postgresql-admin]",
     "tests/docs/test_tours.py::test_tour_runs[README.md]",

@@ -47,19 +47,20 @@ def tours(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     every test, so starting all of them there ran each tour once per worker."""
     pool = ThreadPoolExecutor(max_workers=3)
     request.addfinalizer(lambda: pool.shutdown(wait=True))
-    futures: dict[Path, Future[Tour]] = {}
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
-        for item in request.session.items:
-            if getattr(item, "originalname", "") == "test_tour_runs" and hasattr(item, "callspec"):
-                doc = item.callspec.params["doc"]
-                futures[doc] = pool.submit(_run_tour, doc, tmp_path_factory.mktemp(doc.stem))
 
     class Started(dict[Path, Future[Tour]]):
-        def __missing__(self, doc: Path) -> Future[Tour]:
+        def start(self, doc: Path) -> Future[Tour]:
             self[doc] = pool.submit(_run_tour, doc, tmp_path_factory.mktemp(doc.stem))
             return self[doc]
 
-    return Started(futures)
+        __missing__ = start
+
+    started = Started()
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        for item in request.session.items:
+            if getattr(item, "originalname", "") == "test_tour_runs" and hasattr(item, "callspec"):
+                started.start(item.callspec.params["doc"])
+    return started
 
 
 @pytest.mark.parametrize("doc", TOURED, ids=[d.name for d in TOURED])

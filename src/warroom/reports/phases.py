@@ -111,8 +111,9 @@ class Facts:
     def positions_of(self, ids: NDArray[np.int64]) -> Positions:
         """The sorted positions of the incidents `ids` that are in the period (others are dropped)."""
         if self._by_id is None:
-            by_id = np.argsort(np.asarray(self.ids, dtype=np.int64), kind="stable")
-            self._by_id = (np.asarray(self.ids, dtype=np.int64)[by_id], by_id)
+            ids_here = np.asarray(self.ids, dtype=np.int64)
+            by_id = np.argsort(ids_here, kind="stable")
+            self._by_id = (ids_here[by_id], by_id)
         sorted_ids, by_id = self._by_id
         found = find(sorted_ids, ids)
         return np.sort(by_id[found[found >= 0]])
